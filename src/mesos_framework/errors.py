@@ -43,8 +43,8 @@ __all__ = [
     "BadRequest",
     "CallWhileDisconnected",
     "ConfigurationError",
-    "ConnectError",
     "Conflict",
+    "ConnectError",
     "ExecutorEnvironmentError",
     "Forbidden",
     "FrameworkRemoved",
@@ -132,7 +132,9 @@ class APIError(MesosError):
     ``call_type`` (e.g. ``"ACCEPT"``) that was being made.
     """
 
-    def __init__(self, status: int, body: str, call_type: str | None = None, *, url: str | None = None) -> None:
+    def __init__(
+        self, status: int, body: str, call_type: str | None = None, *, url: str | None = None
+    ) -> None:
         where = f" to {call_type}" if call_type else ""
         text = body.strip() or "(empty body)"
         super().__init__(f"HTTP {status}{where}: {text}")

@@ -55,7 +55,12 @@ class RealMesos:
 
     def stop(self) -> None:
         if self.pid is not None:
-            subprocess.run(["python3", str(HARNESS / "stop"), str(self.pid)], capture_output=True, timeout=60)
+            subprocess.run(
+                ["python3", str(HARNESS / "stop"), str(self.pid)],
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
             self.pid = None
 
     def close(self) -> None:

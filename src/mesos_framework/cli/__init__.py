@@ -1,0 +1,19 @@
+"""The ``mesos-framework`` command line.
+
+Commands:
+
+- ``local``: start a local Mesos-compatible cluster and stay in the foreground.
+- ``run FILE``: run a framework file against ``--master`` (default ``local``,
+  a cluster started for the run and stopped after it).
+- ``state``: show the frameworks, agents and tasks of a master as tables.
+- ``events``: print a master's operator event stream, or with ``--framework``
+  the events a scheduler receives, as they arrive.
+
+Errors are one clear line on stderr (exit status 1) unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+from mesos_framework.cli._main import cli, main
+
+__all__ = ["cli", "main"]
