@@ -107,6 +107,27 @@ def state(ctx: click.Context, master: str) -> None:
     ctx.exit(_run_async(ctx, show_state(master)))
 
 
+@cli.command()
+@click.option("--master", default="http://127.0.0.1:5050", show_default=True, help="The master's URL.")
+@click.option(
+    "--framework",
+    "framework",
+    default=None,
+    metavar="NAME",
+    help="Subscribe a framework of this name (declining all offers) and print its events.",
+)
+@click.option("--raw", is_flag=True, help="Print each event as one line of JSON.")
+@click.option("--limit", type=int, default=None, help="Stop after this many events.")
+@click.pass_context
+def events(ctx: click.Context, master: str, framework: str | None, raw: bool, limit: int | None) -> None:
+    """Print a master's events as they arrive (Ctrl-C to stop)."""
+    from mesos_framework.cli._events import framework_events, operator_events  # noqa: PLC0415
+
+    if framework is None:
+        ctx.exit(_run_async(ctx, operator_events(master, raw=raw, limit=limit)))
+    ctx.exit(_run_async(ctx, framework_events(master, framework, raw=raw, limit=limit)))
+
+
 def _add_optional_commands() -> None:
     try:
         from mesos_framework.local.cli import local_command  # noqa: PLC0415

@@ -1,0 +1,105 @@
+"""``mesos-framework events``: print events as they arrive.
+
+Without ``--framework``: the master's operator event stream (``POST /api/v1``
+``SUBSCRIBE``), which needs no framework. With ``--framework NAME``: subscribe
+a framework of that name that declines every offer, and print the scheduler
+events it receives (``SUBSCRIBED``, ``OFFERS``, ``HEARTBEAT``, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+import aiohttp
+import click
+import orjson
+
+from mesos_framework.errors import ConnectError, MesosError, ProtocolError, StreamClosed, api_error
+from mesos_framework.protocol import ContentType, RecordIODecoder, mesos, to_dict
+
+if TYPE_CHECKING:
+    from mesos_framework.protocol._schema.scheduler_pb2 import Event as SchedulerEvent
+
+
+def _summary(event: dict[str, Any]) -> str:
+    kind = str(event.get("type", "UNKNOWN"))
+    body = event.get(kind.lower())
+    if not body:
+        return kind
+    text = orjson.dumps(body).decode()
+    return f"{kind} {text if len(text) <= 300 else text[:297] + '...'}"
+
+
+def _echo(event: dict[str, Any], raw: bool) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    click.echo(orjson.dumps(event).decode() if raw else f"{stamp} {_summary(event)}")
+
+
+async def operator_events(master: str, *, raw: bool, limit: int | None) -> int:
+    """Print the operator event stream of ``master`` until it ends or ``limit`` events."""
+    url = master.rstrip("/") + "/api/v1"
+    headers = {"Content-Type": ContentType.JSON.value, "Accept": ContentType.JSON.value}
+    decoder = RecordIODecoder()
+    seen = 0
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session,
+            session.post(url, data=b'{"type":"SUBSCRIBE"}', headers=headers) as resp,
+        ):
+            if resp.status != 200:
+                raise api_error(resp.status, await resp.text(), "SUBSCRIBE", url=url)
+            async for chunk in resp.content.iter_any():
+                for record in decoder.feed(chunk):
+                    try:
+                        event = orjson.loads(record)
+                    except orjson.JSONDecodeError as exc:
+                        raise ProtocolError(f"operator event is not JSON: {exc}") from exc
+                    _echo(event, raw)
+                    seen += 1
+                    if limit is not None and seen >= limit:
+                        return 0
+    except aiohttp.ClientError as exc:
+        raise ConnectError(f"cannot reach {url}: {exc}") from exc
+    raise StreamClosed(f"the master closed the operator event stream after {seen} events")
+
+
+async def framework_events(master: str, name: str, *, raw: bool, limit: int | None) -> int:
+    """Subscribe a framework that declines every offer; print its events."""
+    from mesos_framework.transport import HttpClient  # noqa: PLC0415
+
+    info = mesos.FrameworkInfo(user=getpass.getuser(), name=name, failover_timeout=0.0)
+    call = mesos.scheduler.Call(type=mesos.scheduler.Call.SUBSCRIBE, subscribe={"framework_info": info})
+    seen = 0
+    async with HttpClient(master) as client:
+        stream = await client.subscribe(call, give_up_after=30.0)
+        framework_id = None
+        try:
+            async for message in stream:
+                event = cast("SchedulerEvent", message)
+                _echo(to_dict(event), raw)
+                seen += 1
+                if event.type == mesos.scheduler.Event.SUBSCRIBED:
+                    framework_id = event.subscribed.framework_id
+                elif event.type == mesos.scheduler.Event.OFFERS and framework_id is not None:
+                    decline = mesos.scheduler.Call(
+                        framework_id=framework_id,
+                        type=mesos.scheduler.Call.DECLINE,
+                        decline={
+                            "offer_ids": [o.id for o in event.offers.offers],
+                            "filters": {"refuse_seconds": 3600},
+                        },
+                    )
+                    await client.send(decline, stream_id=stream.stream_id)
+                if limit is not None and seen >= limit:
+                    break
+        finally:
+            if framework_id is not None:
+                teardown = mesos.scheduler.Call(framework_id=framework_id, type=mesos.scheduler.Call.TEARDOWN)
+                with contextlib.suppress(MesosError):  # best effort on the way out
+                    await client.send(teardown, stream_id=stream.stream_id)
+            await stream.close()
+    return 0
