@@ -61,6 +61,8 @@ PY_SCALAR = {
     "string": "str",
     "bytes": "bytes",
 }
+# Methods mesos_framework.protocol attaches to every message class (see _message.py).
+HELPER_NAMES = {"from_dict", "from_json", "to_dict", "to_json"}
 FIELD_RE = re.compile(
     r"^(?P<prefix>[!*|]|\{\})?(?P<name>\w+):(?P<type>[\w.]+|map<[\w.]+,[\w.]+>)=(?P<num>\d+)"
     r"(?:\(default (?P<default>[^)]*)\))?(?P<dep>~)?$"
@@ -93,7 +95,7 @@ def parse_inventory(text: str) -> tuple[dict[str, Message], dict[str, Enum]]:
     messages: dict[str, Message] = {}
     enums: dict[str, Enum] = {}
     for raw in text.splitlines():
-        if not raw[:2] in ("M ", "E "):
+        if raw[:2] not in ("M ", "E "):
             continue
         head, _, body = raw.partition(":") if "]:" in raw else (raw, "", "")
         if "]:" in raw:
@@ -158,7 +160,7 @@ def resolve(ref: str, scope: str, symbols: set[str]) -> str:
     """Resolve a type reference as protoc does: innermost scope outwards."""
     parts = scope.split(".")
     while True:
-        cand = ".".join(parts + [ref]) if parts else ref
+        cand = ".".join([*parts, ref]) if parts else ref
         if cand in symbols:
             return cand
         if not parts:
@@ -181,16 +183,16 @@ def build(
         fdps[pkg] = fdp
         protos[pkg] = fdp
     # Declaration order of the inventory is preserved (parents precede children).
-    for name, msg in messages.items():
+    for name in messages:
         parent = name.rsplit(".", 1)[0]
         container = protos[parent]
-        d = (
+        new = (
             container.message_type.add()
             if isinstance(container, descriptor_pb2.FileDescriptorProto)
             else container.nested_type.add()
         )
-        d.name = name.rsplit(".", 1)[1]
-        protos[name] = d
+        new.name = name.rsplit(".", 1)[1]
+        protos[name] = new
     for name, enum in enums.items():
         parent = name.rsplit(".", 1)[0]
         container = protos[parent]
@@ -242,7 +244,7 @@ def _set_type(
     messages: dict[str, Message],
 ) -> None:
     if t in SCALARS:
-        fd.type = SCALARS[t]  # type: ignore[assignment]
+        fd.type = SCALARS[t]
         return
     full = resolve(t, scope, symbols)
     fd.type_name = "." + full
@@ -250,7 +252,7 @@ def _set_type(
         descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE
         if full in messages
         else descriptor_pb2.FieldDescriptorProto.TYPE_ENUM
-    )  # type: ignore[assignment]
+    )
 
 
 def _default(raw: str, fd: descriptor_pb2.FieldDescriptorProto) -> str:
@@ -281,9 +283,25 @@ def render_module(fdp: descriptor_pb2.FileDescriptorProto, deps: list[str]) -> s
     lines.append("_builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())\n")
     mod = next(m for f, m, _ in FILES.values() if f == fdp.name)
     lines.append(
-        f'_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "mesos_framework.protocol._schema.{mod}", globals())\n'
+        "_builder.BuildTopDescriptorsAndMessages("
+        f'DESCRIPTOR, "mesos_framework.protocol._schema.{mod}", globals())\n'
     )
+    lines.append(_render_all(fdp))
     return "".join(lines)
+
+
+def _public_names(fdp: descriptor_pb2.FileDescriptorProto) -> list[str]:
+    """Top-level names a star import of the module brings in (messages, enums, enum values)."""
+    names = [m.name for m in fdp.message_type]
+    for e in fdp.enum_type:
+        names.append(e.name)
+        names.extend(v.name for v in e.value)
+    return names
+
+
+def _render_all(fdp: descriptor_pb2.FileDescriptorProto) -> str:
+    body = "".join(f"    {n!r},\n" for n in _public_names(fdp))
+    return f"\n__all__ = [\n{body}]\n"
 
 
 def render_stub(
@@ -293,12 +311,12 @@ def render_stub(
     out = [
         HEADER.replace("#", "#", 1),
         "from collections.abc import Iterable, Mapping\n",
-        "from typing import Any, ClassVar\n\n",
+        "from typing import Any\n\n",
         "from google.protobuf.descriptor import Descriptor, FileDescriptor\n",
         "from google.protobuf.internal.containers import (\n"
         "    MessageMap, RepeatedCompositeFieldContainer, RepeatedScalarFieldContainer, ScalarMap,\n)\n",
         "from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper\n",
-        "from google.protobuf.message import Message\n",
+        "from mesos_framework.protocol._schema._message import MesosMessage\n",
     ]
     if pkg != "mesos.v1":
         out.append("from mesos_framework.protocol._schema import mesos_pb2\n")
@@ -324,13 +342,18 @@ def render_stub(
         return "mesos_pb2." + local
 
     def enum_block(e: descriptor_pb2.EnumDescriptorProto, ind: str) -> list[str]:
-        lines = [f"{ind}{e.name}: EnumTypeWrapper\n"]
+        # A wrapper class per enum lets type checkers see ``TaskState.TASK_RUNNING``.
+        wrapper = f"_{e.name}Enum"
+        lines = [f"{ind}class {wrapper}(EnumTypeWrapper):\n"]
+        for v in e.value:
+            lines.append(f"{ind}    {v.name}: int\n")
+        lines.append(f"{ind}{e.name}: {wrapper}\n")
         for v in e.value:
             lines.append(f"{ind}{v.name}: int\n")
         return lines
 
     def msg_block(d: descriptor_pb2.DescriptorProto, full: str, ind: str) -> list[str]:
-        lines = [f"{ind}class {d.name}(Message):\n", f"{ind}    DESCRIPTOR: ClassVar[Descriptor]\n"]
+        lines = [f"{ind}class {d.name}(MesosMessage):\n", f"{ind}    DESCRIPTOR: Descriptor\n"]
         for e in d.enum_type:
             lines += enum_block(e, ind + "    ")
         for n in d.nested_type:
@@ -383,6 +406,8 @@ def render_stub(
                 lines.append(
                     f"{ind}    @{name}.setter\n{ind}    def {name}(self, value: {ann}) -> None: ...\n"
                 )
+            if name in HELPER_NAMES:
+                raise SystemExit(f"field {full}.{name} collides with a helper attached to every message")
             params.append(f"{name}: {init} = ...")
         if params:
             lines.append(f"{ind}    def __init__(self, *, {', '.join(params)}) -> None: ...\n")
@@ -395,6 +420,7 @@ def render_stub(
     for m in fdp.message_type:
         out.append("\n")
         out += msg_block(m, f"{pkg}.{m.name}", "")
+    out.append(_render_all(fdp))
     return "".join(out)
 
 
@@ -403,14 +429,18 @@ def _scalar_name(t: int) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("inventory", nargs="?", default=str(DEFAULT_INVENTORY))
-    ap.add_argument("--check", action="store_true")
+    ap = argparse.ArgumentParser(description="Generate the Mesos v1 schema modules and stubs.")
+    ap.add_argument("inventory", nargs="?", default=str(DEFAULT_INVENTORY), help="mesos-v1-messages.txt")
+    ap.add_argument("--check", action="store_true", help="report stale generated files; exit 1 if any")
     args = ap.parse_args()
-    messages, enums = parse_inventory(Path(args.inventory).read_text())
+    inventory = Path(args.inventory)
+    if not inventory.is_file():
+        print(f"protocol inventory not found: {inventory}", file=sys.stderr)
+        return 2
+    messages, enums = parse_inventory(inventory.read_text())
     fdps = build(messages, enums)
     outputs: dict[Path, str] = {}
-    for pkg, (fname, mod, deps) in FILES.items():
+    for pkg, (_fname, mod, deps) in FILES.items():
         outputs[OUT / f"{mod}.py"] = render_module(fdps[pkg], deps)
         outputs[OUT / f"{mod}.pyi"] = render_stub(fdps[pkg], fdps)
     stale = [p for p, text in outputs.items() if not p.exists() or p.read_text() != text]

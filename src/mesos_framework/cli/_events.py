@@ -79,7 +79,7 @@ async def framework_events(master: str, name: str, *, raw: bool, limit: int | No
         framework_id = None
         try:
             async for message in stream:
-                event = cast("SchedulerEvent", message)
+                event = message
                 _echo(to_dict(event), raw)
                 seen += 1
                 if event.type == mesos.scheduler.Event.SUBSCRIBED:

@@ -1,0 +1,56 @@
+"""Sans-IO Mesos v1 protocol: messages, JSON/protobuf codecs, RecordIO, durations.
+
+Nothing here does I/O: the functions take bytes or values and return values.
+
+* :data:`mesos` — every ``mesos.v1`` message and enum (``mesos.TaskID``,
+  ``mesos.TaskState``), plus ``mesos.scheduler.*`` and ``mesos.executor.*``.
+* :func:`encode` / :func:`decode` — one message to/from either
+  :class:`ContentType`.
+* :func:`to_dict` / :func:`from_dict` / :func:`to_json` / :func:`from_json` —
+  Mesos's own (stout) JSON rules.
+* :class:`RecordIODecoder` / :func:`recordio_encode` — the event-stream framing.
+* :func:`parse_duration` / :func:`format_duration` — stout durations (``"5secs"``).
+* :class:`Builder` / :func:`as_message` — chainable construction by type name.
+
+Errors: :class:`~mesos_framework.errors.MessageError` (a message that does not
+fit the schema, with a field ``path``) and
+:class:`~mesos_framework.errors.ProtocolError` (bytes that cannot be framed or
+parsed at all).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from mesos_framework.protocol import mesos
+from mesos_framework.protocol.builder import Builder, as_message, message_class
+from mesos_framework.protocol.codec import ContentType, decode, encode
+from mesos_framework.protocol.duration import format_duration, parse_duration
+from mesos_framework.protocol.jsoncodec import check_initialized, from_dict, from_json, to_dict, to_json
+from mesos_framework.protocol.recordio import DEFAULT_MAX_RECORD_SIZE, RecordIODecoder, recordio_encode
+
+__all__ = [
+    "DEFAULT_MAX_RECORD_SIZE",
+    "Builder",
+    "ContentType",
+    "RecordIODecoder",
+    "as_message",
+    "check_initialized",
+    "decode",
+    "encode",
+    "format_duration",
+    "from_dict",
+    "from_json",
+    "get_mesos",
+    "mesos",
+    "message_class",
+    "parse_duration",
+    "recordio_encode",
+    "to_dict",
+    "to_json",
+]
+
+
+def get_mesos() -> ModuleType:
+    """Return the :data:`mesos` namespace (the JavaScript original's ``Mesos.getMesos()``)."""
+    return mesos

@@ -37,3 +37,8 @@ _SERIALIZED = (
 DESCRIPTOR = _POOL.AddSerializedFile(_SERIALIZED)
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "mesos_framework.protocol._schema.executor_pb2", globals())
+
+__all__ = [
+    'Event',
+    'Call',
+]

@@ -116,3 +116,12 @@ _SERIALIZED = (
 DESCRIPTOR = _POOL.AddSerializedFile(_SERIALIZED)
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "mesos_framework.protocol._schema.scheduler_pb2", globals())
+
+__all__ = [
+    'Event',
+    'Response',
+    'AttributeConstraint',
+    'OfferConstraints',
+    'Call',
+    'APIResult',
+]
