@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 from tests.support.ports import free_port
 
@@ -37,6 +38,7 @@ class ZooKeeperServer:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="mf-zk-"))
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
         (self.dir / "data").mkdir()
         self.config = self.dir / "zoo.cfg"
         self.config.write_text(
@@ -56,11 +58,12 @@ class ZooKeeperServer:
 
     def start(self, timeout: float = 30.0) -> None:
         env = {**os.environ, "ZOO_LOG_DIR": str(self.dir), "ZOO_LOG4J_PROP": "WARN,ROLLINGFILE"}
+        self._log = (self.dir / "stderr.log").open("ab")
         self.proc = subprocess.Popen(
             [str(ZK_SERVER), "start-foreground", str(self.config)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=(self.dir / "stderr.log").open("ab"),
+            stderr=self._log,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -92,6 +95,9 @@ class ZooKeeperServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
         self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def restart(self) -> None:
         self.stop()

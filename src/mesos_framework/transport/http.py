@@ -1,0 +1,675 @@
+"""The HTTP client for the Mesos v1 scheduler and executor APIs (aiohttp).
+
+:class:`HttpClient` keeps two separate connection pools, as Mesos's own
+libraries do: one for the long-lived ``SUBSCRIBE`` stream and one for every
+other call. It follows the master's ``307`` redirects to the leader, retries
+``SUBSCRIBE`` with backoff while no leader answers, and maps every HTTP
+failure to the typed errors of :mod:`mesos_framework.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import re
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Generic, Self
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from google.protobuf.message import Message
+from typing_extensions import TypeVar
+
+from mesos_framework.errors import (
+    ConfigurationError,
+    ConnectError,
+    MesosError,
+    NoLeaderError,
+    NotFound,
+    ProtocolError,
+    StreamClosed,
+    TransportError,
+    Unavailable,
+    api_error,
+)
+from mesos_framework.protocol import DEFAULT_MAX_RECORD_SIZE, ContentType, RecordIODecoder, decode, encode
+from mesos_framework.protocol._schema import scheduler_pb2
+from mesos_framework.transport.backoff import Backoff
+from mesos_framework.transport.config import Credentials, TLSConfig
+from mesos_framework.transport.detector import MasterDetector, StaticDetector, detector_for
+from mesos_framework.transport.endpoint import Endpoint, resolve_location
+
+__all__ = [
+    "DEFAULT_MAX_RECORD_SIZE",
+    "CallTimeout",
+    "EventStream",
+    "HttpClient",
+    "Resolver",
+    "StreamDecodeError",
+    "TLSError",
+]
+
+log = logging.getLogger(__name__)
+
+#: The event class of a stream (scheduler ``Event`` unless an executor's).
+E = TypeVar("E", bound=Message, default=scheduler_pb2.Event)
+
+#: An injectable name lookup: ``(host, port) -> IP addresses``.
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
+_MAX_ERROR_BODY = 64 * 1024
+_REDIRECTS = (307, 308)
+_USER_AGENT = "mesos-framework-python"
+
+
+class TLSError(ConnectError):
+    """The TLS handshake failed (untrusted or mismatched certificate); not retried."""
+
+    retryable = False
+
+
+class CallTimeout(TransportError):
+    """A call got no complete answer within ``request_timeout``."""
+
+
+class StreamDecodeError(StreamClosed, ProtocolError):
+    """The stream carried something that is not a RecordIO stream of events.
+
+    Both a :class:`StreamClosed` (the stream is over) and a
+    :class:`ProtocolError` (the peer broke the protocol).
+    """
+
+
+class _FunctionResolver(AbstractResolver):
+    """Adapts a :data:`Resolver` function to aiohttp (no caching)."""
+
+    def __init__(self, resolve: Resolver) -> None:
+        self._resolve = resolve
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await self._resolve(host, port)
+        if not addresses:
+            raise OSError(f"cannot resolve {host!r}: no addresses")
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+def _call_type(call: Message) -> str | None:
+    field = call.DESCRIPTOR.fields_by_name.get("type")
+    if field is None or field.enum_type is None:
+        return None
+    value = field.enum_type.values_by_number.get(getattr(call, "type", 0))
+    return value.name if value is not None else str(getattr(call, "type", "?"))
+
+
+_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.S | re.I)
+
+
+def _error_text(data: bytes, content_type: str) -> str:
+    text = data.decode("utf-8", errors="replace")
+    if content_type == "text/html" or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        text = " ".join(_TAGS.sub(" ", text).split())
+        text = f"(HTML page) {text}" if text else "(empty HTML page)"
+    if len(text) > 2000:
+        text = text[:2000] + "..."
+    return text
+
+
+async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a body (error pages); what arrived if the connection breaks."""
+    data = bytearray()
+    try:
+        while len(data) < limit:
+            chunk = await response.content.read(limit - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except (aiohttp.ClientError, OSError):
+        pass
+    return bytes(data)
+
+
+class EventStream(Generic[E]):
+    """The events of one subscription, decoded.
+
+    ``async for event in stream`` yields ``event_type`` messages until the
+    stream ends; the end raises :class:`StreamClosed` saying why (EOF, reset,
+    undecodable data; the latter as :class:`StreamDecodeError`). After
+    :meth:`close` iteration simply stops.
+    """
+
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        *,
+        event_type: type[E],
+        content_type: ContentType,
+        leader: Endpoint,
+        max_record_size: int,
+        on_close: Callable[[EventStream[E]], None] | None = None,
+    ) -> None:
+        self._response = response
+        self._event_type = event_type
+        self._content_type = content_type
+        self._decoder = RecordIODecoder(max_record_size=max_record_size)
+        self._chunks = response.content.iter_any()
+        self._pending: collections.deque[bytes] = collections.deque()
+        self._closed = False
+        self._error: StreamClosed | None = None
+        self._on_close = on_close
+        self._endpoint = leader
+        #: The ``Mesos-Stream-Id`` of this subscription (``None`` on executor streams).
+        self.stream_id: str | None = response.headers.get("Mesos-Stream-Id")
+        #: Base URL of the master/agent serving the stream, e.g. ``http://10.0.0.1:5050``.
+        self.leader: str = leader.base_url
+        #: How many events were yielded so far.
+        self.events = 0
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The server of the stream as an :class:`Endpoint`."""
+        return self._endpoint
+
+    @property
+    def closed(self) -> bool:
+        """True once the stream ended or was closed."""
+        return self._closed or self._error is not None
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> E:
+        while not self._pending:
+            if self._closed:
+                raise StopAsyncIteration
+            if self._error is not None:
+                raise self._error
+            chunk = await self._read_chunk()
+            if chunk is None:
+                self._end_of_stream()
+            else:
+                try:
+                    self._pending.extend(self._decoder.feed(chunk))
+                except ProtocolError as exc:
+                    raise self._fail(
+                        StreamDecodeError(f"event stream from {self.leader} is not valid RecordIO: {exc}"),
+                        exc,
+                    ) from exc
+        record = self._pending.popleft()
+        try:
+            event = decode(self._event_type, record, self._content_type)
+        except MesosError as exc:
+            raise self._fail(
+                StreamDecodeError(
+                    f"cannot decode event #{self.events + 1} from {self.leader} as "
+                    f"{self._content_type.value}: {exc} (record starts {record[:60]!r})"
+                ),
+                exc,
+            ) from exc
+        self.events += 1
+        return event
+
+    async def _read_chunk(self) -> bytes | None:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            return None
+        except asyncio.CancelledError:
+            raise
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+            if self._closed:
+                raise StopAsyncIteration from None
+            raise self._fail(
+                StreamClosed(f"event stream from {self.leader} broke (connection reset): {exc!r}"), exc
+            ) from exc
+
+    def _end_of_stream(self) -> None:
+        try:
+            self._decoder.close()
+        except ProtocolError as exc:
+            raise self._fail(
+                StreamDecodeError(f"event stream from {self.leader} ended inside a record: {exc}"), exc
+            ) from exc
+        raise self._fail(StreamClosed(f"event stream from {self.leader} ended (EOF from the peer)"), None)
+
+    def _fail(self, error: StreamClosed, cause: BaseException | None) -> StreamClosed:
+        error.__cause__ = cause
+        self._error = error
+        self._release()
+        log.info("%s", error)
+        return error
+
+    def _release(self) -> None:
+        self._response.close()
+        if self._on_close is not None:
+            self._on_close(self)
+            self._on_close = None
+
+    async def close(self) -> None:
+        """Close the stream's connection; iteration stops (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<EventStream {self.leader} stream_id={self.stream_id} {state} events={self.events}>"
+
+
+class HttpClient(Generic[E]):
+    """A client of one Mesos v1 API (scheduler by default, or an agent's executor API).
+
+    ``endpoint`` is a master spec for :func:`detector_for` (``"h1:5050,h2:5050"``,
+    ``"http://..."``, ``"zk://..."``), an :class:`Endpoint` or a
+    :class:`MasterDetector`. For executors pass the agent and
+    ``api_path="/slave(1)/api/v1/executor"``, ``event_type=executor_pb2.Event``
+    and the ``token`` from ``MESOS_EXECUTOR_AUTHENTICATION_TOKEN``.
+
+    Requests carry the bare ``Content-Type``/``Accept`` of ``content_type``;
+    the stream asks for no compression, calls accept gzip (decoded here).
+    ``resolver`` replaces DNS lookups (names are looked up again for every
+    new connection; nothing is cached).
+    """
+
+    def __init__(
+        self,
+        endpoint: str | Endpoint | MasterDetector,
+        *,
+        api_path: str = "/api/v1/scheduler",
+        content_type: ContentType = ContentType.PROTOBUF,
+        event_type: type[E] = scheduler_pb2.Event,  # type: ignore[assignment]
+        tls: TLSConfig | None = None,
+        credentials: Credentials | None = None,
+        token: str | None = None,
+        connect_timeout: float = 10.0,
+        request_timeout: float = 75.0,
+        backoff: Backoff | None = None,
+        max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
+        max_redirects: int = 5,
+        resolver: Resolver | None = None,
+        call_connections: int = 1,
+    ) -> None:
+        if credentials is not None and token is not None:
+            raise ConfigurationError("give credentials or a token, not both", option="token")
+        if not api_path.startswith("/"):
+            raise ConfigurationError(f"must start with '/': {api_path!r}", option="api_path")
+        if connect_timeout <= 0 or request_timeout <= 0:
+            raise ConfigurationError("timeouts must be > 0", option="connect_timeout/request_timeout")
+        if call_connections < 1:
+            raise ConfigurationError("must be >= 1", option="call_connections")
+        self.content_type = ContentType(content_type)
+        self.api_path = api_path
+        self.event_type = event_type
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.max_record_size = max_record_size
+        self.max_redirects = max_redirects
+        self._scheme = "https" if tls is not None else "http"
+        if isinstance(endpoint, str):
+            self.detector: MasterDetector = detector_for(endpoint, scheme=self._scheme)
+        elif isinstance(endpoint, Endpoint):
+            self.detector = StaticDetector([endpoint])
+        else:
+            self.detector = endpoint
+        self._ssl: ssl.SSLContext | bool = tls.ssl_context() if tls is not None else True
+        self._backoff = backoff if backoff is not None else Backoff()
+        self._resolver = resolver
+        self._call_connections = call_connections
+        self._auth: str | None = None
+        if credentials is not None:
+            self._auth = credentials.authorization()
+        elif token is not None:
+            self._auth = f"Bearer {token}"
+        self._leader: tuple[Endpoint, str] | None = None
+        self._stream_session: aiohttp.ClientSession | None = None
+        self._call_session: aiohttp.ClientSession | None = None
+        self._streams: set[EventStream[E]] = set()
+        self._closed = False
+
+    # -- public API ------------------------------------------------------------
+
+    @property
+    def leader(self) -> str | None:
+        """Base URL of the master the client talks to now (``None`` before the first answer)."""
+        return self._leader[0].base_url if self._leader else None
+
+    async def leader_changed(self) -> None:
+        """Return when the detector reports a new leader (never, for a fixed list)."""
+        await self.detector.changed()
+
+    def forget_leader(self) -> None:
+        """Drop the remembered leader: the next call detects the master again."""
+        self._leader = None
+
+    async def subscribe(self, call: Message, *, give_up_after: float | None = None) -> EventStream[E]:
+        """POST the ``SUBSCRIBE`` call and return the open event stream.
+
+        Detects the master on every attempt, follows redirects and remembers
+        the master that answered for later :meth:`send` calls. ``503``,
+        ``404`` and connection failures are retried with backoff; after
+        ``give_up_after`` seconds (forever when ``None``) gives up with
+        :class:`NoLeaderError` or :class:`ConnectError`. Other HTTP statuses
+        raise their :class:`~mesos_framework.errors.APIError` at once; a
+        ``200`` that is not an event stream raises :class:`ProtocolError`.
+        """
+        self._check_open()
+        body = encode(call, self.content_type)
+        call_type = _call_type(call)
+        loop = asyncio.get_running_loop()
+        deadline = None if give_up_after is None else loop.time() + give_up_after
+        self._backoff.reset()
+        attempts = 0
+        while True:
+            attempts += 1
+            last: MesosError
+            candidates = await self._detect(deadline)
+            if not candidates:
+                last = NoLeaderError(f"no master detected by {self.detector!r}")
+            for candidate in candidates:
+                try:
+                    stream = await self._subscribe_once(candidate, body, call_type)
+                except (Unavailable, NotFound) as exc:
+                    log.info("SUBSCRIBE to %s: %s; will retry", candidate, exc)
+                    last = exc
+                except ConnectError as exc:
+                    if not exc.retryable:
+                        raise
+                    log.info("SUBSCRIBE to %s: %s; will retry", candidate, exc)
+                    last = exc
+                else:
+                    self._backoff.reset()
+                    return stream
+            delay = self._backoff.next()
+            if deadline is not None and loop.time() + delay > deadline:
+                raise self._give_up(last, attempts, give_up_after) from last
+            log.warning("no master accepted SUBSCRIBE (%s); retrying in %.2fs", last, delay)
+            await asyncio.sleep(delay)
+
+    async def send(self, call: Message, stream_id: str | None = None) -> bytes:
+        """Make a non-streaming call on the calls connection; return the body of the ``200``/``202``.
+
+        Goes to the remembered leader (or the detected masters, in turn, when
+        none is known yet), follows redirects, sends ``Mesos-Stream-Id`` when
+        given. Other statuses raise :func:`~mesos_framework.errors.api_error`;
+        no retries here.
+        """
+        self._check_open()
+        return await self.request(
+            encode(call, self.content_type), call_type=_call_type(call), stream_id=stream_id
+        )
+
+    async def request(
+        self,
+        body: bytes,
+        *,
+        call_type: str | None = None,
+        stream_id: str | None = None,
+        method: str = "POST",
+        headers: Mapping[str, str | None] | None = None,
+    ) -> bytes:
+        """Send already-encoded bytes like :meth:`send` (the low-level form of it).
+
+        ``headers`` change the defaults: a value of ``None`` removes that
+        header (e.g. ``{"Content-Type": None}``). ``call_type`` only labels
+        errors. Useful to forward pre-encoded calls or to probe a master.
+        """
+        self._check_open()
+        all_headers = self._headers(stream=False)
+        if stream_id is not None:
+            all_headers["Mesos-Stream-Id"] = stream_id
+        skip: set[str] = set()
+        for name, value in (headers or {}).items():
+            if value is None:
+                all_headers.pop(name, None)
+                skip.add(name)
+            else:
+                all_headers[name] = value
+        if self._leader is not None:
+            targets = [self._leader]
+        else:
+            targets = [(endpoint, self.api_path) for endpoint in await self.detector.detect()]
+            if not targets:
+                raise NoLeaderError(f"cannot send {call_type}: no master detected by {self.detector!r}")
+        session = self._session(stream=False)
+        last: ConnectError | None = None
+        for target, target_path in targets:
+            endpoint, path = target, target_path
+            try:
+                async with asyncio.timeout(self.request_timeout):
+                    endpoint, path, response = await self._post(
+                        session, target, target_path, body, all_headers, method=method, skip=skip
+                    )
+                    try:
+                        data = await response.read()
+                    except (aiohttp.ClientError, OSError) as exc:
+                        raise TransportError(f"{call_type} to {endpoint}: answer cut off: {exc!r}") from exc
+                    finally:
+                        response.release()
+            except TimeoutError as exc:
+                raise CallTimeout(
+                    f"{call_type} to {endpoint}: no answer within {self.request_timeout:g}s"
+                ) from exc
+            except ConnectError as exc:
+                if not exc.retryable or len(targets) == 1:
+                    raise
+                last = exc
+                continue
+            if response.status in (200, 202):
+                self._leader = (endpoint, path)
+                return data
+            raise api_error(
+                response.status, _error_text(data, response.content_type), call_type, url=str(response.url)
+            )
+        assert last is not None
+        raise last
+
+    async def close(self) -> None:
+        """Close open streams, both connection pools and the detector (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for stream in list(self._streams):
+            await stream.close()
+        for session in (self._stream_session, self._call_session):
+            if session is not None:
+                await session.close()
+        self._stream_session = self._call_session = None
+        await self.detector.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<HttpClient {self.detector!r} {self.api_path} {self.content_type.value} leader={self.leader}>"
+        )
+
+    # -- internals ----------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConnectError("the client is closed")
+
+    async def _detect(self, deadline: float | None) -> list[Endpoint]:
+        if deadline is None:
+            return await self.detector.detect()
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await self.detector.detect()
+        except TimeoutError:
+            return []
+
+    def _give_up(self, last: MesosError, attempts: int, timeout: float | None) -> TransportError:
+        what = f"after {attempts} attempt(s) in {timeout:g}s" if timeout is not None else ""
+        if isinstance(last, ConnectError):
+            return ConnectError(f"cannot reach a master {what}: {last}")
+        return NoLeaderError(f"no leading master {what}: {last}")
+
+    def _headers(self, *, stream: bool) -> dict[str, str]:
+        headers = {
+            "Content-Type": self.content_type.value,
+            "Accept": self.content_type.value,
+            # Streams must arrive as sent; plain bodies may be gzipped by Mesos
+            # (>= 1 KiB) and are decoded by aiohttp.
+            "Accept-Encoding": "identity" if stream else "gzip",
+            "User-Agent": _USER_AGENT,
+        }
+        if self._auth is not None:
+            headers["Authorization"] = self._auth
+        return headers
+
+    def _session(self, *, stream: bool) -> aiohttp.ClientSession:
+        session = self._stream_session if stream else self._call_session
+        if session is not None:
+            return session
+        resolver = _FunctionResolver(self._resolver) if self._resolver is not None else None
+        connector = aiohttp.TCPConnector(
+            ssl=self._ssl,
+            use_dns_cache=False,
+            resolver=resolver,
+            # Each stream has a connection of its own, closed with it; calls
+            # share a small keep-alive pool that is never used by a stream.
+            force_close=stream,
+            limit=0 if stream else self._call_connections,
+        )
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.connect_timeout, connect=self.connect_timeout
+        )
+        session = aiohttp.ClientSession(
+            connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=("User-Agent",)
+        )
+        if stream:
+            self._stream_session = session
+        else:
+            self._call_session = session
+        return session
+
+    async def _post(
+        self,
+        session: aiohttp.ClientSession,
+        endpoint: Endpoint,
+        path: str,
+        body: bytes,
+        headers: dict[str, str],
+        *,
+        method: str = "POST",
+        skip: set[str] | None = None,
+    ) -> tuple[Endpoint, str, aiohttp.ClientResponse]:
+        """POST (or ``method``), following redirects; returns the final server, path and response."""
+        hops = 0
+        while True:
+            url = endpoint.url(path)
+            try:
+                response = await session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                    skip_auto_headers=skip or (),
+                )
+            except aiohttp.ClientConnectorCertificateError as exc:
+                raise TLSError(f"TLS certificate of {endpoint} not trusted: {exc.certificate_error}") from exc
+            except aiohttp.ClientSSLError as exc:
+                raise TLSError(f"TLS handshake with {endpoint} failed: {exc}") from exc
+            except aiohttp.ClientConnectorError as exc:
+                raise ConnectError(f"cannot connect to {endpoint}: {exc.os_error}") from exc
+            except aiohttp.ConnectionTimeoutError as exc:
+                raise ConnectError(
+                    f"cannot connect to {endpoint}: timed out after {self.connect_timeout:g}s"
+                ) from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                raise ConnectError(f"{method} {url} failed before an answer: {exc!r}") from exc
+            if response.status not in _REDIRECTS:
+                return endpoint, path, response
+            location = response.headers.get("Location")
+            response.release()
+            if not location:
+                raise ProtocolError(f"{url} answered {response.status} without a Location header")
+            hops += 1
+            if hops > self.max_redirects:
+                raise ProtocolError(
+                    f"more than {self.max_redirects} redirects, last from {url} to {location}"
+                )
+            endpoint, path = resolve_location(endpoint, location)
+            log.info("%s redirected to %s", url, endpoint.url(path))
+
+    async def _subscribe_once(
+        self, candidate: Endpoint, body: bytes, call_type: str | None
+    ) -> EventStream[E]:
+        session = self._session(stream=True)
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                endpoint, path, response = await self._post(
+                    session, candidate, self.api_path, body, self._headers(stream=True)
+                )
+                if response.status != 200:
+                    try:
+                        data = await _read_limited(response, _MAX_ERROR_BODY)
+                    finally:
+                        response.close()
+                    raise api_error(
+                        response.status,
+                        _error_text(data, response.content_type),
+                        call_type,
+                        url=str(response.url),
+                    )
+        except TimeoutError as exc:
+            raise ConnectError(
+                f"{call_type} to {candidate}: no answer within {self.request_timeout:g}s"
+            ) from exc
+        if response.content_type != self.content_type.value:
+            try:
+                async with asyncio.timeout(1.0):
+                    head = await response.content.read(200)
+            except (TimeoutError, aiohttp.ClientError, OSError):
+                head = b""
+            response.close()
+            raise ProtocolError(
+                f"{call_type} to {endpoint.url(path)} answered 200 with Content-Type "
+                f"{response.headers.get('Content-Type', '(none)')!r}, expected an event stream of "
+                f"{self.content_type.value!r}; body starts {head[:200]!r}"
+            )
+        self._leader = (endpoint, path)
+        stream: EventStream[E] = EventStream(
+            response,
+            event_type=self.event_type,
+            content_type=self.content_type,
+            leader=endpoint,
+            max_record_size=self.max_record_size,
+            on_close=self._streams.discard,
+        )
+        self._streams.add(stream)
+        log.info("subscribed at %s (stream id %s)", endpoint.url(path), stream.stream_id)
+        return stream
