@@ -53,7 +53,7 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     ctx.obj = _Context(debug)
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--master",
