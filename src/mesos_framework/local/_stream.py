@@ -1,0 +1,62 @@
+"""An outgoing RecordIO event stream (scheduler, executor or operator)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+from google.protobuf.message import Message
+
+from mesos_framework import protocol
+from mesos_framework.local import _codec
+
+
+def recordio(record: bytes) -> bytes:
+    """Frame one record as ``<length>\\n<bytes>``."""
+    return protocol.recordio_encode(record)
+
+
+class EventStream:
+    """Events queued for one open HTTP streaming response.
+
+    The HTTP handler drains :attr:`queue`; ``None`` ends the response.
+    ``on_lost`` runs once when the client goes away (not when we close).
+    """
+
+    def __init__(self, content_type: str, stream_id: str | None = None) -> None:
+        self.id = stream_id or str(uuid.uuid4())
+        self.content_type = content_type
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.closed = False
+        self.on_lost: Callable[[], None] | None = None
+        self.heartbeat: asyncio.Task[None] | None = None
+
+    def send(self, msg: Message) -> None:
+        """Queue one event (dropped once the stream is closed)."""
+        if not self.closed:
+            self.queue.put_nowait(recordio(_codec.encode(msg, self.content_type)))
+
+    def send_dict(self, obj: object) -> None:
+        """Queue one JSON event given as a dict (operator API)."""
+        if not self.closed:
+            self.queue.put_nowait(recordio(_codec.encode_dict(obj)))
+
+    def close(self) -> None:
+        """End the response after the queued events."""
+        if not self.closed:
+            self.closed = True
+            if self.heartbeat is not None:
+                self.heartbeat.cancel()
+            self.queue.put_nowait(None)
+
+    def lost(self) -> None:
+        """The client went away: mark closed and tell the owner once."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+        callback, self.on_lost = self.on_lost, None
+        if callback is not None:
+            callback()

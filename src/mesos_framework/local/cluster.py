@@ -1,0 +1,314 @@
+"""``LocalCluster``: a master and agents in this event loop, on loopback.
+
+Like ``mesos-local``, every agent shares the master's port under
+``/slave(N)/...``, so executors find their agent through
+``MESOS_SLAVE_PID=slave(N)@127.0.0.1:PORT``. With ``masters > 1`` (and a
+ZooKeeper URL) each master has its own port, elects a leader in ZooKeeper,
+and agents are served on a port of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mesos_framework.errors import ConfigurationError
+from mesos_framework.local.agent import Agent
+from mesos_framework.local.config import DEFAULT_RESOURCES, ClusterConfig
+from mesos_framework.local.master import Master
+from mesos_framework.local.resources import parse_resources
+from mesos_framework.local.server import Endpoint
+
+__all__ = ["LocalCluster"]
+
+log = logging.getLogger(__name__)
+
+
+class LocalCluster:
+    """A local Mesos-compatible cluster (async context manager).
+
+    ::
+
+        async with LocalCluster(agents=2) as cluster:
+            print(cluster.url)   # http://127.0.0.1:PORT
+
+    ``resources`` uses the agent ``--resources`` syntax; ``config`` (or
+    keyword overrides such as ``status_update_retry=0.5``) tunes timeouts.
+    ``masters > 1`` needs ``zk="zk://127.0.0.1:2181/mesos"``.
+    """
+
+    def __init__(
+        self,
+        agents: int = 1,
+        resources: str = DEFAULT_RESOURCES,
+        *,
+        port: int = 0,
+        masters: int = 1,
+        zk: str | None = None,
+        attributes: dict[str, str] | None = None,
+        work_dir: str | Path | None = None,
+        config: ClusterConfig | None = None,
+        **overrides: Any,
+    ) -> None:
+        if agents < 0:
+            raise ConfigurationError("must be >= 0", option="agents")
+        if masters < 1:
+            raise ConfigurationError("must be >= 1", option="masters")
+        if masters > 1 and not zk:
+            raise ConfigurationError("several masters need a zk:// URL for leader election", option="zk")
+        self.config = config or ClusterConfig()
+        for key, value in overrides.items():
+            if not hasattr(self.config, key):
+                raise ConfigurationError(f"unknown setting {key!r}", option=key)
+            setattr(self.config, key, value)
+        self._agent_count = agents
+        self._resources = resources
+        parse_resources(resources)  # fail early on a bad spec
+        self._port = port
+        self._masters_wanted = masters
+        self._zk = zk
+        self._attributes = attributes
+        self._own_work_dir = work_dir is None
+        self._work_dir_arg = Path(work_dir) if work_dir is not None else None
+        self.work_dir: Path | None = None
+        self.agents: list[Agent] = []
+        self.masters: list[Master] = []
+        self._endpoints: list[Endpoint] = []
+        self._master_endpoints: dict[int, Endpoint] = {}
+        self._agent_endpoint: Endpoint | None = None
+        self._contenders: list[Any] = []
+        self._started = False
+
+    # ------------------------------------------------------------ lifecycle
+    async def __aenter__(self) -> LocalCluster:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Start masters, agents and HTTP endpoints."""
+        if self._started:
+            return
+        self._started = True
+        if self._work_dir_arg is not None:
+            self._work_dir_arg.mkdir(parents=True, exist_ok=True)
+            self.work_dir = self._work_dir_arg
+        else:
+            self.work_dir = Path(tempfile.mkdtemp(prefix="mesos-local-"))
+        try:
+            if self._masters_wanted == 1:
+                endpoint = Endpoint(files_root=self.work_dir)
+                port = await endpoint.start(self._port)
+                self._endpoints.append(endpoint)
+                master = Master(self.config, port)
+                endpoint.master = master
+                master.start()
+                self.masters.append(master)
+                self._master_endpoints[id(master)] = endpoint
+                self._agent_endpoint = endpoint
+            else:
+                await self._start_ha()
+            for _ in range(self._agent_count):
+                await self.add_agent()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_ha(self) -> None:
+        from mesos_framework.local.zk import MasterContender  # noqa: PLC0415 - kazoo only when needed
+
+        assert self._zk is not None
+        for i in range(self._masters_wanted):
+            endpoint = Endpoint(files_root=self.work_dir)
+            port = await endpoint.start(self._port + i if self._port else 0)
+            self._endpoints.append(endpoint)
+            master = Master(self.config, port)
+            master.leader = False
+            endpoint.master = master
+            master.start()
+            self.masters.append(master)
+            self._master_endpoints[id(master)] = endpoint
+        agent_endpoint = Endpoint(files_root=self.work_dir)
+        await agent_endpoint.start(0)
+        self._endpoints.append(agent_endpoint)
+        self._agent_endpoint = agent_endpoint
+        for master in self.masters:
+            contender = MasterContender(self._zk, master, self._on_leader_change)
+            self._contenders.append(contender)
+            await contender.start()
+        await self.wait_for_leader()
+
+    def _on_leader_change(self, leader: Master | None) -> None:
+        for agent in self.agents:
+            if leader is not None and agent.master is not leader:
+                agent.register(leader)
+
+    async def wait_for_leader(self, timeout: float = 30.0) -> Master:  # noqa: ASYNC109
+        """Wait until some master leads; returns it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            for master in self.masters:
+                if master.leader and not master._stopped:
+                    return master
+            await asyncio.sleep(0.05)
+        raise TimeoutError("no master was elected")
+
+    async def stop(self) -> None:
+        """Stop every executor, master and endpoint; remove the work dir."""
+        for agent in self.agents:
+            try:
+                await agent.stop()
+            except Exception:
+                log.exception("stopping agent %s failed", agent.name)
+        for contender in self._contenders:
+            try:
+                await contender.stop()
+            except Exception:
+                log.exception("stopping ZooKeeper contender failed")
+        self._contenders.clear()
+        for master in self.masters:
+            master.stop()
+        for endpoint in self._endpoints:
+            await endpoint.close()
+        self._endpoints.clear()
+        if self._own_work_dir and self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+        self._started = False
+
+    # --------------------------------------------------------------- access
+    @property
+    def master(self) -> Master:
+        """The leading master (the only one without HA)."""
+        for master in self.masters:
+            if master.leader and not master._stopped:
+                return master
+        return self.masters[0]
+
+    @property
+    def port(self) -> int:
+        """Port of the first master."""
+        return self._master_endpoints[id(self.masters[0])].port
+
+    @property
+    def url(self) -> str:
+        """Base URL of the (first) master: ``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def urls(self) -> list[str]:
+        """Base URLs of every master."""
+        return [f"http://127.0.0.1:{self._master_endpoints[id(m)].port}" for m in self.masters]
+
+    @property
+    def master_spec(self) -> str:
+        """``host:port,host:port`` of every master (for a client's master option)."""
+        return ",".join(f"127.0.0.1:{self._master_endpoints[id(m)].port}" for m in self.masters)
+
+    async def add_agent(
+        self, resources: str | None = None, attributes: dict[str, str] | None = None
+    ) -> Agent:
+        """Start one more agent; returns it once registered."""
+        assert self._agent_endpoint is not None and self.work_dir is not None
+        index = len(self.agents) + 1
+        agent = Agent(
+            index,
+            parse_resources(resources or self._resources),
+            self.work_dir / f"agent{index}",
+            self.config,
+            port=self._agent_endpoint.port,
+            attributes=attributes if attributes is not None else self._attributes,
+        )
+        self.agents.append(agent)
+        self._agent_endpoint.add_agent(agent)
+        master = self.master
+        if master.leader:
+            agent.register(master)
+        return agent
+
+    # --------------------------------------------------------------- faults
+    def drop_framework_stream(self, framework_id: str) -> bool:
+        """Close a scheduler's subscription stream as a network failure would."""
+        return self.master.drop_stream(framework_id)
+
+    async def restart_master(self) -> Master:
+        """Replace the (single) master by a fresh one on the same port.
+
+        Like a master process restart: every stream breaks, the new master has
+        a new id and learns agents, executors and tasks when agents re-register;
+        frameworks must re-subscribe with their ids.
+        """
+        if len(self.masters) != 1:
+            raise ConfigurationError("use fail_over_master() with several masters", option="masters")
+        old = self.masters[0]
+        endpoint = self._master_endpoints.pop(id(old))
+        old.stop()
+        master = Master(self.config, endpoint.port)
+        endpoint.master = master
+        master.start()
+        self.masters[0] = master
+        self._master_endpoints[id(master)] = endpoint
+        for agent in self.agents:
+            agent.register(master)
+        return master
+
+    async def fail_over_master(self) -> Master:
+        """HA: stop the leading master (its ZooKeeper node goes); returns the new leader."""
+        if len(self.masters) < 2:
+            raise ConfigurationError("fail-over needs several masters", option="masters")
+        leader = self.master
+        index = self.masters.index(leader)
+        contender = self._contenders[index]
+        await contender.stop()
+        leader.stop()
+        endpoint = self._master_endpoints[id(leader)]
+        await endpoint.close()  # like a dead master process: connections are refused
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while loop.time() < deadline:
+            for master in self.masters:
+                if master is not leader and master.leader:
+                    return master
+            await asyncio.sleep(0.05)
+        raise TimeoutError("no new leader after fail-over")
+
+    def _agent(self, index: int) -> Agent:
+        for agent in self.agents:
+            if agent.index == index:
+                return agent
+        raise ConfigurationError(f"no agent slave({index})", option="agent")
+
+    def make_agent_unreachable(self, index: int = 1) -> None:
+        """Partition an agent: the master marks it unreachable (TASK_UNREACHABLE/TASK_LOST)."""
+        agent = self._agent(index)
+        agent.reachable = False
+        if agent.id is not None:
+            self.master.remove_agent(agent.id, unreachable=True)
+
+    def remove_agent(self, index: int = 1) -> None:
+        """Mark an agent gone (TASK_GONE_BY_OPERATOR/TASK_LOST) and stop offering it."""
+        agent = self._agent(index)
+        agent.reachable = False
+        if agent.id is not None:
+            self.master.remove_agent(agent.id, unreachable=False)
+
+    def reconnect_agent(self, index: int = 1) -> None:
+        """An unreachable agent comes back: it re-registers with its tasks and resends pending updates."""
+        agent = self._agent(index)
+        agent.reachable = True
+        agent.register(self.master)
+        for fid in list(agent.frameworks):
+            agent.updates.resume(fid)
+
+    def kill_executor(self, framework_id: str, executor_id: str) -> bool:
+        """SIGKILL an executor (and its tasks) on whichever agent runs it."""
+        return any(agent.kill_executor(framework_id, executor_id) for agent in self.agents)

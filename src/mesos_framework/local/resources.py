@@ -1,0 +1,322 @@
+"""Resource arithmetic for the local cluster (scalars, ranges, sets).
+
+Scalars use Mesos's fixed-point rule (three decimal digits). A resource is
+identified by its name, type, reservation (role) and allocation role; two
+resources with the same identity merge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mesos_framework.errors import ConfigurationError
+from mesos_framework.protocol._schema import mesos_pb2
+
+__all__ = ["Key", "Resources", "parse_resources"]
+
+SCALAR = mesos_pb2.Value.SCALAR
+RANGES = mesos_pb2.Value.RANGES
+SET = mesos_pb2.Value.SET
+
+Ranges = tuple[tuple[int, int], ...]
+Value = int | Ranges | frozenset[str]
+
+
+@dataclass(frozen=True, order=True)
+class Key:
+    """The identity of a resource: name, type, reservation role, allocation role."""
+
+    name: str
+    type: int
+    role: str = "*"
+    allocation: str = ""
+
+
+def _milli(value: float) -> int:
+    return round(value * 1000)
+
+
+def _merge(ranges: Iterable[tuple[int, int]]) -> Ranges:
+    out: list[tuple[int, int]] = []
+    for begin, end in sorted(ranges):
+        if out and begin <= out[-1][1] + 1:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((begin, end))
+    return tuple(out)
+
+
+def _ranges_sub(left: Ranges, right: Ranges) -> Ranges:
+    out: list[tuple[int, int]] = []
+    for begin, end in left:
+        pieces = [(begin, end)]
+        for rb, re_ in right:
+            nxt: list[tuple[int, int]] = []
+            for pb, pe in pieces:
+                if re_ < pb or rb > pe:
+                    nxt.append((pb, pe))
+                    continue
+                if pb < rb:
+                    nxt.append((pb, rb - 1))
+                if re_ < pe:
+                    nxt.append((re_ + 1, pe))
+            pieces = nxt
+        out.extend(pieces)
+    return _merge(out)
+
+
+def _ranges_contain(left: Ranges, right: Ranges) -> bool:
+    return all(any(lb <= rb and re_ <= le for lb, le in left) for rb, re_ in right)
+
+
+@dataclass
+class Resources:
+    """A bag of resources keyed by :class:`Key`."""
+
+    items: dict[Key, Value] = field(default_factory=dict)
+
+    # -- construction ------------------------------------------------------
+    @classmethod
+    def from_protos(cls, protos: Iterable[mesos_pb2.Resource], allocation: str | None = None) -> Resources:
+        """Collect ``Resource`` messages; ``allocation`` fills a missing allocation role."""
+        res = cls()
+        for r in protos:
+            res.add_proto(r, allocation)
+        return res
+
+    def add_proto(self, r: mesos_pb2.Resource, allocation: str | None = None) -> None:
+        """Add one ``Resource`` message."""
+        if r.reservations:
+            role = r.reservations[-1].role
+        elif r.HasField("role"):
+            role = r.role
+        else:
+            role = "*"
+        alloc = r.allocation_info.role if r.HasField("allocation_info") else (allocation or "")
+        key = Key(r.name, r.type, role, alloc)
+        value: Value
+        if r.type == SCALAR:
+            value = _milli(r.scalar.value)
+        elif r.type == RANGES:
+            value = _merge((rg.begin, rg.end) for rg in r.ranges.range)
+        elif r.type == SET:
+            value = frozenset(r.set.item)
+        else:
+            return
+        self._add(key, value)
+
+    def copy(self) -> Resources:
+        """A shallow copy."""
+        return Resources(dict(self.items))
+
+    # -- arithmetic --------------------------------------------------------
+    def _add(self, key: Key, value: Value) -> None:
+        old = self.items.get(key)
+        if old is None:
+            self.items[key] = value
+        elif isinstance(old, int) and isinstance(value, int):
+            self.items[key] = old + value
+        elif isinstance(old, tuple) and isinstance(value, tuple):
+            self.items[key] = _merge(old + value)
+        elif isinstance(old, frozenset) and isinstance(value, frozenset):
+            self.items[key] = old | value
+        self._prune(key)
+
+    def _prune(self, key: Key) -> None:
+        v = self.items.get(key)
+        if v is not None and not v:
+            del self.items[key]
+
+    def __iadd__(self, other: Resources) -> Resources:
+        for k, v in other.items.items():
+            self._add(k, v)
+        return self
+
+    def __add__(self, other: Resources) -> Resources:
+        res = self.copy()
+        res += other
+        return res
+
+    def __isub__(self, other: Resources) -> Resources:
+        for k, v in other.items.items():
+            old = self.items.get(k)
+            if old is None:
+                continue
+            if isinstance(old, int) and isinstance(v, int):
+                self.items[k] = max(0, old - v)
+            elif isinstance(old, tuple) and isinstance(v, tuple):
+                self.items[k] = _ranges_sub(old, v)
+            elif isinstance(old, frozenset) and isinstance(v, frozenset):
+                self.items[k] = old - v
+            self._prune(k)
+        return self
+
+    def __sub__(self, other: Resources) -> Resources:
+        res = self.copy()
+        res -= other
+        return res
+
+    def contains(self, other: Resources) -> bool:
+        """Whether every resource of ``other`` is inside this bag."""
+        for k, v in other.items.items():
+            mine = self.items.get(k)
+            if mine is None:
+                return False
+            if isinstance(mine, int) and isinstance(v, int):
+                if v > mine:
+                    return False
+            elif isinstance(mine, tuple) and isinstance(v, tuple):
+                if not _ranges_contain(mine, v):
+                    return False
+            elif isinstance(mine, frozenset) and isinstance(v, frozenset):
+                if not v <= mine:
+                    return False
+            else:
+                return False
+        return True
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Resources) and self.items == other.items
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- views -------------------------------------------------------------
+    def scalar(self, name: str) -> float:
+        """Total of a scalar resource over all roles."""
+        return sum(v for k, v in self.items.items() if k.name == name and isinstance(v, int)) / 1000
+
+    def allocated(self, role: str) -> Resources:
+        """The same resources with their allocation role set to ``role``."""
+        res = Resources()
+        for k, v in self.items.items():
+            res._add(Key(k.name, k.type, k.role, role), v)
+        return res
+
+    def unallocated(self) -> Resources:
+        """The same resources without allocation roles."""
+        return self.allocated("")
+
+    def allocation_roles(self) -> set[str]:
+        """The allocation roles used (empty string = none)."""
+        return {k.allocation for k in self.items}
+
+    def reservation_roles(self) -> set[str]:
+        """The reservation roles used (``*`` = unreserved)."""
+        return {k.role for k in self.items}
+
+    def for_role(self, role: str) -> Resources:
+        """What a framework role may use: unreserved plus reserved to ``role`` (or its ancestors)."""
+        res = Resources()
+        for k, v in self.items.items():
+            if k.role in {"*", role} or role.startswith(k.role + "/"):
+                res.items[k] = v
+        return res
+
+    def has_allocatable(self) -> bool:
+        """Mesos offers only bags with some cpus or memory (min 0.01 cpus / 32 MB)."""
+        return self.scalar("cpus") >= 0.01 or self.scalar("mem") >= 32
+
+    def to_protos(self, *, refinement: bool = False, allocation: bool = True) -> list[mesos_pb2.Resource]:
+        """``Resource`` messages in the old (``role``) or refinement (``reservations``) format."""
+        out: list[mesos_pb2.Resource] = []
+        for k in sorted(self.items, key=_order):
+            v = self.items[k]
+            r = mesos_pb2.Resource(name=k.name, type=k.type)
+            if isinstance(v, int):
+                r.scalar.value = v / 1000
+            elif isinstance(v, tuple):
+                r.ranges.SetInParent()
+                for b, e in v:
+                    r.ranges.range.add(begin=b, end=e)
+            else:
+                r.set.item.extend(sorted(v))
+            if refinement:
+                if k.role != "*":
+                    r.reservations.add(type=mesos_pb2.Resource.ReservationInfo.STATIC, role=k.role)
+            else:
+                r.role = k.role
+            if allocation and k.allocation:
+                r.allocation_info.role = k.allocation
+            out.append(r)
+        return out
+
+    def summary(self) -> dict[str, object]:
+        """The ``{"cpus": 1.0, "ports": "[31000-32000]"}`` form of the state endpoints."""
+        out: dict[str, object] = {"disk": 0.0, "mem": 0.0, "gpus": 0.0, "cpus": 0.0}
+        ranges: dict[str, list[tuple[int, int]]] = {}
+        for k, v in self.items.items():
+            if isinstance(v, int):
+                out[k.name] = float(out.get(k.name, 0.0)) + v / 1000  # type: ignore[arg-type]
+            elif isinstance(v, tuple):
+                ranges.setdefault(k.name, []).extend(v)
+            else:
+                out[k.name] = "{" + ",".join(sorted(v)) + "}"
+        for name, rs in ranges.items():
+            out[name] = "[" + ", ".join(f"{b}-{e}" for b, e in _merge(rs)) + "]"
+        return out
+
+    def __str__(self) -> str:
+        parts = []
+        for k in sorted(self.items, key=_order):
+            v = self.items[k]
+            role = (
+                ""
+                if k.role == "*" and not k.allocation
+                else f"({k.role}{', ' + k.allocation if k.allocation else ''})"
+            )
+            if isinstance(v, int):
+                text = f"{v / 1000:g}"
+            elif isinstance(v, tuple):
+                text = "[" + ", ".join(f"{b}-{e}" for b, e in v) + "]"
+            else:
+                text = "{" + ", ".join(sorted(v)) + "}"
+            parts.append(f"{k.name}{role}:{text}")
+        return "; ".join(parts)
+
+
+_ORDER = {"cpus": 0, "mem": 1, "disk": 2, "ports": 3}
+
+
+def _order(k: Key) -> tuple[int, str, str, str]:
+    return (_ORDER.get(k.name, 9), k.name, k.role, k.allocation)
+
+
+_ITEM = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(?:\(([^)]*)\))?\s*:\s*(.+?)\s*$")
+
+
+def parse_resources(text: str) -> Resources:
+    """Parse the agent ``--resources`` text form: ``cpus:4;mem:4096;ports:[31000-32000]``.
+
+    ``name(role):value`` reserves statically for ``role``; sets are ``{a,b}``.
+    """
+    res = Resources()
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        m = _ITEM.match(part)
+        if not m:
+            raise ConfigurationError(f"cannot parse resource {part!r}", option="resources")
+        name, role, value = m.group(1), (m.group(2) or "*").strip() or "*", m.group(3)
+        try:
+            if value.startswith("["):
+                rs = []
+                for piece in value.strip("[]").split(","):
+                    if piece.strip():
+                        b, _, e = piece.strip().partition("-")
+                        rs.append((int(b), int(e or b)))
+                res._add(Key(name, RANGES, role), _merge(rs))
+            elif value.startswith("{"):
+                items = frozenset(i.strip() for i in value.strip("{}").split(",") if i.strip())
+                res._add(Key(name, SET, role), items)
+            else:
+                amount = float(value)
+                if amount < 0:
+                    raise ValueError("negative")
+                res._add(Key(name, SCALAR, role), _milli(amount))
+        except ValueError:
+            raise ConfigurationError(f"bad value in resource {part!r}", option="resources") from None
+    return res
