@@ -1,0 +1,487 @@
+"""Scheduler options: parsed and validated before anything starts.
+
+Every option is snake_case. The JavaScript library's camelCase names map one
+to one (``masterUrl`` -> ``master``, ``frameworkName`` -> ``framework_name``,
+...); passing a camelCase name is an error that names its replacement.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mesos_framework.errors import ConfigurationError
+from mesos_framework.persistence.base import StateStore
+from mesos_framework.protocol import ContentType
+from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
+from mesos_framework.tasks.spec import TaskSpec
+from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy
+from mesos_framework.transport import TLSConfig
+
+__all__ = ["SEED_NAMES", "SchedulerOptions", "parse_options"]
+
+#: The JavaScript library's option names and their snake_case equivalents here.
+SEED_NAMES: dict[str, str] = {
+    "masterUrl": "master",
+    "port": "port",
+    "frameworkName": "framework_name",
+    "user": "user",
+    "role": "role",
+    "restartStates": "restart_states",
+    "masterConnectionTimeout": "master_connection_timeout",
+    "frameworkFailoverTimeout": "framework_failover_timeout",
+    "exponentialBackoffFactor": "exponential_backoff_factor",
+    "exponentialBackoffMinimum": "exponential_backoff_minimum",
+    "exponentialBackoffMaximum": "exponential_backoff_maximum",
+    "killUnknownTasks": "kill_unknown_tasks",
+    "serialNumberedTasks": "serial_numbered_tasks",
+    "staticPorts": "static_ports",
+    "useZk": "use_zk",
+    "zkUrl": "zk_url",
+    "zkPrefix": "zk_prefix",
+    "logging": "logging",
+    "tasks": "tasks",
+    "handlers": "handlers",
+    "frameworkId": "framework_id",
+    "webuiUrl": "webui_url",
+}
+
+EVENT_TYPES = frozenset(scheduler_pb2.Event.Type.keys()) - {"UNKNOWN"}
+_CAPABILITIES = frozenset(mesos_pb2.FrameworkInfo.Capability.Type.keys()) - {"UNKNOWN"}
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerOptions:
+    """The validated options of a :class:`~mesos_framework.scheduler.Scheduler`."""
+
+    master: str = "127.0.0.1:5050"
+    framework_name: str = ""
+    user: str = "root"
+    roles: tuple[str, ...] = ("*",)
+    multi_role: bool = False
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    master_connection_timeout: float = 10.0
+    framework_failover_timeout: float = 604800.0
+    exponential_backoff_factor: float = 1.5
+    exponential_backoff_minimum: float = 1.0
+    exponential_backoff_maximum: float = 15.0
+    tasks: tuple[TaskSpec, ...] = ()
+    handlers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    static_ports: bool = False
+    serial_numbered_tasks: bool = True
+    kill_unknown_tasks: bool = False
+    use_zk: bool = False
+    zk_url: str = "master.mesos:2181"
+    zk_prefix: str = "/dcos-service-"
+    state_store: StateStore | None = None
+    checkpoint: bool = True
+    capabilities: tuple[str, ...] = ()
+    principal: str | None = None
+    secret: str | None = None
+    token: str | None = None
+    tls: TLSConfig | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    hostname: str | None = None
+    webui_url: str | None = None
+    framework_id: str | None = None
+    content_type: ContentType = ContentType.PROTOBUF
+    log_level: int | None = None
+    log_file: str | None = None
+    heartbeat_misses: float = 2.0
+    call_timeout: float = 30.0
+    request_timeout: float = 30.0
+    refuse_seconds: float = 5.0
+    idle_refuse_seconds: float = 300.0
+    reconcile_interval: float = 900.0
+    reconcile_retry_minimum: float = 2.0
+    reconcile_retry_maximum: float = 60.0
+    auto_acknowledge: bool = True
+    reregister_when_removed: bool = False
+
+    @property
+    def zk_path(self) -> str:
+        """Where ZooKeeper state lives: ``zk_prefix + framework_name``."""
+        return self.zk_prefix + self.framework_name
+
+    def framework_info(self, framework_id: str | None) -> mesos_pb2.FrameworkInfo:
+        """The ``FrameworkInfo`` to subscribe with."""
+        info = mesos_pb2.FrameworkInfo(
+            user=self.user,
+            name=self.framework_name,
+            failover_timeout=self.framework_failover_timeout,
+            checkpoint=self.checkpoint,
+        )
+        if framework_id:
+            info.id.value = framework_id
+        if self.multi_role:
+            info.roles.extend(self.roles)
+        else:
+            info.role = self.roles[0]
+        if self.hostname:
+            info.hostname = self.hostname
+        if self.webui_url:
+            info.webui_url = self.webui_url
+        if self.principal:
+            info.principal = self.principal
+        for key, value in self.labels:
+            info.labels.labels.add(key=key, value=value)
+        for cap in self.capabilities:
+            info.capabilities.add(type=mesos_pb2.FrameworkInfo.Capability.Type.Value(cap))
+        return info
+
+
+def _bool(value: Any, option: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"expected true or false, got {value!r}", option=option)
+    return value
+
+
+def _num(value: Any, option: str, *, minimum: float = 0.0, strict: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"expected a number, got {value!r}", option=option)
+    if value < minimum or (strict and value == minimum):
+        raise ConfigurationError(
+            f"must be {'>' if strict else '>='} {minimum:g}, got {value!r}", option=option
+        )
+    return float(value)
+
+
+def _str(value: Any, option: str, *, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise ConfigurationError(f"expected a non-empty string, got {value!r}", option=option)
+    return value
+
+
+def _master(master: Any, port: Any) -> str:
+    text = _str(master, "master").strip()
+    if port is not None:
+        port_num = int(_num(port, "port", minimum=1))
+        if port_num > 65535 or port_num != port:
+            raise ConfigurationError(f"{port!r} is not a port", option="port")
+    else:
+        port_num = 5050
+    if text == "local" or "://" in text:
+        if port is not None:
+            raise ConfigurationError(
+                "port only applies to host names in master; put it in the URL", option="port"
+            )
+        return text
+    hosts = []
+    for item in filter(None, (h.strip() for h in text.split(","))):
+        if item.startswith("["):  # [v6]:port or [v6]
+            hosts.append(item if "]:" in item else f"{item}:{port_num}")
+        elif item.count(":") == 1:
+            host, _, p = item.partition(":")
+            if not p.isdigit() or not host:
+                raise ConfigurationError(f"{item!r} is not host:port", option="master")
+            hosts.append(item)
+        elif ":" in item:
+            hosts.append(f"[{item}]:{port_num}")
+        else:
+            hosts.append(f"{item}:{port_num}")
+    if not hosts:
+        raise ConfigurationError("no master given", option="master")
+    return ",".join(hosts)
+
+
+def _labels(value: Any, option: str) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, Mapping) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return tuple(value.items())
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, Mapping) or not isinstance(item.get("key"), str):
+                raise ConfigurationError("expected {key, value}", option=f"{option}[{i}]")
+            out.append((item["key"], str(item.get("value", ""))))
+        return tuple(out)
+    raise ConfigurationError("expected a dict of strings or a list of {key, value}", option=option)
+
+
+def _tasks(value: Any) -> tuple[TaskSpec, ...]:
+    if isinstance(value, Mapping):
+        specs = [
+            v if isinstance(v, TaskSpec) else TaskSpec.from_dict(_str(k, "tasks"), v)
+            for k, v in value.items()
+        ]
+        for k, v in value.items():
+            if isinstance(v, TaskSpec) and v.name != k:
+                raise ConfigurationError(
+                    f"key {k!r} differs from the spec's name {v.name!r}", option=f"tasks.{k}"
+                )
+    elif isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        specs = list(value)
+        for i, s in enumerate(specs):
+            if not isinstance(s, TaskSpec):
+                raise ConfigurationError("expected TaskSpec items (or pass a dict)", option=f"tasks[{i}]")
+    else:
+        raise ConfigurationError("expected a dict of task specs or a list of TaskSpec", option="tasks")
+    names: set[str] = set()
+    ids: dict[str, str] = {}
+    for s in specs:
+        if s.name in names:
+            raise ConfigurationError("task type given twice", option=f"tasks.{s.name}")
+        safe = s.name.replace("/", "_")
+        if safe in ids:
+            raise ConfigurationError(f"same task ID prefix as {ids[safe]!r}", option=f"tasks.{s.name}")
+        names.add(s.name)
+        ids[safe] = s.name
+    return tuple(specs)
+
+
+def _handlers(value: Any) -> dict[str, Callable[..., Any]]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError("expected a dict of event type to function", option="handlers")
+    out: dict[str, Callable[..., Any]] = {}
+    for key, fn in value.items():
+        name = _str(key, "handlers").upper()
+        if name not in EVENT_TYPES:
+            raise ConfigurationError(
+                f"unknown event type; expected one of {', '.join(sorted(EVENT_TYPES))}",
+                option=f"handlers.{key}",
+            )
+        if not callable(fn):
+            raise ConfigurationError("is not callable", option=f"handlers.{key}")
+        out[name] = fn
+    return out
+
+
+def parse_options(options: Mapping[str, Any]) -> SchedulerOptions:
+    """Validate keyword options into :class:`SchedulerOptions`; every error names the option."""
+    opts = dict(options)
+    for key in list(opts):
+        if key in SEED_NAMES and SEED_NAMES[key] != key:
+            raise ConfigurationError(f"use {SEED_NAMES[key]!r} (the snake_case name)", option=key)
+    known = {f for f in SchedulerOptions.__dataclass_fields__ if f not in ("multi_role", "restart", "roles")}
+    known |= {
+        "port",
+        "role",
+        "roles",
+        "restart_states",
+        "restart_backoff_minimum",
+        "restart_backoff_maximum",
+        "restart_backoff_factor",
+        "max_restarts",
+        "logging",
+    }
+    known -= {"log_level", "log_file"}
+    for key in opts:
+        if key not in known:
+            raise ConfigurationError(
+                f"unknown option; expected one of {', '.join(sorted(known))}", option=key
+            )
+
+    kw: dict[str, Any] = {}
+    kw["master"] = _master(opts.get("master", "127.0.0.1"), opts.get("port"))
+
+    name = opts.get("framework_name")
+    if name is None:
+        if opts.get("use_zk") or opts.get("state_store") is not None:
+            raise ConfigurationError(
+                "set a framework_name: persisted state is found by name after a restart",
+                option="framework_name",
+            )
+        name = f"mesos-framework.{uuid.uuid4()}"
+    name = _str(name, "framework_name").strip().replace(" ", "-")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]*", name):
+        raise ConfigurationError("use letters, digits and _ . : - only", option="framework_name")
+    kw["framework_name"] = name
+
+    if "user" in opts:
+        kw["user"] = _str(opts["user"], "user")
+
+    role, roles = opts.get("role"), opts.get("roles")
+    if role is not None and roles is not None:
+        raise ConfigurationError("give role or roles, not both", option="roles")
+    if roles is not None:
+        if isinstance(roles, str) or not isinstance(roles, Sequence) or not roles:
+            raise ConfigurationError("expected a non-empty list of role names", option="roles")
+        kw["roles"] = tuple(_str(r, f"roles[{i}]") for i, r in enumerate(roles))
+        if len(set(kw["roles"])) != len(kw["roles"]):
+            raise ConfigurationError("roles must be unique", option="roles")
+        kw["multi_role"] = True
+    elif role is not None:
+        kw["roles"] = (_str(role, "role"),)
+
+    restart_kw: dict[str, Any] = {}
+    if "restart_states" in opts:
+        rs = opts["restart_states"]
+        if isinstance(rs, str) or not isinstance(rs, Iterable):
+            raise ConfigurationError("expected a list of task states", option="restart_states")
+        try:
+            states = RestartPolicy.states_from(rs)
+        except ConfigurationError as exc:
+            raise ConfigurationError(str(exc), option="restart_states") from exc
+        for s in states:
+            if not s.is_terminal:
+                raise ConfigurationError(f"{s.name} is not a terminal state", option="restart_states")
+        restart_kw["states"] = states
+    else:
+        restart_kw["states"] = DEFAULT_RESTART_STATES
+    for opt, attr in (
+        ("restart_backoff_minimum", "minimum"),
+        ("restart_backoff_maximum", "maximum"),
+        ("restart_backoff_factor", "factor"),
+    ):
+        if opt in opts:
+            restart_kw[attr] = _num(opts[opt], opt)
+    if opts.get("max_restarts") is not None:
+        restart_kw["max_restarts"] = int(_num(opts["max_restarts"], "max_restarts"))
+    try:
+        kw["restart"] = RestartPolicy(**restart_kw)
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            str(exc).split(": ", 1)[-1], option=(exc.option or "").replace(".", "_backoff_")
+        ) from exc
+
+    for opt in (
+        "master_connection_timeout",
+        "exponential_backoff_minimum",
+        "exponential_backoff_maximum",
+        "call_timeout",
+        "request_timeout",
+        "reconcile_retry_minimum",
+        "reconcile_retry_maximum",
+    ):
+        if opt in opts:
+            kw[opt] = _num(opts[opt], opt, strict=True)
+    for opt in ("framework_failover_timeout", "refuse_seconds", "idle_refuse_seconds", "reconcile_interval"):
+        if opt in opts:
+            kw[opt] = _num(opts[opt], opt)
+    if "exponential_backoff_factor" in opts:
+        kw["exponential_backoff_factor"] = _num(
+            opts["exponential_backoff_factor"], "exponential_backoff_factor", minimum=1
+        )
+    if "heartbeat_misses" in opts:
+        kw["heartbeat_misses"] = _num(opts["heartbeat_misses"], "heartbeat_misses", minimum=1)
+    mn = kw.get("exponential_backoff_minimum", 1.0)
+    if kw.get("exponential_backoff_maximum", 15.0) < mn:
+        raise ConfigurationError(
+            "must be >= exponential_backoff_minimum", option="exponential_backoff_maximum"
+        )
+
+    for opt in (
+        "static_ports",
+        "serial_numbered_tasks",
+        "kill_unknown_tasks",
+        "use_zk",
+        "checkpoint",
+        "auto_acknowledge",
+        "reregister_when_removed",
+    ):
+        if opt in opts:
+            kw[opt] = _bool(opts[opt], opt)
+
+    for opt in (
+        "zk_url",
+        "zk_prefix",
+        "principal",
+        "secret",
+        "token",
+        "hostname",
+        "webui_url",
+        "framework_id",
+    ):
+        if opts.get(opt) is not None:
+            kw[opt] = _str(opts[opt], opt)
+    if not kw.get("zk_prefix", "/").startswith("/"):
+        raise ConfigurationError("must start with '/'", option="zk_prefix")
+    if ("secret" in kw) != ("principal" in kw) and "secret" in kw:
+        raise ConfigurationError("a secret needs a principal", option="secret")
+    if "secret" in kw and "token" in kw:
+        raise ConfigurationError("give principal/secret or a token, not both", option="token")
+
+    # The seed's Marathon conventions: HOST and PORT0 describe where this scheduler runs.
+    env_host = os.environ.get("HOST")
+    if "hostname" not in kw and env_host:
+        kw["hostname"] = env_host
+    if "webui_url" not in kw and env_host and os.environ.get("PORT0"):
+        kw["webui_url"] = f"http://{env_host}:{os.environ['PORT0']}"
+
+    if opts.get("tls") is not None:
+        if not isinstance(opts["tls"], TLSConfig):
+            raise ConfigurationError("expected a TLSConfig", option="tls")
+        kw["tls"] = opts["tls"]
+    if opts.get("state_store") is not None:
+        if not isinstance(opts["state_store"], StateStore):
+            raise ConfigurationError("expected a StateStore", option="state_store")
+        if opts.get("use_zk"):
+            raise ConfigurationError("give use_zk or a state_store, not both", option="state_store")
+        kw["state_store"] = opts["state_store"]
+    if opts.get("labels") is not None:
+        kw["labels"] = _labels(opts["labels"], "labels")
+    if "content_type" in opts:
+        ct = opts["content_type"]
+        aliases = {"json": ContentType.JSON, "protobuf": ContentType.PROTOBUF}
+        try:
+            kw["content_type"] = (
+                aliases[ct.lower()] if isinstance(ct, str) and ct.lower() in aliases else ContentType(ct)
+            )
+        except ValueError:
+            raise ConfigurationError(
+                "expected 'json', 'protobuf' or a ContentType", option="content_type"
+            ) from None
+
+    caps: list[str] = []
+    if opts.get("capabilities") is not None:
+        raw = opts["capabilities"]
+        if isinstance(raw, str) or not isinstance(raw, Iterable):
+            raise ConfigurationError("expected a list of capability names", option="capabilities")
+        for i, cap in enumerate(raw):
+            cap_name = _str(cap, f"capabilities[{i}]").upper()
+            if cap_name not in _CAPABILITIES:
+                raise ConfigurationError(
+                    f"unknown capability; expected one of {', '.join(sorted(_CAPABILITIES))}",
+                    option=f"capabilities[{i}]",
+                )
+            caps.append(cap_name)
+    else:
+        caps.append("TASK_KILLING_STATE")
+    if kw.get("multi_role"):
+        caps.append("MULTI_ROLE")
+
+    if opts.get("tasks") is not None:
+        kw["tasks"] = _tasks(opts["tasks"])
+        for spec in kw["tasks"]:
+            if spec.resources.fixed_ports and not kw.get("static_ports", False):
+                raise ConfigurationError(
+                    "fixed ports need static_ports=True", option=f"tasks.{spec.name}.resources.fixed_ports"
+                )
+            if spec.resources.gpus:
+                caps.append("GPU_RESOURCES")
+    kw["capabilities"] = tuple(dict.fromkeys(caps))
+    if opts.get("handlers") is not None:
+        kw["handlers"] = _handlers(opts["handlers"])
+
+    if opts.get("logging") is not None:
+        lg = opts["logging"]
+        if not isinstance(lg, Mapping):
+            raise ConfigurationError("expected {level, path, file_name}", option="logging")
+        for key in lg:
+            if key not in ("level", "path", "file_name", "fileName"):
+                raise ConfigurationError(
+                    "unknown; expected level, path or file_name", option=f"logging.{key}"
+                )
+        if "level" in lg:
+            level = lg["level"]
+            if isinstance(level, str) and level.lower() in _LEVELS:
+                kw["log_level"] = _LEVELS[level.lower()]
+            elif isinstance(level, int) and not isinstance(level, bool):
+                kw["log_level"] = level
+            else:
+                raise ConfigurationError(f"expected one of {', '.join(_LEVELS)}", option="logging.level")
+        file_name = lg.get("file_name", lg.get("fileName"))
+        if lg.get("path") is not None or file_name is not None:
+            path = _str(lg.get("path", "."), "logging.path")
+            kw["log_file"] = os.path.join(path, _str(file_name or "mesos-framework.log", "logging.file_name"))
+    return SchedulerOptions(**kw)
+
+
+__all__ += ["EVENT_TYPES"]

@@ -1,0 +1,441 @@
+"""Task specs: what to run, how many, with which resources.
+
+A :class:`TaskSpec` describes one task *type* (``web``) whose instances are
+named ``web-1`` ... ``web-N``. Build it directly or with
+:meth:`TaskSpec.from_dict` from the seed's option format (camelCase or
+snake_case keys); every error names the option path, such as
+``tasks.web.resources.cpus``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from mesos_framework import protocol as _protocol
+from mesos_framework.errors import ConfigurationError
+from mesos_framework.protocol._schema import mesos_pb2
+from mesos_framework.tasks.resources import to_milli
+
+__all__ = [
+    "PortMapping",
+    "TaskResources",
+    "TaskSpec",
+    "parse_task_id",
+    "serial_env_name",
+]
+
+M = TypeVar("M", bound=Message)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+_PROTOCOLS = ("tcp", "udp", "sctp")
+
+
+def _message(cls: type[M], value: Any, option: str) -> M:
+    """A message of ``cls`` from an instance of it or a Mesos-JSON dict."""
+    if isinstance(value, cls):
+        out = cls()
+        out.CopyFrom(value)
+        return out
+    if isinstance(value, Mapping):
+        from_dict = getattr(_protocol, "from_dict", None)
+        try:
+            if from_dict is not None:
+                return from_dict(cls, dict(value))  # type: ignore[no-any-return]
+            msg = cls()
+            json_format.ParseDict(dict(value), msg)
+            return msg
+        except ConfigurationError:
+            raise
+        except Exception as exc:  # MessageError or json_format.ParseError
+            raise ConfigurationError(f"not a valid {cls.DESCRIPTOR.name}: {exc}", option=option) from exc
+    raise ConfigurationError(
+        f"expected a {cls.DESCRIPTOR.full_name} or a dict, got {type(value).__name__}", option=option
+    )
+
+
+def _number(value: Any, option: str, *, minimum: float = 0.0, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"expected a number, got {value!r}", option=option)
+    if integer and not isinstance(value, int):
+        raise ConfigurationError(f"expected a whole number, got {value!r}", option=option)
+    if value < minimum:
+        raise ConfigurationError(f"must be at least {minimum:g}, got {value!r}", option=option)
+    return float(value)
+
+
+def serial_env_name(type_name: str) -> str:
+    """The serial-number variable of a type: ``my-db`` gives ``TASK_MY_DB_SERIAL_NUMBER``."""
+    return "TASK_" + re.sub(r"[^A-Za-z0-9_]", "_", type_name).upper() + "_SERIAL_NUMBER"
+
+
+def id_safe(name: str) -> str:
+    """A name usable inside a Mesos task ID (``/`` becomes ``_``)."""
+    return name.replace("/", "_")
+
+
+def parse_task_id(task_id: str, framework_name: str) -> tuple[str, int] | None:
+    """``(id-safe type name, serial)`` of a task ID this library made, else ``None``.
+
+    Task IDs are ``<framework_name>.<type>-<serial>.<uuid>``.
+    """
+    prefix = framework_name + "."
+    if not task_id.startswith(prefix):
+        return None
+    name, dot, tail = task_id[len(prefix) :].rpartition(".")
+    if not dot or len(tail) != 32:
+        return None
+    type_name, dash, serial = name.rpartition("-")
+    if not dash or not serial.isdigit() or not type_name:
+        return None
+    return type_name, int(serial)
+
+
+@dataclass(frozen=True, slots=True)
+class PortMapping:
+    """A container port that one of the task's host ports maps to."""
+
+    container_port: int
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResources:
+    """What one instance needs. ``ports`` counts all host ports, ``fixed_ports`` included."""
+
+    cpus: float
+    mem: float
+    disk: float = 0.0
+    gpus: float = 0.0
+    ports: int = 0
+    fixed_ports: tuple[int, ...] = ()
+
+    def scalars_milli(self) -> tuple[tuple[str, int], ...]:
+        """The non-zero scalar demands in thousandths, e.g. ``(("cpus", 500), ("mem", 128000))``."""
+        return tuple(
+            (name, to_milli(v))
+            for name, v in (("cpus", self.cpus), ("mem", self.mem), ("disk", self.disk), ("gpus", self.gpus))
+            if v > 0
+        )
+
+    @property
+    def dynamic_ports(self) -> int:
+        """How many host ports are picked freely from the offer."""
+        return self.ports - len(self.fixed_ports)
+
+
+_ALIASES: dict[str, str] = {
+    "instances": "instances",
+    "priority": "priority",
+    "allow_scaling": "allow_scaling",
+    "allowScaling": "allow_scaling",
+    "command": "command",
+    "command_info": "command",
+    "commandInfo": "command",
+    "container": "container",
+    "container_info": "container",
+    "containerInfo": "container",
+    "executor": "executor",
+    "executor_info": "executor",
+    "executorInfo": "executor",
+    "resources": "resources",
+    "port_mappings": "port_mappings",
+    "portMappings": "port_mappings",
+    "health_check": "health_check",
+    "healthCheck": "health_check",
+    "health_checks": "health_check",
+    "healthChecks": "health_check",
+    "labels": "labels",
+    "environment": "environment",
+    "env": "environment",
+    "kill_grace_period": "kill_grace_period",
+    "killGracePeriod": "kill_grace_period",
+}
+_RESOURCE_ALIASES: dict[str, str] = {
+    "cpus": "cpus",
+    "mem": "mem",
+    "disk": "disk",
+    "gpus": "gpus",
+    "ports": "ports",
+    "fixed_ports": "fixed_ports",
+    "fixedPorts": "fixed_ports",
+    "static_ports": "fixed_ports",
+    "staticPorts": "fixed_ports",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """One task type: its instances, resources and how to run them.
+
+    ``command``, ``container``, ``executor`` and ``health_check`` are Mesos
+    messages, passed through to every ``TaskInfo``. ``priority``: lower
+    launches first. ``port_mappings`` map the task's host ports, in order, to
+    container ports (Docker BRIDGE/USER networks, or a Mesos container's
+    first network). ``environment`` is added to every instance's command.
+    """
+
+    name: str
+    resources: TaskResources
+    instances: int = 1
+    priority: int = 0
+    allow_scaling: bool = False
+    command: mesos_pb2.CommandInfo | None = None
+    container: mesos_pb2.ContainerInfo | None = None
+    executor: mesos_pb2.ExecutorInfo | None = None
+    health_check: mesos_pb2.HealthCheck | None = None
+    port_mappings: tuple[PortMapping, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    kill_grace_period: float | None = None
+    _option: str = field(default="", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = self._option or f"tasks.{self.name}"
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ConfigurationError(
+                "a task type name must start with a letter or digit; use letters, digits and _ . : / -",
+                option=where,
+            )
+        if self.instances < 0:
+            raise ConfigurationError("must not be negative", option=f"{where}.instances")
+        res = self.resources
+        if res.cpus <= 0 and res.mem <= 0:
+            raise ConfigurationError("a task needs cpus or mem", option=f"{where}.resources")
+        if res.ports < len(res.fixed_ports):
+            raise ConfigurationError(
+                f"ports ({res.ports}) must count the {len(res.fixed_ports)} fixed ports too",
+                option=f"{where}.resources.ports",
+            )
+        if len(set(res.fixed_ports)) != len(res.fixed_ports):
+            raise ConfigurationError("fixed ports must be unique", option=f"{where}.resources.fixed_ports")
+        for port in res.fixed_ports:
+            if not 1 <= port <= 65535:
+                raise ConfigurationError(f"{port} is not a port", option=f"{where}.resources.fixed_ports")
+        if self.command is None and self.executor is None and self.container is None:
+            raise ConfigurationError("needs a command, a container or an executor", option=where)
+        if self.port_mappings:
+            if len(self.port_mappings) != res.ports:
+                raise ConfigurationError(
+                    f"{len(self.port_mappings)} port mappings for {res.ports} ports; give one per port",
+                    option=f"{where}.port_mappings",
+                )
+            if self.network_mode() not in ("BRIDGE", "USER"):
+                raise ConfigurationError(
+                    "port mappings need a container on a BRIDGE or USER network",
+                    option=f"{where}.port_mappings",
+                )
+            for i, pm in enumerate(self.port_mappings):
+                if not 1 <= pm.container_port <= 65535:
+                    raise ConfigurationError(
+                        f"{pm.container_port} is not a port", option=f"{where}.port_mappings[{i}].port"
+                    )
+                if pm.protocol not in _PROTOCOLS:
+                    raise ConfigurationError(
+                        f"protocol must be one of {', '.join(_PROTOCOLS)}",
+                        option=f"{where}.port_mappings[{i}].protocol",
+                    )
+        hc = self.health_check
+        if hc is not None and res.ports == 0 and not self.port_mappings:
+            hc_port: int | None = None
+            if hc.type == mesos_pb2.HealthCheck.HTTP:
+                hc_port = hc.http.port
+            elif hc.type == mesos_pb2.HealthCheck.TCP:
+                hc_port = hc.tcp.port
+            if hc_port == 0:
+                raise ConfigurationError(
+                    "a health check without a port needs the task to have ports",
+                    option=f"{where}.health_check",
+                )
+        if self.kill_grace_period is not None and self.kill_grace_period < 0:
+            raise ConfigurationError("must not be negative", option=f"{where}.kill_grace_period")
+
+    # -- parsing ------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, name: str, spec: Mapping[str, Any], *, option: str | None = None) -> TaskSpec:
+        """A spec from the seed's option format, e.g. ``{"instances": 2, "commandInfo": {...}, ...}``."""
+        where = option or f"tasks.{name}"
+        if isinstance(spec, TaskSpec):
+            return spec
+        if not isinstance(spec, Mapping):
+            raise ConfigurationError(f"expected a dict or TaskSpec, got {type(spec).__name__}", option=where)
+        values: dict[str, Any] = {}
+        for key, value in spec.items():
+            canon = _ALIASES.get(key)
+            if canon is None:
+                raise ConfigurationError(
+                    f"unknown option; expected one of {', '.join(sorted(set(_ALIASES.values())))}",
+                    option=f"{where}.{key}",
+                )
+            if canon in values:
+                raise ConfigurationError(
+                    f"given twice (as {key!r} and another name)", option=f"{where}.{key}"
+                )
+            values[canon] = value
+        kwargs: dict[str, Any] = {"name": name, "_option": where}
+        if "instances" in values:
+            kwargs["instances"] = int(_number(values["instances"], f"{where}.instances", integer=True))
+        if "priority" in values:
+            kwargs["priority"] = int(
+                _number(values["priority"], f"{where}.priority", minimum=-(2**31), integer=True)
+            )
+        if "allow_scaling" in values:
+            if not isinstance(values["allow_scaling"], bool):
+                raise ConfigurationError("expected true or false", option=f"{where}.allow_scaling")
+            kwargs["allow_scaling"] = values["allow_scaling"]
+        if values.get("command") is not None:
+            kwargs["command"] = _message(mesos_pb2.CommandInfo, values["command"], f"{where}.command")
+        if values.get("container") is not None:
+            kwargs["container"] = _message(mesos_pb2.ContainerInfo, values["container"], f"{where}.container")
+        if values.get("executor") is not None:
+            kwargs["executor"] = _message(mesos_pb2.ExecutorInfo, values["executor"], f"{where}.executor")
+        if values.get("health_check") is not None:
+            hc = values["health_check"]
+            if isinstance(hc, Mapping):
+                hc = dict(hc)
+                if "type" not in hc:
+                    hc["type"] = next((t for t in ("HTTP", "TCP", "COMMAND") if t.lower() in hc), "HTTP")
+                for kind in ("http", "tcp"):
+                    if isinstance(hc.get(kind), Mapping) and "port" not in hc[kind]:
+                        # Filled at launch with the first (container) port.
+                        hc[kind] = {**hc[kind], "port": 0}
+            kwargs["health_check"] = _message(mesos_pb2.HealthCheck, hc, f"{where}.health_check")
+        kwargs["resources"] = _resources(values.get("resources"), f"{where}.resources")
+        if values.get("port_mappings"):
+            kwargs["port_mappings"] = _port_mappings(values["port_mappings"], f"{where}.port_mappings")
+        if values.get("labels") is not None:
+            kwargs["labels"] = _labels(values["labels"], f"{where}.labels")
+        if values.get("environment") is not None:
+            env = values["environment"]
+            if not isinstance(env, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+            ):
+                raise ConfigurationError("expected a dict of strings", option=f"{where}.environment")
+            kwargs["environment"] = tuple(env.items())
+        if values.get("kill_grace_period") is not None:
+            kwargs["kill_grace_period"] = _number(values["kill_grace_period"], f"{where}.kill_grace_period")
+        return cls(**kwargs)
+
+    # -- derived ------------------------------------------------------------
+    def network_mode(self) -> str:
+        """``HOST``, ``BRIDGE``, ``USER`` or ``NONE`` for the task's container."""
+        c = self.container
+        if c is None:
+            return "HOST"
+        if c.type == mesos_pb2.ContainerInfo.DOCKER and c.HasField("docker"):
+            return str(mesos_pb2.ContainerInfo.DockerInfo.Network.Name(c.docker.network))
+        if c.network_infos:
+            return "USER"
+        return "HOST"
+
+    def instance_name(self, serial: int) -> str:
+        """The instance name, ``<type>-<serial>``."""
+        return f"{self.name}-{serial}"
+
+    def new_task_id(self, framework_name: str, serial: int) -> str:
+        """A fresh, unique task ID from which the type and serial can be recovered."""
+        return f"{framework_name}.{id_safe(self.name)}-{serial}.{uuid.uuid4().hex}"
+
+    def template(self) -> mesos_pb2.TaskInfo:
+        """The parts of every instance's ``TaskInfo`` that do not depend on the offer."""
+        info = mesos_pb2.TaskInfo()
+        if self.command is not None:
+            info.command.CopyFrom(self.command)
+        if self.container is not None:
+            info.container.CopyFrom(self.container)
+            if self.command is None and self.executor is None:
+                # A container task without a command runs the image's entrypoint.
+                info.command.shell = False
+        if self.executor is not None:
+            info.executor.CopyFrom(self.executor)
+        if self.health_check is not None:
+            info.health_check.CopyFrom(self.health_check)
+        for key, value in self.labels:
+            info.labels.labels.add(key=key, value=value)
+        if self.kill_grace_period is not None:
+            info.kill_policy.grace_period.nanoseconds = int(self.kill_grace_period * 1e9)
+        return info
+
+
+def _resources(value: Any, where: str) -> TaskResources:
+    if isinstance(value, TaskResources):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigurationError("required: a dict with at least cpus and mem", option=where)
+    vals: dict[str, Any] = {}
+    for key, v in value.items():
+        canon = _RESOURCE_ALIASES.get(key)
+        if canon is None:
+            raise ConfigurationError(
+                f"unknown resource; expected one of {', '.join(sorted(set(_RESOURCE_ALIASES.values())))}",
+                option=f"{where}.{key}",
+            )
+        vals[canon] = v
+    for required in ("cpus", "mem"):
+        if required not in vals:
+            raise ConfigurationError("required", option=f"{where}.{required}")
+    fixed_raw = vals.get("fixed_ports") or []
+    if not isinstance(fixed_raw, Sequence) or isinstance(fixed_raw, str):
+        raise ConfigurationError("expected a list of port numbers", option=f"{where}.fixed_ports")
+    fixed = tuple(int(_number(p, f"{where}.fixed_ports[{i}]", integer=True)) for i, p in enumerate(fixed_raw))
+    ports = (
+        int(_number(vals["ports"], f"{where}.ports", integer=True))
+        if vals.get("ports") is not None
+        else len(fixed)
+    )
+    return TaskResources(
+        cpus=_number(vals["cpus"], f"{where}.cpus"),
+        mem=_number(vals["mem"], f"{where}.mem"),
+        disk=_number(vals.get("disk", 0) or 0, f"{where}.disk"),
+        gpus=_number(vals.get("gpus", 0) or 0, f"{where}.gpus", integer=True),
+        ports=ports,
+        fixed_ports=fixed,
+    )
+
+
+def _port_mappings(value: Any, where: str) -> tuple[PortMapping, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ConfigurationError("expected a list of {port, protocol}", option=where)
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, PortMapping):
+            out.append(item)
+            continue
+        if isinstance(item, int) and not isinstance(item, bool):
+            out.append(PortMapping(item))
+            continue
+        if not isinstance(item, Mapping):
+            raise ConfigurationError("expected {port, protocol}", option=f"{where}[{i}]")
+        port = item.get("container_port", item.get("port"))
+        if port is None:
+            raise ConfigurationError("required", option=f"{where}[{i}].port")
+        proto = item.get("protocol", "tcp")
+        if not isinstance(proto, str):
+            raise ConfigurationError("expected a string", option=f"{where}[{i}].protocol")
+        out.append(PortMapping(int(_number(port, f"{where}[{i}].port", integer=True)), proto.lower()))
+    return tuple(out)
+
+
+def _labels(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, mesos_pb2.Labels):
+        return tuple((label.key, label.value) for label in value.labels)
+    if isinstance(value, Mapping):
+        if "labels" in value and isinstance(value["labels"], list):
+            return _labels(value["labels"], where)
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise ConfigurationError("expected a dict of strings", option=where)
+        return tuple(value.items())
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, Mapping) or not isinstance(item.get("key"), str):
+                raise ConfigurationError("expected {key, value}", option=f"{where}[{i}]")
+            out.append((item["key"], str(item.get("value", ""))))
+        return tuple(out)
+    raise ConfigurationError("expected a dict, a list of {key, value} or mesos.Labels", option=where)
