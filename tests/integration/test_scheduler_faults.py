@@ -122,8 +122,6 @@ async def test_removed_framework_registers_anew_when_told_to(local_cluster: Loca
 
 @pytest.mark.zookeeper
 @pytest.mark.local_cluster(status_update_retry=0.5, allocation_interval=0.2)
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_zookeeper_restart_under_a_running_scheduler(
     local_cluster: LocalCluster, zookeeper_fresh: ZooKeeperServer
 ) -> None:
@@ -155,8 +153,6 @@ async def test_zookeeper_restart_under_a_running_scheduler(
 
 
 @pytest.mark.zookeeper
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_leader_change_through_zookeeper_detection(zookeeper_fresh: ZooKeeperServer) -> None:
     zk = f"zk://{zookeeper_fresh.hosts}/mesos"
     async with LocalCluster(masters=2, zk=zk, status_update_retry=0.5, allocation_interval=0.2) as cluster:

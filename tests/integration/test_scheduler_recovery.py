@@ -21,9 +21,6 @@ from tests.support.zookeeper import ZooKeeperServer
 pytestmark = [
     pytest.mark.zookeeper,
     pytest.mark.local_cluster(status_update_retry=0.5, allocation_interval=0.2),
-    # tests/support/zookeeper.py leaves its stderr log file open (reported to the lead).
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

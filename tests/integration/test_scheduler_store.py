@@ -14,9 +14,6 @@ from tests.support.zookeeper import ZooKeeperServer
 
 pytestmark = [
     pytest.mark.zookeeper,
-    # tests/support/zookeeper.py leaves its stderr log file open (reported to the lead).
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
 
 
