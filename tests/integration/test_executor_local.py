@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import mesos_framework.executor
 from mesos_framework.local import LocalCluster
 from mesos_framework.protocol._schema import mesos_pb2
 from tests.unit.executor.raw_scheduler import RawScheduler
@@ -35,11 +36,23 @@ async def test_command_executor_through_executor_info(scheduler: RawScheduler) -
     await command_executor_scenario(scheduler)
 
 
+def _running_with_argument(argument: str) -> bool:
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argument.encode() in args:
+            return True
+    return False
+
+
 async def test_serves_as_the_local_clusters_command_executor(
     scheduler: RawScheduler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The local agent runs `python -m <COMMAND_EXECUTOR_MODULE>` for command tasks.
-    monkeypatch.setattr("mesos_framework.local.agent.COMMAND_EXECUTOR_MODULE", "mesos_framework.executor")
+    # The local agent runs `python -P <COMMAND_EXECUTOR>` for command tasks: swap in the library's.
+    library_executor = Path(mesos_framework.executor.__file__).with_name("__main__.py")
+    monkeypatch.setattr("mesos_framework.local.agent.COMMAND_EXECUTOR", str(library_executor))
     finished, _ = await scheduler.launch_command(
         "hello", mesos_pb2.CommandInfo(value="echo hello > hello.txt")
     )
@@ -50,6 +63,7 @@ async def test_serves_as_the_local_clusters_command_executor(
         "TASK_FINISHED",
     ]
     assert (await scheduler.until_state(sleeper, "TASK_RUNNING"))[-1] == "TASK_RUNNING"
+    assert _running_with_argument(str(library_executor)), "the library's executor is not the one running"
     await scheduler.kill(sleeper, agent_id)
     assert await scheduler.until_state(sleeper, "TASK_KILLED") == [
         "TASK_STARTING",
