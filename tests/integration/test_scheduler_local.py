@@ -143,6 +143,9 @@ async def test_teardown_ends_the_framework(local_cluster: LocalCluster) -> None:
         await s.teardown()
         await asyncio.wait_for(s.wait_closed(), 10)
         assert rec.counts["sent_teardown"] == 1
+        # The stream the master closes after TEARDOWN is no disconnection: no resubscribe.
+        assert rec.counts["disconnected"] == 0
+        assert rec.counts["subscribed"] == 1
         assert framework_id not in await active_framework_ids(local_cluster.url)
         assert await master_tasks(local_cluster.url, framework_id) == {}
     finally:

@@ -199,6 +199,7 @@ class Scheduler:
         self._closed = asyncio.Event()
         self._suppressed = False
         self._stopping = False
+        self._tearing_down = False
         self._started = False
         self._fatal: BaseException | None = None
         self._client: HttpClient | None = None
@@ -520,6 +521,9 @@ class Scheduler:
                         break
                     await self._register_anew()
                 except (StreamClosed, SubscriptionLost, TransportError) as exc:
+                    if self._tearing_down:  # the master closes the stream after TEARDOWN
+                        log.info("framework torn down; the master closed the stream")
+                        break
                     log.warning("subscription lost: %s", exc)
                 except Exception as exc:
                     # A bug here must not end the scheduler: report it and resubscribe.
@@ -798,7 +802,12 @@ class Scheduler:
 
     async def teardown(self) -> None:
         """TEARDOWN: end the framework (Mesos kills all its tasks), clear persisted state and stop."""
-        await self._send(calls.teardown())
+        self._tearing_down = True
+        try:
+            await self._send(calls.teardown())
+        except BaseException:
+            self._tearing_down = False
+            raise
         if self._store is not None:
             try:
                 for rec in list(self._tasks):
