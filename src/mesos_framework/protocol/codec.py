@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from google.protobuf.message import DecodeError, EncodeError, Message
 
 from mesos_framework.errors import MessageError, ProtocolError
+from mesos_framework.protocol._fastjson import fast_from_json
 from mesos_framework.protocol.jsoncodec import check_initialized, from_json, to_json
 
 __all__ = ["ContentType", "decode", "encode"]
@@ -99,14 +100,20 @@ def decode(
     :class:`~mesos_framework.errors.ProtocolError`; JSON that does not fit the
     schema raises :class:`MessageError`.
     """
-    ct = _content_type(content_type)
+    # Called once per event on the stream: the common cases are tested first.
+    ct = content_type if type(content_type) is ContentType else _content_type(content_type)
     if ct is ContentType.PROTOBUF:
         try:
-            msg = cls.FromString(bytes(data) if type(data) is not bytes else data)
+            msg = cls.FromString(data if type(data) is bytes else bytes(data))
         except DecodeError as exc:
             raise ProtocolError(
                 f"cannot parse {len(data)} bytes as {cls.DESCRIPTOR.full_name}: {exc}"
             ) from None
-        check_initialized(msg)
+        if not msg.IsInitialized():
+            check_initialized(msg)
         return msg
+    if not strict:
+        fast = fast_from_json(cls, data)
+        if fast is not None:
+            return fast  # type: ignore[return-value]
     return from_json(cls, data, strict=strict)

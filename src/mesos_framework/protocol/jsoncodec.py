@@ -32,7 +32,11 @@ for bytes that are not JSON at all.
 
 Decoding is compiled: a converter per message type is built on first use and
 cached, and only values that need converting are copied before protobuf's C
-constructor builds the message.
+constructor builds the message.  Lenient decoding of JSON text
+(``from_json(strict=False)``, which :func:`~mesos_framework.protocol.decode`
+uses for the event stream) first tries a faster path in C (msgspec's typed
+decoder, see ``_fastjson``) that takes only input this walk would accept
+unchanged; everything else comes here, so messages and errors are the same.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from mesos_framework.errors import MessageError, ProtocolError
+from mesos_framework.protocol._fastjson import fast_from_json
 
 __all__ = ["check_initialized", "from_dict", "from_json", "to_dict", "to_json"]
 
@@ -491,7 +496,23 @@ def from_json(
     Text that is not JSON raises :class:`~mesos_framework.errors.ProtocolError`;
     JSON that is not an object, or does not fit the schema, raises
     :class:`MessageError`.
+
+    With ``strict=False`` a compiled fast path (msgspec's typed JSON decoder
+    feeding protobuf's C constructor, see ``_fastjson``) handles well-formed
+    input; anything it does not accept as it stands goes through the exact
+    walk below, so results and errors are the same either way.
     """
+    if not strict and not partial:
+        msg = fast_from_json(cls, data)
+        if msg is not None:
+            return msg  # type: ignore[return-value]
+    return _exact_from_json(cls, data, strict=strict, partial=partial)
+
+
+def _exact_from_json(
+    cls: type[M], data: str | bytes | bytearray | memoryview, *, strict: bool, partial: bool
+) -> M:
+    """:func:`from_json` without the fast path: the reference semantics."""
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
