@@ -5,6 +5,11 @@ as Mesos's agent runs ``mesos-executor``; custom executors get the
 ``MESOS_*`` environment Mesos gives them. Every executor/agent status update
 goes through a status update manager that forwards one update per task at a
 time and retries it until the scheduler acknowledges that uuid.
+
+Agent restarts (:meth:`Agent.crash`, :meth:`Agent.recover`,
+:meth:`Agent.finish_recovery`) follow Mesos's ``--recover=reconnect``: what a
+checkpointing framework has on the agent survives and its executors
+re-subscribe; everything else is forgotten and its containers destroyed.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ TERMINAL = {
     mesos_pb2.TASK_GONE_BY_OPERATOR,
 }
 RETRY_MAX = 600.0
+RECOVERING_MESSAGE = "Agent has not finished recovery"
 COMMAND_EXECUTOR = str(Path(__file__).with_name("command_executor.py"))
 
 
@@ -104,6 +110,10 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
     for p in pids:
         with contextlib.suppress(OSError):
             groups.add(os.getpgid(p))
+    if pid != os.getpid():
+        # the root (the executor) first, so that it cannot report its tasks' deaths
+        with contextlib.suppress(OSError):
+            os.kill(pid, sig)
     for g in groups - {own_group}:
         with contextlib.suppress(OSError):
             os.killpg(g, sig)
@@ -232,6 +242,7 @@ class Executor:
     shutdown_requested: bool = False
     framework_removed: bool = False
     pid: int | None = None
+    pending_termination: tuple[int, int, str] | None = None  # state, reason, message
 
     @property
     def id(self) -> str:
@@ -291,6 +302,13 @@ class Agent:
         self.updates = StatusUpdateManager(self)
         self._attributes = attributes or {}
         self._stopping = False
+        self.phase = "RUNNING"
+        """``RUNNING``; ``DOWN`` (the agent process is gone); ``RECOVERING`` (restarted, executors
+        may re-subscribe, other executor calls get 503)."""
+        self.recovery_progress = asyncio.Event()
+        """Set whenever an executor re-subscribes or exits (what a recovering agent waits for)."""
+        self._orphans: list[Executor] = []
+        self._exits_while_down: list[tuple[Executor, int, str | None]] = []
         self.attributes: list[mesos_pb2.Attribute] = []
         for key, value in self._attributes.items():
             attr = mesos_pb2.Attribute(name=key)
@@ -325,9 +343,124 @@ class Agent:
 
     # -------------------------------------------------------- registration
     def register(self, master: Master) -> None:
-        """(Re-)register with a master; keeps the agent id across masters."""
+        """(Re-)register with a master; keeps the agent id across masters.
+
+        A restarting agent only remembers the master: it registers once recovered.
+        """
         self.master = master
+        if self.phase != "RUNNING":
+            return
         self.id = master.register_agent(self, self.id)
+
+    # ------------------------------------------------------------ restarts
+    @property
+    def reregistration_timeout(self) -> float:
+        """Seconds executors have to re-subscribe after a restart (``--executor_reregistration_timeout``)."""
+        return float(getattr(self.config, "executor_reregistration_timeout", 2.0))
+
+    def crash(self) -> None:
+        """Fault: the agent process dies; executor and task processes keep running.
+
+        Executor streams are cut and the executor API answers 503 until
+        recovery. Only what Mesos checkpoints survives: frameworks with
+        ``checkpoint`` set, their executors, tasks and pending status updates.
+        Other frameworks are forgotten (their executors see the agent go and
+        shut down; recovery destroys what is left), and the master removes
+        their tasks from the agent (``TASK_LOST``, ``REASON_AGENT_DISCONNECTED``).
+        """
+        if self.phase != "RUNNING":
+            return
+        self.phase = "DOWN"
+        self.updates.stop()
+        for fid, fw in list(self.frameworks.items()):
+            for ex in fw.executors.values():
+                for timer in ex.timers:
+                    timer.cancel()
+                ex.timers.clear()
+                if ex.stream is not None:
+                    ex.stream.on_lost = None
+                    ex.stream.close()
+                    ex.stream = None
+            if not fw.info.checkpoint:
+                self.updates.cleanup(fid)
+                del self.frameworks[fid]
+                for ex in fw.executors.values():
+                    ex.framework_removed = True
+                    self._orphans.append(ex)
+        if self.master is not None and self.id is not None and self.reachable:
+            self.master.agent_disconnected(self.id)
+
+    def recover(self) -> None:
+        """The agent process is back: recover checkpointed state, wait for executors.
+
+        Like ``Slave::recover``: containers of forgotten executors are
+        destroyed, queued tasks of recovered executors become launched tasks
+        (still ``TASK_STAGING``), every live recovered executor waits in
+        ``REGISTERING`` for its SUBSCRIBE, and executors that exited while the
+        agent was down are reaped now.
+        """
+        if self.phase != "DOWN":
+            return
+        self.phase = "RECOVERING"
+        self.start_time = time.time()
+        for ex in self._orphans:
+            if ex.process is not None and ex.process.returncode is None:
+                kill_tree(ex.process.pid)
+        loop = asyncio.get_running_loop()
+        for fw in self.frameworks.values():
+            for ex in fw.executors.values():
+                if ex.state == "TERMINATED":
+                    continue
+                for group in ex.queued:
+                    for t in group:
+                        ex.tasks[t.task_id.value] = AgentTask(info=t)
+                ex.queued.clear()
+                if ex.state == "TERMINATING":
+                    ex.timers.append(loop.call_later(self._grace(ex), self._destroy, ex))
+                else:
+                    ex.state = "REGISTERING"
+        exits, self._exits_while_down = self._exits_while_down, []
+        for ex, wait_status, launch_error in exits:
+            self._executor_exited(ex, wait_status, launch_error)
+
+    def awaiting_executors(self) -> bool:
+        """True while recovering and some recovered executor has not re-subscribed yet."""
+        return self.phase == "RECOVERING" and any(
+            ex.state == "REGISTERING" for fw in self.frameworks.values() for ex in fw.executors.values()
+        )
+
+    def finish_recovery(self, master: Master | None = None, *, timeout: float | None = None) -> None:
+        """The re-registration timeout passed: destroy executors that did not re-subscribe,
+        re-register with the master and resend pending status updates.
+
+        ``timeout`` is the one that applied (for the tasks' message; default
+        ``executor_reregistration_timeout``).
+        """
+        if self.phase != "RECOVERING":
+            return
+        timeout_text = format_duration(self.reregistration_timeout if timeout is None else timeout)
+        for fw in self.frameworks.values():
+            partition_aware = any(
+                c.type == mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE for c in fw.info.capabilities
+            )
+            for ex in list(fw.executors.values()):
+                if ex.state != "REGISTERING":
+                    continue
+                log.info("destroying executor %s: it did not re-subscribe", ex.id)
+                ex.state = "TERMINATING"
+                ex.pending_termination = (
+                    mesos_pb2.TASK_GONE if partition_aware else mesos_pb2.TASK_LOST,
+                    mesos_pb2.TaskStatus.REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
+                    f"Executor did not reregister within {timeout_text}",
+                )
+                self._destroy(ex)
+        self.phase = "RUNNING"
+        if master is not None:
+            self.master = master
+        if self.master is not None and self.reachable:
+            self.register(self.master)
+        for fid in list(self.frameworks):
+            self.updates.resume(fid)
 
     def snapshot(self) -> list[tuple[mesos_pb2.FrameworkInfo, list[mesos_pb2.ExecutorInfo], list[AgentTask]]]:
         """What a re-registering agent tells a new master: frameworks, custom executors, tasks."""
@@ -363,6 +496,8 @@ class Agent:
 
     def run_task(self, fw_info: mesos_pb2.FrameworkInfo, task: mesos_pb2.TaskInfo) -> None:
         """Launch a task (command or custom executor)."""
+        if self.phase != "RUNNING":
+            return
         fw = self._framework(fw_info)
         if task.HasField("command"):
             executor = self._command_executor_info(fw_info, task)
@@ -379,6 +514,8 @@ class Agent:
         tasks: list[mesos_pb2.TaskInfo],
     ) -> None:
         """Launch a task group on a DEFAULT (or custom) executor."""
+        if self.phase != "RUNNING":
+            return
         fw = self._framework(fw_info)
         kind = "default" if executor.type == mesos_pb2.ExecutorInfo.DEFAULT else "custom"
         self._run(fw, executor, kind, tasks, group=True)
@@ -497,7 +634,7 @@ class Agent:
         }
         if fw_info.checkpoint:
             env["MESOS_RECOVERY_TIMEOUT"] = "15mins"
-            env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "2secs"
+            env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = format_duration(self.reregistration_timeout)
         return env
 
     def _launch_executor(self, fw: AgentFramework, info: mesos_pb2.ExecutorInfo, kind: str) -> Executor:
@@ -597,10 +734,15 @@ class Agent:
             kill_tree(executor.process.pid)
 
     def _executor_exited(self, executor: Executor, wait_status: int, launch_error: str | None) -> None:
+        if self.phase == "DOWN" and not executor.framework_removed and not self._stopping:
+            # nobody watches while the agent is down: reaped on recovery
+            self._exits_while_down.append((executor, wait_status, launch_error))
+            return
         for timer in executor.timers:
             timer.cancel()
         executor.timers.clear()
         executor.state = "TERMINATED"
+        self.recovery_progress.set()
         if executor.stream is not None:
             executor.stream.close()
         fid = executor.framework_id
@@ -618,7 +760,9 @@ class Agent:
             for task in executor.tasks.values():
                 if task.state in TERMINAL:
                     continue
-                if task.kill_requested:
+                if executor.pending_termination is not None:
+                    state, reason, message = executor.pending_termination
+                elif task.kill_requested:
                     state, message = mesos_pb2.TASK_KILLED, "Executor terminated"
                 elif launch_error:
                     state, message = mesos_pb2.TASK_FAILED, launch_error
@@ -633,7 +777,13 @@ class Agent:
                         )
                     )
                 self._agent_update(fid, task.info.task_id.value, state, message, reason, executor.id)
-            if executor.kind == "custom" and self.master is not None and self.id and self.reachable:
+            if (
+                executor.kind == "custom"
+                and self.master is not None
+                and self.id
+                and self.reachable
+                and self.phase == "RUNNING"
+            ):
                 self.master.executor_exited(self.id, fid, executor.id, wait_status)
         if fw is not None and fw.executors.get(executor.id) is executor:
             del fw.executors[executor.id]
@@ -681,12 +831,14 @@ class Agent:
 
     def forward_update(self, fid: str, status: mesos_pb2.TaskStatus, latest_state: int) -> None:
         """Called by the status update manager for every (re)send."""
-        if self.master is None or self.id is None or not self.reachable:
+        if self.master is None or self.id is None or not self.reachable or self.phase != "RUNNING":
             return
         self.master.status_update(self.id, fid, status, latest_state)
 
     def acknowledge(self, fid: str, task_id: str, uuid_bytes: bytes) -> None:
         """The scheduler acknowledged an update."""
+        if self.phase != "RUNNING":
+            return
         acked = self.updates.acknowledge(fid, task_id, uuid_bytes)
         if acked is None or acked.state not in TERMINAL:
             return
@@ -702,6 +854,8 @@ class Agent:
 
     def update_framework(self, info: mesos_pb2.FrameworkInfo) -> None:
         """The framework (re-)subscribed: refresh its info, resend pending updates."""
+        if self.phase != "RUNNING":
+            return
         fw = self.frameworks.get(info.id.value)
         if fw is not None:
             fw.info = info
@@ -710,6 +864,8 @@ class Agent:
     # ------------------------------------------------------------- kills
     def kill_task(self, fid: str, task_id: str, policy: mesos_pb2.KillPolicy | None) -> None:
         """Kill a task: queued ones are dropped here, running ones get KILL."""
+        if self.phase != "RUNNING":
+            return  # a message to a dead agent is lost
         fw = self.frameworks.get(fid)
         if fw is None:
             return
@@ -745,6 +901,8 @@ class Agent:
 
     def shutdown_executor(self, fid: str, executor_id: str) -> None:
         """Send SHUTDOWN; destroy the container after the grace period."""
+        if self.phase != "RUNNING":
+            return
         fw = self.frameworks.get(fid)
         ex = fw.executors.get(executor_id) if fw else None
         if ex is None or ex.state == "TERMINATED":
@@ -755,16 +913,21 @@ class Agent:
         if ex.stream is not None:
             ex.stream.send(ExEvent(type=ExEvent.SHUTDOWN))
         ex.state = "TERMINATING"
-        grace = self.config.executor_shutdown_grace_period
-        if ex.info.HasField("shutdown_grace_period"):
-            grace = ex.info.shutdown_grace_period.nanoseconds / 1e9
+        grace = self._grace(ex)
         loop = asyncio.get_running_loop()
         if ex.process is None and ex.waiter is not None and ex.waiter.done():
             return
         ex.timers.append(loop.call_later(grace, self._destroy, ex))
 
+    def _grace(self, ex: Executor) -> float:
+        if ex.info.HasField("shutdown_grace_period"):
+            return float(ex.info.shutdown_grace_period.nanoseconds / 1e9)
+        return self.config.executor_shutdown_grace_period
+
     def shutdown_framework(self, fid: str) -> None:
         """The framework was removed: shut its executors down, no updates."""
+        if self.phase != "RUNNING":
+            return
         fw = self.frameworks.get(fid)
         if fw is None:
             return
@@ -779,6 +942,8 @@ class Agent:
 
     def framework_message(self, fid: str, executor_id: str, data: bytes) -> None:
         """Relay a scheduler MESSAGE to an executor."""
+        if self.phase != "RUNNING":
+            return
         fw = self.frameworks.get(fid)
         ex = fw.executors.get(executor_id) if fw else None
         if ex is None or ex.stream is None:
@@ -801,6 +966,9 @@ class Agent:
         self, call: executor_pb2.Call, accept: str | None, content_type: str
     ) -> tuple[int, str] | EventStream:
         """Handle a parsed executor call (after content checks)."""
+        if self.phase == "DOWN":
+            # Mesos refuses the connection, then answers 503 until the reconnect stage of recovery.
+            return 503, RECOVERING_MESSAGE
         error = _validate_executor_call(call)
         if error is not None:
             return 400, f"Failed to validate Executor::Call: {error}"
@@ -810,6 +978,8 @@ class Agent:
                 return 406, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'"
         if call.type == ExCall.HEARTBEAT:
             return 202, ""
+        if call.type != ExCall.SUBSCRIBE and self.phase == "RECOVERING":
+            return 503, RECOVERING_MESSAGE
         fw = self.frameworks.get(call.framework_id.value)
         if fw is None:
             return 400, "Framework cannot be found"
@@ -846,8 +1016,14 @@ class Agent:
             timer.cancel()
         ex.timers.clear()
         ex.state = "RUNNING"
-        for upd in sub.unacknowledged_updates:
-            self._executor_update(ex, upd.status, ack=False)
+        self.recovery_progress.set()
+        # Replayed updates go to the status update manager, which drops duplicates; each one
+        # accepted is acknowledged to the executor (after SUBSCRIBED), as Slave::subscribe does.
+        replayed = [
+            upd.status
+            for upd in sub.unacknowledged_updates
+            if self._executor_update(ex, upd.status, ack=False)
+        ]
         unacked = {t.task_id.value for t in sub.unacknowledged_tasks}
         for task in ex.tasks.values():
             if task.state == mesos_pb2.TASK_STAGING and task.info.task_id.value not in unacked:
@@ -868,6 +1044,11 @@ class Agent:
         ev.subscribed.agent_info.CopyFrom(self.agent_info())
         ev.subscribed.container_id.value = ex.container_id
         stream.send(ev)
+        for status in replayed:
+            ack = ExEvent(type=ExEvent.ACKNOWLEDGED)
+            ack.acknowledged.task_id.CopyFrom(status.task_id)
+            ack.acknowledged.uuid = status.uuid
+            stream.send(ack)
         queued, ex.queued = ex.queued, []
         for group in queued:
             for t in group:
@@ -879,9 +1060,10 @@ class Agent:
         if ex.stream is stream:
             ex.stream = None
 
-    def _executor_update(self, ex: Executor, status: mesos_pb2.TaskStatus, *, ack: bool = True) -> None:
+    def _executor_update(self, ex: Executor, status: mesos_pb2.TaskStatus, *, ack: bool = True) -> bool:
+        """An executor's update into the status update manager; False if ignored (other agent)."""
         if status.HasField("agent_id") and status.agent_id.value != self.id:
-            return
+            return False
         fid = ex.framework_id
         st = mesos_pb2.TaskStatus()
         st.CopyFrom(status)
@@ -910,6 +1092,7 @@ class Agent:
             ev.acknowledged.task_id.CopyFrom(st.task_id)
             ev.acknowledged.uuid = st.uuid
             ex.stream.send(ev)
+        return True
 
     # ------------------------------------------------------------- state
     def containers_json(self) -> list[dict[str, Any]]:
@@ -1011,12 +1194,15 @@ class Agent:
                     ex.stream.close()
                 if ex.waiter is not None:
                     waiters.append(ex.waiter)
+        for ex in self._orphans:
+            if ex.waiter is not None and not ex.waiter.done():
+                waiters.append(ex.waiter)
         if waiters:
             _done, pending = await asyncio.wait(waiters, timeout=grace)
-            for fw in self.frameworks.values():
-                for ex in fw.executors.values():
-                    if ex.process is not None and ex.process.returncode is None:
-                        kill_tree(ex.process.pid)
+            live = [ex for fw in self.frameworks.values() for ex in fw.executors.values()]
+            for ex in [*live, *self._orphans]:
+                if ex.process is not None and ex.process.returncode is None:
+                    kill_tree(ex.process.pid)
             if pending:
                 await asyncio.wait(pending, timeout=5.0)
         for fw in list(self.frameworks.values()):

@@ -10,6 +10,7 @@ and agents are served on a port of their own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -308,6 +309,60 @@ class LocalCluster:
         agent.register(self.master)
         for fid in list(agent.frameworks):
             agent.updates.resume(fid)
+
+    def stop_agent(self, index: int = 1) -> Agent:
+        """Fault: an agent's process stops (crash or restart), its executors and tasks keep running.
+
+        Executor streams are cut and the executor API answers ``503 Agent has
+        not finished recovery``; the master sees the agent disconnect,
+        rescinds its offers and marks the tasks of frameworks without
+        ``checkpoint`` lost. Bring it back with :meth:`recover_agent`.
+        """
+        agent = self._agent(index)
+        agent.crash()
+        return agent
+
+    async def recover_agent(self, index: int = 1, *, reregistration_timeout: float | None = None) -> Agent:
+        """A stopped agent starts again and recovers, as Mesos's ``--recover=reconnect``.
+
+        Checkpointed executors have ``reregistration_timeout`` seconds (by
+        default the cluster's ``executor_reregistration_timeout``: 2, which
+        executors also get as ``MESOS_SUBSCRIPTION_BACKOFF_MAX``) to
+        re-subscribe with their unacknowledged tasks and updates; then the
+        others are destroyed, the agent re-registers with the master and
+        resends its pending status updates. Returns once that is done, which
+        is as soon as every recovered executor has re-subscribed (a real agent
+        always waits the whole timeout). Executors retry after random delays
+        of up to their backoff maximum, so one can miss a timeout of the same
+        length on a busy machine, as on Mesos: tests that are not about that
+        pass a longer ``reregistration_timeout``.
+        """
+        agent = self._agent(index)
+        timeout = agent.reregistration_timeout if reregistration_timeout is None else reregistration_timeout
+        if timeout < 0:
+            raise ConfigurationError("must be >= 0", option="reregistration_timeout")
+        agent.recover()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            agent.recovery_progress.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not agent.awaiting_executors():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(agent.recovery_progress.wait(), remaining)
+        agent.finish_recovery(self.master, timeout=timeout)
+        return agent
+
+    async def restart_agent(
+        self, index: int = 1, *, downtime: float = 0.5, reregistration_timeout: float | None = None
+    ) -> Agent:
+        """:meth:`stop_agent`, wait ``downtime`` seconds, then :meth:`recover_agent`."""
+        if downtime < 0:
+            raise ConfigurationError("must be >= 0", option="downtime")
+        self.stop_agent(index)
+        await asyncio.sleep(downtime)
+        return await self.recover_agent(index, reregistration_timeout=reregistration_timeout)
 
     def kill_executor(self, framework_id: str, executor_id: str) -> bool:
         """SIGKILL an executor (and its tasks) on whichever agent runs it."""

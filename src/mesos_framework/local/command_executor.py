@@ -8,7 +8,11 @@ and reports ``TASK_STARTING``, ``TASK_RUNNING`` and a terminal state with
 Mesos's messages (``Command exited with status 3``). ``KILL`` sends
 SIGTERM, then SIGKILL after the grace period, to the task's process group.
 It exits once every task's terminal update has been acknowledged by the
-agent, or on ``SHUTDOWN``, or when the agent goes away.
+agent, or on ``SHUTDOWN``, or when the agent goes away. With checkpointing
+(``MESOS_CHECKPOINT=1``) it survives an agent restart as Mesos's executors
+do: it re-subscribes after random delays in ``[0,
+MESOS_SUBSCRIPTION_BACKOFF_MAX]`` until ``MESOS_RECOVERY_TIMEOUT``, sending
+its unacknowledged tasks and updates along.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import signal
 import sys
 import time
@@ -134,6 +139,12 @@ class CommandExecutor:
         }
         self.sandbox = env.get("MESOS_SANDBOX", os.getcwd())
         self.grace = _parse_duration(env.get("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "5secs"))
+        self.checkpoint = env.get("MESOS_CHECKPOINT") == "1"
+        self.recovery_timeout = _parse_duration(env.get("MESOS_RECOVERY_TIMEOUT", "15mins"))
+        self.backoff_max = _parse_duration(env.get("MESOS_SUBSCRIPTION_BACKOFF_MAX", "2secs"))
+        self.subscribed = False
+        self.shutting_down = False
+        self.unacked_tasks: dict[str, dict[str, Any]] = {}
         self.tasks: dict[str, _Task] = {}
         self.killing_state = False
         self.group = False
@@ -141,7 +152,8 @@ class CommandExecutor:
         self.finished = asyncio.Event()
         self.background: set[asyncio.Task[None]] = set()
 
-    async def post(self, call: dict[str, Any]) -> None:
+    async def post(self, call: dict[str, Any]) -> int:
+        """POST a call; returns the HTTP status (0 when the connection failed)."""
         body = json.dumps({**call, **self.ids}).encode()
         try:
             status, reader, writer, headers = await _request(self.host, self.port, self.path, body)
@@ -149,9 +161,10 @@ class CommandExecutor:
             writer.close()
         except (OSError, asyncio.IncompleteReadError, _HttpError) as exc:
             log.warning("%s failed: %s", call["type"], exc)
-            return
+            return 0
         if status != 202:
             log.warning("%s -> %s %s", call["type"], status, text[:200])
+        return status
 
     async def update(
         self, task: _Task, state: str, message: str | None = None, reason: str | None = None
@@ -171,24 +184,55 @@ class CommandExecutor:
         if state in TERMINAL:
             task.terminal_uuid = status["uuid"]
         self.unacked[status["uuid"]] = status
-        await self.post({"type": "UPDATE", "update": {"status": status}})
+        if not self.subscribed:
+            log.info("%s of task %s kept for the next SUBSCRIBE", state, task.id["value"])
+            return
+        code = await self.post({"type": "UPDATE", "update": {"status": status}})
+        if code == 503 and self.checkpoint:
+            # the agent is recovering: try again while subscribed (the next SUBSCRIBE carries it too)
+            self.spawn(self.retry_update(status))
+
+    async def retry_update(self, status: dict[str, Any]) -> None:
+        while status["uuid"] in self.unacked:
+            await asyncio.sleep(random.uniform(0.05, max(self.backoff_max, 0.05)))
+            if (
+                self.subscribed
+                and status["uuid"] in self.unacked
+                and await self.post({"type": "UPDATE", "update": {"status": status}}) == 202
+            ):
+                return
 
     def spawn(self, coro: Any) -> None:
         t = asyncio.get_running_loop().create_task(coro)
         self.background.add(t)
         t.add_done_callback(self.background.discard)
 
-    async def run(self) -> int:
-        body = json.dumps({"type": "SUBSCRIBE", "subscribe": {}, **self.ids}).encode()
+    async def subscribe(self) -> tuple[int, asyncio.StreamReader | None, asyncio.StreamWriter | None]:
+        """One SUBSCRIBE attempt with the unacknowledged tasks and updates.
+
+        Returns the status (0: no connection) and, on 200, the open stream.
+        """
+        subscribe: dict[str, Any] = {}
+        if self.unacked_tasks:
+            subscribe["unacknowledged_tasks"] = list(self.unacked_tasks.values())
+        if self.unacked:
+            subscribe["unacknowledged_updates"] = [{"status": st} for st in self.unacked.values()]
+        body = json.dumps({"type": "SUBSCRIBE", "subscribe": subscribe, **self.ids}).encode()
         try:
             status, reader, writer, headers = await _request(self.host, self.port, self.path, body)
-        except (OSError, _HttpError) as exc:
-            log.error("agent connection failed: %s", exc)
-            return 1
+        except (OSError, asyncio.IncompleteReadError, _HttpError) as exc:
+            log.warning("SUBSCRIBE failed: %s", exc)
+            return 0, None, None
+        if status != 200:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError, ValueError):
+                log.warning("SUBSCRIBE -> %s %s", status, await _read_body(reader, headers))
+            writer.close()
+            return status, None, None
+        return status, reader, writer
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Handle events until done (False) or until the agent goes away (True)."""
         try:
-            if status != 200:
-                log.error("SUBSCRIBE -> %s %s", status, await _read_body(reader, headers))
-                return 1
             stream = asyncio.get_running_loop().create_task(self.read(reader))
             finished = asyncio.ensure_future(self.finished.wait())
             await asyncio.wait({stream, finished}, return_when=asyncio.FIRST_COMPLETED)
@@ -199,7 +243,41 @@ class CommandExecutor:
             ):
                 await stream
         finally:
+            self.subscribed = False
             writer.close()
+        return not self.finished.is_set()
+
+    async def reconnect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """Re-subscribe after random delays until the recovery timeout (checkpointing only)."""
+        deadline = time.monotonic() + self.recovery_timeout
+        while time.monotonic() < deadline:
+            await asyncio.sleep(random.uniform(0.0, self.backoff_max))
+            status, reader, writer = await self.subscribe()
+            if reader is not None and writer is not None:
+                log.info("re-subscribed to the agent")
+                return reader, writer
+            if status not in (0, 503):
+                return None
+        return None
+
+    async def run(self) -> int:
+        status, reader, writer = await self.subscribe()
+        if reader is None or writer is None:
+            log.error("could not subscribe to the agent (status %s)", status)
+            return 1
+        while await self.serve(reader, writer):
+            if self.shutting_down:
+                await self.finished.wait()  # SHUTDOWN received: no reconnection
+                break
+            if not self.checkpoint:
+                log.warning("lost the agent and checkpointing is off: shutting down")
+                break
+            log.warning("lost the agent; reconnecting for up to %ss", self.recovery_timeout)
+            conn = await self.reconnect()
+            if conn is None:
+                log.error("the agent did not come back: shutting down")
+                break
+            reader, writer = conn
         await self.kill_all(self.grace)
         for t in list(self.background):
             t.cancel()
@@ -222,6 +300,7 @@ class CommandExecutor:
     async def handle(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "SUBSCRIBED":
+            self.subscribed = True
             fw = event["subscribed"].get("framework_info", {})
             self.killing_state = any(
                 c.get("type") == "TASK_KILLING_STATE" for c in fw.get("capabilities", [])
@@ -244,12 +323,14 @@ class CommandExecutor:
         elif kind == "ACKNOWLEDGED":
             uid = event["acknowledged"]["uuid"]
             self.unacked.pop(uid, None)
+            self.unacked_tasks.pop(event["acknowledged"]["task_id"]["value"], None)
             for task in self.tasks.values():
                 if task.terminal_uuid == uid:
                     task.done = True
             if self.tasks and all(t.done for t in self.tasks.values()):
                 self.finished.set()
         elif kind == "SHUTDOWN":
+            self.shutting_down = True
             for task in self.tasks.values():
                 self.spawn(self.kill(task, None))
             self.spawn(self._finish_after_kills())
@@ -269,6 +350,7 @@ class CommandExecutor:
         for info in infos:
             task = _Task(info)
             self.tasks[task.id["value"]] = task
+            self.unacked_tasks[task.id["value"]] = info
             await self.update(task, "TASK_STARTING")
             command = info.get("command", {})
             env = dict(os.environ)

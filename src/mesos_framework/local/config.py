@@ -34,6 +34,9 @@ class ClusterConfig:
     """Seconds an executor has to SUBSCRIBE before its container is destroyed."""
     executor_shutdown_grace_period: float = 5.0
     """Default grace period between SHUTDOWN and SIGKILL of an executor."""
+    executor_reregistration_timeout: float = 2.0
+    """Seconds a restarted agent waits for executors to re-subscribe before destroying them
+    (``--executor_reregistration_timeout``; executors get it as ``MESOS_SUBSCRIPTION_BACKOFF_MAX``)."""
     max_completed_frameworks: int = 50
     """Torn-down frameworks remembered (their ids cannot subscribe again)."""
     max_completed_tasks: int = 1000

@@ -243,6 +243,7 @@ class AgentEntry:
     offers: set[str] = field(default_factory=set)
     registered_time: float = field(default_factory=time.time)
     active: bool = True
+    connected: bool = True
 
     def used_total(self) -> Resources:
         res = Resources()
@@ -454,6 +455,49 @@ class Master:
                 ev = Event(type=Event.FAILURE)
                 ev.failure.agent_id.value = agent_id
                 fw.send(ev)
+        self.allocate_soon()
+
+    def agent_disconnected(self, agent_id: str) -> None:
+        """An agent's process went away (it restarts): like ``Master::exited`` for an agent.
+
+        The agent is deactivated (its offers rescinded) and stays registered
+        until it comes back; frameworks that do not checkpoint lose their
+        tasks and executors there at once (``TASK_LOST``,
+        ``REASON_AGENT_DISCONNECTED``, from the master).
+        """
+        entry = self.agents.get(agent_id)
+        if entry is None or not entry.connected:
+            return
+        entry.connected = False
+        entry.active = False
+        for oid in list(entry.offers):
+            self.rescind(oid)
+        hostname = entry.agent.config.hostname
+        for fw in self.frameworks.values():
+            if fw.info.checkpoint:
+                continue
+            for info in fw.executors.pop(agent_id, {}).values():
+                self._unuse(entry, fw.id, Resources.from_protos(info.resources).unallocated())
+            for task in [t for t in fw.tasks.values() if t.agent_id == agent_id]:
+                status = self._status(
+                    fw,
+                    task.id,
+                    mesos_pb2.TASK_LOST,
+                    f"Agent {hostname} disconnected",
+                    mesos_pb2.TaskStatus.REASON_AGENT_DISCONNECTED,
+                    agent_id,
+                )
+                if task.executor_id:
+                    status.executor_id.value = task.executor_id
+                if task.state not in TERMINAL:
+                    self._unuse(entry, fw.id, task.resources.unallocated())
+                task.state = mesos_pb2.TASK_LOST
+                task.status_update_state = mesos_pb2.TASK_LOST
+                task.statuses.append(status)
+                del fw.tasks[task.id]
+                fw.completed_tasks.append(task)
+                self._send_update(fw, status)
+                self._publish_task_updated(fw.id, status, mesos_pb2.TASK_LOST)
         self.allocate_soon()
 
     # ------------------------------------------------------------ operator
@@ -776,8 +820,8 @@ class Master:
 
     def _acknowledge(self, fw: Framework, ack: scheduler_pb2.Call.Acknowledge) -> None:
         entry = self.agents.get(ack.agent_id.value)
-        if entry is None:
-            return
+        if entry is None or not entry.connected:
+            return  # the agent resends the update once it is back
         task = fw.tasks.get(ack.task_id.value)
         if (
             task is not None
