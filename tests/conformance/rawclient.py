@@ -46,7 +46,7 @@ def framework_info(name: str, *caps: str, **extra: Any) -> dict[str, Any]:
 
 async def read_records(resp: aiohttp.ClientResponse) -> list[bytes]:
     """Read a whole RecordIO body (until EOF)."""
-    out = []
+    out: list[bytes] = []
     while True:
         line = await resp.content.readline()
         if not line:
@@ -284,7 +284,7 @@ class RawScheduler:
 def small(offer: dict[str, Any], cpus: float = 0.1, mem: float = 32.0) -> list[dict[str, Any]]:
     """cpus+mem resources copied from an offer (keeps role and allocation_info)."""
     want = {"cpus": cpus, "mem": mem}
-    out = []
+    out: list[bytes] = []
     for r in offer["resources"]:
         if r["name"] in want and r.get("scalar", {}).get("value", 0) >= want[r["name"]]:
             out.append({**r, "scalar": {"value": want[r["name"]]}})
