@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import aiohttp
 import click
@@ -19,9 +19,6 @@ import orjson
 
 from mesos_framework.errors import ConnectError, MesosError, ProtocolError, StreamClosed, api_error
 from mesos_framework.protocol import ContentType, RecordIODecoder, mesos, to_dict
-
-if TYPE_CHECKING:
-    from mesos_framework.protocol._schema.scheduler_pb2 import Event as SchedulerEvent
 
 
 def _summary(event: dict[str, Any]) -> str:
