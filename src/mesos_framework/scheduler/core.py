@@ -69,6 +69,65 @@ EVENTS = frozenset(
 )
 
 
+#: Per event type number: (type name, payload field or None, default handler method name).
+_EVENT_TABLE: dict[int, tuple[str, str | None, str]] = {
+    number: (
+        name,
+        name.lower() if name.lower() in Event.DESCRIPTOR.fields_by_name else None,
+        f"_default_{name.lower()}",
+    )
+    for name, number in Event.Type.items()
+}
+_UNKNOWN_EVENT: tuple[str, str | None, str] = ("UNKNOWN", None, "_default_unknown")
+
+
+class _Watchdog:
+    """Ends a stream read that waits too long, at the cost of a timestamp per event.
+
+    One timer per stream instead of one per event: the timer re-arms itself for the deadline of the
+    current wait and cancels the reading task only if that wait is still going on when it fires.
+    """
+
+    __slots__ = ("_handle", "_limit", "_loop", "_task", "expired", "since", "waiting")
+
+    def __init__(self, limit: Callable[[], float]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._limit = limit
+        self.waiting = False
+        self.since = self._loop.time()
+        self.expired: float | None = None
+        self._handle = self._loop.call_at(self.since + limit(), self._check)
+
+    def _check(self) -> None:
+        now = self._loop.time()
+        limit = self._limit()
+        if not self.waiting:
+            self._handle = self._loop.call_at(now + limit, self._check)
+            return
+        deadline = self.since + limit
+        if now < deadline:
+            self._handle = self._loop.call_at(deadline, self._check)
+            return
+        self.expired = limit
+        if self._task is not None:
+            self._task.cancel()
+
+    def spent(self) -> None:
+        """The read ended otherwise although the watchdog fired: withdraw its cancellation."""
+        if self.expired is not None and self._task is not None and self._task.cancelling():
+            self._task.uncancel()
+
+    def rearm(self) -> None:
+        """Check again after the current limit (call when the limit may have become shorter)."""
+        self._handle.cancel()
+        self._handle = self._loop.call_at(self._loop.time() + self._limit(), self._check)
+
+    def close(self) -> None:
+        """Disarm the timer."""
+        self._handle.cancel()
+
+
 class ScalingNotAllowed(ConfigurationError):
     """``scale()`` on a task type whose spec does not set ``allow_scaling``."""
 
@@ -213,6 +272,14 @@ class Scheduler:
         self._launch_lock = asyncio.Lock()
         self._stop_task: asyncio.Task[None] | None = None
         self._reconciling = False
+        # Per event type: (type name, payload field, emitted name, default handler or None).
+        self._event_table: dict[int, tuple[str, str | None, str, Any]] = {
+            number: (name, field, name.lower(), getattr(self, default, None))
+            for number, (name, field, default) in _EVENT_TABLE.items()
+        }
+        self._unknown_event = (*_UNKNOWN_EVENT[:2], "unknown", None)
+        # Acknowledgements of the current subscription, sent in order by its sender task.
+        self._acks: asyncio.Queue[mesos_pb2.TaskStatus] | None = None
 
     # ------------------------------------------------------------------ events
     def on(self, name: str, listener: Listener) -> Listener:
@@ -510,6 +577,9 @@ class Scheduler:
                 self.leader = stream.leader
                 self._emit("sent_subscribe", call)
                 self._spawn(self._watch_leader(stream), subscription=True)
+                acks: asyncio.Queue[mesos_pb2.TaskStatus] = asyncio.Queue()
+                self._acks = acks
+                self._spawn(self._send_acknowledgements(acks), subscription=True)
                 try:
                     await self._consume(stream, backoff)
                 except FrameworkRemoved as exc:
@@ -531,6 +601,7 @@ class Scheduler:
                     self._emit("error", exc)
                 finally:
                     self._connected.clear()
+                    self._acks = None  # the agents resend what this stream left unacknowledged
                     await self._cancel(self._subscription_tasks)
                     with contextlib.suppress(Exception):
                         await stream.close()
@@ -550,26 +621,46 @@ class Scheduler:
                 self._connected.clear()
                 self._closed.set()
 
+    def _event_wait_limit(self) -> float:
+        """Seconds without an event after which the subscription counts as lost."""
+        if self.heartbeat_interval and self._connected.is_set():
+            return self.heartbeat_interval * self.options.heartbeat_misses + 1.0
+        return self.options.master_connection_timeout
+
     async def _consume(self, stream: Any, backoff: Backoff) -> None:
         it = stream.__aiter__()
-        while True:
-            if self.heartbeat_interval and self._connected.is_set():
-                wait = self.heartbeat_interval * self.options.heartbeat_misses + 1.0
-            else:
-                wait = self.options.master_connection_timeout
-            try:
-                async with asyncio.timeout(wait):
+        loop = asyncio.get_running_loop()
+        watchdog = _Watchdog(self._event_wait_limit)
+        task = asyncio.current_task()
+        try:
+            while True:
+                watchdog.since = loop.time()
+                watchdog.waiting = True
+                try:
                     event = await it.__anext__()
-            except TimeoutError:
-                raise SubscriptionLost(
-                    f"no event from {stream.leader} for {wait:g}s "
-                    f"(heartbeat interval {self.heartbeat_interval or 'unknown'}s)"
-                ) from None
-            except StopAsyncIteration:
-                raise StreamClosed(f"event stream from {stream.leader} was closed") from None
-            if event.type == Event.SUBSCRIBED:
-                backoff.reset()
-            await self._dispatch(event)
+                except asyncio.CancelledError:
+                    if watchdog.expired is None or task is None or task.uncancel() > 0:
+                        raise
+                    raise SubscriptionLost(
+                        f"no event from {stream.leader} for {watchdog.expired:g}s "
+                        f"(heartbeat interval {self.heartbeat_interval or 'unknown'}s)"
+                    ) from None
+                except StopAsyncIteration:
+                    watchdog.spent()
+                    raise StreamClosed(f"event stream from {stream.leader} was closed") from None
+                except BaseException:
+                    watchdog.spent()
+                    raise
+                finally:
+                    watchdog.waiting = False
+                if event.type == Event.SUBSCRIBED:
+                    backoff.reset()
+                    await self._dispatch(event)
+                    watchdog.rearm()  # the heartbeat interval is known now
+                    continue
+                await self._dispatch(event)
+        finally:
+            watchdog.close()
 
     async def _register_anew(self) -> None:
         """Forget the removed framework (its tasks are gone) and subscribe as a new one."""
@@ -610,9 +701,8 @@ class Scheduler:
 
     # ----------------------------------------------------------------- dispatch
     async def _dispatch(self, event: scheduler_pb2.Event) -> None:
-        type_name = Event.Type.Name(event.type) if event.type in Event.Type.values() else "UNKNOWN"
-        field = type_name.lower()
-        payload: Any = getattr(event, field) if field in Event.DESCRIPTOR.fields_by_name else None
+        type_name, field, emit_name, default = self._event_table.get(event.type, self._unknown_event)
+        payload: Any = getattr(event, field) if field is not None else None
         if type_name == "SUBSCRIBED":
             await self._on_subscribed_core(payload)
         elif type_name == "HEARTBEAT":
@@ -623,12 +713,10 @@ class Scheduler:
                 result = custom(self, payload)
                 if inspect.isawaitable(result):
                     await result
+            elif default is not None:
+                await default(payload)
             else:
-                default = getattr(self, f"_default_{field}", None)
-                if default is not None:
-                    await default(payload)
-                else:
-                    log.debug("%s event: %s", type_name, payload)
+                log.debug("%s event: %s", type_name, payload)
         except asyncio.CancelledError:
             raise
         except MesosError as exc:
@@ -636,9 +724,9 @@ class Scheduler:
         except Exception as exc:
             log.exception("handler for %s raised", type_name)
             self._emit("error", exc)
-        self._emit_event(type_name, payload)
+        self._emit_event(type_name, emit_name, payload)
         if type_name == "UPDATE" and self.options.auto_acknowledge:
-            await self._acknowledge_update(payload.status)
+            self._queue_acknowledge(payload.status)
         elif type_name == "SUBSCRIBED":
             self._after_subscribed()
         elif type_name == "ERROR":
@@ -654,7 +742,7 @@ class Scheduler:
             self._report(lost)  # unlike a routine reconnect, an ERROR from Mesos is reported
             raise lost
 
-    def _emit_event(self, type_name: str, payload: Any) -> None:
+    def _emit_event(self, type_name: str, emit_name: str, payload: Any) -> None:
         if type_name == "HEARTBEAT":
             self._emit("heartbeat", self.last_heartbeat)
         elif type_name == "ERROR":
@@ -662,7 +750,7 @@ class Scheduler:
         elif type_name == "UNKNOWN":
             log.warning("ignoring an event of a type this library does not know")
         else:
-            self._emit(type_name.lower(), payload)
+            self._emit(emit_name, payload)
 
     async def _on_subscribed_core(self, sub: scheduler_pb2.Event.Subscribed) -> None:
         new_id = sub.framework_id.value
@@ -1208,6 +1296,29 @@ class Scheduler:
                 )
             except MesosError as exc:
                 self._report(exc)
+
+    def _queue_acknowledge(self, status: mesos_pb2.TaskStatus) -> None:
+        """Hand an update's acknowledgement to this subscription's sender (after its handlers ran)."""
+        if not status.uuid:
+            return
+        if self._acks is None:
+            log.info(
+                "update for %s not acknowledged (disconnected); Mesos will resend it", status.task_id.value
+            )
+            return
+        self._acks.put_nowait(status)
+
+    async def _send_acknowledgements(self, acks: asyncio.Queue[mesos_pb2.TaskStatus]) -> None:
+        """Send one subscription's acknowledgements in order, off the event path."""
+        while True:
+            status = await acks.get()
+            try:
+                await self._acknowledge_update(status)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not stop the later acknowledgements
+                log.exception("acknowledging the update for %s failed", status.task_id.value)
+                self._emit("error", exc)
 
     async def _acknowledge_update(self, status: mesos_pb2.TaskStatus) -> None:
         if not status.uuid:

@@ -1,0 +1,79 @@
+"""Acknowledgements leave the event path: a slow ACKNOWLEDGE never holds up the next event."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from mesos_framework.protocol import ContentType, decode
+from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
+from tests.integration.scheduler_helpers import until
+from tests.integration.test_scheduler_scripted import ScriptedMaster, scheduler
+
+Call = scheduler_pb2.Call
+
+
+class SlowAckMaster(ScriptedMaster):
+    """Answers every ACKNOWLEDGE only once the test sets ``release``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.acks_arrived: list[bytes] = []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        call = decode(Call, body, ContentType.JSON)
+        if call.type == Call.ACKNOWLEDGE:
+            self.acks_arrived.append(call.acknowledge.uuid)
+            await self.release.wait()
+            self.calls.append(call)
+            return web.Response(status=202)
+        return await super().handle(_Replay(request, body))  # type: ignore[arg-type]
+
+
+class _Replay:
+    """The request whose body was already read, for the base handler."""
+
+    def __init__(self, request: web.Request, body: bytes) -> None:
+        self._request = request
+        self._body = body
+
+    async def read(self) -> bytes:
+        return self._body
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
+@pytest.fixture
+async def slow_master() -> AsyncIterator[SlowAckMaster]:
+    m = SlowAckMaster()
+    async with m:
+        yield m
+
+
+async def test_updates_are_handled_while_an_acknowledgement_is_in_flight(slow_master: SlowAckMaster) -> None:
+    s = scheduler(slow_master)
+    order: list[tuple[str, bytes]] = []
+    s.on("update", lambda p: order.append(("update", p.status.uuid)))
+    s.on("sent_acknowledge", lambda c: order.append(("ack", c.acknowledge.uuid)))
+    uuids = [bytes([i]) * 16 for i in (1, 2, 3)]
+    async with s:
+        await s.subscribe(timeout=10)
+        for n, uuid in enumerate(uuids):
+            slow_master.push_update(f"t-{n}", mesos_pb2.TASK_RUNNING, uuid=uuid)
+        # All three are handled although the first acknowledgement has no answer yet.
+        await until(lambda: sum(kind == "update" for kind, _ in order) == 3, timeout=10, what="3 updates")
+        assert slow_master.acks_arrived == uuids[:1]
+        assert not any(kind == "ack" for kind, _ in order)
+        slow_master.release.set()
+        await until(lambda: sum(kind == "ack" for kind, _ in order) == 3, timeout=10, what="3 acks")
+    # Sent one at a time, in the order of the updates, each after its update was handled.
+    assert slow_master.acks_arrived == uuids
+    assert [c.acknowledge.uuid for c in slow_master.of_type(Call.ACKNOWLEDGE)] == uuids
+    assert order == [("update", u) for u in uuids] + [("ack", u) for u in uuids]
