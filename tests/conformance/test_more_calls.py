@@ -164,6 +164,15 @@ async def test_executor_endpoint_errors(master_url: str, http: aiohttp.ClientSes
         "which is not allowed",
     )
     running = {**staging, "update": {"status": {**staging["update"]["status"], "state": "TASK_RUNNING"}}}
+    master_source = {
+        **running,
+        "update": {"status": {**running["update"]["status"], "source": "SOURCE_MASTER"}},
+    }
+    assert await post(master_source) == (
+        400,
+        "Failed to validate Executor::Call: Received Call from executor e of framework f with "
+        "invalid source, expecting 'SOURCE_EXECUTOR'",
+    )
     assert await post(running) == (400, "Framework cannot be found")
     assert await post(
         {"type": "SUBSCRIBE", "subscribe": {}, **ids},
