@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
+
+from aiohttp import web
 
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.scheduler import Scheduler
@@ -121,3 +123,32 @@ async def master_tasks(url: str, framework_id: str | None) -> dict[str, str]:
         for t in data.get("tasks", [])
         if framework_id is None or t.get("framework_id") == framework_id
     }
+
+
+class FakeMasterServer:
+    """An aiohttp server on 127.0.0.1 that answers ``POST /api/v1/scheduler`` with :meth:`handle`.
+
+    For injecting faults a real master cannot be made to show; subclasses script the answers.
+    """
+
+    def __init__(self) -> None:
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        app = web.Application()
+        app.router.add_post("/api/v1/scheduler", self.handle)
+        self.runner = web.AppRunner(app, handler_cancellation=True)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()

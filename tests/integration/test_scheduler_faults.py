@@ -16,20 +16,19 @@ from mesos_framework.local import LocalCluster
 from mesos_framework.protocol import ContentType, decode, encode, recordio_encode
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.scheduler import Scheduler
-from tests.integration.scheduler_helpers import Recorder, cmd, master_tasks, running, until
+from tests.integration.scheduler_helpers import FakeMasterServer, Recorder, cmd, master_tasks, running, until
 from tests.support.zookeeper import ZooKeeperServer
 
 Call = scheduler_pb2.Call
 Event = scheduler_pb2.Event
 
 
-class SilentMaster:
+class SilentMaster(FakeMasterServer):
     """Answers SUBSCRIBE with SUBSCRIBED (heartbeat 0.2 s) and then never sends anything again."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.subscribes: list[scheduler_pb2.Call] = []
-        self.runner: web.AppRunner | None = None
-        self.url = ""
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         call = decode(Call, await request.read(), ContentType.JSON)
@@ -48,21 +47,6 @@ class SilentMaster:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(3600)
         return resp
-
-    async def __aenter__(self) -> SilentMaster:
-        app = web.Application()
-        app.router.add_post("/api/v1/scheduler", self.handle)
-        self.runner = web.AppRunner(app, handler_cancellation=True)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.runner is not None
-        await self.runner.cleanup()
 
 
 @pytest.fixture

@@ -15,21 +15,20 @@ from mesos_framework.protocol import ContentType, decode, encode, recordio_encod
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 from mesos_framework.scheduler import Scheduler
 from mesos_framework.tasks import TaskRecord, TaskState
-from tests.integration.scheduler_helpers import until
+from tests.integration.scheduler_helpers import FakeMasterServer, until
 
 Call = scheduler_pb2.Call
 Event = scheduler_pb2.Event
 
 
-class ScriptedMaster:
+class ScriptedMaster(FakeMasterServer):
     """SUBSCRIBED, then whatever events the test pushes; records every other call and answers 202."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[scheduler_pb2.Call] = []
         self.fail_accepts = 0
         self.events: asyncio.Queue[scheduler_pb2.Event] = asyncio.Queue()
-        self.runner: web.AppRunner | None = None
-        self.url = ""
 
     def of_type(self, kind: int) -> list[scheduler_pb2.Call]:
         return [c for c in self.calls if c.type == kind]
@@ -70,21 +69,6 @@ class ScriptedMaster:
         if reason is not None:
             st.reason = reason  # type: ignore[assignment]
         self.events.put_nowait(ev)
-
-    async def __aenter__(self) -> ScriptedMaster:
-        app = web.Application()
-        app.router.add_post("/api/v1/scheduler", self.handle)
-        self.runner = web.AppRunner(app, handler_cancellation=True)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.runner is not None
-        await self.runner.cleanup()
 
 
 @pytest.fixture
