@@ -104,6 +104,13 @@ async def test_executor_api_over_protobuf(master_url: str, http: aiohttp.ClientS
             pid = next(a["pid"] for a in (await r.json())["slaves"] if a["id"] == offer["agent_id"]["value"])
         name, _, addr = pid.partition("@")
         url = f"http://{addr}/{name}/api/v1/executor"
+        # Subscribe for the executor only once its container runs, as the executor itself would:
+        # a SUBSCRIBE that wins the race with the container launch may never get the LAUNCH.
+        for _ in range(200):
+            async with http.get(f"http://{addr}/{name}/containers") as r:
+                if any(c.get("executor_id") == executor_id for c in await r.json(content_type=None)):
+                    break
+            await asyncio.sleep(0.1)
 
         sub = executor_pb2.Call(type=executor_pb2.Call.SUBSCRIBE)
         sub.framework_id.value = s.framework_id or ""
