@@ -490,7 +490,7 @@ def render(sections: Sequence[Section], machine: dict[str, str], command: str, s
 # Command line
 # --------------------------------------------------------------------------------------------
 
-SECTION_KEYS = ("decoding", "end_to_end", "offer_matching", "memory", "failover", "local_scale")
+SECTION_KEYS = ("decoding", "end_to_end", "calls", "offer_matching", "memory", "failover", "local_scale")
 
 
 def run_sections(
@@ -515,6 +515,16 @@ def run_sections(
             sections.append(run_decoding(size, repeat, peers))
         elif key == "end_to_end":
             sections.append(run_end_to_end(e2e_tasks or ((20,) if quick else (200,)), peers))
+        elif key == "calls":
+            sections.append(
+                run_module_section(
+                    key,
+                    "2b. CPU per scheduler call on a kept-alive connection",
+                    "calls",
+                    calls=300 if quick else 3000,
+                    repeat=repeat,
+                )
+            )
         elif key == "offer_matching":
             sections.append(
                 run_module_section(

@@ -96,51 +96,76 @@ class RecordIODecoder:
         if type(data) is not bytes:
             data = bytes(data)
         base = self.bytes_fed  # stream offset of data[0]
-        self.bytes_fed += len(data)
+        end = len(data)
+        self.bytes_fed = base + end
         records: list[bytes] = []
         pos = 0
-        end = len(data)
+        if self._need >= 0 or self._header:
+            pos = self._resume(data, base, records)
+        # The hot loop: whole records inside this chunk, one slice each.
+        append = records.append
+        find = data.find
+        limit = self.max_record_size
         while pos < end:
-            need = self._need
-            if need < 0:
-                nl = data.find(b"\n", pos)
-                if nl < 0:
-                    self._start_prefix(base + pos)
-                    self._header += data[pos:]
-                    self._check_digits(self._header, final=False)
-                    break
-                if not self._header:
+            nl = find(b"\n", pos)
+            if nl < 0:
+                self._record_start = base + pos
+                self._header = data[pos:]
+                self._check_digits(self._header, final=False)
+                break
+            header = data[pos:nl]
+            if 0 < nl - pos <= MAX_LENGTH_DIGITS and header.isdigit():
+                length = int(header)
+                if length > limit:
                     self._record_start = base + pos
-                header = self._header + data[pos:nl] if self._header else data[pos:nl]
-                self._header = b""
-                length = self._check_digits(header, final=True)
-                pos = nl + 1
-                if length == 0:
-                    records.append(b"")
-                    continue
-                stop = pos + length
-                if stop <= end:  # whole payload in this chunk: one slice
-                    records.append(data[pos:stop])
-                    pos = stop
-                    continue
-                self._need = length
-                self._parts = [data[pos:]]
-                self._parts_len = end - pos
-                break
-            # Continuing a payload split across chunks.
-            missing = need - self._parts_len
-            if end - pos < missing:
-                self._parts.append(data[pos:] if pos else data)
-                self._parts_len += end - pos
-                break
-            self._parts.append(data[pos : pos + missing])
-            records.append(b"".join(self._parts))
-            pos += missing
-            self._parts = []
-            self._parts_len = 0
-            self._need = -1
+                    self._check_digits(header, final=True)  # raises, saying why
+            else:
+                self._record_start = base + pos
+                length = self._check_digits(header, final=True)  # raises, saying what is wrong
+            stop = nl + 1 + length
+            if stop <= end:
+                append(data[nl + 1 : stop])
+                pos = stop
+                continue
+            self._record_start = base + pos
+            self._need = length
+            self._parts = [data[nl + 1 :]]
+            self._parts_len = end - nl - 1
+            break
         self.records_decoded += len(records)
         return records
+
+    def _resume(self, data: bytes, base: int, records: list[bytes]) -> int:
+        """Continue a length prefix or payload split across chunks; return where ``data`` goes on."""
+        end = len(data)
+        if self._need < 0:  # the rest of a length prefix
+            nl = data.find(b"\n")
+            if nl < 0:
+                self._header += data
+                self._check_digits(self._header, final=False)
+                return end
+            header = self._header + data[:nl]
+            self._header = b""
+            length = self._check_digits(header, final=True)
+            pos = nl + 1
+            if pos + length <= end:
+                records.append(data[pos : pos + length])
+                return pos + length
+            self._need = length
+            self._parts = [data[pos:]]
+            self._parts_len = end - pos
+            return end
+        missing = self._need - self._parts_len
+        if end < missing:
+            self._parts.append(data)
+            self._parts_len += end
+            return end
+        self._parts.append(data[:missing] if missing < end else data)
+        records.append(b"".join(self._parts))
+        self._parts = []
+        self._parts_len = 0
+        self._need = -1
+        return missing
 
     def close(self) -> None:
         """Declare the end of the stream.
@@ -159,10 +184,6 @@ class RecordIODecoder:
             raise self._fail(
                 f"stream ended inside a length prefix {self._header!r} (at byte {self._record_start})"
             )
-
-    def _start_prefix(self, offset: int) -> None:
-        if not self._header:
-            self._record_start = offset
 
     def _check_digits(self, header: bytes, *, final: bool) -> int:
         if len(header) > MAX_LENGTH_DIGITS:

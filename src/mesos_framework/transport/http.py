@@ -1,10 +1,12 @@
-"""The HTTP client for the Mesos v1 scheduler and executor APIs (aiohttp).
+"""The HTTP client for the Mesos v1 scheduler and executor APIs.
 
 :class:`HttpClient` keeps two separate connection pools, as Mesos's own
-libraries do: one for the long-lived ``SUBSCRIBE`` stream and one for every
-other call. It follows the master's ``307`` redirects to the leader, retries
-``SUBSCRIBE`` with backoff while no leader answers, and maps every HTTP
-failure to the typed errors of :mod:`mesos_framework.errors`.
+libraries do: one for the long-lived ``SUBSCRIBE`` streams (aiohttp) and one
+for every other call (lean kept-alive HTTP/1.1 connections parsed by
+httptools, :mod:`mesos_framework.transport._calls`). It follows the
+master's ``307`` redirects to the leader, retries ``SUBSCRIBE`` with backoff
+while no leader answers, and maps every HTTP failure to the typed errors of
+:mod:`mesos_framework.errors`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from mesos_framework.errors import (
 )
 from mesos_framework.protocol import DEFAULT_MAX_RECORD_SIZE, ContentType, RecordIODecoder, decode, encode
 from mesos_framework.protocol._schema import scheduler_pb2
+from mesos_framework.transport._calls import CallPool, Response, TLSError
 from mesos_framework.transport.backoff import Backoff
 from mesos_framework.transport.config import Credentials, TLSConfig
 from mesos_framework.transport.detector import MasterDetector, StaticDetector, detector_for
@@ -64,12 +67,6 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 _MAX_ERROR_BODY = 64 * 1024
 _REDIRECTS = (307, 308)
 _USER_AGENT = "mesos-framework-python"
-
-
-class TLSError(ConnectError):
-    """The TLS handshake failed (untrusted or mismatched certificate); not retried."""
-
-    retryable = False
 
 
 class CallTimeout(TransportError):
@@ -112,12 +109,23 @@ class _FunctionResolver(AbstractResolver):
         return None
 
 
+_CALL_TYPES: dict[tuple[object, int], str | None] = {}
+
+
 def _call_type(call: Message) -> str | None:
-    field = call.DESCRIPTOR.fields_by_name.get("type")
-    if field is None or field.enum_type is None:
-        return None
-    value = field.enum_type.values_by_number.get(getattr(call, "type", 0))
-    return value.name if value is not None else str(getattr(call, "type", "?"))
+    """The name of a call's ``type`` (``"ACKNOWLEDGE"``), for error messages; cached per value."""
+    number = getattr(call, "type", 0)
+    key = (call.DESCRIPTOR, number)
+    name = _CALL_TYPES.get(key, "")
+    if name == "":
+        field = call.DESCRIPTOR.fields_by_name.get("type")
+        if field is None or field.enum_type is None:
+            name = None
+        else:
+            value = field.enum_type.values_by_number.get(number)
+            name = value.name if value is not None else str(number)
+        _CALL_TYPES[key] = name
+    return name
 
 
 _TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.S | re.I)
@@ -348,7 +356,8 @@ class HttpClient(Generic[E]):
             self._auth = f"Bearer {token}"
         self._leader: tuple[Endpoint, str] | None = None
         self._stream_session: aiohttp.ClientSession | None = None
-        self._call_session: aiohttp.ClientSession | None = None
+        self._call_pool: CallPool | None = None
+        self._call_headers = self._headers(stream=False)
         self._streams: set[EventStream[E]] = set()
         self._closed = False
 
@@ -440,37 +449,37 @@ class HttpClient(Generic[E]):
         errors. Useful to forward pre-encoded calls or to probe a master.
         """
         self._check_open()
-        all_headers = self._headers(stream=False)
-        if stream_id is not None:
-            all_headers["Mesos-Stream-Id"] = stream_id
-        skip: set[str] = set()
-        for name, value in (headers or {}).items():
-            if value is None:
-                all_headers.pop(name, None)
-                skip.add(name)
-            else:
-                all_headers[name] = value
+        call_headers: Mapping[str, str] = self._call_headers
+        if headers:
+            changed = dict(call_headers)
+            for name, value in headers.items():
+                if value is None:
+                    changed.pop(name, None)
+                else:
+                    changed[name] = value
+            call_headers = changed
         if self._leader is not None:
             targets = [self._leader]
         else:
             targets = [(endpoint, self.api_path) for endpoint in await self.detector.detect()]
             if not targets:
                 raise NoLeaderError(f"cannot send {call_type}: no master detected by {self.detector!r}")
-        session = self._session(stream=False)
+        pool = self._calls()
         last: ConnectError | None = None
         for target, target_path in targets:
             endpoint, path = target, target_path
             try:
                 async with asyncio.timeout(self.request_timeout):
-                    endpoint, path, response = await self._post(
-                        session, target, target_path, body, all_headers, method=method, skip=skip
+                    endpoint, path, response = await self._call(
+                        pool,
+                        (target, target_path),
+                        method,
+                        call_headers,
+                        body,
+                        stream_id=stream_id,
+                        cacheable=not headers,
+                        call_type=call_type,
                     )
-                    try:
-                        data = await response.read()
-                    except (aiohttp.ClientError, OSError) as exc:
-                        raise TransportError(f"{call_type} to {endpoint}: answer cut off: {exc!r}") from exc
-                    finally:
-                        response.release()
             except TimeoutError as exc:
                 raise CallTimeout(
                     f"{call_type} to {endpoint}: no answer within {self.request_timeout:g}s"
@@ -482,9 +491,12 @@ class HttpClient(Generic[E]):
                 continue
             if response.status in (200, 202):
                 self._leader = (endpoint, path)
-                return data
+                return response.body
             raise api_error(
-                response.status, _error_text(data, response.content_type), call_type, url=str(response.url)
+                response.status,
+                _error_text(response.body, response.content_type),
+                call_type,
+                url=endpoint.url(path),
             )
         assert last is not None
         raise last
@@ -496,10 +508,12 @@ class HttpClient(Generic[E]):
         self._closed = True
         for stream in list(self._streams):
             await stream.close()
-        for session in (self._stream_session, self._call_session):
-            if session is not None:
-                await session.close()
-        self._stream_session = self._call_session = None
+        if self._stream_session is not None:
+            await self._stream_session.close()
+        self._stream_session = None
+        if self._call_pool is not None:
+            await self._call_pool.close()
+        self._call_pool = None
         await self.detector.close()
 
     async def __aenter__(self) -> Self:
@@ -549,8 +563,53 @@ class HttpClient(Generic[E]):
             headers["Authorization"] = self._auth
         return headers
 
-    def _session(self, *, stream: bool) -> aiohttp.ClientSession:
-        session = self._stream_session if stream else self._call_session
+    def _calls(self) -> CallPool:
+        pool = self._call_pool
+        if pool is None:
+            pool = self._call_pool = CallPool(
+                ssl_context=self._ssl if isinstance(self._ssl, ssl.SSLContext) else None,
+                connect_timeout=self.connect_timeout,
+                limit=self._call_connections,
+                resolver=self._resolver,
+            )
+        return pool
+
+    async def _call(
+        self,
+        pool: CallPool,
+        target: tuple[Endpoint, str],
+        method: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        stream_id: str | None,
+        cacheable: bool,
+        call_type: str | None,
+    ) -> tuple[Endpoint, str, Response]:
+        """One call on the calls connection, following redirects; the final server, path and answer."""
+        endpoint, path = target
+        hops = 0
+        while True:
+            response = await pool.request(
+                endpoint, method, path, headers, body, stream_id=stream_id, cacheable=cacheable
+            )
+            if response.status not in _REDIRECTS:
+                return endpoint, path, response
+            url = endpoint.url(path)
+            location = response.headers.get("location")
+            if not location:
+                raise ProtocolError(f"{url} answered {response.status} without a Location header")
+            hops += 1
+            if hops > self.max_redirects:
+                raise ProtocolError(
+                    f"more than {self.max_redirects} redirects, last from {url} to {location}"
+                )
+            endpoint, path = resolve_location(endpoint, location)
+            log.info("%s %s redirected to %s", call_type or method, url, endpoint.url(path))
+
+    def _session(self) -> aiohttp.ClientSession:
+        """The aiohttp session of the event streams (one connection per stream)."""
+        session = self._stream_session
         if session is not None:
             return session
         resolver = _FunctionResolver(self._resolver) if self._resolver is not None else None
@@ -559,9 +618,9 @@ class HttpClient(Generic[E]):
             use_dns_cache=False,
             resolver=resolver,
             # Each stream has a connection of its own, closed with it; calls
-            # share a small keep-alive pool that is never used by a stream.
-            force_close=stream,
-            limit=0 if stream else self._call_connections,
+            # go over the separate CallPool.
+            force_close=True,
+            limit=0,
         )
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.connect_timeout, connect=self.connect_timeout
@@ -569,10 +628,7 @@ class HttpClient(Generic[E]):
         session = aiohttp.ClientSession(
             connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=("User-Agent",)
         )
-        if stream:
-            self._stream_session = session
-        else:
-            self._call_session = session
+        self._stream_session = session
         return session
 
     async def _post(
@@ -582,23 +638,13 @@ class HttpClient(Generic[E]):
         path: str,
         body: bytes,
         headers: dict[str, str],
-        *,
-        method: str = "POST",
-        skip: set[str] | None = None,
     ) -> tuple[Endpoint, str, aiohttp.ClientResponse]:
-        """POST (or ``method``), following redirects; returns the final server, path and response."""
+        """POST a ``SUBSCRIBE``, following redirects; returns the final server, path and response."""
         hops = 0
         while True:
             url = endpoint.url(path)
             try:
-                response = await session.request(
-                    method,
-                    url,
-                    data=body,
-                    headers=headers,
-                    allow_redirects=False,
-                    skip_auto_headers=skip or (),
-                )
+                response = await session.post(url, data=body, headers=headers, allow_redirects=False)
             except aiohttp.ClientConnectorCertificateError as exc:
                 raise TLSError(f"TLS certificate of {endpoint} not trusted: {exc.certificate_error}") from exc
             except aiohttp.ClientSSLError as exc:
@@ -610,7 +656,7 @@ class HttpClient(Generic[E]):
                     f"cannot connect to {endpoint}: timed out after {self.connect_timeout:g}s"
                 ) from exc
             except (aiohttp.ClientError, OSError) as exc:
-                raise ConnectError(f"{method} {url} failed before an answer: {exc!r}") from exc
+                raise ConnectError(f"POST {url} failed before an answer: {exc!r}") from exc
             if response.status not in _REDIRECTS:
                 return endpoint, path, response
             location = response.headers.get("Location")
@@ -628,7 +674,7 @@ class HttpClient(Generic[E]):
     async def _subscribe_once(
         self, candidate: Endpoint, body: bytes, call_type: str | None
     ) -> EventStream[E]:
-        session = self._session(stream=True)
+        session = self._session()
         try:
             async with asyncio.timeout(self.request_timeout):
                 endpoint, path, response = await self._post(

@@ -1,0 +1,397 @@
+"""The calls connection: lean HTTP/1.1 keep-alive requests for non-streaming calls.
+
+A scheduler sends one call per status update (``ACKNOWLEDGE``) plus one per
+offer (``ACCEPT``/``DECLINE``): thousands of small ``POST``\\ s answered by an
+empty ``202``.  A general HTTP client spends most of its time per request on
+machinery these calls never use (cookie jars, URL objects, tracing hooks,
+header multidicts, compression negotiation per request), which made each
+call cost about 4x what the request itself needs.
+
+This module keeps a few kept-alive connections per server and, per call,
+writes one buffer (request head + body) and parses the answer with
+``httptools`` (the llhttp parser in C, as used by uvicorn).  It is the
+transport of :meth:`HttpClient.request <mesos_framework.transport.HttpClient.request>`;
+the long-lived ``SUBSCRIBE`` streams stay on aiohttp.
+
+Nothing here knows about Mesos: :class:`CallPool` answers a
+:class:`Response` (status, headers, body) or raises the library's typed
+transport errors (:class:`~mesos_framework.errors.ConnectError`,
+:class:`~mesos_framework.errors.TransportError`,
+:class:`~mesos_framework.errors.ProtocolError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import socket
+import ssl
+import zlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import httptools
+
+from mesos_framework.errors import ConnectError, ProtocolError, TransportError
+from mesos_framework.transport.endpoint import Endpoint
+
+__all__ = ["CallPool", "Response", "TLSError"]
+
+log = logging.getLogger(__name__)
+
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
+
+class TLSError(ConnectError):
+    """The TLS handshake failed (untrusted or mismatched certificate); not retried."""
+
+    retryable = False
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete HTTP answer: status, headers (names lower case) and the decoded body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        """The media type of the body without parameters, lower case (``""`` if none)."""
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+class _Closed(TransportError):
+    """Internal: the connection ended before a complete answer.
+
+    ``answered`` is False when not one byte of the answer had arrived, so a
+    request written to a kept-alive connection the server had just closed
+    may be sent again on a fresh one.
+    """
+
+    def __init__(self, message: str, *, answered: bool, cause: Exception | None) -> None:
+        super().__init__(message)
+        self.answered = answered
+        self.cause = cause
+
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection carrying one request at a time."""
+
+    def __init__(self) -> None:
+        self._parser = httptools.HttpResponseParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._waiter: asyncio.Future[Response] | None = None
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._status = 0
+        self._headers_done = False
+        self._answered = False
+        self.keep_alive = True
+        self.closed = False
+        self.used = 0  # requests sent on this connection
+
+    # -- asyncio.Protocol --------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._waiter is None or self._waiter.done():
+            # Bytes nobody asked for: the connection is out of step; drop it.
+            self.close()
+            return
+        self._answered = True
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(ProtocolError(f"malformed HTTP answer: {exc}"))
+            self.close()
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        if self._headers_done and self._until_eof():
+            self._finish()  # a body delimited by the end of the connection
+            return
+        why = f": {exc!r}" if exc is not None else ""
+        if self._answered:
+            message = f"the server closed the connection in the middle of its answer{why}"
+        else:
+            message = f"the server closed the connection before answering{why}"
+        self._fail(_Closed(message, answered=self._answered, cause=exc))
+
+    # -- httptools callbacks -------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        previous = self._headers.get(key)
+        self._headers[key] = text if previous is None else f"{previous}, {text}"
+
+    def on_headers_complete(self) -> None:
+        self._status = self._parser.get_status_code()
+        self._headers_done = True
+        self.keep_alive = self._parser.should_keep_alive()
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if 100 <= self._status < 200:  # an interim answer: the real one follows
+            self._headers = {}
+            self._headers_done = False
+            return
+        self._finish()
+
+    # -- requests ------------------------------------------------------------
+
+    def send(self, data: bytes) -> asyncio.Future[Response]:
+        """Write one request; the future gets its answer."""
+        assert self._transport is not None and self._waiter is None
+        self._waiter = asyncio.get_running_loop().create_future()
+        self._headers = {}
+        self._body = []
+        self._status = 0
+        self._headers_done = False
+        self._answered = False
+        self.used += 1
+        self._transport.write(data)
+        return self._waiter
+
+    def close(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _until_eof(self) -> bool:
+        return "content-length" not in self._headers and "chunked" not in self._headers.get(
+            "transfer-encoding", ""
+        )
+
+    def _finish(self) -> None:
+        waiter = self._waiter
+        self._waiter = None
+        if waiter is None or waiter.done():
+            return
+        body = b"".join(self._body) if len(self._body) != 1 else self._body[0]
+        self._body = []
+        waiter.set_result(Response(self._status, self._headers, body))
+        if not self.keep_alive:
+            self.close()
+
+    def _fail(self, error: Exception) -> None:
+        waiter = self._waiter
+        self._waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+
+
+class CallPool:
+    """Kept-alive HTTP/1.1 connections, at most ``limit`` per server, one request each at a time."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        connect_timeout: float,
+        limit: int,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self._ssl = ssl_context
+        self._connect_timeout = connect_timeout
+        self._limit = limit
+        self._resolver = resolver
+        self._idle: dict[Endpoint, collections.deque[_Connection]] = {}
+        self._slots: dict[Endpoint, asyncio.Semaphore] = {}
+        self._busy: set[_Connection] = set()
+        self._heads: dict[tuple[Endpoint, str, str, str | None], bytes] = {}
+        self._closed = False
+
+    async def request(
+        self,
+        endpoint: Endpoint,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        stream_id: str | None = None,
+        cacheable: bool = False,
+    ) -> Response:
+        """Send one request to ``endpoint`` and return the complete answer.
+
+        ``path`` is the path on the server (the endpoint's prefix is added);
+        ``stream_id`` becomes the ``Mesos-Stream-Id`` header.  With
+        ``cacheable`` the caller promises ``headers`` is always the same set,
+        so the encoded request head is built once per server, path and stream
+        id and reused (the body length is appended per call).  A request
+        written to a kept-alive connection that the server closed before
+        answering is sent once more on a new connection.
+        """
+        if self._closed:
+            raise ConnectError("the client is closed")
+        head = self._head(endpoint, method, path, headers, stream_id=stream_id, cacheable=cacheable)
+        data = b"%s%d\r\n\r\n%s" % (head, len(body), body)
+        slots = self._slots.get(endpoint)
+        if slots is None:
+            slots = self._slots[endpoint] = asyncio.Semaphore(self._limit)
+        async with slots:
+            for attempt in (1, 2):
+                conn = await self._connection(endpoint)
+                reused = conn.used > 0
+                self._busy.add(conn)
+                try:
+                    response = await conn.send(data)
+                except _Closed as exc:
+                    conn.abort()
+                    if isinstance(exc.cause, ssl.SSLError):  # e.g. TLS 1.3: our client certificate refused
+                        raise TLSError(f"TLS with {endpoint} failed: {exc.cause}") from exc.cause
+                    what = f"{method} {endpoint.url(path)}"
+                    if exc.answered:
+                        raise TransportError(f"{what}: answer cut off: {exc}") from None
+                    if reused and attempt == 1:
+                        log.debug("kept-alive connection to %s was closed; sending again", endpoint)
+                        continue
+                    raise ConnectError(f"{what} failed before an answer: {exc}") from None
+                except BaseException:
+                    conn.abort()  # cancelled or timed out: the answer may still come; never reuse
+                    raise
+                finally:
+                    self._busy.discard(conn)
+                if conn.closed or self._closed:
+                    conn.close()
+                else:
+                    self._idle.setdefault(endpoint, collections.deque()).append(conn)
+                return _decoded(response, endpoint, path)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def close(self) -> None:
+        """Close every connection (idempotent)."""
+        self._closed = True
+        for idle in self._idle.values():
+            for conn in idle:
+                conn.close()
+        self._idle.clear()
+        for conn in list(self._busy):
+            conn.abort()
+        self._busy.clear()
+
+    # -- internals ----------------------------------------------------------
+
+    def _head(
+        self,
+        endpoint: Endpoint,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        *,
+        stream_id: str | None,
+        cacheable: bool,
+    ) -> bytes:
+        key = (endpoint, method, path, stream_id) if cacheable else None
+        if key is not None:
+            head = self._heads.get(key)
+            if head is not None:
+                return head
+        lines = [f"{method} {endpoint.prefix}{path} HTTP/1.1", f"Host: {endpoint.netloc}"]
+        fields = dict(headers)
+        if stream_id is not None:
+            fields["Mesos-Stream-Id"] = stream_id
+        for name, value in fields.items():
+            if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
+                raise ProtocolError(f"invalid HTTP header {name!r}: {value!r}")
+            lines.append(f"{name}: {value}")
+        lines.append("Content-Length: ")
+        head = "\r\n".join(lines).encode("latin-1")
+        if key is not None:
+            if len(self._heads) > 64:  # stream ids change on every resubscription
+                self._heads.clear()
+            self._heads[key] = head
+        return head
+
+    async def _connection(self, endpoint: Endpoint) -> _Connection:
+        idle = self._idle.get(endpoint)
+        while idle:
+            conn = idle.pop()
+            if not conn.closed:
+                return conn
+        return await self._connect(endpoint)
+
+    async def _connect(self, endpoint: Endpoint) -> _Connection:
+        loop = asyncio.get_running_loop()
+        tls: ssl.SSLContext | None = None
+        if endpoint.scheme == "https":
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()
+            tls = self._ssl
+        hosts: Sequence[str] = [endpoint.host]
+        if self._resolver is not None:
+            try:
+                hosts = await self._resolver(endpoint.host, endpoint.port)
+            except OSError as exc:
+                raise ConnectError(f"cannot connect to {endpoint}: {exc}") from exc
+            if not hosts:
+                raise ConnectError(f"cannot connect to {endpoint}: cannot resolve {endpoint.host!r}")
+        last: Exception | None = None
+        for host in hosts:
+            try:
+                async with asyncio.timeout(self._connect_timeout):
+                    _, conn = await loop.create_connection(
+                        _Connection,
+                        host,
+                        endpoint.port,
+                        ssl=tls,
+                        server_hostname=endpoint.host if tls is not None else None,
+                    )
+            except TimeoutError:
+                timeout = self._connect_timeout
+                last = ConnectError(f"cannot connect to {endpoint}: timed out after {timeout:g}s")
+                continue
+            except ssl.SSLCertVerificationError as exc:
+                raise TLSError(f"TLS certificate of {endpoint} not trusted: {exc.verify_message}") from exc
+            except ssl.SSLError as exc:
+                raise TLSError(f"TLS handshake with {endpoint} failed: {exc}") from exc
+            except OSError as exc:
+                last = ConnectError(f"cannot connect to {endpoint}: {exc}")
+                continue
+            sock = conn._transport.get_extra_info("socket") if conn._transport is not None else None
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return conn
+        assert last is not None
+        raise last
+
+
+def _decoded(response: Response, endpoint: Endpoint, path: str) -> Response:
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("identity", "") or not response.body:
+        return response
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise ProtocolError(
+            f"{endpoint.url(path)} answered with an unsupported Content-Encoding {encoding!r}"
+        )
+    try:
+        if encoding == "deflate":
+            try:
+                body = zlib.decompress(response.body)
+            except zlib.error:
+                body = zlib.decompress(response.body, -zlib.MAX_WBITS)  # raw deflate, as some servers send
+        else:
+            body = zlib.decompress(response.body, 16 + zlib.MAX_WBITS)
+    except zlib.error as exc:
+        raise ProtocolError(f"{endpoint.url(path)} answered a corrupt {encoding} body: {exc}") from exc
+    return Response(response.status, response.headers, body)

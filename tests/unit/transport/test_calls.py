@@ -1,0 +1,271 @@
+"""The calls connection (``HttpClient.request``/``send``) against scripted raw HTTP servers on 127.0.0.1.
+
+Each server here is a plain asyncio TCP server that reads requests and writes
+exactly the bytes a test gives it, so the faults an HTTP library would hide
+(a kept-alive connection closed by the server, an answer cut in the middle,
+garbage instead of a status line, an answer that never comes) can be injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from mesos_framework.errors import ConnectError, ProtocolError, TransportError
+from mesos_framework.protocol import encode
+from mesos_framework.protocol._schema import scheduler_pb2
+from mesos_framework.transport import CallTimeout, HttpClient
+
+ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+
+
+def decline() -> scheduler_pb2.Call:
+    call = scheduler_pb2.Call(type=scheduler_pb2.Call.DECLINE)
+    call.framework_id.value = "fw-1"
+    call.decline.offer_ids.add(value="offer-1")
+    return call
+
+
+@dataclass
+class Request:
+    connection: int
+    head: bytes
+    body: bytes
+
+    @property
+    def headers(self) -> dict[str, str]:
+        lines = self.head.decode("latin-1").split("\r\n")[1:]
+        return {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines if line)}
+
+
+Answer = Callable[[Request, asyncio.StreamWriter], Awaitable[None]]
+
+
+@dataclass
+class RawServer:
+    """Answers each request with ``answer(request, writer)``; records requests and connections."""
+
+    answer: Answer
+    requests: list[Request] = field(default_factory=list)
+    connections: int = 0
+    url: str = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        number = self.connections
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                request = Request(number, head[:-4], b"")
+                length = int(request.headers.get("content-length", "0"))
+                request.body = await reader.readexactly(length)
+                self.requests.append(request)
+                await self.answer(request, writer)
+                if writer.is_closing():
+                    return
+        finally:
+            writer.close()
+
+
+StartServer = Callable[[Answer], Awaitable[RawServer]]
+
+
+@pytest.fixture
+async def raw_server() -> AsyncIterator[StartServer]:
+    servers: list[asyncio.Server] = []
+
+    async def start(answer: Answer) -> RawServer:
+        raw = RawServer(answer)
+        server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
+        servers.append(server)
+        raw.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        return raw
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+def reply(data: bytes, *, then_close: bool = False) -> Answer:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(data)
+        await writer.drain()
+        if then_close:
+            writer.close()
+
+    return answer
+
+
+async def test_calls_share_one_kept_alive_connection_and_send_exact_headers(raw_server: StartServer) -> None:
+    server = await raw_server(reply(ACCEPTED))
+    async with HttpClient(server.url) as client:
+        for _ in range(5):
+            assert await client.send(decline(), stream_id="stream-1") == b""
+    assert server.connections == 1
+    assert len(server.requests) == 5
+    first = server.requests[0]
+    assert first.head.startswith(b"POST /api/v1/scheduler HTTP/1.1\r\n")
+    assert first.headers["content-type"] == "application/x-protobuf"
+    assert first.headers["accept"] == "application/x-protobuf"
+    assert first.headers["mesos-stream-id"] == "stream-1"
+    assert first.headers["host"] == server.url.removeprefix("http://")
+    assert first.body == encode(decline())
+
+
+async def test_a_kept_alive_connection_closed_by_the_server_is_replaced(raw_server: StartServer) -> None:
+    # The server answers and then closes without saying so (no "Connection: close"),
+    # as servers do after their keep-alive timeout: the next call must still go through.
+    server = await raw_server(reply(ACCEPTED, then_close=True))
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        await asyncio.sleep(0.05)  # the close reaches the client while the connection is idle
+        await client.send(decline(), stream_id="s")
+    assert [r.connection for r in server.requests] == [1, 2]
+
+
+async def test_a_request_lost_on_a_stale_connection_is_sent_once_more(raw_server: StartServer) -> None:
+    answered = 0
+
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        if request.connection == 1 and answered == 1:
+            writer.close()  # the second request on connection 1 is dropped unanswered
+            return
+        answered += 1
+        writer.write(ACCEPTED)
+        await writer.drain()
+
+    server = await raw_server(answer)
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        await client.send(decline(), stream_id="s")
+    assert [r.connection for r in server.requests] == [1, 1, 2]
+    assert answered == 2
+
+
+async def test_a_fresh_connection_closed_before_an_answer_is_not_resent(raw_server: StartServer) -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await raw_server(answer)
+    async with HttpClient(server.url) as client:
+        with pytest.raises(ConnectError, match="failed before an answer"):
+            await client.send(decline(), stream_id="s")
+    assert len(server.requests) == 1
+
+
+async def test_an_answer_cut_off_is_a_transport_error(raw_server: StartServer) -> None:
+    server = await raw_server(
+        reply(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 100\r\n\r\nFailed to", then_close=True)
+    )
+    async with HttpClient(server.url) as client:
+        with pytest.raises(TransportError, match="answer cut off") as info:
+            await client.send(decline(), stream_id="s")
+    assert not isinstance(info.value, ConnectError)
+
+
+async def test_garbage_instead_of_http_is_a_protocol_error(raw_server: StartServer) -> None:
+    server = await raw_server(reply(b"SSH-2.0-OpenSSH_9.2\r\n\r\n"))
+    async with HttpClient(server.url) as client:
+        with pytest.raises(ProtocolError, match="malformed HTTP answer"):
+            await client.send(decline(), stream_id="s")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n",
+            id="chunked",
+        ),
+        pytest.param(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabcdef", id="until-eof"),
+        pytest.param(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabcdef", id="interim"
+        ),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(zlib.compress(b"abcdef")), zlib.compress(b"abcdef")),
+            id="deflate",
+        ),
+    ],
+)
+async def test_answer_bodies_in_every_http_framing(raw_server: StartServer, answer: bytes) -> None:
+    server = await raw_server(reply(answer, then_close=b"Connection: close" in answer))
+    async with HttpClient(server.url) as client:
+        assert await client.request(b"x", call_type="TEST") == b"abcdef"
+        assert await client.request(b"y", call_type="TEST") == b"abcdef"
+
+
+async def test_unknown_content_encoding_is_a_protocol_error(raw_server: StartServer) -> None:
+    server = await raw_server(
+        reply(b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 3\r\n\r\nabc")
+    )
+    async with HttpClient(server.url) as client:
+        with pytest.raises(ProtocolError, match="unsupported Content-Encoding 'br'"):
+            await client.request(b"x")
+
+
+async def test_a_timed_out_call_never_leaves_its_late_answer_to_the_next_call(
+    raw_server: StartServer,
+) -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.body == b"slow":
+            await asyncio.sleep(0.3)
+            body = b"late"
+        else:
+            body = b"fast"
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n" + body)
+        await writer.drain()
+
+    server = await raw_server(answer)
+    async with HttpClient(server.url, request_timeout=0.1) as client:
+        with pytest.raises(CallTimeout, match=r"no answer within 0\.1s"):
+            await client.request(b"slow")
+        assert await client.request(b"quick") == b"fast"
+    assert [r.connection for r in server.requests] == [1, 2]
+
+
+@pytest.mark.parametrize("connections", [1, 3])
+async def test_call_connections_bounds_the_calls_in_flight(raw_server: StartServer, connections: int) -> None:
+    in_flight = peak = 0
+
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        writer.write(ACCEPTED)
+        await writer.drain()
+
+    server = await raw_server(answer)
+    async with HttpClient(server.url, call_connections=connections) as client:
+        await asyncio.gather(*(client.send(decline(), stream_id="s") for _ in range(9)))
+    assert peak == connections
+    assert server.connections == connections
+    assert len(server.requests) == 9
+
+
+async def test_a_stream_id_that_would_inject_a_header_is_refused(raw_server: StartServer) -> None:
+    server = await raw_server(reply(ACCEPTED))
+    async with HttpClient(server.url) as client:
+        with pytest.raises(ProtocolError, match="invalid HTTP header 'Mesos-Stream-Id'"):
+            await client.send(decline(), stream_id="s\r\nX-Evil: 1")
+    assert server.requests == []
+
+
+async def test_a_closed_client_refuses_calls(raw_server: StartServer) -> None:
+    server = await raw_server(reply(ACCEPTED))
+    client = HttpClient(server.url)
+    await client.send(decline(), stream_id="s")
+    await client.close()
+    with pytest.raises(ConnectError, match="closed"):
+        await client.send(decline(), stream_id="s")
