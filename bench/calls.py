@@ -82,14 +82,13 @@ def _cpu(fn: Callable[[], None], calls: int, repeat: int) -> float:
 
 def run(calls: int = 3000, repeat: int = 3) -> list[Row]:
     """One row per client: CPU microseconds per call and the ratio to ``http.client``."""
-    server = subprocess.Popen([sys.executable, "-c", _SERVER], stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline())
-        return _measure(port, calls, repeat)
-    finally:
-        server.terminate()
-        server.wait(10)
+    with subprocess.Popen([sys.executable, "-c", _SERVER], stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            port = int(server.stdout.readline())
+            return _measure(port, calls, repeat)
+        finally:
+            server.terminate()
 
 
 def _measure(port: int, calls: int, repeat: int) -> list[Row]:

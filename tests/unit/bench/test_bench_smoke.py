@@ -307,3 +307,12 @@ def test_render_decoding_uses_cpu_time_when_every_parser_has_it() -> None:
     text = "\n".join(bench_run.render_decoding(bench_run.Section("decoding", "1", rows=rows)))
     assert "events per CPU second" in text
     assert "| pymesos | 10 / 10 | 500 |  | 0.50x | 1.00x |" in text
+
+
+def test_calls_section_measures_every_client() -> None:
+    from bench import calls
+
+    rows = calls.run(calls=20, repeat=1)
+    assert [r["name"].split()[0] for r in rows] == ["http.client,", "aiohttp", "this"]
+    assert all(r["calls"] == 20 and r["cpu_us_per_call"] > 0 for r in rows)
+    assert rows[0]["vs_http_client"] == "1.00x"
