@@ -77,3 +77,38 @@ async def test_updates_are_handled_while_an_acknowledgement_is_in_flight(slow_ma
     assert slow_master.acks_arrived == uuids
     assert [c.acknowledge.uuid for c in slow_master.of_type(Call.ACKNOWLEDGE)] == uuids
     assert order == [("update", u) for u in uuids] + [("ack", u) for u in uuids]
+
+
+async def test_acknowledgements_queued_meanwhile_go_out_together(
+    slow_master: SlowAckMaster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesos_framework.transport import HttpClient
+
+    batches: list[int] = []
+    send_many = HttpClient.send_many
+
+    async def spy(self: HttpClient[Any], calls: Any, stream_id: str | None = None) -> Any:
+        batches.append(len(calls))
+        return await send_many(self, calls, stream_id)
+
+    monkeypatch.setattr(HttpClient, "send_many", spy)
+    s = scheduler(slow_master)
+    acked: list[bytes] = []
+    handled: list[bytes] = []
+    s.on("sent_acknowledge", lambda c: acked.append(c.acknowledge.uuid))
+    s.on("update", lambda p: handled.append(p.status.uuid))
+    uuids = [bytes([i]) * 16 for i in range(1, 6)]
+    async with s:
+        await s.subscribe(timeout=10)
+        slow_master.push_update("t-0", mesos_pb2.TASK_RUNNING, uuid=uuids[0])
+        await until(lambda: len(slow_master.acks_arrived) == 1, timeout=10, what="the first ack")
+        for n, uuid in enumerate(uuids[1:], 1):
+            slow_master.push_update(f"t-{n}", mesos_pb2.TASK_RUNNING, uuid=uuid)
+        # The other four updates are handled (their acks queue up behind the first).
+        await until(lambda: len(handled) == 5, timeout=10, what="5 updates handled")
+        await asyncio.sleep(0)
+        slow_master.release.set()
+        await until(lambda: len(acked) == 5, timeout=10, what="5 acks")
+    assert batches == [4]  # the first went alone; the four queued behind it in one pipelined batch
+    assert acked == uuids
+    assert [c.acknowledge.uuid for c in slow_master.of_type(Call.ACKNOWLEDGE)] == uuids

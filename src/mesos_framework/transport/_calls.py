@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import httptools
 
-from mesos_framework.errors import ConnectError, ProtocolError, TransportError
+from mesos_framework.errors import ConnectError, MesosError, ProtocolError, TransportError
 from mesos_framework.transport.endpoint import Endpoint
 
 __all__ = ["CallPool", "Response", "TLSError"]
@@ -78,17 +78,17 @@ class _Closed(TransportError):
 
 
 class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 connection carrying one request at a time."""
+    """One HTTP/1.1 connection; requests may be pipelined, answers arrive in their order."""
 
     def __init__(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
-        self._waiter: asyncio.Future[Response] | None = None
+        self._waiters: collections.deque[asyncio.Future[Response]] = collections.deque()
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._status = 0
         self._headers_done = False
-        self._answered = False
+        self._answered = False  # some of the oldest waiting request's answer has arrived
         self.keep_alive = True
         self.closed = False
         self.used = 0  # requests sent on this connection
@@ -100,15 +100,14 @@ class _Connection(asyncio.Protocol):
         self._transport = transport
 
     def data_received(self, data: bytes) -> None:
-        if self._waiter is None or self._waiter.done():
+        if not self._waiters:
             # Bytes nobody asked for: the connection is out of step; drop it.
             self.close()
             return
-        self._answered = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(ProtocolError(f"malformed HTTP answer: {exc}"))
+            self._fail_all(ProtocolError(f"malformed HTTP answer: {exc}"))
             self.close()
 
     def eof_received(self) -> bool | None:
@@ -116,20 +115,26 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        waiter = self._waiter
-        if waiter is None or waiter.done():
+        if not self._waiters:
             return
         if self._headers_done and self._until_eof():
             self._finish()  # a body delimited by the end of the connection
-            return
         why = f": {exc!r}" if exc is not None else ""
-        if self._answered:
-            message = f"the server closed the connection in the middle of its answer{why}"
-        else:
-            message = f"the server closed the connection before answering{why}"
-        self._fail(_Closed(message, answered=self._answered, cause=exc))
+        answered = self._answered
+        while self._waiters:
+            if answered:
+                message = f"the server closed the connection in the middle of its answer{why}"
+            else:
+                message = f"the server closed the connection before answering{why}"
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(_Closed(message, answered=answered, cause=exc))
+            answered = False
 
     # -- httptools callbacks -------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._answered = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         key = name.decode("latin-1").lower()
@@ -154,18 +159,15 @@ class _Connection(asyncio.Protocol):
 
     # -- requests ------------------------------------------------------------
 
-    def send(self, data: bytes) -> asyncio.Future[Response]:
-        """Write one request; the future gets its answer."""
-        assert self._transport is not None and self._waiter is None
-        self._waiter = asyncio.get_running_loop().create_future()
-        self._headers = {}
-        self._body = []
-        self._status = 0
-        self._headers_done = False
-        self._answered = False
-        self.used += 1
+    def send(self, data: bytes, count: int = 1) -> list[asyncio.Future[Response]]:
+        """Write ``count`` requests (already joined in ``data``); one future per answer, in order."""
+        assert self._transport is not None
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in range(count)]
+        self._waiters.extend(futures)
+        self.used += count
         self._transport.write(data)
-        return self._waiter
+        return futures
 
     def close(self) -> None:
         self.closed = True
@@ -183,21 +185,25 @@ class _Connection(asyncio.Protocol):
         )
 
     def _finish(self) -> None:
-        waiter = self._waiter
-        self._waiter = None
-        if waiter is None or waiter.done():
-            return
         body = b"".join(self._body) if len(self._body) != 1 else self._body[0]
+        response = Response(self._status, self._headers, body)
+        self._headers = {}
         self._body = []
-        waiter.set_result(Response(self._status, self._headers, body))
+        self._status = 0
+        self._headers_done = False
+        self._answered = False
+        if self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(response)
         if not self.keep_alive:
             self.close()
 
-    def _fail(self, error: Exception) -> None:
-        waiter = self._waiter
-        self._waiter = None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(error)
+    def _fail_all(self, error: Exception) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(error)
 
 
 class CallPool:
@@ -242,10 +248,43 @@ class CallPool:
         written to a kept-alive connection that the server closed before
         answering is sent once more on a new connection.
         """
+        answer = (
+            await self.request_many(
+                endpoint, method, path, headers, [body], stream_id=stream_id, cacheable=cacheable
+            )
+        )[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def request_many(
+        self,
+        endpoint: Endpoint,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        bodies: Sequence[bytes],
+        *,
+        stream_id: str | None = None,
+        cacheable: bool = True,
+    ) -> list[Response | MesosError]:
+        """Send several requests pipelined on one connection (one write); the answers in order.
+
+        Each answer is a :class:`Response` or the error that took its
+        place: when the connection breaks after some answers, the rest are
+        errors (their requests may or may not have been processed).  Errors
+        that concern the whole batch (no connection, closed pool) are raised.
+        Servers must answer pipelined requests in order, as HTTP/1.1 requires
+        and both Mesos (libprocess) and aiohttp do.
+        """
         if self._closed:
             raise ConnectError("the client is closed")
         head = self._head(endpoint, method, path, headers, stream_id=stream_id, cacheable=cacheable)
-        data = b"%s%d\r\n\r\n%s" % (head, len(body), body)
+        if len(bodies) == 1:
+            data = b"%s%d\r\n\r\n%s" % (head, len(bodies[0]), bodies[0])
+        else:
+            data = b"".join([b"%s%d\r\n\r\n%s" % (head, len(body), body) for body in bodies])
+        what = f"{method} {endpoint.url(path)}"
         slots = self._slots.get(endpoint)
         if slots is None:
             slots = self._slots[endpoint] = asyncio.Semaphore(self._limit)
@@ -255,29 +294,60 @@ class CallPool:
                 reused = conn.used > 0
                 self._busy.add(conn)
                 try:
-                    response = await conn.send(data)
-                except _Closed as exc:
-                    conn.abort()
-                    if isinstance(exc.cause, ssl.SSLError):  # e.g. TLS 1.3: our client certificate refused
-                        raise TLSError(f"TLS with {endpoint} failed: {exc.cause}") from exc.cause
-                    what = f"{method} {endpoint.url(path)}"
-                    if exc.answered:
-                        raise TransportError(f"{what}: answer cut off: {exc}") from None
-                    if reused and attempt == 1:
-                        log.debug("kept-alive connection to %s was closed; sending again", endpoint)
-                        continue
-                    raise ConnectError(f"{what} failed before an answer: {exc}") from None
+                    futures = conn.send(data, len(bodies))
+                    if len(futures) == 1:
+                        try:
+                            answers: list[Response | BaseException] = [await futures[0]]
+                        except _Closed as exc:
+                            answers = [exc]
+                    else:
+                        answers = await asyncio.gather(*futures, return_exceptions=True)
                 except BaseException:
-                    conn.abort()  # cancelled or timed out: the answer may still come; never reuse
+                    conn.abort()  # cancelled, timed out or broken: answers may still come; never reuse
                     raise
                 finally:
                     self._busy.discard(conn)
-                if conn.closed or self._closed:
-                    conn.close()
+                if (
+                    all(isinstance(a, _Closed) and not a.answered for a in answers)
+                    and reused
+                    and attempt == 1
+                ):
+                    conn.abort()
+                    log.debug("kept-alive connection to %s was closed; sending again", endpoint)
+                    continue
+                results = [self._result(answer, what, endpoint, path) for answer in answers]
+                if (
+                    conn.closed
+                    or self._closed
+                    or len(results) != len(bodies)
+                    or any(not isinstance(r, Response) for r in results)
+                ):
+                    conn.abort()
                 else:
                     self._idle.setdefault(endpoint, collections.deque()).append(conn)
-                return _decoded(response, endpoint, path)
+                return results
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _result(
+        answer: Response | BaseException, what: str, endpoint: Endpoint, path: str
+    ) -> Response | MesosError:
+        if isinstance(answer, Response):
+            try:
+                return _decoded(answer, endpoint, path)
+            except ProtocolError as exc:
+                return exc
+        if isinstance(answer, _Closed):
+            if isinstance(answer.cause, ssl.SSLError):  # e.g. TLS 1.3: our client certificate refused
+                error: MesosError = TLSError(f"TLS with {endpoint} failed: {answer.cause}")
+                error.__cause__ = answer.cause
+                return error
+            if answer.answered:
+                return TransportError(f"{what}: answer cut off: {answer}")
+            return ConnectError(f"{what} failed before an answer: {answer}")
+        if isinstance(answer, MesosError):
+            return answer
+        raise answer  # not an HTTP failure: a bug or a cancellation, never swallowed
 
     async def close(self) -> None:
         """Close every connection (idempotent)."""

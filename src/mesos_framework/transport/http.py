@@ -433,6 +433,58 @@ class HttpClient(Generic[E]):
             encode(call, self.content_type), call_type=_call_type(call), stream_id=stream_id
         )
 
+    async def send_many(
+        self, calls: Sequence[Message], stream_id: str | None = None
+    ) -> list[bytes | MesosError]:
+        """Send several calls pipelined on one calls connection; each call's answer body or error.
+
+        The calls are written in one go and answered in order, which costs
+        far less per call than :meth:`send` when a scheduler has many to make
+        at once (a burst of acknowledgements). Failures are returned in the
+        call's place, not raised, since the others may have succeeded. Before
+        the leader is known, and for a single call, the calls go one by one
+        through :meth:`send`; a call answered by a redirect is sent again
+        alone, following it.
+        """
+        self._check_open()
+        if self._leader is None or len(calls) < 2:
+            results: list[bytes | MesosError] = []
+            for call in calls:
+                try:
+                    results.append(await self.send(call, stream_id=stream_id))
+                except MesosError as exc:
+                    results.append(exc)
+            return results
+        endpoint, path = self._leader
+        bodies = [encode(call, self.content_type) for call in calls]
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                answers = await self._calls().request_many(
+                    endpoint, "POST", path, self._call_headers, bodies, stream_id=stream_id
+                )
+        except TimeoutError:
+            timeout = CallTimeout(
+                f"{len(calls)} calls to {endpoint}: no answer within {self.request_timeout:g}s"
+            )
+            return [timeout] * len(calls)
+        except MesosError as exc:
+            return [exc] * len(calls)
+        results = []
+        for call, body, answer in zip(calls, bodies, answers, strict=True):
+            if isinstance(answer, MesosError):
+                results.append(answer)
+            elif answer.status in (200, 202):
+                results.append(answer.body)
+            elif answer.status in _REDIRECTS:
+                try:
+                    results.append(await self.request(body, call_type=_call_type(call), stream_id=stream_id))
+                except MesosError as exc:
+                    results.append(exc)
+            else:
+                text = _error_text(answer.body, answer.content_type)
+                results.append(api_error(answer.status, text, _call_type(call), url=endpoint.url(path)))
+        return results
+
     async def request(
         self,
         body: bytes,

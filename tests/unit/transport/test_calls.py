@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from mesos_framework.errors import ConnectError, ProtocolError, TransportError
+from mesos_framework.errors import BadRequest, ConnectError, ProtocolError, TransportError
 from mesos_framework.protocol import encode
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.transport import CallTimeout, HttpClient
@@ -269,3 +269,91 @@ async def test_a_closed_client_refuses_calls(raw_server: StartServer) -> None:
     await client.close()
     with pytest.raises(ConnectError, match="closed"):
         await client.send(decline(), stream_id="s")
+
+
+def answer_by_body(answers: dict[bytes, bytes]) -> Answer:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(answers.get(request.body, ACCEPTED))
+        await writer.drain()
+
+    return answer
+
+
+def call(n: int) -> scheduler_pb2.Call:
+    c = scheduler_pb2.Call(type=scheduler_pb2.Call.ACKNOWLEDGE)
+    c.framework_id.value = "fw-1"
+    c.acknowledge.agent_id.value = "a1"
+    c.acknowledge.task_id.value = f"t{n}"
+    c.acknowledge.uuid = bytes([n]) * 16
+    return c
+
+
+async def test_send_many_pipelines_calls_on_one_connection_in_order(raw_server: StartServer) -> None:
+    bad = encode(call(2))
+    server = await raw_server(
+        answer_by_body({bad: b"HTTP/1.1 400 Bad Request\r\nContent-Length: 13\r\n\r\nUnknown agent"})
+    )
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")  # learns the leader
+        results = await client.send_many([call(n) for n in range(5)], stream_id="s")
+    assert results[:2] == [b"", b""] and results[3:] == [b"", b""]
+    assert isinstance(results[2], BadRequest)
+    assert "to ACKNOWLEDGE: Unknown agent" in str(results[2])
+    assert [r.body for r in server.requests[1:]] == [encode(call(n)) for n in range(5)]
+    assert {r.connection for r in server.requests} == {1}
+    assert all(r.headers["mesos-stream-id"] == "s" for r in server.requests)
+
+
+async def test_send_many_reports_the_calls_a_broken_connection_left_unanswered(
+    raw_server: StartServer,
+) -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.body == encode(call(1)):
+            writer.close()  # answers call 0, then drops the connection
+            return
+        writer.write(ACCEPTED)
+        await writer.drain()
+
+    server = await raw_server(answer)
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        results = await client.send_many([call(n) for n in range(3)], stream_id="s")
+        assert results[0] == b""
+        assert all(isinstance(r, ConnectError) and "failed before an answer" in str(r) for r in results[1:])
+        assert await client.send(decline(), stream_id="s") == b""  # a new connection for the next call
+    assert server.connections == 2
+
+
+async def test_send_many_follows_a_redirect_for_the_call_that_got_it(raw_server: StartServer) -> None:
+    leader = await raw_server(reply(ACCEPTED))
+    moved = encode(call(1))
+    location = leader.url.removeprefix("http:") + "/api/v1/scheduler"
+    old = await raw_server(
+        answer_by_body(
+            {
+                moved: b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
+                % location.encode()
+            }
+        )
+    )
+    async with HttpClient(old.url) as client:
+        await client.send(decline(), stream_id="s")
+        assert await client.send_many([call(n) for n in range(3)], stream_id="s") == [b"", b"", b""]
+        assert client.leader == leader.url
+    assert [r.body for r in leader.requests] == [moved]
+
+
+async def test_send_many_before_the_leader_is_known_sends_one_by_one(raw_server: StartServer) -> None:
+    server = await raw_server(reply(ACCEPTED))
+    async with HttpClient(server.url) as client:
+        assert await client.send_many([call(n) for n in range(3)], stream_id="s") == [b""] * 3
+    assert len(server.requests) == 3
+
+
+async def test_send_many_on_a_closed_client_raises(raw_server: StartServer) -> None:
+    server = await raw_server(reply(ACCEPTED))
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        await client.close()
+        with pytest.raises(ConnectError, match="closed"):
+            await client.send_many([call(n) for n in range(3)], stream_id="s")
