@@ -8,8 +8,7 @@ CPU time is its own; that process reports, as one JSON line in the peers' format
 ``start()`` to SUBSCRIBED, to every task seen RUNNING (or ended) and to every task ended, its CPU
 seconds over that span, and how many tasks it launched, launched more than once, or never saw end.
 Launches are counted from the ``sent_accept`` calls themselves, states from the ``update`` events
-(whose number per task is reported too: 3 when no update had to be re-sent, plus one
-TASK_STAGING answer per task when the start-up implicit reconciliation arrives after the launch).
+(whose number per task is reported too: 3 when no update had to be re-sent).
 
 :func:`run_on` drives one run against a master already running; :func:`run` starts a fresh cluster
 of each kind per N (``bench.peers.e2e.real_mesos`` / ``local_cluster``).

@@ -111,6 +111,24 @@ async def test_acknowledges_exactly_the_updates_with_a_uuid(master: ScriptedMast
     assert all(c.framework_id.value == "fw-scripted" for c in master.calls)
 
 
+async def test_a_new_framework_skips_the_implicit_reconciliation_a_returning_one_sends(
+    master: ScriptedMaster,
+) -> None:
+    # Registered anew, the framework has no tasks: an implicit RECONCILE would only be answered
+    # (after the first launches) with a TASK_STAGING per new task.
+    async with scheduler(master) as s:
+        await s.subscribe(timeout=10)
+        await asyncio.sleep(0.3)
+    assert master.of_type(Call.RECONCILE) == []
+
+    store = MemoryStore()
+    store.framework_id = "fw-scripted"  # subscribing again, as after a failover
+    async with scheduler(master, state_store=store) as s:
+        await s.subscribe(timeout=10)
+        await until(lambda: len(master.of_type(Call.RECONCILE)) == 1, what="the implicit RECONCILE")
+    assert not master.of_type(Call.RECONCILE)[0].reconcile.tasks
+
+
 async def test_explicit_reconciliation_is_retried_until_answered(master: ScriptedMaster) -> None:
     store = MemoryStore()
     store.framework_id = "fw-scripted"

@@ -275,6 +275,7 @@ class Scheduler:
         self._launch_lock = asyncio.Lock()
         self._stop_task: asyncio.Task[None] | None = None
         self._reconciling = False
+        self._registered_anew = False
         # Per event type: (type name, payload field, emitted name, default handler or None).
         self._event_table: dict[int, tuple[str, str | None, str, Any]] = {
             number: (name, field, name.lower(), getattr(self, default, None))
@@ -757,6 +758,8 @@ class Scheduler:
 
     async def _on_subscribed_core(self, sub: scheduler_pb2.Event.Subscribed) -> None:
         new_id = sub.framework_id.value
+        # Subscribed without a framework id: Mesos registered a new framework, which has no tasks.
+        self._registered_anew = not self.framework_id
         if self.framework_id and new_id != self.framework_id:
             log.warning("master assigned framework id %s instead of %s", new_id, self.framework_id)
         changed = new_id != self.framework_id
@@ -780,7 +783,11 @@ class Scheduler:
         # Taken now, before any offer of this subscription launches something: a task whose
         # ACCEPT is still on its way would be reported lost by an explicit reconciliation.
         self._unreconciled = {r.task_id: r.agent_id for r in self._tasks if not r.state.is_terminal}
-        self._spawn(self._reconcile_known(), subscription=True)
+        # A framework Mesos has just registered has no tasks to find: an implicit reconciliation
+        # would only be answered (after the first launches) with a TASK_STAGING per new task.
+        implicit = not (self._registered_anew and not self._unreconciled)
+        if implicit or self._unreconciled:
+            self._spawn(self._reconcile_known(implicit=implicit, retried=False), subscription=True)
         self._spawn(self._periodic_reconcile(), subscription=True)
         if self._to_kill:
             to_kill, self._to_kill = self._to_kill, []
@@ -795,18 +802,23 @@ class Scheduler:
                 self._report(exc)
                 self._to_kill.append(rec)
 
-    async def _reconcile_known(self, *, implicit: bool = True) -> None:
-        """Explicit reconciliation of every known task, retried with backoff until each is answered."""
+    async def _reconcile_known(self, *, implicit: bool = True, retried: bool = True) -> None:
+        """Explicit reconciliation of every known task, retried with backoff until each is answered.
+
+        ``implicit`` adds one implicit reconciliation to the first round. ``retried`` means the
+        first round was already sent by the caller (or the call's fate is being settled): only
+        the retries are left.
+        """
         self._reconciling = True
         try:
-            await self._reconcile_rounds(implicit)
+            await self._reconcile_rounds(implicit, retried)
         finally:
             self._reconciling = False
 
-    async def _reconcile_rounds(self, implicit: bool) -> None:
+    async def _reconcile_rounds(self, implicit: bool, retried: bool) -> None:
         delay = self.options.reconcile_retry_minimum
         first = implicit
-        if not implicit:  # the first round was just sent, or the call's fate is being settled
+        if retried:  # the first round was just sent, or the call's fate is being settled
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.options.reconcile_retry_maximum)
         while self._unreconciled or first:
@@ -889,7 +901,7 @@ class Scheduler:
             await self._send(calls.reconcile())
         self._unreconciled.update(pairs)
         if not self._reconciling and pairs:
-            self._spawn(self._reconcile_known(implicit=False), subscription=True)
+            self._spawn(self._reconcile_known(implicit=False, retried=True), subscription=True)
 
     async def teardown(self) -> None:
         """TEARDOWN: end the framework (Mesos kills all its tasks), clear persisted state and stop."""
@@ -1108,7 +1120,7 @@ class Scheduler:
                 for rec in records:
                     self._unreconciled[rec.task_id] = rec.agent_id
                 if not self._reconciling:
-                    self._spawn(self._reconcile_known(implicit=False), subscription=True)
+                    self._spawn(self._reconcile_known(implicit=False, retried=True), subscription=True)
                 continue
             for rec in records:
                 log.info("launching %s as %s on %s", rec.name, rec.task_id, rec.hostname)
