@@ -2,8 +2,8 @@
 
 The same job as the peers in :mod:`bench.peers.e2e` (pymesos, the JavaScript mesos-framework), on the
 same kinds of cluster: one task spec ``{"instances": N, "command": {"value": "true", "shell": true},
-"resources": {"cpus": 0.01, "mem": 8}}``; FINISHED is not a restart state, so every instance runs
-once. The scheduler runs in its own process (``python -m bench.end_to_end --child ...``) so that its
+"resources": {"cpus": 0.01, "mem": 8}}`` and no restart states, so every instance runs once.
+The scheduler runs in its own process (``python -m bench.end_to_end --child ...``) so that its
 CPU time is its own; that process reports, as one JSON line in the peers' format, the seconds from
 ``start()`` to SUBSCRIBED, to every task seen RUNNING (or ended) and to every task ended, its CPU
 seconds over that span, and how many tasks it launched, launched more than once, or never saw end.
@@ -126,6 +126,9 @@ async def _scheduler_run(
         content_type=content_type,
         # The same decline filter as the pymesos peer uses while work is pending.
         refuse_seconds=0.5,
+        # Each instance runs once, as in the pymesos peer: a task the cluster fails is not
+        # launched again (by default the library relaunches TASK_FAILED/LOST tasks).
+        restart_states=[],
         tasks={
             "bench": {
                 "instances": total,

@@ -61,7 +61,7 @@ How: on real Mesos 1.11 (`../shared/real-mesos`, one master + one agent with cpu
 127.0.0.1) and on this project's local cluster (`mesos-framework local`, same resources), a fresh
 cluster per N; on it, one after the other, each scheduler in its own process launches N tasks
 `sh -c true` (cpus 0.01, mem 8): this library (`bench/end_to_end.py`, a `Scheduler` with one task
-spec of N instances; FINISHED does not restart), pymesos 0.3.15 (`bench/peers/pymesos_e2e.py`,
+spec of N instances, no restart states), pymesos 0.3.15 (`bench/peers/pymesos_e2e.py`,
 packing tasks into offers as a pymesos user would) and mesos-framework 0.5.3
 (`bench/peers/mf_e2e.js`, one task definition with `instances: N`). Times are from the start of
 the subscription; CPU is the scheduler process's own (user + system) over the run. Checked per
