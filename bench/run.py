@@ -148,6 +148,8 @@ def machine_info() -> dict[str, str]:
         "protobuf": f"{_version('protobuf')} ({backend} backend)",
         "orjson": _version("orjson"),
         "aiohttp": _version("aiohttp"),
+        "httptools": _version("httptools"),
+        "msgspec": _version("msgspec"),
     }
 
 
