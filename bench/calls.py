@@ -127,7 +127,7 @@ def _measure(port: int, calls: int, repeat: int) -> list[Row]:
     measured = [
         ("http.client, one kept-alive connection (how pymesos sends)", with_http_client, True),
         (
-            "aiohttp ClientSession.post (this library before 0.1.0's calls connection)",
+            "aiohttp ClientSession.post (what this library used for calls before)",
             in_loop(with_aiohttp),
             False,
         ),
