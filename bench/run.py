@@ -428,7 +428,8 @@ def render_memory(section: Section) -> list[str]:
     """Generic table plus the ratio to the 3 KB-per-task goal."""
     for r in section.rows:
         if "bytes_per_task" in r:
-            r["vs 3 KB goal"] = f"{r['bytes_per_task'] / MEMORY_GOAL_BYTES:.2f}x"
+            worst = max(r["bytes_per_task"], r.get("rss_bytes_per_task", 0))
+            r["vs 3 KB goal"] = f"{worst / MEMORY_GOAL_BYTES:.2f}x"
     return render_generic(section)
 
 

@@ -316,3 +316,12 @@ def test_calls_section_measures_every_client() -> None:
     assert [r["name"].split()[0] for r in rows] == ["http.client,", "aiohttp", "this"]
     assert all(r["calls"] == 20 and r["cpu_us_per_call"] > 0 for r in rows)
     assert rows[0]["vs_http_client"] == "1.00x"
+
+
+def test_memory_section_reports_allocated_and_resident_bytes() -> None:
+    from bench import task_memory
+
+    rows = task_memory.run((2000, 4000))
+    assert [r["tasks"] for r in rows] == [2000, 4000]
+    assert all(0 < r["bytes_per_task"] < 10_000 for r in rows)
+    assert all(0 <= r["rss_bytes_per_task"] < 10_000 for r in rows)  # RSS may not grow for small N
