@@ -134,3 +134,33 @@ async def test_cli_rejects_bad_resources() -> None:
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2
     assert b"resources" in err
+
+
+async def test_what_an_ended_executor_leaves_behind_is_killed(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    # The task starts two leftovers and ends at once: one in the executor's process group (a
+    # background job) and one that moved to a process group of its own (found by session).
+    pid_files = tmp_path / "job.pid", tmp_path / "group.pid"
+    group_leftover = f"{sys.executable} -c 'import os, time; os.setpgid(0, 0); time.sleep(600)'"
+    command = f"sleep 600 & echo $! > {pid_files[0]}; {group_leftover} & echo $! > {pid_files[1]}; sleep 0.5"
+    async with LocalCluster(agents=1) as cluster:
+        s = RawScheduler(cluster.url, http)
+        await s.subscribe(framework_info("leftovers"))
+        offers = await s.offers()
+        task_id = await s.launch(offers[0], {"value": command})
+        while True:
+            st = await s.update(task_id)
+            if "uuid" in st:
+                await s.ack(st)
+            if st["state"] == "TASK_FINISHED":
+                break
+            assert st["state"] in ("TASK_STARTING", "TASK_RUNNING"), st
+        pids = [int(p.read_text()) for p in pid_files]
+        for _ in range(100):  # the executor exits after its task; its session is swept right after
+            if not any(alive(pid) for pid in pids):
+                break
+            await asyncio.sleep(0.1)
+        assert not any(alive(pid) for pid in pids), "leftovers of the ended executor still run"
+        assert await s.offers()  # the cluster itself is still up
+        await s.teardown()

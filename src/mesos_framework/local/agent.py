@@ -83,11 +83,10 @@ def _proc_table() -> dict[int, tuple[int, int]]:
     return table
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every descendant of ``pid`` still attached to it."""
-    children: dict[int, list[int]] = {}
-    for child, (ppid, _sid) in _proc_table().items():
-        children.setdefault(ppid, []).append(child)
+def _descendants(pid: int, children: dict[int, list[int]] | None = None) -> list[int]:
+    """Every descendant of ``pid`` still attached to it (``children``: ppid -> pids, if scanned)."""
+    if children is None:
+        children = _children(_proc_table())
     out: list[int] = []
     todo = [pid]
     while todo:
@@ -98,26 +97,55 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+def _children(table: dict[int, tuple[int, int]]) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for child, (ppid, _sid) in table.items():
+        children.setdefault(ppid, []).append(child)
+    return children
+
+
 def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
     """Signal a container: the process, its descendants, their process groups,
     and everything left in the session it leads (orphans included)."""
-    own_group, own_session = os.getpgrp(), os.getsid(0)
+    kill_trees({pid}, sig=sig)
+
+
+def kill_trees(roots: set[int], ended: set[int] | None = None, *, sig: int = signal.SIGKILL) -> None:
+    """:func:`kill_tree` for many containers with one /proc scan.
+
+    ``roots`` are running executors (a scan of /proc reads the stat file of every process on the
+    machine, so one scan for a batch matters when thousands of tasks end together). ``ended`` are
+    executors already reaped: only what is left in the sessions they led is signalled, never
+    their pid itself (which may belong to a new process by now).
+    """
+    ended = ended or set()
+    if not roots and not ended:
+        return
+    own_pid, own_group, own_session = os.getpid(), os.getpgrp(), os.getsid(0)
     table = _proc_table()
-    pids = {pid, *_descendants(pid)}
-    if pid != own_session:
-        pids |= {p for p, (_ppid, sid) in table.items() if sid == pid}
+    children = _children(table)
+    sessions: dict[int, list[int]] = {}
+    for p, (_ppid, sid) in table.items():
+        sessions.setdefault(sid, []).append(p)
+    pids: set[int] = set()
+    for root in roots:
+        pids.add(root)
+        pids.update(_descendants(root, children))
+        if root != own_session:
+            pids.update(sessions.get(root, ()))
+    left = {p for leader in ended - {own_session} for p in sessions.get(leader, ())}
     groups: set[int] = set()
     for p in pids:
         with contextlib.suppress(OSError):
             groups.add(os.getpgid(p))
-    if pid != os.getpid():
-        # the root (the executor) first, so that it cannot report its tasks' deaths
+    # the roots (the executors) first, so that they cannot report their tasks' deaths
+    for root in roots - {own_pid}:
         with contextlib.suppress(OSError):
-            os.kill(pid, sig)
+            os.kill(root, sig)
     for g in groups - {own_group}:
         with contextlib.suppress(OSError):
             os.killpg(g, sig)
-    for p in pids - {os.getpid()}:
+    for p in (pids | left) - {own_pid}:
         with contextlib.suppress(OSError):
             os.kill(p, sig)
 
@@ -308,6 +336,9 @@ class Agent:
         self.recovery_progress = asyncio.Event()
         """Set whenever an executor re-subscribes or exits (what a recovering agent waits for)."""
         self._orphans: list[Executor] = []
+        self._to_destroy: set[int] = set()  # running executors to kill with their containers
+        self._ended_sessions: set[int] = set()  # executors ended, their sessions not yet swept
+        self._killer: asyncio.Task[None] | None = None
         self._exits_while_down: list[tuple[Executor, int, str | None]] = []
         self.attributes: list[mesos_pb2.Attribute] = []
         for key, value in self._attributes.items():
@@ -697,12 +728,50 @@ class Agent:
             executor.pid = proc.pid
             code = await proc.wait()
             status = (code & 0xFF) << 8 if code >= 0 else -code
-            with contextlib.suppress(OSError):
-                kill_tree(proc.pid)
+            self._clean_up_after(proc.pid)
             self._executor_exited(executor, status, None)
         finally:
             stdout.close()
             stderr.close()
+
+    def _clean_up_after(self, pid: int) -> None:
+        """Kill what an ended executor left behind, as Mesos destroys a container's cgroup.
+
+        Its process group goes at once (the common case: a task's background job); the rest of
+        its session (a process that moved to a group of its own) with the next batch of
+        :meth:`_kill_batches`.
+        """
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        self._ended_sessions.add(pid)
+        self._start_killer()
+
+    def _start_killer(self) -> None:
+        if self._killer is None or self._killer.done():
+            self._killer = asyncio.get_running_loop().create_task(self._kill_batches())
+
+    async def _kill_batches(self) -> None:
+        """Destroy queued containers and sweep ended executors' sessions: one /proc scan per batch.
+
+        A scan reads the stat file of every process on the machine, in a thread: one scan per
+        destroyed executor, on the event loop the master shares, took nearly all of the local
+        cluster's CPU when thousands of short tasks ended together. What queues up while a scan
+        runs goes in the next one.
+        """
+        while self._to_destroy or self._ended_sessions:
+            roots, self._to_destroy = self._to_destroy, set()
+            # A pid reused since by one of this agent's running executors is never swept.
+            ended = self._ended_sessions - self._live_executor_pids()
+            self._ended_sessions = set()
+            await asyncio.to_thread(kill_trees, roots, ended)
+
+    def _live_executor_pids(self) -> set[int]:
+        executors = [ex for fw in self.frameworks.values() for ex in fw.executors.values()]
+        return {
+            ex.process.pid
+            for ex in [*executors, *self._orphans]
+            if ex.process is not None and ex.process.returncode is None
+        }
 
     def _registration_timeout(self, executor: Executor) -> None:
         if executor.state == "REGISTERING":
@@ -731,7 +800,8 @@ class Agent:
 
     def _destroy(self, executor: Executor) -> None:
         if executor.process is not None and executor.process.returncode is None:
-            kill_tree(executor.process.pid)
+            self._to_destroy.add(executor.process.pid)
+            self._start_killer()
 
     def _executor_exited(self, executor: Executor, wait_status: int, launch_error: str | None) -> None:
         if self.phase == "DOWN" and not executor.framework_removed and not self._stopping:
@@ -1209,6 +1279,11 @@ class Agent:
             for ex in fw.executors.values():
                 for timer in ex.timers:
                     timer.cancel()
+        if self._killer is not None:
+            with contextlib.suppress(Exception):
+                await self._killer
+        kill_trees(self._to_destroy, self._ended_sessions - self._live_executor_pids())
+        self._to_destroy, self._ended_sessions = set(), set()
 
 
 def _open_logs(directory: Path) -> tuple[BinaryIO, BinaryIO]:
