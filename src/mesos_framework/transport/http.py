@@ -141,6 +141,11 @@ def _error_text(data: bytes, content_type: str) -> str:
     return text
 
 
+def _failure(response: Response, call_type: str | None, url: str) -> MesosError:
+    """The typed error for a call's answer that is neither a success nor a redirect."""
+    return api_error(response.status, _error_text(response.body, response.content_type), call_type, url=url)
+
+
 async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """Up to ``limit`` bytes of a body (error pages); what arrived if the connection breaks."""
     data = bytearray()
@@ -481,8 +486,7 @@ class HttpClient(Generic[E]):
                 except MesosError as exc:
                     results.append(exc)
             else:
-                text = _error_text(answer.body, answer.content_type)
-                results.append(api_error(answer.status, text, _call_type(call), url=endpoint.url(path)))
+                results.append(_failure(answer, _call_type(call), endpoint.url(path)))
         return results
 
     async def request(
@@ -544,12 +548,7 @@ class HttpClient(Generic[E]):
             if response.status in (200, 202):
                 self._leader = (endpoint, path)
                 return response.body
-            raise api_error(
-                response.status,
-                _error_text(response.body, response.content_type),
-                call_type,
-                url=endpoint.url(path),
-            )
+            raise _failure(response, call_type, endpoint.url(path))
         assert last is not None
         raise last
 
