@@ -109,6 +109,6 @@ async def test_acknowledgements_queued_meanwhile_go_out_together(
         await asyncio.sleep(0)
         slow_master.release.set()
         await until(lambda: len(acked) == 5, timeout=10, what="5 acks")
-    assert batches == [4]  # the first went alone; the four queued behind it in one pipelined batch
+    assert batches == [1, 4]  # the first went alone; the four queued behind it in one pipelined batch
     assert acked == uuids
     assert [c.acknowledge.uuid for c in slow_master.of_type(Call.ACKNOWLEDGE)] == uuids

@@ -1337,10 +1337,7 @@ class Scheduler:
             while len(batch) < _ACK_BATCH and not acks.empty():
                 batch.append(acks.get_nowait())
             try:
-                if len(batch) == 1:
-                    await self._acknowledge_update(batch[0])
-                else:
-                    await self._acknowledge_many(batch)
+                await self._acknowledge_many(batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug must not stop the later acknowledgements
@@ -1348,6 +1345,7 @@ class Scheduler:
                 self._emit("error", exc)
 
     async def _acknowledge_many(self, statuses: Sequence[mesos_pb2.TaskStatus]) -> None:
+        """ACKNOWLEDGE these updates: pipelined when there are several (``HttpClient.send_many``)."""
         client = self._client
         if client is None or not self._connected.is_set():
             log.info("%d updates not acknowledged (disconnected); Mesos will resend them", len(statuses))
@@ -1372,18 +1370,6 @@ class Scheduler:
                     len(batch),
                 )
             self._report(failed[0])
-
-    async def _acknowledge_update(self, status: mesos_pb2.TaskStatus) -> None:
-        if not status.uuid:
-            return
-        try:
-            await self._send(calls.acknowledge(status.agent_id, status.task_id, status.uuid), wait=False)
-        except CallWhileDisconnected:
-            log.info(
-                "update for %s not acknowledged (disconnected); Mesos will resend it", status.task_id.value
-            )
-        except MesosError as exc:
-            self._report(exc)
 
     async def _default_update_operation_status(
         self, payload: scheduler_pb2.Event.UpdateOperationStatus
