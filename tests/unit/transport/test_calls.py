@@ -218,7 +218,7 @@ async def test_a_timed_out_call_never_leaves_its_late_answer_to_the_next_call(
 ) -> None:
     async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
         if request.body == b"slow":
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(2.0)
             body = b"late"
         else:
             body = b"fast"
@@ -226,8 +226,8 @@ async def test_a_timed_out_call_never_leaves_its_late_answer_to_the_next_call(
         await writer.drain()
 
     server = await raw_server(answer)
-    async with HttpClient(server.url, request_timeout=0.1) as client:
-        with pytest.raises(CallTimeout, match=r"no answer within 0\.1s"):
+    async with HttpClient(server.url, request_timeout=0.5) as client:
+        with pytest.raises(CallTimeout, match=r"no answer within 0\.5s"):
             await client.request(b"slow")
         assert await client.request(b"quick") == b"fast"
     assert [r.connection for r in server.requests] == [1, 2]
@@ -241,7 +241,7 @@ async def test_call_connections_bounds_the_calls_in_flight(raw_server: StartServ
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # long enough for every connection to be opened and in use
         in_flight -= 1
         writer.write(ACCEPTED)
         await writer.drain()
