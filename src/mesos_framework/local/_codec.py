@@ -14,6 +14,21 @@ from google.protobuf.message import DecodeError, Message
 
 from mesos_framework import protocol
 from mesos_framework.errors import MessageError
+from mesos_framework.protocol._schema import mesos_pb2
+
+#: The task states after which a task never changes again (master and agents alike).
+TERMINAL_STATES = frozenset(
+    {
+        mesos_pb2.TASK_FINISHED,
+        mesos_pb2.TASK_FAILED,
+        mesos_pb2.TASK_KILLED,
+        mesos_pb2.TASK_ERROR,
+        mesos_pb2.TASK_LOST,
+        mesos_pb2.TASK_DROPPED,
+        mesos_pb2.TASK_GONE,
+        mesos_pb2.TASK_GONE_BY_OPERATOR,
+    }
+)
 
 JSON = "application/json"
 PROTOBUF = "application/x-protobuf"

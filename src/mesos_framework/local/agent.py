@@ -43,16 +43,7 @@ log = logging.getLogger(__name__)
 
 ExCall = executor_pb2.Call
 ExEvent = executor_pb2.Event
-TERMINAL = {
-    mesos_pb2.TASK_FINISHED,
-    mesos_pb2.TASK_FAILED,
-    mesos_pb2.TASK_KILLED,
-    mesos_pb2.TASK_ERROR,
-    mesos_pb2.TASK_LOST,
-    mesos_pb2.TASK_DROPPED,
-    mesos_pb2.TASK_GONE,
-    mesos_pb2.TASK_GONE_BY_OPERATOR,
-}
+TERMINAL = _codec.TERMINAL_STATES
 RETRY_MAX = 600.0
 RECOVERING_MESSAGE = "Agent has not finished recovery"
 COMMAND_EXECUTOR = str(Path(__file__).with_name("command_executor.py"))

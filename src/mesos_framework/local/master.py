@@ -40,16 +40,7 @@ Call = scheduler_pb2.Call
 Event = scheduler_pb2.Event
 Cap = mesos_pb2.FrameworkInfo.Capability
 
-TERMINAL = {
-    mesos_pb2.TASK_FINISHED,
-    mesos_pb2.TASK_FAILED,
-    mesos_pb2.TASK_KILLED,
-    mesos_pb2.TASK_ERROR,
-    mesos_pb2.TASK_LOST,
-    mesos_pb2.TASK_DROPPED,
-    mesos_pb2.TASK_GONE,
-    mesos_pb2.TASK_GONE_BY_OPERATOR,
-}
+TERMINAL = _codec.TERMINAL_STATES
 MAX_REFUSE = 365 * 86400.0
 
 
