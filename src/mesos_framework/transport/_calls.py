@@ -40,6 +40,7 @@ __all__ = ["CallPool", "Response", "TLSError"]
 
 log = logging.getLogger(__name__)
 
+#: An injectable name lookup: ``(host, port) -> IP addresses``.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 

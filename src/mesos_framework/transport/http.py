@@ -17,7 +17,7 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Generic, Self
 
@@ -40,7 +40,7 @@ from mesos_framework.errors import (
 )
 from mesos_framework.protocol import DEFAULT_MAX_RECORD_SIZE, ContentType, RecordIODecoder, decode, encode
 from mesos_framework.protocol._schema import scheduler_pb2
-from mesos_framework.transport._calls import CallPool, Response, TLSError
+from mesos_framework.transport._calls import CallPool, Resolver, Response, TLSError
 from mesos_framework.transport.backoff import Backoff
 from mesos_framework.transport.config import Credentials, TLSConfig
 from mesos_framework.transport.detector import MasterDetector, StaticDetector, detector_for
@@ -61,8 +61,6 @@ log = logging.getLogger(__name__)
 #: The event class of a stream (scheduler ``Event`` unless an executor's).
 E = TypeVar("E", bound=Message, default=scheduler_pb2.Event)
 
-#: An injectable name lookup: ``(host, port) -> IP addresses``.
-Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 _MAX_ERROR_BODY = 64 * 1024
 _REDIRECTS = (307, 308)
