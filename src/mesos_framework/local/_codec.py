@@ -14,6 +14,7 @@ from google.protobuf.message import DecodeError, Message
 
 from mesos_framework import protocol
 from mesos_framework.errors import MessageError
+from mesos_framework.protocol._required import complete_check
 from mesos_framework.protocol._schema import mesos_pb2
 
 #: The task states after which a task never changes again (master and agents alike).
@@ -87,7 +88,7 @@ def parse_body(cls: type[M], body: bytes, content_type: str, what: str = "Call")
             msg.ParseFromString(body)
         except DecodeError:
             raise BodyError(f"Failed to parse body into {what} protobuf") from None
-        if not msg.IsInitialized():
+        if not complete_check(cls)(body) and not msg.IsInitialized():
             raise BodyError(f"Failed to parse body into {what} protobuf")
         return msg
     try:

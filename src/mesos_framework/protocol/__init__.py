@@ -24,7 +24,7 @@ from types import ModuleType
 
 from mesos_framework.protocol import mesos
 from mesos_framework.protocol.builder import Builder, as_message, message_class
-from mesos_framework.protocol.codec import ContentType, decode, encode
+from mesos_framework.protocol.codec import ContentType, decode, decoder, encode
 from mesos_framework.protocol.duration import format_duration, parse_duration
 from mesos_framework.protocol.jsoncodec import check_initialized, from_dict, from_json, to_dict, to_json
 from mesos_framework.protocol.recordio import DEFAULT_MAX_RECORD_SIZE, RecordIODecoder, recordio_encode
@@ -37,6 +37,7 @@ __all__ = [
     "as_message",
     "check_initialized",
     "decode",
+    "decoder",
     "encode",
     "format_duration",
     "from_dict",

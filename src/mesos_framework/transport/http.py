@@ -38,7 +38,13 @@ from mesos_framework.errors import (
     Unavailable,
     api_error,
 )
-from mesos_framework.protocol import DEFAULT_MAX_RECORD_SIZE, ContentType, RecordIODecoder, decode, encode
+from mesos_framework.protocol import (
+    DEFAULT_MAX_RECORD_SIZE,
+    ContentType,
+    RecordIODecoder,
+    decoder,
+    encode,
+)
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.transport._calls import CallPool, Resolver, Response, TLSError
 from mesos_framework.transport.backoff import Backoff
@@ -180,6 +186,7 @@ class EventStream(Generic[E]):
         self._response = response
         self._event_type = event_type
         self._content_type = content_type
+        self._decode = decoder(event_type, content_type)
         self._decoder = RecordIODecoder(max_record_size=max_record_size)
         self._chunks = response.content.iter_any()
         self._pending: collections.deque[bytes] = collections.deque()
@@ -226,7 +233,7 @@ class EventStream(Generic[E]):
                     ) from exc
         record = self._pending.popleft()
         try:
-            event = decode(self._event_type, record, self._content_type)
+            event = self._decode(record)
         except MesosError as exc:
             raise self._fail(
                 StreamDecodeError(
