@@ -225,7 +225,7 @@ def test_tables_list_only_what_can_reach_a_required_field() -> None:
     types, root = built
     fields = {f[0]: f for f in types[root]}
     state = mesos.TaskStatus.DESCRIPTOR.fields_by_name["state"]
-    number, wire_type, bit, sub, enums = fields[state.number]
+    _, wire_type, bit, sub, enums = fields[state.number]
     assert (wire_type, sub) == (0, -1) and bit >= 0
     assert enums is not None and mesos.TASK_RUNNING in enums and 99 not in enums
     message = mesos.TaskStatus.DESCRIPTOR.fields_by_name["message"]  # optional string
@@ -286,7 +286,9 @@ def test_the_extension_rejects_bad_tables(types: Any, root: int, error: type[Exc
 
 def _dynamic_type(name: str, body: str) -> Any:
     """A proto2 message type made at run time from ``body`` (field declarations)."""
-    proto = descriptor_pb2.FileDescriptorProto(name=f"test_required_{name}.proto", package="t", syntax="proto2")
+    proto = descriptor_pb2.FileDescriptorProto(
+        name=f"test_required_{name}.proto", package="t", syntax="proto2"
+    )
     msg = proto.message_type.add(name=name)
     labels = {"optional": 1, "required": 2, "repeated": 3}
     kinds = {"int32": 5, "string": 9}
