@@ -102,26 +102,16 @@ def decode(
     :class:`~mesos_framework.errors.ProtocolError`; JSON that does not fit the
     schema raises :class:`MessageError`.
     """
-    # Called once per event on the stream: the common cases are tested first.
     ct = content_type if type(content_type) is ContentType else _content_type(content_type)
-    if ct is ContentType.PROTOBUF:
-        raw = data if type(data) is bytes else bytes(data)
-        try:
-            msg = cls.FromString(raw)
-        except DecodeError as exc:
-            raise ProtocolError(
-                f"cannot parse {len(data)} bytes as {cls.DESCRIPTOR.full_name}: {exc}"
-            ) from None
-        # The wire check proves most messages complete at a fraction of IsInitialized()'s
-        # cost; what it cannot prove gets the exact answer (see _required).
-        if not complete_check(cls)(raw) and not msg.IsInitialized():
-            check_initialized(msg)
-        return msg
-    if not strict:
-        fast = fast_from_json(cls, data)
-        if fast is not None:
-            return fast  # type: ignore[return-value]
-    return from_json(cls, data, strict=strict)
+    key = (cls, ct, strict)
+    fn = _DECODERS.get(key)
+    if fn is None:
+        fn = _DECODERS[key] = decoder(cls, ct, strict=strict)
+    return fn(data)  # type: ignore[no-any-return]
+
+
+# decode()'s decoders, one per (class, encoding, strict); classes are few and live for good.
+_DECODERS: dict[tuple[type[Message], ContentType, bool], Callable[[Any], Any]] = {}
 
 
 def decoder(
@@ -137,7 +127,11 @@ def decoder(
     if ct is ContentType.JSON:
 
         def decode_json(data: bytes | bytearray | memoryview) -> M:
-            return decode(cls, data, ct, strict=strict)
+            if not strict:
+                fast = fast_from_json(cls, data)
+                if fast is not None:
+                    return fast  # type: ignore[return-value]
+            return from_json(cls, data, strict=strict)
 
         return decode_json
 
@@ -151,6 +145,8 @@ def decoder(
             msg = parse(raw)
         except DecodeError as exc:
             raise ProtocolError(f"cannot parse {len(data)} bytes as {name}: {exc}") from None
+        # The wire check proves most messages complete at a fraction of IsInitialized()'s
+        # cost; what it cannot prove gets the exact answer (see _required).
         if not complete(raw) and not msg.IsInitialized():
             check_initialized(msg)
         return msg

@@ -252,12 +252,18 @@ def test_decoder_and_decode_agree() -> None:
 
 
 def test_decode_without_the_extension_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mesos_framework.protocol import codec
+
     monkeypatch.setattr(required, "_wirecheck", None)
     monkeypatch.setattr(required, "_CHECKS", {})
+    monkeypatch.setattr(codec, "_DECODERS", {})
     assert not required.complete_check(Event)(_update())
     assert decode(Event, _update()).update.status.task_id.value == "t1"
     with pytest.raises(MessageError, match="state"):
+        decode(Event, _update(state=99))
+    with pytest.raises(MessageError, match="state"):
         decoder(Event)(_update(state=99))
+    assert required._CHECKS[Event] is required._never
 
 
 @pytest.mark.parametrize(
