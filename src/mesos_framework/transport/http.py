@@ -652,16 +652,21 @@ class HttpClient(Generic[E]):
             if response.status not in _REDIRECTS:
                 return endpoint, path, response
             url = endpoint.url(path)
-            location = response.headers.get("location")
-            if not location:
-                raise ProtocolError(f"{url} answered {response.status} without a Location header")
             hops += 1
-            if hops > self.max_redirects:
-                raise ProtocolError(
-                    f"more than {self.max_redirects} redirects, last from {url} to {location}"
-                )
-            endpoint, path = resolve_location(endpoint, location)
+            endpoint, path = self._redirect(
+                url, endpoint, response.status, response.headers.get("location"), hops
+            )
             log.info("%s %s redirected to %s", call_type or method, url, endpoint.url(path))
+
+    def _redirect(
+        self, url: str, endpoint: Endpoint, status: int, location: str | None, hops: int
+    ) -> tuple[Endpoint, str]:
+        """Where the ``hops``-th redirect of a request (from ``url`` on ``endpoint``) points."""
+        if not location:
+            raise ProtocolError(f"{url} answered {status} without a Location header")
+        if hops > self.max_redirects:
+            raise ProtocolError(f"more than {self.max_redirects} redirects, last from {url} to {location}")
+        return resolve_location(endpoint, location)
 
     def _session(self) -> aiohttp.ClientSession:
         """The aiohttp session of the event streams (one connection per stream)."""
@@ -717,14 +722,8 @@ class HttpClient(Generic[E]):
                 return endpoint, path, response
             location = response.headers.get("Location")
             response.release()
-            if not location:
-                raise ProtocolError(f"{url} answered {response.status} without a Location header")
             hops += 1
-            if hops > self.max_redirects:
-                raise ProtocolError(
-                    f"more than {self.max_redirects} redirects, last from {url} to {location}"
-                )
-            endpoint, path = resolve_location(endpoint, location)
+            endpoint, path = self._redirect(url, endpoint, response.status, location, hops)
             log.info("%s redirected to %s", url, endpoint.url(path))
 
     async def _subscribe_once(

@@ -298,6 +298,8 @@ async def test_redirect_without_location_and_redirect_loops_are_protocol_errors(
     async with HttpClient(await serve(no_location)) as client:
         with pytest.raises(ProtocolError, match="without a Location"):
             await client.subscribe(subscribe_call())
+        with pytest.raises(ProtocolError, match="without a Location"):
+            await client.send(decline_call(), stream_id="s")
 
     async def loop(request: web.Request) -> web.StreamResponse:
         return web.Response(status=307, headers={"Location": f"//{request.host}/master/api/v1/scheduler"})
@@ -305,6 +307,8 @@ async def test_redirect_without_location_and_redirect_loops_are_protocol_errors(
     async with HttpClient(await serve(loop), max_redirects=3) as client:
         with pytest.raises(ProtocolError, match="more than 3 redirects"):
             await client.send(decline_call(), stream_id="s")
+        with pytest.raises(ProtocolError, match="more than 3 redirects"):
+            await client.subscribe(subscribe_call())
 
 
 # -- retries ------------------------------------------------------------------------
