@@ -107,6 +107,15 @@ SUB = json.dumps({"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": 
             "Failed to validate scheduler::Call: 'framework_id' differs from 'subscribe.framework_info.id'",
         ),
         ({"Content-Type": PROTOBUF}, "garbage", 400, "Failed to parse body into Call protobuf"),
+        (  # parses, but FrameworkInfo lacks its required user and name
+            {"Content-Type": PROTOBUF},
+            scheduler_pb2.Call(
+                type=scheduler_pb2.Call.SUBSCRIBE,
+                subscribe=scheduler_pb2.Call.Subscribe(framework_info={}),
+            ).SerializePartialToString(),
+            400,
+            "Failed to parse body into Call protobuf",
+        ),
         (
             {"Content-Type": JSON, "Accept": "text/html"},
             SUB,
@@ -128,7 +137,12 @@ SUB = json.dumps({"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": 
     ],
 )
 async def test_malformed_calls(  # noqa: PLR0917
-    master_url: str, http: aiohttp.ClientSession, headers: dict[str, str], body: str, status: int, text: str
+    master_url: str,
+    http: aiohttp.ClientSession,
+    headers: dict[str, str],
+    body: str | bytes,
+    status: int,
+    text: str,
 ) -> None:
     got_status, got_text, ctype = await post(http, master_url, body, headers)
     assert got_status == status

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import orjson
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 
 from mesos_framework import protocol
-from mesos_framework.errors import MessageError
-from mesos_framework.protocol._required import complete_check
+from mesos_framework.errors import MessageError, ProtocolError
 from mesos_framework.protocol._schema import mesos_pb2
 
 #: The task states after which a task never changes again (master and agents alike).
@@ -83,14 +82,10 @@ def encode_dict(obj: Any) -> bytes:
 def parse_body(cls: type[M], body: bytes, content_type: str, what: str = "Call") -> M:
     """Parse a request body, raising :class:`BodyError` with Mesos's message."""
     if content_type == PROTOBUF:
-        msg = cls()
         try:
-            msg.ParseFromString(body)
-        except DecodeError:
+            return protocol.decode(cls, body)  # unparsable bytes or a missing required field
+        except (ProtocolError, MessageError):
             raise BodyError(f"Failed to parse body into {what} protobuf") from None
-        if not complete_check(cls)(body) and not msg.IsInitialized():
-            raise BodyError(f"Failed to parse body into {what} protobuf")
-        return msg
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
