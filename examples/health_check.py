@@ -169,7 +169,10 @@ async def main_async(args: argparse.Namespace) -> int:
         async with aiohttp.ClientSession() as http, http.post(url) as resp:
             resp.raise_for_status()
         async with asyncio.timeout(args.step_timeout):
+            # Reports from before the break (servers still starting) are not about it.
             task = await unhealthy.get()
+            while task.task_id != broken.task_id:
+                task = await unhealthy.get()
         log.info("== restarting %s (%s)", task.name, task.task_id)
         await scheduler.restart_task(task.task_id)
         await view.wait_until(
