@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mesos_framework.persistence.base import check_framework_id, check_record, check_task_id
 from mesos_framework.tasks.records import TaskRecord
 
 __all__ = ["MemoryStore"]
@@ -26,7 +27,7 @@ class MemoryStore:
 
     async def save_framework_id(self, framework_id: str) -> None:
         """Store the framework ID."""
-        self.framework_id = framework_id
+        self.framework_id = check_framework_id(framework_id)
 
     async def clear_framework_id(self) -> None:
         """Forget the framework ID."""
@@ -38,8 +39,9 @@ class MemoryStore:
 
     async def save_task(self, record: TaskRecord) -> None:
         """Store a copy of the record."""
+        check_record(record)
         self.tasks[record.task_id] = record.to_dict()
 
     async def delete_task(self, task_id: str) -> None:
         """Drop a record."""
-        self.tasks.pop(task_id, None)
+        self.tasks.pop(check_task_id(task_id), None)

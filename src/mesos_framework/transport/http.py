@@ -27,6 +27,7 @@ from google.protobuf.message import Message
 from typing_extensions import TypeVar
 
 from mesos_framework.errors import (
+    CallTimeout,
     ConfigurationError,
     ConnectError,
     MesosError,
@@ -34,6 +35,8 @@ from mesos_framework.errors import (
     NotFound,
     ProtocolError,
     StreamClosed,
+    StreamDecodeError,
+    TLSError,
     TransportError,
     Unavailable,
     api_error,
@@ -46,7 +49,7 @@ from mesos_framework.protocol import (
     encode,
 )
 from mesos_framework.protocol._schema import scheduler_pb2
-from mesos_framework.transport._calls import CallPool, Resolver, Response, TLSError
+from mesos_framework.transport._calls import CallPool, Resolver, Response
 from mesos_framework.transport.backoff import Backoff
 from mesos_framework.transport.config import Credentials, TLSConfig
 from mesos_framework.transport.detector import MasterDetector, StaticDetector, detector_for
@@ -71,18 +74,6 @@ E = TypeVar("E", bound=Message, default=scheduler_pb2.Event)
 _MAX_ERROR_BODY = 64 * 1024
 _REDIRECTS = (307, 308)
 _USER_AGENT = "mesos-framework-python"
-
-
-class CallTimeout(TransportError):
-    """A call got no complete answer within ``request_timeout``."""
-
-
-class StreamDecodeError(StreamClosed, ProtocolError):
-    """The stream carried something that is not a RecordIO stream of events.
-
-    Both a :class:`StreamClosed` (the stream is over) and a
-    :class:`ProtocolError` (the peer broke the protocol).
-    """
 
 
 class _FunctionResolver(AbstractResolver):
