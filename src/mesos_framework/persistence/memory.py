@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mesos_framework.persistence.base import check_framework_id, check_record, check_task_id
+import orjson
+
+from mesos_framework.persistence.base import check_framework_id, check_task_id, encode_record
 from mesos_framework.tasks.records import TaskRecord
 
 __all__ = ["MemoryStore"]
@@ -38,9 +40,8 @@ class MemoryStore:
         return [TaskRecord.from_dict(d) for d in self.tasks.values()]
 
     async def save_task(self, record: TaskRecord) -> None:
-        """Store a copy of the record."""
-        check_record(record)
-        self.tasks[record.task_id] = record.to_dict()
+        """Store a copy of the record (checked as the other stores check it: JSON-ready)."""
+        self.tasks[record.task_id] = orjson.loads(encode_record(record))
 
     async def delete_task(self, task_id: str) -> None:
         """Drop a record."""
