@@ -8,11 +8,16 @@ Every error the library raises derives from :class:`MesosError`::
     │                            (unknown field, wrong type, unknown enum name,
     │                            missing required field); ``path`` names the field
     ├─ ProtocolError             bad RecordIO framing, undecodable record,
-    │                            unexpected content type
+    │  │                         unexpected content type, unusable redirect
+    │  └─ InsecureRedirect       an https server redirected to plain http
     ├─ TransportError            the network failed (wraps the library's errors)
     │  ├─ ConnectError           no connection could be made
+    │  │  └─ TLSError            the TLS handshake failed (not retried)
+    │  ├─ CallTimeout            a call got no complete answer in time
     │  ├─ NoLeaderError          no leading master could be found
     │  └─ StreamClosed           the subscription stream ended
+    │     └─ StreamDecodeError   ... because it carried undecodable data
+    │                            (also a ProtocolError)
     ├─ APIError                  Mesos answered with an unexpected HTTP status
     │  ├─ BadRequest (400)       ├─ Unauthorized (401)
     │  ├─ Forbidden (403)        │  ├─ NotSubscribed  (403 "not subscribed")
@@ -27,8 +32,9 @@ Every error the library raises derives from :class:`MesosError`::
     │  ├─ FrameworkRemoved       the master no longer knows the framework
     │  └─ CallWhileDisconnected  a call could not be delivered in time
     ├─ ResourceError             resources that cannot satisfy a task spec
-    ├─ StateStoreError           persistence failed
-    │  └─ StateConflict          a versioned write lost a race
+    ├─ StateStoreError           persistence failed (or timed out)
+    │  ├─ StateConflict          a versioned write lost a race
+    │  └─ StateValueError        a value a store cannot hold (also a ValueError)
     └─ ExecutorEnvironmentError  a MESOS_* variable is missing or malformed
                                  (also a ConfigurationError)
 
@@ -41,6 +47,7 @@ from __future__ import annotations
 __all__ = [
     "APIError",
     "BadRequest",
+    "CallTimeout",
     "CallWhileDisconnected",
     "ConfigurationError",
     "Conflict",
@@ -48,6 +55,7 @@ __all__ = [
     "ExecutorEnvironmentError",
     "Forbidden",
     "FrameworkRemoved",
+    "InsecureRedirect",
     "MesosError",
     "MessageError",
     "MethodNotAllowed",
@@ -62,9 +70,12 @@ __all__ = [
     "ServerError",
     "StateConflict",
     "StateStoreError",
+    "StateValueError",
     "StreamClosed",
+    "StreamDecodeError",
     "SubscriptionError",
     "SubscriptionLost",
+    "TLSError",
     "TransportError",
     "Unauthorized",
     "Unavailable",
@@ -107,6 +118,13 @@ class ProtocolError(MesosError):
     """The peer broke the wire protocol (framing, encoding, content type)."""
 
 
+class InsecureRedirect(ProtocolError):
+    """A server reached over https redirected to a plain ``http://`` URL; not followed.
+
+    Following it would send the call, and any credentials, in clear text.
+    """
+
+
 class TransportError(MesosError):
     """The network failed; the cause is chained as ``__cause__``."""
 
@@ -117,12 +135,30 @@ class ConnectError(TransportError):
     """No connection could be established to the master or agent."""
 
 
+class TLSError(ConnectError):
+    """The TLS handshake failed (untrusted or mismatched certificate); not retried."""
+
+    retryable = False
+
+
+class CallTimeout(TransportError):
+    """A call got no complete answer within ``request_timeout``."""
+
+
 class NoLeaderError(TransportError):
     """No leading master could be detected."""
 
 
 class StreamClosed(TransportError):
     """A subscription stream ended."""
+
+
+class StreamDecodeError(StreamClosed, ProtocolError):
+    """The stream carried something that is not a RecordIO stream of events.
+
+    Both a :class:`StreamClosed` (the stream is over) and a
+    :class:`ProtocolError` (the peer broke the protocol).
+    """
 
 
 class APIError(MesosError):
@@ -268,6 +304,13 @@ class StateStoreError(MesosError):
 
 class StateConflict(StateStoreError):
     """A versioned write lost a race with another writer."""
+
+    retryable = False
+
+
+class StateValueError(StateStoreError, ValueError):
+    """A value given to a store (or read from it) that it cannot hold: an empty
+    framework ID, a task ID with ``/``, something that is not a task record."""
 
     retryable = False
 
