@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mesos_framework.local import _codec
 from mesos_framework.local._stream import EventStream
+from mesos_framework.local._task_validation import validate_task_checks
 from mesos_framework.local._topology import domain_info, domain_json, is_remote
 from mesos_framework.local.config import VERSION, ClusterConfig
 from mesos_framework.local.resources import Resources
@@ -1274,6 +1275,9 @@ class Master:
             return "Task's 'kill_policy.grace_period' must be non-negative"
         if task.HasField("max_completion_time") and task.max_completion_time.nanoseconds < 0:
             return "Task's `max_completion_time` must be non-negative"
+        err = validate_task_checks(task)
+        if err:
+            return err
         if not task.resources:
             return "Task uses no resources"
         for r in task.resources:
