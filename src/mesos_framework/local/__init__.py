@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mesos_framework.local.cluster import LocalCluster
-    from mesos_framework.local.config import DEFAULT_RESOURCES, ClusterConfig
+    from mesos_framework.local.config import DEFAULT_RESOURCES, AgentSpec, ClusterConfig
 
-__all__ = ["DEFAULT_RESOURCES", "ClusterConfig", "LocalCluster"]
+__all__ = ["DEFAULT_RESOURCES", "AgentSpec", "ClusterConfig", "LocalCluster"]
 
 _LAZY = {
     "LocalCluster": "mesos_framework.local.cluster",
     "ClusterConfig": "mesos_framework.local.config",
+    "AgentSpec": "mesos_framework.local.config",
     "DEFAULT_RESOURCES": "mesos_framework.local.config",
 }
 

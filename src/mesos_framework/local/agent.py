@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from mesos_framework import protocol
 from mesos_framework.local import _codec
 from mesos_framework.local._stream import EventStream
+from mesos_framework.local._topology import domain_json
 from mesos_framework.local.config import VERSION, ClusterConfig
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2
@@ -304,8 +305,14 @@ class Agent:
         address: str = "127.0.0.1",
         port: int = 0,
         attributes: dict[str, str] | None = None,
+        hostname: str | None = None,
+        domain: mesos_pb2.DomainInfo | None = None,
     ) -> None:
         self.index = index
+        self.hostname = hostname or config.hostname
+        """The name this agent advertises (AgentInfo, offers, state); it listens on ``address``."""
+        self.domain = domain
+        """Its fault domain (None: none)."""
         self.name = f"slave({index})"
         self.total = total
         self.config = config
@@ -356,9 +363,11 @@ class Agent:
 
     def agent_info(self) -> mesos_pb2.AgentInfo:
         """This agent's ``AgentInfo``."""
-        info = mesos_pb2.AgentInfo(hostname=self.config.hostname, port=self.port)
+        info = mesos_pb2.AgentInfo(hostname=self.hostname, port=self.port)
         if self.id:
             info.id.value = self.id
+        if self.domain is not None:
+            info.domain.CopyFrom(self.domain)
         info.resources.extend(self.total.to_protos())
         info.attributes.extend(self.attributes)
         return info
@@ -1229,7 +1238,8 @@ class Agent:
             "start_time": self.start_time,
             "id": self.id,
             "pid": self.pid,
-            "hostname": self.config.hostname,
+            "hostname": self.hostname,
+            **({"domain": domain_json(self.domain)} if self.domain is not None else {}),
             "capabilities": list(self.CAPABILITIES),
             "resources": self.total.summary(),
             "attributes": self.attributes_json(),

@@ -14,15 +14,17 @@ import contextlib
 import logging
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from mesos_framework.errors import ConfigurationError
+from mesos_framework.local._topology import domain_info, port_ranges, ranges_overlap, shift_ports
 from mesos_framework.local.agent import Agent
-from mesos_framework.local.config import DEFAULT_RESOURCES, ClusterConfig
+from mesos_framework.local.config import DEFAULT_RESOURCES, AgentSpec, ClusterConfig
 from mesos_framework.local.master import Master
-from mesos_framework.local.resources import parse_resources
+from mesos_framework.local.resources import Resources, parse_resources
 from mesos_framework.local.server import Endpoint
 
 __all__ = ["LocalCluster"]
@@ -38,9 +40,14 @@ class LocalCluster:
         async with LocalCluster(agents=2) as cluster:
             print(cluster.url)   # http://127.0.0.1:PORT
 
-    ``resources`` uses the agent ``--resources`` syntax; ``config`` (or
-    keyword overrides such as ``status_update_retry=0.5``) tunes timeouts.
-    ``masters > 1`` needs ``zk="zk://127.0.0.1:2181/mesos"``.
+    ``resources`` uses the agent ``--resources`` syntax; agent N gets its
+    ``ports`` shifted down by ``N - 1`` times their span (agent 2 of the
+    default: ``[29999-30999]``) unless ``distinct_ports=False``.
+    ``agent_specs`` (one :class:`AgentSpec` or mapping per agent, from agent 1)
+    gives agents their own resources, attributes, hostname or fault domain
+    (``domain="region/zone"``, which needs the master's ``domain=`` setting).
+    ``config`` (or keyword overrides such as ``status_update_retry=0.5``)
+    tunes timeouts. ``masters > 1`` needs ``zk="zk://127.0.0.1:2181/mesos"``.
     """
 
     def __init__(
@@ -53,6 +60,7 @@ class LocalCluster:
         zk: str | None = None,
         attributes: dict[str, str] | None = None,
         work_dir: str | Path | None = None,
+        agent_specs: Sequence[AgentSpec | Mapping[str, Any]] | None = None,
         config: ClusterConfig | None = None,
         **overrides: Any,
     ) -> None:
@@ -69,7 +77,19 @@ class LocalCluster:
             setattr(self.config, key, value)
         self._agent_count = agents
         self._resources = resources
-        parse_resources(resources)  # fail early on a bad spec
+        self._base_resources = parse_resources(resources)  # fail early on a bad spec
+        self._specs = [_spec(s, i) for i, s in enumerate(agent_specs or (), start=1)]
+        if len(self._specs) > agents:
+            raise ConfigurationError(
+                f"{len(self._specs)} agent specs for {agents} agent(s)", option="agent_specs"
+            )
+        if self.config.domain:
+            domain_info(self.config.domain)
+        planned: list[Resources] = []
+        for index in range(1, agents + 1):
+            spec = self._specs[index - 1] if index <= len(self._specs) else AgentSpec()
+            self._check_domain(spec.domain, index)
+            planned.append(self._agent_resources(index, spec.resources, planned))
         self._port = port
         self._masters_wanted = masters
         self._zk = zk
@@ -215,19 +235,69 @@ class LocalCluster:
         """``host:port,host:port`` of every master (for a client's master option)."""
         return ",".join(f"127.0.0.1:{self._master_endpoints[id(m)].port}" for m in self.masters)
 
+    def _check_domain(self, domain: str | None, index: int) -> None:
+        if domain is None:
+            return
+        domain_info(domain, option="domain")
+        if not self.config.domain:
+            # Mesos's master ignores such an agent's registration; here it is a configuration error.
+            raise ConfigurationError(
+                f"agent {index} has a fault domain but the master has none (set domain=)",
+                option="domain",
+            )
+
+    def _agent_resources(self, index: int, explicit: str | None, others: Sequence[Resources]) -> Resources:
+        """Agent ``index``'s resources: ``explicit`` as written, else the cluster's with shifted ports;
+        a ConfigurationError if its ports overlap another agent's (with ``distinct_ports``)."""
+        if explicit is not None:
+            res = parse_resources(explicit)
+        elif self.config.distinct_ports:
+            res = shift_ports(self._base_resources, index)
+        else:
+            res = self._base_resources.copy()
+        if self.config.distinct_ports:
+            mine = port_ranges(res)
+            for other_index, other in enumerate(others, start=1):
+                if ranges_overlap(mine, port_ranges(other)):
+                    raise ConfigurationError(
+                        f"the ports of agent {index} overlap those of agent {other_index}: tasks on "
+                        "both would bind the same loopback ports (distinct_ports=False allows it)",
+                        option="resources",
+                    )
+        return res
+
     async def add_agent(
-        self, resources: str | None = None, attributes: dict[str, str] | None = None
+        self,
+        resources: str | None = None,
+        attributes: dict[str, str] | None = None,
+        *,
+        hostname: str | None = None,
+        domain: str | None = None,
     ) -> Agent:
-        """Start one more agent; returns it once registered."""
+        """Start one more agent; returns it once registered.
+
+        Without ``resources`` it gets its :class:`AgentSpec`'s, else the
+        cluster's (ports shifted for its index, as for the first agents).
+        """
         assert self._agent_endpoint is not None and self.work_dir is not None
         index = len(self.agents) + 1
+        spec = self._specs[index - 1] if index <= len(self._specs) else AgentSpec()
+        domain = domain if domain is not None else spec.domain
+        self._check_domain(domain, index)
+        if attributes is None:
+            attributes = spec.attributes if spec.attributes is not None else self._attributes
+        total = self._agent_resources(
+            index, resources if resources is not None else spec.resources, [a.total for a in self.agents]
+        )
         agent = Agent(
             index,
-            parse_resources(resources or self._resources),
+            total,
             self.work_dir / f"agent{index}",
             self.config,
             port=self._agent_endpoint.port,
-            attributes=attributes if attributes is not None else self._attributes,
+            attributes=attributes,
+            hostname=hostname or spec.hostname,
+            domain=domain_info(domain) if domain else None,
         )
         self.agents.append(agent)
         self._agent_endpoint.add_agent(agent)
@@ -367,3 +437,24 @@ class LocalCluster:
     def kill_executor(self, framework_id: str, executor_id: str) -> bool:
         """SIGKILL an executor (and its tasks) on whichever agent runs it."""
         return any(agent.kill_executor(framework_id, executor_id) for agent in self.agents)
+
+
+def _spec(value: AgentSpec | Mapping[str, Any], index: int) -> AgentSpec:
+    """An :class:`AgentSpec` from itself or a mapping (a config file's ``[[agent]]`` table)."""
+    if isinstance(value, AgentSpec):
+        spec = value
+    else:
+        known = set(AgentSpec.__dataclass_fields__)
+        unknown = set(value) - known
+        if unknown:
+            raise ConfigurationError(
+                f"agent {index}: unknown setting(s) {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(sorted(known))})",
+                option="agent_specs",
+            )
+        spec = AgentSpec(**value)
+    if spec.resources is not None:
+        parse_resources(spec.resources)
+    if spec.hostname is not None and not spec.hostname.strip():
+        raise ConfigurationError(f"agent {index}: empty hostname", option="hostname")
+    return spec

@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import copy
+import importlib.util
 import json
 import logging
 import os
@@ -29,9 +31,32 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 log = logging.getLogger("mesos_framework.local.command_executor")
+
+
+def _sibling(name: str) -> ModuleType:
+    """A standard-library-only module next to this file, loaded by path (importing the
+    package would import the whole library)."""
+    qualname = f"mesos_framework.local.{name}"
+    module = sys.modules.get(qualname)
+    if module is not None:
+        return module
+    spec = importlib.util.spec_from_file_location(qualname, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[qualname] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from mesos_framework.local import _checks
+else:
+    _checks = _sibling("_checks")
 
 TERMINAL = {
     "TASK_FINISHED",
@@ -123,6 +148,21 @@ class _Task:
         self.killing = False
         self.terminal_uuid: str | None = None
         self.done = False
+        self.last_status: dict[str, Any] | None = None
+        self.checker: _checks.Checker | None = None
+        self.health_checker: _checks.HealthChecker | None = None
+        self.killed_by_health = False
+
+    @property
+    def exited(self) -> bool:
+        return self.proc is not None and self.proc.returncode is not None
+
+    def stop_checks(self) -> None:
+        """Pause the checkers: no check or health updates once the task is killed or gone."""
+        for checker in (self.checker, self.health_checker):
+            if checker is not None:
+                checker.pause()
+        self.checker = self.health_checker = None
 
 
 class CommandExecutor:
@@ -151,6 +191,7 @@ class CommandExecutor:
         self.unacked: dict[str, dict[str, Any]] = {}
         self.finished = asyncio.Event()
         self.background: set[asyncio.Task[None]] = set()
+        self.unhealthy = False  # the default executor's flag: some task was killed as unhealthy
 
     async def post(self, call: dict[str, Any]) -> int:
         """POST a call; returns the HTTP status (0 when the connection failed)."""
@@ -167,8 +208,16 @@ class CommandExecutor:
         return status
 
     async def update(
-        self, task: _Task, state: str, message: str | None = None, reason: str | None = None
+        self,
+        task: _Task,
+        state: str,
+        message: str | None = None,
+        reason: str | None = None,
+        *,
+        healthy: bool | None = None,
     ) -> None:
+        """A status from scratch (``createTaskStatus``): a task with a check always carries a
+        ``check_status``, empty until the check has a result."""
         status: dict[str, Any] = {
             "task_id": task.id,
             "executor_id": self.ids["executor_id"],
@@ -181,6 +230,27 @@ class CommandExecutor:
             status["message"] = message
         if reason is not None:
             status["reason"] = reason
+        if healthy is not None:
+            status["healthy"] = healthy
+        if "check" in task.info:
+            status["check_status"] = _checks.empty_check_status(task.info["check"])
+        await self.forward(task, status)
+
+    async def derived_update(self, task: _Task, reason: str, **fields: Any) -> None:
+        """The previous status again with a new uuid, timestamp, ``reason`` and ``fields``
+        (how Mesos's executors send check and health updates)."""
+        if task.last_status is None:
+            return
+        status = copy.deepcopy(task.last_status)
+        status["uuid"] = base64.b64encode(uuid.uuid4().bytes).decode()
+        status["timestamp"] = time.time()
+        status["reason"] = reason
+        status.update(fields)
+        await self.forward(task, status)
+
+    async def forward(self, task: _Task, status: dict[str, Any]) -> None:
+        state = status["state"]
+        task.last_status = status
         if state in TERMINAL:
             task.terminal_uuid = status["uuid"]
         self.unacked[status["uuid"]] = status
@@ -378,7 +448,52 @@ class CommandExecutor:
                 await self.update(task, "TASK_FAILED", f"Failed to launch the command: {exc}")
                 continue
             await self.update(task, "TASK_RUNNING")
+            self.start_checks(task)
             self.spawn(self.wait(task))
+
+    def start_checks(self, task: _Task) -> None:
+        """The task's check and health check start once it runs (as Mesos's executors do)."""
+        tid = task.id["value"]
+        if "check" in task.info:
+            task.checker = _checks.Checker(
+                task.info["check"],
+                lambda status: self.spawn(self.check_updated(task, status)),
+                task_id=tid,
+                cwd=self.sandbox,
+            )
+            task.checker.start()
+        if "health_check" in task.info:
+            task.health_checker = _checks.HealthChecker(
+                task.info["health_check"],
+                lambda healthy, failures, kill: self.spawn(self.health_updated(task, healthy, kill)),
+                task_id=tid,
+                cwd=self.sandbox,
+            )
+            task.health_checker.start()
+
+    async def check_updated(self, task: _Task, check_status: dict[str, Any]) -> None:
+        if (
+            task.killing
+            or task.checker is None
+            or (task.proc is not None and task.proc.returncode is not None)
+        ):
+            return
+        log.info("check status of task %s: %s", task.id["value"], check_status)
+        await self.derived_update(task, "REASON_TASK_CHECK_STATUS_UPDATED", check_status=check_status)
+
+    async def health_updated(self, task: _Task, healthy: bool, kill: bool) -> None:
+        if (
+            task.killing
+            or task.health_checker is None
+            or (task.proc is not None and task.proc.returncode is not None)
+        ):
+            return
+        log.info("task %s is %s", task.id["value"], "healthy" if healthy else "not healthy")
+        await self.derived_update(task, "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED", healthy=healthy)
+        if kill:
+            task.killed_by_health = True
+            self.unhealthy = True
+            await self.kill(task, None)
 
     def docker_argv(self, info: dict[str, Any], command: dict[str, Any]) -> list[str]:
         image = info["container"].get("docker", {}).get("image", "")
@@ -404,6 +519,7 @@ class CommandExecutor:
     async def wait(self, task: _Task) -> None:
         assert task.proc is not None
         code = await task.proc.wait()
+        task.stop_checks()
         with contextlib.suppress(OSError):
             os.killpg(task.proc.pid, signal.SIGKILL)
         if code >= 0:
@@ -422,12 +538,16 @@ class CommandExecutor:
             for other in self.tasks.values():
                 if other is not task and not other.killing:
                     self.spawn(self.kill(other, None))
-        await self.update(task, state, message, reason)
+        # Killed as unhealthy: the terminal update says so (the default executor: once any
+        # task of the executor was, MESOS-8543).
+        unhealthy = self.unhealthy if self.group else task.killed_by_health and task.killing
+        await self.update(task, state, message, reason, healthy=False if unhealthy else None)
 
     async def kill(self, task: _Task, policy: dict[str, Any] | None) -> None:
         if task.killing or task.proc is None or task.proc.returncode is not None:
             return
         task.killing = True
+        task.stop_checks()
         grace = self.grace
         kp = policy or task.info.get("kill_policy")
         if kp and "grace_period" in kp:

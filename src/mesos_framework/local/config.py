@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_RESOURCES", "VERSION", "ClusterConfig"]
+__all__ = ["DEFAULT_RESOURCES", "VERSION", "AgentSpec", "ClusterConfig"]
 
 VERSION = "1.11.0"
 """The Mesos version the local cluster reports (and follows)."""
@@ -43,3 +43,24 @@ class ClusterConfig:
     """Finished tasks remembered per framework for the state endpoints."""
     docker_socket: str = "/var/run/docker.sock"
     """Where DOCKER containers would be started (absent: such tasks fail)."""
+    distinct_ports: bool = True
+    """Give agent N the cluster's ``ports`` ranges shifted down by ``(N - 1)`` times their span
+    (agent 1: 31000-32000, agent 2: 29999-30999, ...), so that tasks on different agents never
+    bind the same loopback port. False: every agent offers the same ports, as ``mesos-local``."""
+    domain: str | None = None
+    """The master's fault domain, ``region/zone`` (needed when agents have one, as on Mesos)."""
+
+
+@dataclass
+class AgentSpec:
+    """How one agent differs from the cluster's defaults (``None``: the default).
+
+    ``resources`` is taken as written (no port shifting); ``hostname`` is the
+    name the agent advertises (AgentInfo, offers, state), while it still
+    listens on 127.0.0.1; ``domain`` is its fault domain, ``region/zone``.
+    """
+
+    resources: str | None = None
+    attributes: dict[str, str] | None = None
+    hostname: str | None = None
+    domain: str | None = None

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from mesos_framework.local import _codec
 from mesos_framework.local._stream import EventStream
+from mesos_framework.local._task_validation import validate_task_checks
+from mesos_framework.local._topology import domain_info, domain_json, is_remote
 from mesos_framework.local.config import VERSION, ClusterConfig
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
@@ -276,6 +278,8 @@ class Master:
         self._stopped = False
         self.on_framework_removed: Callable[[str], None] | None = None
         self.operator_streams: set[EventStream] = set()
+        self.domain = domain_info(config.domain) if config.domain else None
+        """This master's fault domain (``ClusterConfig.domain``)."""
 
     # ------------------------------------------------------------------ info
     @property
@@ -295,6 +299,8 @@ class Master:
         mi.address.hostname = self.config.hostname
         mi.address.ip = self.address
         mi.address.port = self.port
+        if self.domain is not None:
+            mi.domain.CopyFrom(self.domain)
         for cap in ("AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"):
             mi.capabilities.add().type = mesos_pb2.MasterInfo.Capability.Type.Value(cap)
         return mi
@@ -463,7 +469,7 @@ class Master:
         entry.active = False
         for oid in list(entry.offers):
             self.rescind(oid)
-        hostname = entry.agent.config.hostname
+        hostname = entry.agent.hostname
         for fw in self.frameworks.values():
             if fw.info.checkpoint:
                 continue
@@ -1070,7 +1076,13 @@ class Master:
                 available -= self.offers[oid].resources.unallocated()
             if not available.has_allocatable():
                 continue
-            pairs = [(fw, role) for fw in candidates for role in fw.roles if role not in fw.suppressed]
+            remote = is_remote(self.domain, entry.agent.domain)
+            pairs = [
+                (fw, role)
+                for fw in candidates
+                for role in fw.roles
+                if role not in fw.suppressed and (not remote or has_cap(fw.info, Cap.REGION_AWARE))
+            ]
             fw_share, role_share = shares
             pairs.sort(
                 key=lambda p: (
@@ -1122,18 +1134,20 @@ class Master:
     def _offer_proto(self, fw: Framework, offer: Offer) -> mesos_pb2.Offer:
         entry = self.agents[offer.agent_id]
         agent = entry.agent
-        o = mesos_pb2.Offer(hostname=self.config.hostname)
+        o = mesos_pb2.Offer(hostname=agent.hostname)
         o.id.value = offer.id
         o.framework_id.value = fw.id
         o.agent_id.value = offer.agent_id
         o.url.scheme = "http"
-        o.url.address.hostname = self.config.hostname
+        o.url.address.hostname = agent.hostname
         o.url.address.ip = agent.address
         o.url.address.port = agent.port
         o.url.path = f"/{agent.name}"
         refinement = has_cap(fw.info, Cap.RESERVATION_REFINEMENT)
         o.resources.extend(offer.resources.to_protos(refinement=refinement, allocation=fw.multi_role))
         o.attributes.extend(agent.attributes)
+        if agent.domain is not None:
+            o.domain.CopyFrom(agent.domain)
         if fw.multi_role:
             o.allocation_info.role = offer.role
         for eid in fw.executors.get(offer.agent_id, {}):
@@ -1261,6 +1275,9 @@ class Master:
             return "Task's 'kill_policy.grace_period' must be non-negative"
         if task.HasField("max_completion_time") and task.max_completion_time.nanoseconds < 0:
             return "Task's `max_completion_time` must be non-negative"
+        err = validate_task_checks(task)
+        if err:
+            return err
         if not task.resources:
             return "Task uses no resources"
         for r in task.resources:
@@ -1563,7 +1580,8 @@ class Master:
         total = entry.total
         return {
             "id": entry.id,
-            "hostname": self.config.hostname,
+            "hostname": agent.hostname,
+            **({"domain": domain_json(agent.domain)} if agent.domain is not None else {}),
             "port": agent.port,
             "attributes": agent.attributes_json(),
             "pid": agent.pid,
@@ -1609,6 +1627,8 @@ class Master:
             "unregistered_frameworks": [],
             "flags": {"port": str(self.port), "hostname": self.config.hostname},
         }
+        if self.domain is not None:
+            out["domain"] = domain_json(self.domain)
         if self.elected_time is not None:
             out["elected_time"] = self.elected_time
         if leader is not None:
