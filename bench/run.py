@@ -15,7 +15,9 @@ Sections and where their numbers come from:
 3. offer matching: :mod:`bench.offer_matching`;
 4. memory per tracked task: :mod:`bench.task_memory`;
 5. failover: :mod:`bench.failover`;
-plus :mod:`bench.local_scale` when present.
+6. local cluster scale: :mod:`bench.local_scale` when present;
+7. import and start-up time: :mod:`bench.import_time` (`import mesos_framework` beside
+   `import asyncio` in the same run, and `mesos-framework --help`).
 
 A section module is imported when present and its ``run(...)`` called; one that is missing shows
 as "not yet available" and one that fails shows its error, without stopping the others.
@@ -493,7 +495,16 @@ def render(sections: Sequence[Section], machine: dict[str, str], command: str, s
 # Command line
 # --------------------------------------------------------------------------------------------
 
-SECTION_KEYS = ("decoding", "end_to_end", "calls", "offer_matching", "memory", "failover", "local_scale")
+SECTION_KEYS = (
+    "decoding",
+    "end_to_end",
+    "calls",
+    "offer_matching",
+    "memory",
+    "failover",
+    "local_scale",
+    "imports",
+)
 
 
 def run_sections(
@@ -549,6 +560,12 @@ def run_sections(
             section = run_module_section(key, "6. Local cluster scale", "local_scale", quick=quick)
             if section.status != "not yet available":
                 sections.append(section)
+        elif key == "imports":
+            sections.append(
+                run_module_section(
+                    key, "7. Import and start-up time", "import_time", repeat=3 if quick else 11
+                )
+            )
     return sections
 
 

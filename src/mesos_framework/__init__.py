@@ -2,38 +2,42 @@
 
 The public names are re-exported here; the layers live in subpackages:
 
-- :mod:`mesos_framework.protocol`: the Mesos v1 messages (``mesos``), their JSON and
-  protobuf encodings, RecordIO framing and the ``Builder``.
-- :mod:`mesos_framework.transport`: HTTP to masters and agents, leader detection.
-- :mod:`mesos_framework.tasks`: task specs, resources, offer matching, task states.
-- :mod:`mesos_framework.scheduler`: the :class:`Scheduler`.
-- :mod:`mesos_framework.executor`: the :class:`Executor` and :class:`CommandExecutor`.
-- :mod:`mesos_framework.health`: the :class:`TaskHealthHelper`.
-- :mod:`mesos_framework.persistence`: state stores (memory, ZooKeeper).
-- :mod:`mesos_framework.local`: a local Mesos-compatible cluster (:class:`LocalCluster`).
-- :mod:`mesos_framework.errors`: the exception tree.
+- `mesos_framework.protocol`: the Mesos v1 messages (`mesos`), their JSON and
+  protobuf encodings, RecordIO framing and the `Builder`.
+- `mesos_framework.transport`: HTTP to masters and agents, leader detection.
+- `mesos_framework.tasks`: task specs, resources, offer matching, task states.
+- `mesos_framework.scheduler`: the [`Scheduler`][mesos_framework.Scheduler].
+- `mesos_framework.executor`: the [`Executor`][mesos_framework.Executor] and
+  [`CommandExecutor`][mesos_framework.CommandExecutor].
+- `mesos_framework.health`: the [`TaskHealthHelper`][mesos_framework.TaskHealthHelper].
+- `mesos_framework.persistence`: state stores (memory, ZooKeeper).
+- `mesos_framework.local`: a local Mesos-compatible cluster
+  ([`LocalCluster`][mesos_framework.LocalCluster]).
+- `mesos_framework.errors`: the exception tree.
 
-Importing the package has no side effects: no logging handlers, threads,
-signal handlers or network.
+Importing the package is cheap and has no side effects (no logging handlers
+other than a `NullHandler` on the `mesos_framework` logger, no threads,
+signal handlers or network): each subpackage is imported the first time one
+of its names is used.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import logging
+from typing import TYPE_CHECKING
 
-from mesos_framework import errors
-from mesos_framework.errors import MesosError
-from mesos_framework.executor import CommandExecutor, Executor, ExecutorEnvironment
-from mesos_framework.health import TaskHealthHelper
-from mesos_framework.local import LocalCluster
-from mesos_framework.protocol import Builder, ContentType, get_mesos, mesos
-from mesos_framework.scheduler import Scheduler
-from mesos_framework.tasks import TaskSpec, TaskState
+from mesos_framework._lazy import exports as _exports
+from mesos_framework._version import __version__
 
-try:
-    __version__ = version("mesos-framework")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from mesos_framework import errors
+    from mesos_framework.errors import MesosError
+    from mesos_framework.executor import CommandExecutor, Executor, ExecutorEnvironment
+    from mesos_framework.health import TaskHealthHelper
+    from mesos_framework.local import LocalCluster
+    from mesos_framework.protocol import Builder, ContentType, get_mesos, mesos
+    from mesos_framework.scheduler import Scheduler
+    from mesos_framework.tasks import TaskSpec, TaskState
 
 __all__ = [
     "Builder",
@@ -52,3 +56,45 @@ __all__ = [
     "get_mesos",
     "mesos",
 ]
+
+# Each name maps to the public subpackage that exports it (never to a module inside it).
+_EXPORTS = {
+    "Builder": "mesos_framework.protocol",
+    "CommandExecutor": "mesos_framework.executor",
+    "ContentType": "mesos_framework.protocol",
+    "Executor": "mesos_framework.executor",
+    "ExecutorEnvironment": "mesos_framework.executor",
+    "LocalCluster": "mesos_framework.local",
+    "MesosError": "mesos_framework.errors",
+    "Scheduler": "mesos_framework.scheduler",
+    "TaskHealthHelper": "mesos_framework.health",
+    "TaskSpec": "mesos_framework.tasks",
+    "TaskState": "mesos_framework.tasks",
+    "errors": "mesos_framework.errors",
+    "get_mesos": "mesos_framework.protocol",
+    "mesos": "mesos_framework.protocol",
+    # The subpackages themselves, as attributes of the package (``mesos_framework.tasks``).
+    **{
+        sub: f"mesos_framework.{sub}"
+        for sub in (
+            "cli",
+            "executor",
+            "health",
+            "local",
+            "persistence",
+            "protocol",
+            "scheduler",
+            "tasks",
+            "testing",
+            "transport",
+        )
+    },
+}
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
+    __getattr__, __dir__ = _exports(__name__, _EXPORTS)
+
+# A library logs through ``logging`` and leaves the output to the application;
+# without a handler configured, Python would print warnings through its "last resort".
+logging.getLogger(__name__).addHandler(logging.NullHandler())

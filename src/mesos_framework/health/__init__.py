@@ -6,16 +6,23 @@ task's runtime properties and emits an event on the scheduler when a task
 turns (or stays) unhealthy, like the seed's ``TaskHealthHelper``.
 """
 
-from mesos_framework.health._helper import (
-    FAIL_COUNT_PROPERTY,
-    HEALTHY_PROPERTY,
-    AdditionalProperty,
-    BodyCheck,
-    HealthCheckedTask,
-    HealthCheckTarget,
-    TaskHealth,
-    TaskHealthHelper,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mesos_framework._lazy import exports as _exports
+
+if TYPE_CHECKING:
+    from mesos_framework.health._helper import (
+        FAIL_COUNT_PROPERTY,
+        HEALTHY_PROPERTY,
+        AdditionalProperty,
+        BodyCheck,
+        HealthCheckedTask,
+        HealthCheckTarget,
+        TaskHealth,
+        TaskHealthHelper,
+    )
 
 __all__ = [
     "FAIL_COUNT_PROPERTY",
@@ -27,3 +34,19 @@ __all__ = [
     "TaskHealth",
     "TaskHealthHelper",
 ]
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
+    __getattr__, __dir__ = _exports(
+        __name__,
+        {
+            "FAIL_COUNT_PROPERTY": "mesos_framework.health._helper",
+            "HEALTHY_PROPERTY": "mesos_framework.health._helper",
+            "AdditionalProperty": "mesos_framework.health._helper",
+            "BodyCheck": "mesos_framework.health._helper",
+            "HealthCheckedTask": "mesos_framework.health._helper",
+            "HealthCheckTarget": "mesos_framework.health._helper",
+            "TaskHealth": "mesos_framework.health._helper",
+            "TaskHealthHelper": "mesos_framework.health._helper",
+        },
+    )

@@ -21,13 +21,17 @@ parsed at all).
 from __future__ import annotations
 
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from mesos_framework.protocol import mesos
-from mesos_framework.protocol.builder import Builder, as_message, message_class
-from mesos_framework.protocol.codec import ContentType, decode, decoder, encode
-from mesos_framework.protocol.duration import format_duration, parse_duration
-from mesos_framework.protocol.jsoncodec import check_initialized, from_dict, from_json, to_dict, to_json
-from mesos_framework.protocol.recordio import DEFAULT_MAX_RECORD_SIZE, RecordIODecoder, recordio_encode
+from mesos_framework._lazy import exports as _exports
+
+if TYPE_CHECKING:
+    from mesos_framework.protocol import mesos
+    from mesos_framework.protocol.builder import Builder, as_message, message_class
+    from mesos_framework.protocol.codec import ContentType, decode, decoder, encode
+    from mesos_framework.protocol.duration import format_duration, parse_duration
+    from mesos_framework.protocol.jsoncodec import check_initialized, from_dict, from_json, to_dict, to_json
+    from mesos_framework.protocol.recordio import DEFAULT_MAX_RECORD_SIZE, RecordIODecoder, recordio_encode
 
 __all__ = [
     "DEFAULT_MAX_RECORD_SIZE",
@@ -51,7 +55,35 @@ __all__ = [
     "to_json",
 ]
 
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
+    __getattr__, __dir__ = _exports(
+        __name__,
+        {
+            "mesos": "mesos_framework.protocol.mesos",
+            "Builder": "mesos_framework.protocol.builder",
+            "as_message": "mesos_framework.protocol.builder",
+            "message_class": "mesos_framework.protocol.builder",
+            "ContentType": "mesos_framework.protocol.codec",
+            "decode": "mesos_framework.protocol.codec",
+            "decoder": "mesos_framework.protocol.codec",
+            "encode": "mesos_framework.protocol.codec",
+            "format_duration": "mesos_framework.protocol.duration",
+            "parse_duration": "mesos_framework.protocol.duration",
+            "check_initialized": "mesos_framework.protocol.jsoncodec",
+            "from_dict": "mesos_framework.protocol.jsoncodec",
+            "from_json": "mesos_framework.protocol.jsoncodec",
+            "to_dict": "mesos_framework.protocol.jsoncodec",
+            "to_json": "mesos_framework.protocol.jsoncodec",
+            "DEFAULT_MAX_RECORD_SIZE": "mesos_framework.protocol.recordio",
+            "RecordIODecoder": "mesos_framework.protocol.recordio",
+            "recordio_encode": "mesos_framework.protocol.recordio",
+        },
+    )
+
 
 def get_mesos() -> ModuleType:
-    """Return the :data:`mesos` namespace (the JavaScript original's ``Mesos.getMesos()``)."""
+    """Return the `mesos` namespace (the JavaScript original's `Mesos.getMesos()`)."""
+    from mesos_framework.protocol import mesos  # noqa: PLC0415 - loaded on first use
+
     return mesos

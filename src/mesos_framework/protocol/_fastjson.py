@@ -40,6 +40,8 @@ import orjson
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from mesos_framework.protocol._compat import is_repeated
+
 __all__ = ["fast_from_json"]
 
 logger = logging.getLogger(__name__)
@@ -89,7 +91,7 @@ def _field_type(fd: Any) -> Any:
             return Literal["\x00never a map"]
         return dict[str, value]  # type: ignore[valid-type]
     scalar = _scalar_type(fd)
-    return list[scalar] if fd.is_repeated else scalar  # type: ignore[valid-type]
+    return list[scalar] if is_repeated(fd) else scalar  # type: ignore[valid-type]
 
 
 def _scalar_type(fd: Any) -> Any:

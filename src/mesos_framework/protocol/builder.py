@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar, overload
 from google.protobuf.message import Message
 
 from mesos_framework.errors import MessageError
+from mesos_framework.protocol._compat import is_repeated
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2, scheduler_pb2
 from mesos_framework.protocol.jsoncodec import check_initialized, from_dict, to_dict
 
@@ -123,9 +124,9 @@ class Builder(Generic[M]):
         if value is None:
             self._msg.ClearField(name)
             return self
-        if fd.is_repeated and isinstance(value, Mapping) and not _is_map(fd):
+        if is_repeated(fd) and isinstance(value, Mapping) and not _is_map(fd):
             raise MessageError(f"{self._cls.DESCRIPTOR.name}.{name}", "expected a list for a repeated field")
-        candidate = from_dict(self._cls, {name: _plain(value, fd.is_repeated)}, strict=True, partial=True)
+        candidate = from_dict(self._cls, {name: _plain(value, is_repeated(fd))}, strict=True, partial=True)
         self._msg.ClearField(name)
         self._msg.MergeFrom(candidate)
         return self
@@ -133,7 +134,7 @@ class Builder(Generic[M]):
     def add(self, name: str, value: Any = _MISSING, /, **fields: Any) -> Builder[M]:
         """Append one element to repeated field ``name``."""
         fd = self._field(name)
-        if not fd.is_repeated or _is_map(fd):
+        if not is_repeated(fd) or _is_map(fd):
             raise MessageError(
                 f"{self._cls.DESCRIPTOR.name}.{name}",
                 "not a repeated field: use set_" + name

@@ -54,6 +54,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from mesos_framework.errors import MessageError, ProtocolError
+from mesos_framework.protocol._compat import is_repeated
 from mesos_framework.protocol._fastjson import fast_from_json
 
 __all__ = ["check_initialized", "from_dict", "from_json", "to_dict", "to_json"]
@@ -202,7 +203,7 @@ def _field_in(fd: Any) -> _FieldIn:
     if fd.type == FieldDescriptor.TYPE_MESSAGE and fd.message_type.GetOptions().map_entry:
         return None, None, None, _map_in(fd)
     conv, fast = _scalar_in(fd)
-    if fd.is_repeated:
+    if is_repeated(fd):
         if fd.type == FieldDescriptor.TYPE_MESSAGE:
             return None, None, None, _repeated_msg_in(_msg_in(fd.message_type), conv)
         return None, None, None, _repeated_in(conv, fast)
@@ -557,7 +558,7 @@ def _msg_out(desc: Any) -> _MsgOut:
         _OUT_CACHE[desc] = spec
         for fd in desc.fields:
             spec.convs[fd.name] = _field_out(fd)
-            if not fd.is_repeated and fd.has_default_value and not fd.GetOptions().deprecated:
+            if not is_repeated(fd) and fd.has_default_value and not fd.GetOptions().deprecated:
                 scalar = _scalar_out(fd)
                 dv = fd.default_value
                 spec.defaults.append((fd.name, dv if scalar is None else scalar(dv)))
@@ -572,7 +573,7 @@ def _field_out(fd: Any) -> OutConv:
         vc = value_conv
         return lambda m: {k: vc(v) for k, v in m.items()}
     conv = _scalar_out(fd)
-    if not fd.is_repeated:
+    if not is_repeated(fd):
         return conv
     if conv is None:
         return list

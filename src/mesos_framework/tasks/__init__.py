@@ -3,19 +3,32 @@
 Nothing here does I/O; the scheduler drives it.
 """
 
-from mesos_framework.tasks import ranges
-from mesos_framework.tasks.matching import (
-    Launch,
-    MatchResult,
-    OfferPool,
-    PendingQueue,
-    build_task_info,
-    match_offers,
-)
-from mesos_framework.tasks.records import TaskRecord, TaskTable
-from mesos_framework.tasks.resources import ResourceKey, Resources
-from mesos_framework.tasks.spec import PortMapping, TaskResources, TaskSpec, parse_task_id, serial_env_name
-from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy, TaskState
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mesos_framework._lazy import exports as _exports
+
+if TYPE_CHECKING:
+    from mesos_framework.tasks import ranges
+    from mesos_framework.tasks.matching import (
+        Launch,
+        MatchResult,
+        OfferPool,
+        PendingQueue,
+        build_task_info,
+        match_offers,
+    )
+    from mesos_framework.tasks.records import TaskRecord, TaskTable
+    from mesos_framework.tasks.resources import ResourceKey, Resources
+    from mesos_framework.tasks.spec import (
+        PortMapping,
+        TaskResources,
+        TaskSpec,
+        parse_task_id,
+        serial_env_name,
+    )
+    from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy, TaskState
 
 __all__ = [
     "DEFAULT_RESTART_STATES",
@@ -38,3 +51,30 @@ __all__ = [
     "ranges",
     "serial_env_name",
 ]
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
+    __getattr__, __dir__ = _exports(
+        __name__,
+        {
+            "ranges": "mesos_framework.tasks.ranges",
+            "Launch": "mesos_framework.tasks.matching",
+            "MatchResult": "mesos_framework.tasks.matching",
+            "OfferPool": "mesos_framework.tasks.matching",
+            "PendingQueue": "mesos_framework.tasks.matching",
+            "build_task_info": "mesos_framework.tasks.matching",
+            "match_offers": "mesos_framework.tasks.matching",
+            "TaskRecord": "mesos_framework.tasks.records",
+            "TaskTable": "mesos_framework.tasks.records",
+            "ResourceKey": "mesos_framework.tasks.resources",
+            "Resources": "mesos_framework.tasks.resources",
+            "PortMapping": "mesos_framework.tasks.spec",
+            "TaskResources": "mesos_framework.tasks.spec",
+            "TaskSpec": "mesos_framework.tasks.spec",
+            "parse_task_id": "mesos_framework.tasks.spec",
+            "serial_env_name": "mesos_framework.tasks.spec",
+            "DEFAULT_RESTART_STATES": "mesos_framework.tasks.state",
+            "RestartPolicy": "mesos_framework.tasks.state",
+            "TaskState": "mesos_framework.tasks.state",
+        },
+    )

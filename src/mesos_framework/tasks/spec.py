@@ -15,11 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from mesos_framework import protocol as _protocol
-from mesos_framework.errors import ConfigurationError
+from mesos_framework.errors import ConfigurationError, MessageError
 from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks.resources import to_milli
 
@@ -44,16 +43,10 @@ def _message(cls: type[M], value: Any, option: str) -> M:
         out.CopyFrom(value)
         return out
     if isinstance(value, Mapping):
-        from_dict = getattr(_protocol, "from_dict", None)
         try:
-            if from_dict is not None:
-                return from_dict(cls, dict(value))  # type: ignore[no-any-return]
-            msg = cls()
-            json_format.ParseDict(dict(value), msg)
-            return msg
-        except ConfigurationError:
-            raise
-        except Exception as exc:  # MessageError or json_format.ParseError
+            return _protocol.from_dict(cls, dict(value))
+        except MessageError as exc:
+            # Only the message's own faults are the user's; anything else is a bug and propagates.
             raise ConfigurationError(f"not a valid {cls.DESCRIPTOR.name}: {exc}", option=option) from exc
     raise ConfigurationError(
         f"expected a {cls.DESCRIPTOR.full_name} or a dict, got {type(value).__name__}", option=option

@@ -1,12 +1,22 @@
 """Test helpers for frameworks built with mesos-framework.
 
-:class:`LocalCluster` is a local Mesos-compatible cluster; the pytest plugin
-:mod:`mesos_framework.testing.plugin` (loaded automatically once the package
-is installed) provides the ``local_cluster`` fixture.
+[`LocalCluster`][mesos_framework.LocalCluster] is a local Mesos-compatible
+cluster; the pytest plugin `mesos_framework.testing.plugin` (loaded
+automatically once the package is installed) provides the `local_cluster`
+fixture.
 """
 
 from __future__ import annotations
 
-from mesos_framework.local.cluster import LocalCluster
+from typing import TYPE_CHECKING
+
+from mesos_framework._lazy import exports as _exports
+
+if TYPE_CHECKING:
+    from mesos_framework.local import LocalCluster
 
 __all__ = ["LocalCluster"]
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
+    __getattr__, __dir__ = _exports(__name__, {"LocalCluster": "mesos_framework.local"})

@@ -9,20 +9,25 @@
 
 from __future__ import annotations
 
-from mesos_framework.transport.backoff import Backoff
-from mesos_framework.transport.config import Credentials, TLSConfig
-from mesos_framework.transport.detector import MasterDetector, StaticDetector, detector_for
-from mesos_framework.transport.endpoint import Endpoint, parse_endpoint, resolve_location
-from mesos_framework.transport.http import (
-    DEFAULT_MAX_RECORD_SIZE,
-    CallTimeout,
-    EventStream,
-    HttpClient,
-    Resolver,
-    StreamDecodeError,
-    TLSError,
-)
-from mesos_framework.transport.zookeeper import ZooKeeperDetector, leader_child, master_info_endpoint
+from typing import TYPE_CHECKING
+
+from mesos_framework._lazy import exports as _exports
+
+if TYPE_CHECKING:
+    from mesos_framework.transport.backoff import Backoff
+    from mesos_framework.transport.config import Credentials, TLSConfig
+    from mesos_framework.transport.detector import MasterDetector, StaticDetector, detector_for
+    from mesos_framework.transport.endpoint import Endpoint, parse_endpoint, resolve_location
+    from mesos_framework.transport.http import (
+        DEFAULT_MAX_RECORD_SIZE,
+        CallTimeout,
+        EventStream,
+        HttpClient,
+        Resolver,
+        StreamDecodeError,
+        TLSError,
+    )
+    from mesos_framework.transport.zookeeper import ZooKeeperDetector, leader_child, master_info_endpoint
 
 __all__ = [
     "DEFAULT_MAX_RECORD_SIZE",
@@ -45,3 +50,30 @@ __all__ = [
     "parse_endpoint",
     "resolve_location",
 ]
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
+    __getattr__, __dir__ = _exports(
+        __name__,
+        {
+            "Backoff": "mesos_framework.transport.backoff",
+            "Credentials": "mesos_framework.transport.config",
+            "TLSConfig": "mesos_framework.transport.config",
+            "MasterDetector": "mesos_framework.transport.detector",
+            "StaticDetector": "mesos_framework.transport.detector",
+            "detector_for": "mesos_framework.transport.detector",
+            "Endpoint": "mesos_framework.transport.endpoint",
+            "parse_endpoint": "mesos_framework.transport.endpoint",
+            "resolve_location": "mesos_framework.transport.endpoint",
+            "DEFAULT_MAX_RECORD_SIZE": "mesos_framework.transport.http",
+            "CallTimeout": "mesos_framework.transport.http",
+            "EventStream": "mesos_framework.transport.http",
+            "HttpClient": "mesos_framework.transport.http",
+            "Resolver": "mesos_framework.transport.http",
+            "StreamDecodeError": "mesos_framework.transport.http",
+            "TLSError": "mesos_framework.transport.http",
+            "ZooKeeperDetector": "mesos_framework.transport.zookeeper",
+            "leader_child": "mesos_framework.transport.zookeeper",
+            "master_info_endpoint": "mesos_framework.transport.zookeeper",
+        },
+    )

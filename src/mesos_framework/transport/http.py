@@ -26,14 +26,11 @@ import asyncio
 import collections
 import logging
 import re
-import socket
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Generic, Self
+from typing import TYPE_CHECKING, Generic, Self
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from google.protobuf.message import Message
 from typing_extensions import TypeVar
 
@@ -67,6 +64,11 @@ from mesos_framework.transport.config import Credentials, TLSConfig
 from mesos_framework.transport.detector import MasterDetector, StaticDetector, detector_for
 from mesos_framework.transport.endpoint import Endpoint, resolve_location
 
+if TYPE_CHECKING:
+    # aiohttp (and the SSL contexts it builds when imported) is loaded with the
+    # first event stream, by HttpClient._session(); calls never need it.
+    import aiohttp
+
 __all__ = [
     "DEFAULT_MAX_RECORD_SIZE",
     "CallTimeout",
@@ -86,34 +88,6 @@ E = TypeVar("E", bound=Message, default=scheduler_pb2.Event)
 _MAX_ERROR_BODY = 64 * 1024
 _REDIRECTS = (307, 308)
 _USER_AGENT = "mesos-framework-python"
-
-
-class _FunctionResolver(AbstractResolver):
-    """Adapts a :data:`Resolver` function to aiohttp (no caching)."""
-
-    def __init__(self, resolve: Resolver) -> None:
-        self._resolve = resolve
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        addresses = await self._resolve(host, port)
-        if not addresses:
-            raise OSError(f"cannot resolve {host!r}: no addresses")
-        return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for address in addresses
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 _CALL_TYPES: dict[tuple[object, int], str | None] = {}
@@ -727,7 +701,12 @@ class HttpClient(Generic[E]):
         session = self._stream_session
         if session is not None:
             return session
-        resolver = _FunctionResolver(self._resolver) if self._resolver is not None else None
+        global aiohttp  # bound on the first stream (see the TYPE_CHECKING import)
+        import aiohttp  # noqa: PLC0415
+
+        from mesos_framework.transport._aiohttp import FunctionResolver  # noqa: PLC0415
+
+        resolver = FunctionResolver(self._resolver) if self._resolver is not None else None
         connector = aiohttp.TCPConnector(
             ssl=self._ssl,
             use_dns_cache=False,

@@ -325,3 +325,16 @@ def test_memory_section_reports_allocated_and_resident_bytes() -> None:
     assert [r["tasks"] for r in rows] == [2000, 4000]
     assert all(0 < r["bytes_per_task"] < 10_000 for r in rows)
     assert all(0 <= r["rss_bytes_per_task"] < 10_000 for r in rows)  # RSS may not grow for small N
+
+
+def test_import_time_section_reports_against_asyncio() -> None:
+    section = bench_run.run_sections(["imports"], quick=True, size_mb=None, peers=False)[0]
+    assert section.status == "ok", section.detail
+    names = [row["name"] for row in section.rows]
+    assert names[:2] == ["import asyncio (baseline)", "import mesos_framework"]
+    assert "mesos-framework --help (wall)" in names
+    assert section.rows[0]["vs import asyncio"] == "1.00x"
+    assert all(row["ms"] > 0 for row in section.rows)
+    report = bench_run.render([section], {"python": "x"}, "python -m bench.run --only imports", "now")
+    assert "## 7. Import and start-up time" in report
+    assert "| import mesos_framework |" in report

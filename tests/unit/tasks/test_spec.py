@@ -105,3 +105,22 @@ def test_serial_env_name_for_odd_type_names() -> None:
     assert serial_env_name("web") == "TASK_WEB_SERIAL_NUMBER"
     assert serial_env_name("my-db") == "TASK_MY_DB_SERIAL_NUMBER"
     assert serial_env_name("a/b.c") == "TASK_A_B_C_SERIAL_NUMBER"
+
+
+def test_an_internal_error_is_not_relabelled_as_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bug in the library (here: the codec failing as an old protobuf did, with an
+    # AttributeError) must surface as itself, not as the user's ConfigurationError.
+    from mesos_framework import protocol
+
+    def broken(cls: Any, obj: Any, **kwargs: Any) -> Any:
+        raise AttributeError("'FieldDescriptor' object has no attribute 'is_repeated'")
+
+    monkeypatch.setattr(protocol, "from_dict", broken)
+    with pytest.raises(AttributeError, match="is_repeated"):
+        TaskSpec.from_dict("web", {"instances": 1, "commandInfo": {"value": "true"}})
+
+
+def test_a_bad_message_is_a_configuration_error_naming_the_field() -> None:
+    with pytest.raises(ConfigurationError, match=r"tasks\.web\.command.*shell") as info:
+        TaskSpec.from_dict("web", {"instances": 1, "commandInfo": {"value": "true", "shell": "yes"}})
+    assert info.value.option == "tasks.web.command"
