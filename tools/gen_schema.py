@@ -3,13 +3,16 @@
 The inventory (``shared/docs/mesos-v1-messages.txt``) lists every message and
 enum of ``mesos.v1``, ``mesos.v1.scheduler`` and ``mesos.v1.executor`` with
 field names, numbers, labels, types and explicit defaults, as upstream Mesos
-defines them.  This script turns it into ``FileDescriptorProto`` objects and
-writes, for each proto file, a module that registers the descriptors in the
-package's private descriptor pool plus a ``.pyi`` stub for type checkers.
+defines them; ``tools/mesos-v1-operator-messages.txt`` (written by
+``tools/proto_inventory.py``) does the same for the operator API's files
+(``master``, ``agent``, ``quota``, ``maintenance``, ``allocator``).  This
+script turns them into ``FileDescriptorProto`` objects and writes, for each
+proto file, a module that registers the descriptors in the package's private
+descriptor pool plus a ``.pyi`` stub for type checkers.
 
 Usage::
 
-    python tools/gen_schema.py [INVENTORY] [--check]
+    python tools/gen_schema.py [INVENTORY] [--operator-inventory FILE] [--check]
 
 ``--check`` regenerates into memory and fails if the committed files differ.
 """
@@ -27,12 +30,36 @@ from google.protobuf import descriptor_pb2
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "mesos_framework" / "protocol" / "_schema"
 DEFAULT_INVENTORY = ROOT.parent / "shared" / "docs" / "mesos-v1-messages.txt"
+OPERATOR_INVENTORY = ROOT / "tools" / "mesos-v1-operator-messages.txt"
+MESOS = "mesos/v1/mesos.proto"
+DURATION = "google/protobuf/duration.proto"
 
 FILES = {
     "mesos.v1": ("mesos/v1/mesos.proto", "mesos_pb2", []),
     "mesos.v1.scheduler": ("mesos/v1/scheduler/scheduler.proto", "scheduler_pb2", ["mesos/v1/mesos.proto"]),
     "mesos.v1.executor": ("mesos/v1/executor/executor.proto", "executor_pb2", ["mesos/v1/mesos.proto"]),
+    "mesos.v1.allocator": ("mesos/v1/allocator/allocator.proto", "allocator_pb2", [MESOS]),
+    "mesos.v1.maintenance": (
+        "mesos/v1/maintenance/maintenance.proto",
+        "maintenance_pb2",
+        [MESOS, "mesos/v1/allocator/allocator.proto"],
+    ),
+    "mesos.v1.quota": ("mesos/v1/quota/quota.proto", "quota_pb2", [MESOS]),
+    "mesos.v1.master": (
+        "mesos/v1/master/master.proto",
+        "master_pb2",
+        [
+            DURATION,
+            MESOS,
+            "mesos/v1/maintenance/maintenance.proto",
+            "mesos/v1/scheduler/scheduler.proto",
+            "mesos/v1/quota/quota.proto",
+        ],
+    ),
+    "mesos.v1.agent": ("mesos/v1/agent/agent.proto", "agent_pb2", [MESOS]),
 }
+# Messages of protobuf's own well-known files that the Mesos files use.
+EXTERNAL = {"google.protobuf.Duration": (DURATION, "duration_pb2")}
 # Names of the oneof groups (the inventory marks members, not group names).
 ONEOF_NAMES = {
     "mesos.v1.Volume.Source.CSIVolume.VolumeCapability": "access_type",
@@ -175,7 +202,7 @@ def camel(name: str) -> str:
 def build(
     messages: dict[str, Message], enums: dict[str, Enum]
 ) -> dict[str, descriptor_pb2.FileDescriptorProto]:
-    symbols = set(messages) | set(enums)
+    symbols = set(messages) | set(enums) | set(EXTERNAL)
     fdps: dict[str, descriptor_pb2.FileDescriptorProto] = {}
     protos: dict[str, descriptor_pb2.DescriptorProto | descriptor_pb2.FileDescriptorProto] = {}
     for pkg, (fname, _, deps) in FILES.items():
@@ -250,7 +277,7 @@ def _set_type(
     fd.type_name = "." + full
     fd.type = (
         descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE
-        if full in messages
+        if full in messages or full in EXTERNAL
         else descriptor_pb2.FieldDescriptorProto.TYPE_ENUM
     )
 
@@ -272,9 +299,17 @@ def render_module(fdp: descriptor_pb2.FileDescriptorProto, deps: list[str]) -> s
     data = fdp.SerializeToString(deterministic=True)
     lines = [HEADER, "from google.protobuf.internal import builder as _builder\n"]
     lines.append("from mesos_framework.protocol._schema._pool import POOL as _POOL\n")
+    external = False
     for dep in deps:
+        if dep == DURATION:
+            lines.append("from google.protobuf import duration_pb2 as _duration_pb2\n")
+            external = True
+            continue
         mod = next(m for f, m, _ in FILES.values() if f == dep)
         lines.append(f"from mesos_framework.protocol._schema import {mod} as _{mod}  # noqa: F401\n")
+    if external:
+        # The private pool gets its own copy of the well-known file (this module runs once).
+        lines.append("\n_POOL.AddSerializedFile(_duration_pb2.DESCRIPTOR.serialized_pb)\n")
     lines.append("\n_SERIALIZED = (\n")
     for i in range(0, len(data), 76):
         lines.append(f"    {data[i : i + 76]!r}\n")
@@ -318,8 +353,12 @@ def render_stub(
         "from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper\n",
         "from mesos_framework.protocol._schema._message import MesosMessage\n",
     ]
-    if pkg != "mesos.v1":
-        out.append("from mesos_framework.protocol._schema import mesos_pb2\n")
+    for dep in FILES[pkg][2]:
+        if dep == DURATION:
+            out.append("from google.protobuf import duration_pb2 as _duration_pb2\n")
+        else:
+            mod = next(m for f, m, _ in FILES.values() if f == dep)
+            out.append(f"from mesos_framework.protocol._schema import {mod}\n")
     out.append("\nDESCRIPTOR: FileDescriptor\n")
 
     index: dict[str, descriptor_pb2.DescriptorProto] = {}
@@ -335,11 +374,13 @@ def render_stub(
 
     def pyref(full: str) -> str:
         full = full.lstrip(".")
+        if full in EXTERNAL:
+            return f"_{EXTERNAL[full][1]}.{full.rsplit('.', 1)[1]}"
         ref_pkg = package_of(full) if not full.endswith("Entry") else pkg
         local = full[len(ref_pkg) + 1 :]
         if ref_pkg == pkg:
             return local
-        return "mesos_pb2." + local
+        return f"{FILES[ref_pkg][1]}.{local}"
 
     def enum_block(e: descriptor_pb2.EnumDescriptorProto, ind: str) -> list[str]:
         # A wrapper class per enum lets type checkers see ``TaskState.TASK_RUNNING``.
@@ -431,13 +472,20 @@ def _scalar_name(t: int) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description="Generate the Mesos v1 schema modules and stubs.")
     ap.add_argument("inventory", nargs="?", default=str(DEFAULT_INVENTORY), help="mesos-v1-messages.txt")
+    ap.add_argument(
+        "--operator-inventory",
+        default=str(OPERATOR_INVENTORY),
+        help="the operator API's inventory (tools/mesos-v1-operator-messages.txt)",
+    )
     ap.add_argument("--check", action="store_true", help="report stale generated files; exit 1 if any")
     args = ap.parse_args()
-    inventory = Path(args.inventory)
-    if not inventory.is_file():
-        print(f"protocol inventory not found: {inventory}", file=sys.stderr)
-        return 2
-    messages, enums = parse_inventory(inventory.read_text())
+    text = ""
+    for inventory in (Path(args.inventory), Path(args.operator_inventory)):
+        if not inventory.is_file():
+            print(f"protocol inventory not found: {inventory}", file=sys.stderr)
+            return 2
+        text += inventory.read_text() + "\n"
+    messages, enums = parse_inventory(text)
     fdps = build(messages, enums)
     outputs: dict[Path, str] = {}
     for pkg, (_fname, mod, deps) in FILES.items():
