@@ -250,6 +250,60 @@ async def test_writes_survive_a_sigkill_of_the_writer(durable_spec: str) -> None
         await store.close()
 
 
+_STREAMER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from mesos_framework.persistence import open_store
+    from mesos_framework.tasks import TaskRecord, TaskState
+
+    async def main():
+        store = open_store(sys.argv[1])
+        await store.open()
+        i = 0
+        while True:
+            rec = TaskRecord(f"app.web-{i}.s", "web", i, state=TaskState.TASK_RUNNING, agent_id="S1")
+            rec.properties["pad"] = "x" * 200
+            await store.save_task(rec)
+            print(i, flush=True)  # only after the write returned
+            i += 1
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_every_write_that_returned_survives_a_sigkill_mid_stream(durable_spec: str) -> None:
+    """The writer is killed while writing without pause: each write it saw return is there, intact."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _STREAMER, durable_spec, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    acknowledged = -1
+    try:
+        assert proc.stdout is not None
+        while acknowledged < 30:
+            line = await asyncio.wait_for(proc.stdout.readline(), 120)
+            if not line:
+                assert proc.stderr is not None
+                pytest.fail(f"writer died: {(await proc.stderr.read()).decode()[-2000:]}")
+            acknowledged = int(line)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+    store = open_store(durable_spec)
+    await store.open()
+    try:
+        loaded = {r.task_id: r for r in await store.load_tasks()}
+    finally:
+        await store.close()
+    for i in range(acknowledged + 1):
+        rec = loaded[f"app.web-{i}.s"]
+        assert (rec.state, rec.agent_id, rec.properties["pad"]) == (TaskState.TASK_RUNNING, "S1", "x" * 200)
+    # The writer ran on past the last line read; whatever else it wrote is whole too.
+    assert all(r.properties["pad"] == "x" * 200 for r in loaded.values())
+
+
 # -- open_store ------------------------------------------------------------------------------
 
 
