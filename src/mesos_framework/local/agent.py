@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mesos_framework import protocol
 from mesos_framework.local import _codec
+from mesos_framework.local._fetcher import Fetcher, FetchError
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local._topology import domain_json
 from mesos_framework.local.config import VERSION, ClusterConfig
@@ -326,6 +327,8 @@ class Agent:
         self.frameworks: dict[str, AgentFramework] = {}
         self.completed_frameworks: deque[AgentFramework] = deque(maxlen=50)
         self.updates = StatusUpdateManager(self)
+        self.fetcher = Fetcher(work_dir / "fetch")
+        """``CommandInfo.uris`` into sandboxes, with this agent's cache."""
         self._attributes = attributes or {}
         self._stopping = False
         self.phase = "RUNNING"
@@ -628,6 +631,9 @@ class Agent:
         info.command.shell = False
         info.command.value = sys.executable
         info.command.arguments.extend([sys.executable, "-P", COMMAND_EXECUTOR])
+        info.command.uris.extend(cmd.uris)  # as Slave::getExecutorInfo: fetched for the executor
+        if cmd.HasField("user"):
+            info.command.user = cmd.user
         info.resources.extend(task.resources)
         return info
 
@@ -695,17 +701,47 @@ class Agent:
             argv = list(cmd.arguments) or [cmd.value]
             program = cmd.value
         loop = asyncio.get_running_loop()
-        executor.waiter = loop.create_task(self._spawn(executor, program, argv, env))
+        user = cmd.user if cmd.HasField("user") else fw.info.user
+        executor.waiter = loop.create_task(
+            self._spawn(executor, program, argv, env, uris=list(cmd.uris), user=user)
+        )
         timer = loop.call_later(
             self.config.executor_registration_timeout, self._registration_timeout, executor
         )
         executor.timers.append(timer)
         return executor
 
-    async def _spawn(self, executor: Executor, program: str, argv: list[str], env: dict[str, str]) -> None:
+    async def _spawn(
+        self,
+        executor: Executor,
+        program: str,
+        argv: list[str],
+        env: dict[str, str],
+        *,
+        uris: list[mesos_pb2.CommandInfo.URI] | None = None,
+        user: str | None = None,
+    ) -> None:
         stdout, stderr = _open_logs(executor.directory)
         status = 0
         try:
+            if uris:
+                # The fetcher runs before the executor, as the containerizer's fetch step.
+                try:
+                    await asyncio.to_thread(
+                        self.fetcher.fetch,
+                        uris,
+                        executor.directory,
+                        container_id=executor.container_id,
+                        user=user or None,
+                        stderr=stderr,
+                    )
+                except FetchError as exc:
+                    log.warning("fetching for executor %s failed: %s", executor.id, exc)
+                    self._executor_exited(executor, 1 << 8, f"Failed to launch container: {exc}")
+                    return
+                if executor.state in ("TERMINATING", "TERMINATED") or self._stopping:
+                    self._executor_exited(executor, signal.SIGKILL, None)  # destroyed while fetching
+                    return
             try:
                 proc = await asyncio.create_subprocess_exec(
                     argv[0],
