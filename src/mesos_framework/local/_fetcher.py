@@ -15,16 +15,21 @@ It follows Mesos 1.11's ``src/slave/containerizer/fetcher.cpp`` and
   ``.tar.bz2``, ``.txz``, ``.tar.xz`` and ``.zip`` into the sandbox, and a
   bare ``.gz`` into the file without the suffix; anything else is kept as is.
 * ``cache`` goes through a per-agent cache keyed by ``user@uri``: downloaded
-  once into ``c<N>-<basename>``, then copied or extracted from there.
+  once (into ``<key digest>-<basename>``, shared by the agent and its
+  default executors' nested launches), then copied or extracted from there.
 * The fetcher's log goes to the sandbox's ``stderr``; a failure there is
   ``Failed to fetch '<uri>': <why>`` and the container's launch fails with
   ``Failed to fetch all URIs for container '<id>': exited with status 1``.
+
+Standard library only: the default executor loads it by path to fetch the
+URIs of its tasks into their own sandboxes (Mesos's nested container launch).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import logging
 import lzma
 import os
@@ -35,19 +40,52 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from mesos_framework.protocol._schema import mesos_pb2
-
-__all__ = ["FetchError", "Fetcher", "basename"]
+__all__ = ["FetchError", "Fetcher", "Uri", "basename"]
 
 log = logging.getLogger(__name__)
 
 ARCHIVES = (".tar", ".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
 NET_SCHEMES = ("http://", "https://", "ftp://", "ftps://")
+
+
+@dataclass(frozen=True)
+class Uri:
+    """A ``CommandInfo.URI`` (``extract`` defaults to true, as in ``mesos.proto``)."""
+
+    value: str
+    extract: bool = True
+    executable: bool = False
+    cache: bool = False
+    output_file: str | None = None
+
+    @classmethod
+    def from_proto(cls, uri: Any) -> Uri:
+        """From a ``CommandInfo.URI`` message."""
+        return cls(
+            uri.value,
+            bool(uri.extract),
+            bool(uri.executable),
+            bool(uri.cache),
+            uri.output_file if uri.HasField("output_file") else None,
+        )
+
+    @classmethod
+    def from_json(cls, uri: dict[str, Any]) -> Uri:
+        """From a ``CommandInfo.URI`` in JSON."""
+        return cls(
+            str(uri.get("value", "")),
+            bool(uri.get("extract", True)),
+            bool(uri.get("executable", False)),
+            bool(uri.get("cache", False)),
+            uri.get("output_file"),
+        )
 
 
 class FetchError(Exception):
@@ -71,14 +109,14 @@ def basename(uri: str) -> str:
     return os.path.basename(uri.rstrip("/")) or uri
 
 
-def validate(uris: Iterable[mesos_pb2.CommandInfo.URI]) -> str | None:
+def validate(uris: Iterable[Uri]) -> str | None:
     """``validateUris``: the first problem, or None."""
     for uri in uris:
         try:
             basename(uri.value)
         except _Failed as exc:
             return str(exc)
-        if uri.HasField("output_file"):
+        if uri.output_file is not None:
             if not uri.output_file:
                 return "URI output file path is empty"
             if uri.output_file.startswith("/"):
@@ -165,16 +203,19 @@ class Fetcher:
 
     def __init__(self, cache_dir: Path) -> None:
         self.cache_dir = cache_dir
-        self._cache: dict[str, Path] = {}
-        self._serial = 0
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
-        self.downloads = 0
-        """Downloads into the cache so far (for tests and the curious)."""
+
+    @property
+    def downloads(self) -> int:
+        """Files in the cache (each downloaded once)."""
+        if not self.cache_dir.is_dir():
+            return 0
+        return sum(1 for p in self.cache_dir.iterdir() if not p.name.startswith("."))
 
     def fetch(
         self,
-        uris: Iterable[mesos_pb2.CommandInfo.URI],
+        uris: Iterable[Uri],
         sandbox: Path,
         *,
         container_id: str,
@@ -207,10 +248,10 @@ class Fetcher:
             note(f"Fetched '{uri.value}' to '{result}'")
         note(f"Successfully fetched all URIs into '{sandbox}'")
 
-    def _fetch_one(self, uri: mesos_pb2.CommandInfo.URI, sandbox: Path, user: str | None) -> Path:
-        output = uri.output_file if uri.HasField("output_file") else basename(uri.value)
+    def _fetch_one(self, uri: Uri, sandbox: Path, user: str | None) -> Path:
+        output = uri.output_file if uri.output_file is not None else basename(uri.value)
         destination = sandbox / output
-        if uri.HasField("output_file") and os.path.dirname(output):
+        if uri.output_file is not None and os.path.dirname(output):
             try:
                 destination.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -235,22 +276,23 @@ class Fetcher:
 
     def _cached(self, uri: str, user: str | None) -> Path:
         key = uri if user is None else f"{user}@{uri}"
+        base = basename(uri)
+        if len(base) > 20:  # as Mesos's cache file names: the extension is kept
+            base = base[:10] + "_" + base[-10:]
+        path = self.cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}-{base}"
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
-            path = self._cache.get(key)
-            if path is not None and path.exists():
+            if path.exists():
                 return path
-            base = basename(uri)
-            if len(base) > 20:
-                base = base[:10] + "_" + base[-10:]
-            with self._lock:
-                self._serial += 1
-                path = self.cache_dir / f"c{self._serial}-{base}"
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            _download(uri, path)
-            self.downloads += 1
-            self._cache[key] = path
+            partial = self.cache_dir / f".{uuid.uuid4().hex}.part"  # other processes never see half
+            try:
+                _download(uri, partial)
+                os.replace(partial, path)
+            finally:
+                with contextlib.suppress(OSError):
+                    partial.unlink()
             return path
 
     @staticmethod

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mesos_framework import protocol
 from mesos_framework.local import _codec
-from mesos_framework.local._fetcher import Fetcher, FetchError
+from mesos_framework.local._fetcher import Fetcher, FetchError, Uri
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local._topology import domain_json
 from mesos_framework.local.config import VERSION, ClusterConfig
@@ -669,6 +669,8 @@ class Agent:
             "LIBPROCESS_PORT": "0",
             "LIBPROCESS_IP": self.address,
         }
+        if executor.kind == "default":  # its task groups' fetches share the agent's cache
+            env["MESOS_FRAMEWORK_LOCAL_FETCH_CACHE"] = str(self.fetcher.cache_dir)
         if fw_info.checkpoint:
             env["MESOS_RECOVERY_TIMEOUT"] = "15mins"
             env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = format_duration(self.reregistration_timeout)
@@ -729,7 +731,7 @@ class Agent:
                 try:
                     await asyncio.to_thread(
                         self.fetcher.fetch,
-                        uris,
+                        [Uri.from_proto(u) for u in uris],
                         executor.directory,
                         container_id=executor.container_id,
                         user=user or None,
