@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -375,6 +376,39 @@ class Agent:
         info.attributes.extend(self.attributes)
         return info
 
+    # ------------------------------------------------- offer operations
+    def volume_path(self, role: str, persistence_id: str) -> Path:
+        """Where a persistent volume lives (Mesos's ``volumes/roles/<role>/<id>``)."""
+        return self.work_dir / "volumes" / "roles" / role / persistence_id
+
+    def apply_conversion(self, consumed: Resources, converted: Resources) -> None:
+        """A RESERVE/UNRESERVE/CREATE/DESTROY the master applied: the new total resources
+        (what the agent checkpoints); volumes created get a directory, destroyed ones lose it."""
+        self.total = self.total - consumed + converted
+        for key in converted.items:
+            if key.disk:
+                self.volume_path(key.role, key.disk[0]).mkdir(parents=True, exist_ok=True)
+        for key in consumed.items:
+            if key.disk and key not in converted.items:
+                shutil.rmtree(self.volume_path(key.role, key.disk[0]), ignore_errors=True)
+
+    def _link_volumes(self, directory: Path, infos: list[mesos_pb2.Resource]) -> None:
+        """Persistent volumes a task or executor uses appear at their ``container_path`` in the
+        sandbox (Mesos bind-mounts them; a symbolic link here)."""
+        for r in infos:
+            if not (r.HasField("disk") and r.disk.HasField("persistence")):
+                continue
+            role = r.reservations[-1].role if r.reservations else (r.role or "*")
+            target = self.volume_path(role, r.disk.persistence.id)
+            target.mkdir(parents=True, exist_ok=True)
+            path = r.disk.volume.container_path
+            if not path or os.path.isabs(path):
+                continue
+            link = directory / path
+            link.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                link.symlink_to(target)
+
     # -------------------------------------------------------- registration
     def register(self, master: Master) -> None:
         """(Re-)register with a master; keeps the agent id across masters.
@@ -582,6 +616,9 @@ class Agent:
         executor = fw.executors.get(executor_info.executor_id.value)
         if executor is None or executor.state == "TERMINATED":
             executor = self._launch_executor(fw, executor_info, kind)
+        self._link_volumes(
+            executor.directory, [*executor_info.resources, *(r for t in tasks for r in t.resources)]
+        )
         if executor.state == "RUNNING":
             for t in tasks:
                 executor.tasks[t.task_id.value] = AgentTask(info=t)
