@@ -91,10 +91,11 @@ async def acknowledge(s: RawScheduler, status: dict[str, Any]) -> None:
 async def offer_with(s: RawScheduler, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     """The next offer with a resource matching ``predicate`` (other offers declined)."""
     while True:
-        for offer in await s.offers(within=60):
-            if any(predicate(r) for r in offer["resources"]):
-                return offer
-            await s.decline([offer], refuse=0.0)
+        offers = await s.offers(within=60)
+        found = next((o for o in offers if any(predicate(r) for r in o["resources"])), None)
+        await s.decline([o for o in offers if o is not found], refuse=0.0)
+        if found is not None:
+            return found
 
 
 async def run_task(
@@ -277,3 +278,75 @@ async def test_volume_directory_outlives_tasks_until_destroyed(http: aiohttp.Cli
         await accept(s, offer, {"type": "DESTROY", "destroy": {"volumes": [volume]}})
         assert not path.exists()
         await s.teardown()
+
+
+async def test_grow_and_shrink_volume(scheduler: Factory) -> None:
+    """GROW_VOLUME consumes the volume and the addition and makes one larger volume;
+    SHRINK_VOLUME gives back the subtracted disk (with the volume's reservation); both get
+    ``OPERATION_FINISHED``; a shrink by the whole size is an ``OPERATION_ERROR``."""
+    s = await scheduler("resize")
+    offer = (await s.offers())[0]
+    disk = reserved(scalar(find(offer, "disk"), 8.0))
+    volume = scalar(disk, 4.0)
+    volume["disk"] = {"persistence": {"id": "grow-me"}, "volume": {"container_path": "g", "mode": "RW"}}
+    await accept(
+        s,
+        offer,
+        {"type": "RESERVE", "reserve": {"resources": [disk]}},
+        {"type": "CREATE", "create": {"volumes": [volume]}},
+    )
+
+    def volume_of(offer: dict[str, Any]) -> dict[str, Any] | None:
+        return next(
+            (
+                r
+                for r in offer["resources"]
+                if r.get("disk", {}).get("persistence", {}).get("id") == "grow-me"
+            ),
+            None,
+        )
+
+    offer = await offer_with(s, lambda r: r.get("disk", {}).get("persistence", {}).get("id") == "grow-me")
+    current = volume_of(offer)
+    assert current is not None and current["scalar"]["value"] == 4.0
+    grow = {"volume": current, "addition": scalar(disk, 2.0)}
+    await accept(s, offer, {"type": "GROW_VOLUME", "id": {"value": "grow"}, "grow_volume": grow})
+    status = await operation_status(s, "grow")
+    assert status["state"] == "OPERATION_FINISHED", status
+    await acknowledge(s, status)
+
+    def sized(value: float) -> Callable[[dict[str, Any]], bool]:
+        return lambda r: (
+            r.get("disk", {}).get("persistence", {}).get("id") == "grow-me" and r["scalar"]["value"] == value
+        )
+
+    offer = await offer_with(s, sized(6.0))
+    current = volume_of(offer)
+    assert current is not None
+    await accept(
+        s,
+        offer,
+        {
+            "type": "SHRINK_VOLUME",
+            "id": {"value": "too-much"},
+            "shrink_volume": {"volume": current, "subtract": {"value": 6.0}},
+        },
+        {
+            "type": "SHRINK_VOLUME",
+            "id": {"value": "shrink"},
+            "shrink_volume": {"volume": current, "subtract": {"value": 5.0}},
+        },
+    )
+    error = await operation_status(s, "too-much")
+    assert error["state"] == "OPERATION_ERROR"
+    assert error["message"].startswith(
+        "Value of 'ShrinkVolume.subtract' must be smaller than the size of 'ShrinkVolume.volume'; on agent "
+    )
+    status = await operation_status(s, "shrink")
+    assert status["state"] == "OPERATION_FINISHED", status
+    await acknowledge(s, status)
+    # The shrunk volume and the freed disk come back. (Real Mesos 1.11 was seen not to offer
+    # again the rest of the reserved disk that was in the same offer; here it is offered too.)
+    offer = await offer_with(s, sized(1.0))
+    free = [r["scalar"]["value"] for r in offer["resources"] if r["name"] == "disk" and is_dynamic(r)]
+    assert 5.0 in free or 7.0 in free, offer["resources"]

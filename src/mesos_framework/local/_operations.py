@@ -44,6 +44,7 @@ Op = mesos_pb2.Offer.Operation
 Event = scheduler_pb2.Event
 RETRY_MAX = 600.0
 NAMES = {Op.RESERVE: "RESERVE", Op.UNRESERVE: "UNRESERVE", Op.CREATE: "CREATE", Op.DESTROY: "DESTROY"}
+RESIZES = {Op.GROW_VOLUME: "GROW_VOLUME", Op.SHRINK_VOLUME: "SHRINK_VOLUME"}
 
 
 def describe(res: Resources) -> str:
@@ -250,8 +251,10 @@ class Operations:
         self, fw: Framework, entry: AgentEntry, role: str, op: mesos_pb2.Offer.Operation, available: Resources
     ) -> Resources:
         """One RESERVE/UNRESERVE/CREATE/DESTROY of an ACCEPT; returns what is left of the offers."""
+        if op.type in RESIZES:
+            return self._resize(fw, entry, role, op, available)
         name = NAMES.get(op.type)
-        if name is None:
+        if name is None or (op.type == Op.RESERVE and op.reserve.source):
             self.master._operation_error(fw, op, "Operation not supported by the local cluster")
             return available
         info = mesos_pb2.Offer.Operation()
@@ -298,6 +301,74 @@ class Operations:
         entry.total = entry.total - consumed.unallocated() + converted.unallocated()
         entry.agent.apply_conversion(consumed.unallocated(), converted.unallocated())
         log.info("applied %s of framework %s on agent %s", name, fw.id, entry.id)
+        if op.HasField("id"):
+            self._finished(fw, entry.id, op.id.value)
+        return available
+
+    def _resize(
+        self, fw: Framework, entry: AgentEntry, role: str, op: mesos_pb2.Offer.Operation, available: Resources
+    ) -> Resources:
+        """GROW_VOLUME / SHRINK_VOLUME: the consumed resources leave the offer; the resized
+        volume (and freed disk) come back with the next offers."""
+        grow = op.type == Op.GROW_VOLUME
+        volume = mesos_pb2.Resource()
+        volume.CopyFrom(op.grow_volume.volume if grow else op.shrink_volume.volume)
+        if not volume.HasField("allocation_info"):
+            volume.allocation_info.role = role
+        res = Resources.from_protos([volume])
+        error: str | None = None
+        if grow:
+            addition = mesos_pb2.Resource()
+            addition.CopyFrom(op.grow_volume.addition)
+            if not addition.HasField("allocation_info"):
+                addition.allocation_info.role = role
+            extra = Resources.from_protos([addition])
+            field_text = "'GrowVolume.volume'"
+            if addition.scalar.value <= 0:
+                error = "The size of 'GrowVolume.addition' field must be greater than zero"
+        else:
+            subtract = op.shrink_volume.subtract.value
+            field_text = "'ShrinkVolume.volume'"
+            if subtract <= 0:
+                error = "Value of 'ShrinkVolume.subtract' must be greater than zero"
+            elif volume.scalar.value <= subtract:
+                error = (
+                    "Value of 'ShrinkVolume.subtract' must be smaller than the size of 'ShrinkVolume.volume'"
+                )
+        if error is None:
+            why = _persistent_volume_error([volume], res)
+            if why:
+                error = f"Invalid persistent volume in the {field_text} field: " + why.removeprefix(
+                    "Not a persistent volume: "
+                )
+        if error is None and volume.HasField("shared"):
+            error = f"{'Growing' if grow else 'Shrinking'} a shared persistent volume is not supported"
+        if error is None and grow and set(_strip_volume(res).items) != set(extra.items):
+            error = "Incompatible resources in the 'GrowVolume.volume' and 'GrowVolume.addition' fields"
+        if error is not None:
+            agent = entry.agent
+            self.master._operation_error(
+                fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})"
+            )
+            return available
+        (key,) = res.items
+        size = res.items[key]
+        assert isinstance(size, int)
+        if grow:
+            consumed = res + extra
+            converted = Resources({key: size + round(addition.scalar.value * 1000)})
+        else:
+            consumed = res
+            freed = round(op.shrink_volume.subtract.value * 1000)
+            converted = Resources({key: size - freed}) + Resources({dataclasses.replace(key, disk=()): freed})
+        name = "GROW_VOLUME" if grow else "SHRINK_VOLUME"
+        if not available.contains(consumed):
+            why = f"Invalid {name} operation: {describe(available)} does not contain {describe(consumed)}"
+            self.master._operation_error(fw, op, why)
+            return available
+        available = available - consumed
+        entry.total = entry.total - consumed.unallocated() + converted.unallocated()
+        entry.agent.apply_conversion(consumed.unallocated(), converted.unallocated())
         if op.HasField("id"):
             self._finished(fw, entry.id, op.id.value)
         return available
