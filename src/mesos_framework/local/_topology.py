@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from mesos_framework.errors import ConfigurationError
-from mesos_framework.local.resources import RANGES, Key, Resources
+from mesos_framework.local.resources import RANGES, Resources
 from mesos_framework.protocol._schema import mesos_pb2
 
 __all__ = ["domain_info", "domain_json", "is_remote", "port_ranges", "ranges_overlap", "shift_ports"]
@@ -40,9 +40,7 @@ def shift_ports(res: Resources, index: int, *, option: str = "resources") -> Res
     out = Resources()
     for key, value in res.items.items():
         if key.name == "ports" and key.type == RANGES and isinstance(value, tuple):
-            out.items[Key(key.name, key.type, key.role, key.allocation)] = tuple(
-                (b - offset, e - offset) for b, e in value
-            )
+            out.items[key] = tuple((b - offset, e - offset) for b, e in value)
         else:
             out.items[key] = value
     return out

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mesos_framework import protocol
 from mesos_framework.local import _codec
+from mesos_framework.local._fetcher import Fetcher, FetchError, Uri
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local._topology import domain_json
 from mesos_framework.local.config import VERSION, ClusterConfig
@@ -326,6 +328,8 @@ class Agent:
         self.frameworks: dict[str, AgentFramework] = {}
         self.completed_frameworks: deque[AgentFramework] = deque(maxlen=50)
         self.updates = StatusUpdateManager(self)
+        self.fetcher = Fetcher(work_dir / "fetch")
+        """``CommandInfo.uris`` into sandboxes, with this agent's cache."""
         self._attributes = attributes or {}
         self._stopping = False
         self.phase = "RUNNING"
@@ -371,6 +375,39 @@ class Agent:
         info.resources.extend(self.total.to_protos())
         info.attributes.extend(self.attributes)
         return info
+
+    # ------------------------------------------------- offer operations
+    def volume_path(self, role: str, persistence_id: str) -> Path:
+        """Where a persistent volume lives (Mesos's ``volumes/roles/<role>/<id>``)."""
+        return self.work_dir / "volumes" / "roles" / role / persistence_id
+
+    def apply_conversion(self, consumed: Resources, converted: Resources) -> None:
+        """A RESERVE/UNRESERVE/CREATE/DESTROY the master applied: the new total resources
+        (what the agent checkpoints); volumes created get a directory, destroyed ones lose it."""
+        self.total = self.total - consumed + converted
+        for key in converted.items:
+            if key.disk:
+                self.volume_path(key.role, key.disk[0]).mkdir(parents=True, exist_ok=True)
+        for key in consumed.items:
+            if key.disk and key not in converted.items:
+                shutil.rmtree(self.volume_path(key.role, key.disk[0]), ignore_errors=True)
+
+    def _link_volumes(self, directory: Path, infos: list[mesos_pb2.Resource]) -> None:
+        """Persistent volumes a task or executor uses appear at their ``container_path`` in the
+        sandbox (Mesos bind-mounts them; a symbolic link here)."""
+        for r in infos:
+            if not (r.HasField("disk") and r.disk.HasField("persistence")):
+                continue
+            role = r.reservations[-1].role if r.reservations else (r.role or "*")
+            target = self.volume_path(role, r.disk.persistence.id)
+            target.mkdir(parents=True, exist_ok=True)
+            path = r.disk.volume.container_path
+            if not path or os.path.isabs(path):
+                continue
+            link = directory / path
+            link.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                link.symlink_to(target)
 
     # -------------------------------------------------------- registration
     def register(self, master: Master) -> None:
@@ -579,6 +616,9 @@ class Agent:
         executor = fw.executors.get(executor_info.executor_id.value)
         if executor is None or executor.state == "TERMINATED":
             executor = self._launch_executor(fw, executor_info, kind)
+        self._link_volumes(
+            executor.directory, [*executor_info.resources, *(r for t in tasks for r in t.resources)]
+        )
         if executor.state == "RUNNING":
             for t in tasks:
                 executor.tasks[t.task_id.value] = AgentTask(info=t)
@@ -628,6 +668,9 @@ class Agent:
         info.command.shell = False
         info.command.value = sys.executable
         info.command.arguments.extend([sys.executable, "-P", COMMAND_EXECUTOR])
+        info.command.uris.extend(cmd.uris)  # as Slave::getExecutorInfo: fetched for the executor
+        if cmd.HasField("user"):
+            info.command.user = cmd.user
         info.resources.extend(task.resources)
         return info
 
@@ -663,6 +706,8 @@ class Agent:
             "LIBPROCESS_PORT": "0",
             "LIBPROCESS_IP": self.address,
         }
+        if executor.kind == "default":  # its task groups' fetches share the agent's cache
+            env["MESOS_FRAMEWORK_LOCAL_FETCH_CACHE"] = str(self.fetcher.cache_dir)
         if fw_info.checkpoint:
             env["MESOS_RECOVERY_TIMEOUT"] = "15mins"
             env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = format_duration(self.reregistration_timeout)
@@ -695,17 +740,47 @@ class Agent:
             argv = list(cmd.arguments) or [cmd.value]
             program = cmd.value
         loop = asyncio.get_running_loop()
-        executor.waiter = loop.create_task(self._spawn(executor, program, argv, env))
+        user = cmd.user if cmd.HasField("user") else fw.info.user
+        executor.waiter = loop.create_task(
+            self._spawn(executor, program, argv, env, uris=list(cmd.uris), user=user)
+        )
         timer = loop.call_later(
             self.config.executor_registration_timeout, self._registration_timeout, executor
         )
         executor.timers.append(timer)
         return executor
 
-    async def _spawn(self, executor: Executor, program: str, argv: list[str], env: dict[str, str]) -> None:
+    async def _spawn(
+        self,
+        executor: Executor,
+        program: str,
+        argv: list[str],
+        env: dict[str, str],
+        *,
+        uris: list[mesos_pb2.CommandInfo.URI] | None = None,
+        user: str | None = None,
+    ) -> None:
         stdout, stderr = _open_logs(executor.directory)
         status = 0
         try:
+            if uris:
+                # The fetcher runs before the executor, as the containerizer's fetch step.
+                try:
+                    await asyncio.to_thread(
+                        self.fetcher.fetch,
+                        [Uri.from_proto(u) for u in uris],
+                        executor.directory,
+                        container_id=executor.container_id,
+                        user=user or None,
+                        stderr=stderr,
+                    )
+                except FetchError as exc:
+                    log.warning("fetching for executor %s failed: %s", executor.id, exc)
+                    self._executor_exited(executor, 1 << 8, f"Failed to launch container: {exc}")
+                    return
+                if executor.state in ("TERMINATING", "TERMINATED") or self._stopping:
+                    self._executor_exited(executor, signal.SIGKILL, None)  # destroyed while fetching
+                    return
             try:
                 proc = await asyncio.create_subprocess_exec(
                     argv[0],

@@ -33,7 +33,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 log = logging.getLogger("mesos_framework.local.command_executor")
 
@@ -141,9 +141,15 @@ async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
 
 
 class _Task:
-    def __init__(self, info: dict[str, Any]) -> None:
+    def __init__(self, info: dict[str, Any], directory: str, group: str | None = None) -> None:
         self.info = info
         self.id = info["task_id"]
+        self.directory = directory
+        """Its sandbox: the executor's, or for a task group's task its own nested container's."""
+        self.group = group
+        self.container_id: str | None = None
+        self.launch_error: str | None = None
+        self.killing_group = False
         self.proc: asyncio.subprocess.Process | None = None
         self.killing = False
         self.terminal_uuid: str | None = None
@@ -192,6 +198,9 @@ class CommandExecutor:
         self.finished = asyncio.Event()
         self.background: set[asyncio.Task[None]] = set()
         self.unhealthy = False  # the default executor's flag: some task was killed as unhealthy
+        self.container_id = ""
+        self.user: str | None = None
+        self.fetch_cache = env.get("MESOS_FRAMEWORK_LOCAL_FETCH_CACHE")
 
     async def post(self, call: dict[str, Any]) -> int:
         """POST a call; returns the HTTP status (0 when the connection failed)."""
@@ -372,6 +381,8 @@ class CommandExecutor:
         if kind == "SUBSCRIBED":
             self.subscribed = True
             fw = event["subscribed"].get("framework_info", {})
+            self.container_id = event["subscribed"].get("container_id", {}).get("value", "")
+            self.user = fw.get("user") or None
             self.killing_state = any(
                 c.get("type") == "TASK_KILLING_STATE" for c in fw.get("capabilities", [])
             )
@@ -379,16 +390,12 @@ class CommandExecutor:
             await self.launch([event["launch"]["task"]])
         elif kind == "LAUNCH_GROUP":
             self.group = True
-            await self.launch(event["launch_group"]["task_group"]["tasks"])
+            await self.launch_group(event["launch_group"]["task_group"]["tasks"])
         elif kind == "KILL":
+            # One task; in a task group the others follow when it ends (the group's policy).
             policy = event["kill"].get("kill_policy")
-            tid = event["kill"]["task_id"]["value"]
-            targets = (
-                list(self.tasks.values())
-                if self.group
-                else [t for t in self.tasks.values() if t.id["value"] == tid]
-            )
-            for task in targets:
+            task = self.tasks.get(event["kill"]["task_id"]["value"])
+            if task is not None:
                 self.spawn(self.kill(task, policy))
         elif kind == "ACKNOWLEDGED":
             uid = event["acknowledged"]["uuid"]
@@ -418,38 +425,169 @@ class CommandExecutor:
 
     async def launch(self, infos: list[dict[str, Any]]) -> None:
         for info in infos:
-            task = _Task(info)
+            task = _Task(info, self.sandbox)
             self.tasks[task.id["value"]] = task
             self.unacked_tasks[task.id["value"]] = info
             await self.update(task, "TASK_STARTING")
-            command = info.get("command", {})
-            env = dict(os.environ)
-            for var in command.get("environment", {}).get("variables", []):
-                env[var["name"]] = var.get("value", "")
-            container = info.get("container", {})
             try:
-                if container.get("type") == "DOCKER":
-                    argv, program = self.docker_argv(info, command), "docker"
-                elif command.get("shell", True):
-                    argv, program = ["/bin/sh", "-c", command.get("value", "")], "/bin/sh"
-                else:
-                    argv = list(command.get("arguments", [])) or [command.get("value", "")]
-                    program = command.get("value", argv[0])
-                task.proc = await asyncio.create_subprocess_exec(
-                    argv[0],
-                    *argv[1:],
-                    executable=program,
-                    cwd=self.sandbox,
-                    env=env,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    process_group=0,  # own group, same session: the agent can reap leftovers
-                )
+                await self.start_process(task, dict(os.environ))
             except OSError as exc:
                 await self.update(task, "TASK_FAILED", f"Failed to launch the command: {exc}")
                 continue
             await self.update(task, "TASK_RUNNING")
             self.start_checks(task)
             self.spawn(self.wait(task))
+
+    async def start_process(
+        self, task: _Task, env: dict[str, str], stdout: int | None = None, stderr: int | None = None
+    ) -> None:
+        info = task.info
+        command = info.get("command", {})
+        for var in command.get("environment", {}).get("variables", []):
+            env[var["name"]] = var.get("value", "")
+        if info.get("container", {}).get("type") == "DOCKER":
+            argv, program = self.docker_argv(info, command), "docker"
+        elif command.get("shell", True):
+            argv, program = ["/bin/sh", "-c", command.get("value", "")], "/bin/sh"
+        else:
+            argv = list(command.get("arguments", [])) or [command.get("value", "")]
+            program = command.get("value", argv[0])
+        task.proc = await asyncio.create_subprocess_exec(
+            argv[0],
+            *argv[1:],
+            executable=program,
+            cwd=task.directory,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            process_group=0,  # own group, same session: the agent can reap leftovers
+        )
+
+    # ------------------------------------------------------------ task groups
+    async def launch_group(self, infos: list[dict[str, Any]]) -> None:
+        """Mesos's default executor: each task in a nested container of its own.
+
+        Its sandbox is ``containers/<id>`` in the executor's (``tasks/<task id>`` links to it
+        once it runs), with its ``CommandInfo.uris`` fetched there, its own ``stdout`` and
+        ``stderr``, the parent's volumes mapped in, ``MESOS_SANDBOX`` pointing at it. A task that
+        cannot be launched ends ``TASK_FAILED`` with the launch error; a task of the group that
+        fails or is killed gets the others killed.
+        """
+        group = uuid.uuid4().hex
+        tasks = []
+        for info in infos:
+            cid = str(uuid.uuid4())
+            task = _Task(info, os.path.join(self.sandbox, "containers", cid), group)
+            task.container_id = cid
+            self.tasks[task.id["value"]] = task
+            self.unacked_tasks[task.id["value"]] = info
+            tasks.append(task)
+            await self.update(task, "TASK_STARTING")
+        for task in tasks:
+            task.launch_error = await self.launch_nested(task)
+        for task in tasks:
+            if task.launch_error is not None:
+                continue
+            link = os.path.join(self.sandbox, "tasks", task.id["value"])
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.symlink(task.directory, link)
+            await self.update(task, "TASK_RUNNING")
+            self.start_checks(task)
+            self.spawn(self.wait(task))
+        for task in tasks:
+            if task.launch_error is not None:
+                self.kill_group_of(task, "TASK_FAILED")
+                await self.update(task, "TASK_FAILED", task.launch_error)
+
+    async def launch_nested(self, task: _Task) -> str | None:
+        """Sandbox, volumes, fetch and process of a task group's task; the launch error or None."""
+        info = task.info
+        try:
+            os.makedirs(task.directory)
+            self.map_volumes(task)
+        except OSError as exc:
+            return f"Failed to create sandbox: {exc}"
+        stdout = os.open(
+            os.path.join(task.directory, "stdout"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
+        stderr = os.open(
+            os.path.join(task.directory, "stderr"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
+        try:
+            uris = info.get("command", {}).get("uris", [])
+            if uris:
+                fetcher_module = _sibling("_fetcher")
+                cache = self.fetch_cache or os.path.join(self.sandbox, ".fetch-cache")
+                fetcher = fetcher_module.Fetcher(Path(cache))
+                container = f"{self.container_id}.{task.container_id}"
+                command = info.get("command", {})
+                user = command.get("user") or self.user
+                try:
+                    with _writer(stderr) as log_file:
+                        await asyncio.to_thread(
+                            fetcher.fetch,
+                            [fetcher_module.Uri.from_json(u) for u in uris],
+                            Path(task.directory),
+                            container_id=container,
+                            user=user,
+                            stderr=log_file,
+                        )
+                except fetcher_module.FetchError as exc:
+                    return str(exc)
+            env = dict(os.environ)
+            env["MESOS_SANDBOX"] = task.directory
+            env["MESOS_CONTAINER_IP"] = "127.0.0.1"
+            resources = info.get("resources", [])
+            if resources:
+                env["MESOS_ALLOCATION_ROLE"] = resources[0].get("allocation_info", {}).get("role", "*")
+            try:
+                await self.start_process(task, env, stdout, stderr)
+            except OSError as exc:
+                return f"Failed to launch the command: {exc}"
+        finally:
+            os.close(stdout)
+            os.close(stderr)
+        return None
+
+    def map_volumes(self, task: _Task) -> None:
+        """Mesos maps a task's disk volumes and ``SANDBOX_PATH`` volumes from the executor's
+        sandbox (bind mounts there; symbolic links here)."""
+        links: dict[str, str] = {}
+        for resource in task.info.get("resources", []):
+            volume = resource.get("disk", {}).get("volume")
+            if volume and volume.get("container_path"):
+                links[volume["container_path"]] = os.path.join(self.sandbox, volume["container_path"])
+        for volume in task.info.get("container", {}).get("volumes", []):
+            source = volume.get("source", {})
+            if source.get("type") != "SANDBOX_PATH" or not volume.get("container_path"):
+                continue
+            sandbox_path = source.get("sandbox_path", {})
+            base = self.sandbox if sandbox_path.get("type", "PARENT") == "PARENT" else task.directory
+            links[volume["container_path"]] = os.path.join(base, sandbox_path.get("path", ""))
+        for container_path, target in links.items():
+            if os.path.isabs(container_path):
+                continue  # an absolute path needs a mount namespace
+            os.makedirs(target, exist_ok=True)
+            link = os.path.join(task.directory, container_path)
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.symlink(target, link)
+
+    def kill_group_of(self, task: _Task, state: str) -> None:
+        """The default executor's policy: a task of a group that fails or is killed (not during
+        shutdown) gets the group's other tasks killed."""
+        if task.group is None or self.shutting_down or task.killing_group:
+            return
+        if state not in ("TASK_FAILED", "TASK_KILLED"):
+            return
+        for other in self.tasks.values():
+            if other is task or other.group != task.group or other.exited:
+                continue
+            other.killing_group = True
+            if not other.killing:
+                self.spawn(self.kill(other, None))
 
     def start_checks(self, task: _Task) -> None:
         """The task's check and health check start once it runs (as Mesos's executors do)."""
@@ -534,10 +672,7 @@ class CommandExecutor:
         reason = None
         if state == "TASK_FAILED" and code < 0:
             reason = "REASON_COMMAND_EXECUTOR_FAILED"
-        if self.group and state != "TASK_FINISHED":
-            for other in self.tasks.values():
-                if other is not task and not other.killing:
-                    self.spawn(self.kill(other, None))
+        self.kill_group_of(task, state)
         # Killed as unhealthy: the terminal update says so (the default executor: once any
         # task of the executor was, MESOS-8543).
         unhealthy = self.unhealthy if self.group else task.killed_by_health and task.killing
@@ -574,6 +709,16 @@ class CommandExecutor:
         for proc in procs:
             with contextlib.suppress(OSError):
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _append(path: str) -> int:
+    """A file descriptor appending to ``path`` (created)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+
+def _writer(fd: int) -> BinaryIO:
+    """A binary file object on ``fd`` that leaves it open."""
+    return open(fd, "ab", closefd=False)
 
 
 def _strsignal(num: int, fallback: str) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mesos_framework.local import _codec
+from mesos_framework.local._operations import Operations
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local._task_validation import validate_task_checks
 from mesos_framework.local._topology import domain_info, domain_json, is_remote
@@ -280,6 +281,8 @@ class Master:
         self.operator_streams: set[EventStream] = set()
         self.domain = domain_info(config.domain) if config.domain else None
         """This master's fault domain (``ClusterConfig.domain``)."""
+        self.operations = Operations(self)
+        """RESERVE/UNRESERVE/CREATE/DESTROY and their status feedback."""
 
     # ------------------------------------------------------------------ info
     @property
@@ -323,6 +326,7 @@ class Master:
     def stop(self) -> None:
         """Stop: close every stream abruptly (as a crashed master would)."""
         self._stopped = True
+        self.operations.stop()
         if self._ticker is not None:
             self._ticker.cancel()
         if self._allocate_handle is not None:
@@ -626,6 +630,7 @@ class Master:
         stream.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(stream))
         for entry in self.agents.values():
             entry.agent.update_framework(fw.info)
+        self.operations.resend(fw)
         self._publish_framework("FRAMEWORK_ADDED" if added else "FRAMEWORK_UPDATED", fw)
         self.allocate_soon()
 
@@ -664,6 +669,7 @@ class Master:
 
     def remove_framework(self, fw: Framework) -> None:
         """TEARDOWN / failover timeout: shut everything of the framework down."""
+        self.operations.forget(fw.id)
         if fw.failover_timer is not None:
             fw.failover_timer.cancel()
             fw.failover_timer = None
@@ -737,9 +743,11 @@ class Master:
             self._reconcile_operations(fw, call.reconcile_operations)
         elif t == Call.UPDATE_FRAMEWORK:
             return self._update_framework(fw, call.update_framework)
+        elif t == Call.ACKNOWLEDGE_OPERATION_STATUS:
+            self.operations.acknowledge(fw, call.acknowledge_operation_status)
         elif t == Call.UNKNOWN:
             return 501, ""
-        # REQUEST, ACCEPT/DECLINE_INVERSE_OFFERS, ACKNOWLEDGE_OPERATION_STATUS: accepted, no effect.
+        # REQUEST, ACCEPT/DECLINE_INVERSE_OFFERS: accepted, no effect.
         return 202, ""
 
     # ------------------------------------------------------------- updates
@@ -877,15 +885,7 @@ class Master:
         return status
 
     def _reconcile_operations(self, fw: Framework, rec: scheduler_pb2.Call.ReconcileOperations) -> None:
-        for op in rec.operations:
-            ev = Event(type=Event.UPDATE_OPERATION_STATUS)
-            st = ev.update_operation_status.status
-            st.operation_id.CopyFrom(op.operation_id)
-            st.state = mesos_pb2.OPERATION_UNKNOWN
-            st.message = "Reconciliation: Operation is unknown"
-            if op.HasField("agent_id"):
-                st.agent_id.CopyFrom(op.agent_id)
-            fw.send(ev)
+        self.operations.reconcile(fw, rec)
 
     def _kill(self, fw: Framework, kill: scheduler_pb2.Call.Kill) -> None:
         task = fw.tasks.get(kill.task_id.value)
@@ -1235,7 +1235,7 @@ class Master:
             elif op.type == mesos_pb2.Offer.Operation.LAUNCH_GROUP:
                 available = self._launch_group(fw, entry, role, op, available)
             else:
-                self._operation_error(fw, op, "Operation not supported by the local cluster")
+                available = self.operations.perform(fw, entry, role, op, available)
         if available:
             filters = accept.filters if accept.HasField("filters") else mesos_pb2.Filters()
             self._add_filter(fw, role, agent_id, available.unallocated(), filters)

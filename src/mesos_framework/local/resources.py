@@ -7,6 +7,7 @@ resources with the same identity merge.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,16 +23,44 @@ SET = mesos_pb2.Value.SET
 
 Ranges = tuple[tuple[int, int], ...]
 Value = int | Ranges | frozenset[str]
+Reservation = tuple[int, str, str, tuple[tuple[str, str], ...]]
+"""One ``ReservationInfo``: type (STATIC/DYNAMIC), role, principal ("" = none), labels."""
+Disk = tuple[str, str, str, int]
+"""A persistent volume's ``DiskInfo``: persistence id, principal ("" = none), container path, mode."""
+
+STATIC = mesos_pb2.Resource.ReservationInfo.STATIC
+DYNAMIC = mesos_pb2.Resource.ReservationInfo.DYNAMIC
 
 
 @dataclass(frozen=True, order=True)
 class Key:
-    """The identity of a resource: name, type, reservation role, allocation role."""
+    """The identity of a resource: name, type, reservation role, allocation role, and for
+    dynamically reserved resources their reservation stack, for persistent volumes their disk."""
 
     name: str
     type: int
     role: str = "*"
     allocation: str = ""
+    reservations: tuple[Reservation, ...] = ()
+    """The whole stack when any reservation is dynamic; () for unreserved and static ones."""
+    disk: Disk | tuple[()] = ()
+
+    @property
+    def dynamic(self) -> bool:
+        """Dynamically reserved (the last reservation is DYNAMIC)."""
+        return bool(self.reservations) and self.reservations[-1][0] == DYNAMIC
+
+    def stack(self) -> tuple[Reservation, ...]:
+        """The reservation stack, static reservations included."""
+        if self.reservations:
+            return self.reservations
+        return ((STATIC, self.role, "", ()),) if self.role != "*" else ()
+
+    def with_stack(self, stack: tuple[Reservation, ...]) -> Key:
+        """The same resource with another reservation stack."""
+        role = stack[-1][1] if stack else "*"
+        dynamic = any(r[0] == DYNAMIC for r in stack)
+        return dataclasses.replace(self, role=role, reservations=stack if dynamic else ())
 
 
 def _milli(value: float) -> int:
@@ -88,15 +117,38 @@ class Resources:
         return res
 
     def add_proto(self, r: mesos_pb2.Resource, allocation: str | None = None) -> None:
-        """Add one ``Resource`` message."""
+        """Add one ``Resource`` message (either reservation format)."""
+        stack: tuple[Reservation, ...]
         if r.reservations:
-            role = r.reservations[-1].role
-        elif r.HasField("role"):
-            role = r.role
+            stack = tuple(
+                (
+                    ri.type if ri.HasField("type") else STATIC,
+                    ri.role,
+                    ri.principal,
+                    tuple((label.key, label.value) for label in ri.labels.labels),
+                )
+                for ri in r.reservations
+            )
+        elif r.HasField("role") and r.role != "*":
+            # the pre-refinement format: ``role`` plus ``reservation`` for a dynamic one
+            if r.HasField("reservation"):
+                ri = r.reservation
+                labels = tuple((label.key, label.value) for label in ri.labels.labels)
+                stack = ((DYNAMIC, r.role, ri.principal, labels),)
+            else:
+                stack = ((STATIC, r.role, "", ()),)
         else:
-            role = "*"
+            stack = ()
         alloc = r.allocation_info.role if r.HasField("allocation_info") else (allocation or "")
-        key = Key(r.name, r.type, role, alloc)
+        disk: Disk | tuple[()] = ()
+        if r.HasField("disk") and r.disk.HasField("persistence"):
+            disk = (
+                r.disk.persistence.id,
+                r.disk.persistence.principal,
+                r.disk.volume.container_path,
+                r.disk.volume.mode or mesos_pb2.Volume.RW,
+            )
+        key = Key(r.name, r.type, allocation=alloc, disk=disk).with_stack(stack)
         value: Value
         if r.type == SCALAR:
             value = _milli(r.scalar.value)
@@ -195,7 +247,7 @@ class Resources:
         """The same resources with their allocation role set to ``role``."""
         res = Resources()
         for k, v in self.items.items():
-            res._add(Key(k.name, k.type, k.role, role), v)
+            res._add(dataclasses.replace(k, allocation=role), v)
         return res
 
     def unallocated(self) -> Resources:
@@ -237,10 +289,28 @@ class Resources:
             else:
                 r.set.item.extend(sorted(v))
             if refinement:
-                if k.role != "*":
-                    r.reservations.add(type=mesos_pb2.Resource.ReservationInfo.STATIC, role=k.role)
+                for kind, role, principal, labels in k.stack():
+                    ri = r.reservations.add(type=kind, role=role)
+                    if principal:
+                        ri.principal = principal
+                    for key, value in labels:
+                        ri.labels.labels.add(key=key, value=value)
             else:
                 r.role = k.role
+                if k.dynamic:
+                    _kind, _role, principal, labels = k.reservations[-1]
+                    r.reservation.SetInParent()
+                    if principal:
+                        r.reservation.principal = principal
+                    for key, value in labels:
+                        r.reservation.labels.labels.add(key=key, value=value)
+            if k.disk:
+                pid, principal, container_path, mode = k.disk
+                r.disk.persistence.id = pid
+                if principal:
+                    r.disk.persistence.principal = principal
+                r.disk.volume.container_path = container_path
+                r.disk.volume.mode = mode
             if allocation and k.allocation:
                 r.allocation_info.role = k.allocation
             out.append(r)

@@ -1,0 +1,311 @@
+"""The fetcher: ``CommandInfo.uris`` into a sandbox before its executor starts.
+
+It follows Mesos 1.11's ``src/slave/containerizer/fetcher.cpp`` and
+``src/launcher/fetcher.cpp``:
+
+* URIs are validated first (``Illegal characters in URI``, ``Malformed URI
+  (missing path): ...``, ``URI output file must be within the sandbox
+  directory``); a bad one fails the launch with ``Could not fetch: <why>``.
+* Each URI is fetched in order to ``<sandbox>/<output_file or basename>``:
+  local paths and ``file://`` URIs are copied (only absolute paths),
+  ``http(s)://`` URLs downloaded (anything but ``200`` is an error); other
+  schemes would need a Hadoop client and fail.
+* ``executable`` makes the file ``0755`` (and wins over ``extract``);
+  ``extract`` unpacks ``.tar``, ``.tgz``, ``.tar.gz``, ``.tbz2``,
+  ``.tar.bz2``, ``.txz``, ``.tar.xz`` and ``.zip`` into the sandbox, and a
+  bare ``.gz`` into the file without the suffix; anything else is kept as is.
+* ``cache`` goes through a per-agent cache keyed by ``user@uri``: downloaded
+  once (into ``<key digest>-<basename>``, shared by the agent and its
+  default executors' nested launches), then copied or extracted from there.
+* The fetcher's log goes to the sandbox's ``stderr``; a failure there is
+  ``Failed to fetch '<uri>': <why>`` and the container's launch fails with
+  ``Failed to fetch all URIs for container '<id>': exited with status 1``.
+
+Standard library only: the default executor loads it by path to fetch the
+URIs of its tasks into their own sandboxes (Mesos's nested container launch).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import logging
+import lzma
+import os
+import shutil
+import ssl
+import tarfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+__all__ = ["FetchError", "Fetcher", "Uri", "basename"]
+
+log = logging.getLogger(__name__)
+
+ARCHIVES = (".tar", ".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
+NET_SCHEMES = ("http://", "https://", "ftp://", "ftps://")
+
+
+@dataclass(frozen=True)
+class Uri:
+    """A ``CommandInfo.URI`` (``extract`` defaults to true, as in ``mesos.proto``)."""
+
+    value: str
+    extract: bool = True
+    executable: bool = False
+    cache: bool = False
+    output_file: str | None = None
+
+    @classmethod
+    def from_proto(cls, uri: Any) -> Uri:
+        """From a ``CommandInfo.URI`` message."""
+        return cls(
+            uri.value,
+            bool(uri.extract),
+            bool(uri.executable),
+            bool(uri.cache),
+            uri.output_file if uri.HasField("output_file") else None,
+        )
+
+    @classmethod
+    def from_json(cls, uri: dict[str, Any]) -> Uri:
+        """From a ``CommandInfo.URI`` in JSON."""
+        return cls(
+            str(uri.get("value", "")),
+            bool(uri.get("extract", True)),
+            bool(uri.get("executable", False)),
+            bool(uri.get("cache", False)),
+            uri.get("output_file"),
+        )
+
+
+class FetchError(Exception):
+    """A fetch failed; ``str()`` is the launch failure's text (after ``Failed to launch container: ``)."""
+
+
+class _Failed(Exception):
+    """One URI could not be fetched (the fetcher's own message)."""
+
+
+def basename(uri: str) -> str:
+    """``Fetcher::basename``: the last path component (URIs treated as paths)."""
+    if any(c in uri for c in "\\'\0"):
+        raise _Failed("Illegal characters in URI")
+    index = uri.find("://")
+    if index > 1:
+        path = uri[index + 3 :]
+        if "/" not in path or len(path) <= path.find("/") + 1:
+            raise _Failed(f"Malformed URI (missing path): {uri}")
+        return path[path.rfind("/") + 1 :]
+    return os.path.basename(uri.rstrip("/")) or uri
+
+
+def validate(uris: Iterable[Uri]) -> str | None:
+    """``validateUris``: the first problem, or None."""
+    for uri in uris:
+        try:
+            basename(uri.value)
+        except _Failed as exc:
+            return str(exc)
+        if uri.output_file is not None:
+            if not uri.output_file:
+                return "URI output file path is empty"
+            if uri.output_file.startswith("/"):
+                return "URI output file must be within the sandbox directory"
+    return None
+
+
+def _local_path(uri: str) -> str | None:
+    """``uriToLocalPath``: the path of a local URI, None for a remote one."""
+    is_file = uri.startswith("file://")
+    if not is_file and "://" in uri:
+        return None
+    path = uri[len("file://") :] if is_file else uri
+    path = path.removeprefix("localhost")
+    if not os.path.isabs(path):
+        if is_file:
+            raise _Failed("File URI only supports absolute paths")
+        raise _Failed(
+            "A relative path was passed for the resource but the Mesos framework home was not "
+            "specified. Please either provide this config option or avoid using a relative path"
+        )
+    return path
+
+
+def _download(uri: str, destination: Path) -> None:
+    uri = uri.lstrip()
+    path = _local_path(uri)
+    if path is not None:
+        try:
+            shutil.copyfile(path, destination)
+        except OSError as exc:
+            raise _Failed(f"Failed to copy '{path}' to '{destination}': {exc.strerror or exc}") from None
+        return
+    if not uri.startswith(NET_SCHEMES):
+        raise _Failed("Failed to create HDFS client: the local cluster has no Hadoop client")
+    log.info("Downloading resource from '%s' to '%s'", uri, destination)
+    try:
+        with (
+            urllib.request.urlopen(uri, timeout=60, context=ssl.create_default_context()) as resp,
+            open(destination, "wb") as out,
+        ):
+            code = resp.status
+            shutil.copyfileobj(resp, out)
+    except urllib.error.HTTPError as exc:
+        code = exc.code
+    except (OSError, ValueError) as exc:
+        raise _Failed(f"Error downloading resource: {getattr(exc, 'reason', exc)}") from None
+    if uri.startswith("http") and code != 200:
+        with contextlib.suppress(OSError):
+            destination.unlink()
+        raise _Failed(f"Error downloading resource, received HTTP return code {code}")
+
+
+def _extract(source: Path, directory: Path) -> bool:
+    """Unpack an archive into ``directory``; False if ``source`` is not one."""
+    name = source.name
+    try:
+        if name.endswith(ARCHIVES[:-1]):
+            with tarfile.open(source) as tar:
+                if hasattr(tarfile, "tar_filter"):  # Python >= 3.11.4: no absolute or outside paths
+                    tar.extractall(directory, filter="tar")
+                else:  # pragma: no cover - older 3.11
+                    tar.extractall(directory)
+        elif name.endswith(".zip"):
+            with zipfile.ZipFile(source) as archive:
+                for member in archive.infolist():
+                    target = archive.extract(member, directory)
+                    mode = member.external_attr >> 16 & 0o777
+                    if mode and not member.is_dir():
+                        os.chmod(target, mode)
+        elif name.endswith(".gz"):
+            with gzip.open(source, "rb") as src, open(directory / name[: -len(".gz")], "wb") as out:
+                shutil.copyfileobj(src, out)
+        else:
+            return False
+    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, lzma.LZMAError, ValueError) as exc:
+        raise _Failed(f"Failed to extract archive '{source}' to '{directory}': {exc}") from None
+    log.info("Extracted '%s' into '%s'", source, directory)
+    return True
+
+
+class Fetcher:
+    """One agent's fetcher, with its cache in ``cache_dir``."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+
+    @property
+    def downloads(self) -> int:
+        """Files in the cache (each downloaded once)."""
+        if not self.cache_dir.is_dir():
+            return 0
+        return sum(1 for p in self.cache_dir.iterdir() if not p.name.startswith("."))
+
+    def fetch(
+        self,
+        uris: Iterable[Uri],
+        sandbox: Path,
+        *,
+        container_id: str,
+        user: str | None,
+        stderr: BinaryIO | None = None,
+    ) -> None:
+        """Fetch every URI into ``sandbox`` (blocking: run it in a thread); FetchError on failure."""
+        uris = list(uris)
+        if not uris:
+            return
+        problem = validate(uris)
+        if problem is not None:
+            raise FetchError(f"Could not fetch: {problem}")
+
+        def note(text: str) -> None:
+            if stderr is not None:
+                stamp = time.strftime("%H:%M:%S")
+                stderr.write(f"{stamp} fetcher: {text}\n".encode())
+                stderr.flush()
+
+        for uri in uris:
+            note(f"Fetching URI '{uri.value}'")
+            try:
+                result = self._fetch_one(uri, sandbox, user)
+            except _Failed as exc:
+                note(f"Failed to fetch '{uri.value}': {exc}")
+                raise FetchError(
+                    f"Failed to fetch all URIs for container '{container_id}': exited with status 1"
+                ) from None
+            note(f"Fetched '{uri.value}' to '{result}'")
+        note(f"Successfully fetched all URIs into '{sandbox}'")
+
+    def _fetch_one(self, uri: Uri, sandbox: Path, user: str | None) -> Path:
+        output = uri.output_file if uri.output_file is not None else basename(uri.value)
+        destination = sandbox / output
+        if uri.output_file is not None and os.path.dirname(output):
+            try:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _Failed(
+                    f"Unable to create subdirectory {os.path.dirname(output)} in sandbox: {exc}"
+                ) from None
+        if uri.cache:
+            source = self._cached(uri.value, user)
+            if uri.executable:
+                self._copy(source, destination)
+                return self._executable(destination)
+            if uri.extract and _extract(source, sandbox):
+                return sandbox
+            self._copy(source, destination)
+            return destination
+        _download(uri.value, destination)
+        if uri.executable:
+            return self._executable(destination)
+        if uri.extract and _extract(destination, sandbox):
+            return sandbox
+        return destination
+
+    def _cached(self, uri: str, user: str | None) -> Path:
+        key = uri if user is None else f"{user}@{uri}"
+        base = basename(uri)
+        if len(base) > 20:  # as Mesos's cache file names: the extension is kept
+            base = base[:10] + "_" + base[-10:]
+        path = self.cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}-{base}"
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if path.exists():
+                return path
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            partial = self.cache_dir / f".{uuid.uuid4().hex}.part"  # other processes never see half
+            try:
+                _download(uri, partial)
+                os.replace(partial, path)
+            finally:
+                with contextlib.suppress(OSError):
+                    partial.unlink()
+            return path
+
+    @staticmethod
+    def _copy(source: Path, destination: Path) -> None:
+        try:
+            shutil.copyfile(source, destination)
+        except OSError as exc:
+            raise _Failed(f"Failed to copy '{source}' to '{destination}': {exc.strerror or exc}") from None
+
+    @staticmethod
+    def _executable(path: Path) -> Path:
+        try:
+            os.chmod(path, 0o755)
+        except OSError as exc:
+            raise _Failed(f"Failed to chmod executable '{path}': {exc.strerror or exc}") from None
+        return path

@@ -1,0 +1,469 @@
+"""Offer operations besides launches: RESERVE, UNRESERVE, CREATE and DESTROY.
+
+They follow Mesos 1.11's master (``Master::_accept``,
+``validation::operation::validate`` in ``src/master/validation.cpp``,
+``getResourceConversions`` in ``src/common/resources_utils.cpp``):
+
+* the allocation role of the offer is injected where the framework left it
+  out; an invalid operation is dropped with ``OPERATION_ERROR`` (operations
+  with an ``id``; the message ends with ``; on agent <id> at <pid>
+  (<hostname>)``), as is one whose consumed resources are not in what is
+  left of the offers (``<left> does not contain <consumed>``);
+* a valid one converts the offered resources at once (a LAUNCH later in the
+  same ACCEPT can use a new reservation or volume), changes the agent's
+  total resources (the master's and the agent's "checkpointed" view), and
+  creates or deletes the persistent volume's directory,
+  ``<agent work dir>/volumes/roles/<role>/<persistence id>``;
+* an operation with an ``id`` gets ``UPDATE_OPERATION_STATUS`` with
+  ``OPERATION_FINISHED``, a ``uuid`` and the ``agent_id`` (the agent's
+  AGENT_OPERATION_FEEDBACK), resent until the framework acknowledges it
+  (``ACKNOWLEDGE_OPERATION_STATUS``) and answered by ``RECONCILE_OPERATIONS``
+  until then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mesos_framework.local.resources import DYNAMIC, Key, Resources
+from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
+
+if TYPE_CHECKING:
+    from mesos_framework.local.master import AgentEntry, Framework, Master
+
+__all__ = ["Operations", "describe"]
+
+log = logging.getLogger(__name__)
+
+Op = mesos_pb2.Offer.Operation
+Event = scheduler_pb2.Event
+RETRY_MAX = 600.0
+NAMES = {Op.RESERVE: "RESERVE", Op.UNRESERVE: "UNRESERVE", Op.CREATE: "CREATE", Op.DESTROY: "DESTROY"}
+RESIZES = {Op.GROW_VOLUME: "GROW_VOLUME", Op.SHRINK_VOLUME: "SHRINK_VOLUME"}
+
+
+def describe(res: Resources) -> str:
+    """Resources as Mesos prints them: ``cpus(allocated: r)(reservations: [(DYNAMIC,r,p)]):1``."""
+    if not res:
+        return "{}"
+    parts = []
+    for key, value in res.items.items():
+        text = key.name
+        if key.allocation:
+            text += f"(allocated: {key.allocation})"
+        stack = key.stack()
+        if stack:
+            shown = []
+            for kind, role, principal, labels in stack:
+                item = f"{'DYNAMIC' if kind == DYNAMIC else 'STATIC'},{role}"
+                if principal:
+                    item += f",{principal}"
+                if labels:
+                    item += ",{" + ", ".join(f"{k}: {v}" for k, v in labels) + "}"
+                shown.append(f"({item})")
+            text += "(reservations: [" + ",".join(shown) + "])"
+        if key.disk:
+            text += f"[{key.disk[0]}:{key.disk[2]}]"
+        if isinstance(value, int):
+            text += f":{value / 1000:g}"
+        elif isinstance(value, tuple):
+            text += ":[" + ", ".join(f"{b}-{e}" for b, e in value) + "]"
+        else:
+            text += ":{" + ",".join(sorted(value)) + "}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _pop(res: Resources) -> Resources:
+    """``popReservation``: each resource without its last reservation."""
+    out = Resources()
+    for key, value in res.items.items():
+        out._add(key.with_stack(key.stack()[:-1]), value)
+    return out
+
+
+def _strip_volume(res: Resources) -> Resources:
+    """The disk a persistent volume was made of."""
+    out = Resources()
+    for key, value in res.items.items():
+        out._add(dataclasses.replace(key, disk=()), value)
+    return out
+
+
+def _volume_keys(res: Resources) -> list[Key]:
+    return [k for k in res.items if k.disk]
+
+
+# ------------------------------------------------------------------- validation
+
+
+def _resources_error(resources: list[mesos_pb2.Resource]) -> str | None:
+    """``resource::validate`` of the master (the operation's "Invalid resources: " first)."""
+    for r in resources:
+        if not r.name:
+            return "Invalid resources: Invalid resources: Empty resource name"
+        if r.type == mesos_pb2.Value.SCALAR and r.scalar.value <= 0:
+            return "Invalid resources: Invalid resources: Invalid scalar resource: value <= 0"
+    for r in resources:
+        if not r.HasField("disk"):
+            continue
+        why = None
+        if r.disk.HasField("persistence"):
+            unreserved = not r.reservations and (not r.HasField("role") or r.role == "*")
+            if unreserved:
+                why = "Persistent volumes cannot be created from unreserved resources"
+            elif not r.disk.HasField("volume"):
+                why = "Expecting 'volume' to be set for persistent volume"
+            elif r.disk.volume.HasField("host_path"):
+                why = "Expecting 'host_path' to be unset for persistent volume"
+        elif r.disk.HasField("volume"):
+            why = "Non-persistent volume not supported"
+        elif not r.disk.HasField("source"):
+            why = "DiskInfo is set but empty"
+        if why:
+            return f"Invalid resources: Invalid DiskInfo: {why}"
+    return None
+
+
+def validate_reserve(fw: Framework, resources: Resources, protos: list[mesos_pb2.Resource]) -> str | None:
+    error = _resources_error(protos)
+    if error:
+        return error
+    roles = set(fw.roles)
+    principal = fw.info.principal if fw.info.HasField("principal") else None
+    for key, value in resources.items.items():
+        one = describe(Resources({key: value}))
+        if not key.dynamic:
+            return f"Resource {one} is not dynamically reserved"
+        _kind, role, reserved_by, _labels = key.reservations[-1]
+        if principal is not None:
+            if not reserved_by:
+                return (
+                    f"A reserve operation was attempted by principal '{principal}', but there is a "
+                    "reserved resource in the request with no principal set"
+                )
+            if reserved_by != principal:
+                return (
+                    f"A reserve operation was attempted by authenticated principal '{principal}', "
+                    f"which does not match a reserved resource in the request with principal "
+                    f"'{reserved_by}'"
+                )
+        if key.allocation != role:
+            return (
+                f"A reserve operation was attempted for a resource with role '{role}', but the "
+                f"resource was allocated to role '{key.allocation}'"
+            )
+        if key.allocation not in roles:
+            return (
+                f"A reserve operation was attempted for a resource allocated to role "
+                f"'{key.allocation}', but the framework only has roles '{{ {', '.join(sorted(roles))} }}'"
+            )
+    return None
+
+
+def validate_unreserve(resources: Resources, protos: list[mesos_pb2.Resource]) -> str | None:
+    error = _resources_error(protos)
+    if error:
+        return error
+    for key, value in resources.items.items():
+        one = describe(Resources({key: value}))
+        if not key.dynamic:
+            return f"Resource {one} is not dynamically reserved"
+        if key.disk:
+            return (
+                f"A dynamically reserved persistent volume {one} cannot be unreserved directly. "
+                "Please destroy the persistent volume first then unreserve the resource"
+            )
+    return None
+
+
+def _persistent_volume_error(protos: list[mesos_pb2.Resource], res: Resources) -> str | None:
+    for r in protos:
+        if not r.HasField("disk"):
+            one = describe(Resources.from_protos([r]))
+            return f"Not a persistent volume: Resource {one} does not have DiskInfo"
+        if not r.disk.HasField("persistence"):
+            return "Not a persistent volume: 'persistence' is not set in DiskInfo"
+        if not r.disk.HasField("volume"):
+            return "Not a persistent volume: Expecting 'volume' to be set for persistent volume"
+        if r.disk.volume.mode == mesos_pb2.Volume.RO:
+            return "Not a persistent volume: Read-only persistent volume not supported"
+    return None
+
+
+def validate_create(protos: list[mesos_pb2.Resource], volumes: Resources, total: Resources) -> str | None:
+    error = _resources_error(protos) or _persistent_volume_error(protos, volumes)
+    if error:
+        return error
+    seen: dict[str, set[str]] = {}
+    for key in [*_volume_keys(total), *_volume_keys(volumes)]:
+        ids = seen.setdefault(key.role, set())
+        if key.disk and key.disk[0] in ids:
+            return f"Persistence ID '{key.disk[0]}' is not unique"
+        if key.disk:
+            ids.add(key.disk[0])
+    return None
+
+
+def validate_destroy(protos: list[mesos_pb2.Resource], volumes: Resources, entry: AgentEntry) -> str | None:
+    error = _resources_error(protos) or _persistent_volume_error(protos, volumes)
+    if error:
+        return error
+    plain = volumes.unallocated()
+    if not entry.total.unallocated().contains(plain):
+        return "Persistent volumes not found"
+    for used in entry.used.values():
+        for key in _volume_keys(plain):
+            if Resources({key: plain.items[key]}).items.keys() & used.unallocated().items.keys():
+                return "Persistent volumes in use"
+    return None
+
+
+# ---------------------------------------------------------------- the feedback
+
+
+@dataclass
+class _Record:
+    framework_id: str
+    agent_id: str
+    operation_id: str
+    status: mesos_pb2.OperationStatus
+    interval: float = 0.0
+    timer: asyncio.TimerHandle | None = None
+    acknowledged: bool = False
+    statuses: list[mesos_pb2.OperationStatus] = field(default_factory=list)
+
+
+class Operations:
+    """A master's offer operations: perform them, report and resend their status."""
+
+    def __init__(self, master: Master) -> None:
+        self.master = master
+        self.records: dict[tuple[str, str], _Record] = {}
+
+    # -- ACCEPT ------------------------------------------------------------
+    def perform(
+        self, fw: Framework, entry: AgentEntry, role: str, op: mesos_pb2.Offer.Operation, available: Resources
+    ) -> Resources:
+        """One RESERVE/UNRESERVE/CREATE/DESTROY of an ACCEPT; returns what is left of the offers."""
+        if op.type in RESIZES:
+            return self._resize(fw, entry, role, op, available)
+        name = NAMES.get(op.type)
+        if name is None or (op.type == Op.RESERVE and op.reserve.source):
+            self.master._operation_error(fw, op, "Operation not supported by the local cluster")
+            return available
+        info = mesos_pb2.Offer.Operation()
+        info.CopyFrom(op)
+        message = getattr(info, name.lower())
+        protos = list(message.resources if name in ("RESERVE", "UNRESERVE") else message.volumes)
+        for r in protos:  # Master::accept injects the offer's allocation role
+            if not r.HasField("allocation_info"):
+                r.allocation_info.role = role
+        res = Resources.from_protos(protos)
+        if not protos:
+            self.master._operation_error(fw, op, "Operation contains no resources")
+            return available
+        if name == "RESERVE":
+            error = validate_reserve(fw, res, protos)
+            consumed, converted = _pop(res), res
+        elif name == "UNRESERVE":
+            error = validate_unreserve(res, protos)
+            consumed, converted = res, _pop(res)
+        elif name == "CREATE":
+            error = validate_create(protos, res, entry.total)
+            consumed, converted = _strip_volume(res), res
+        else:
+            error = validate_destroy(protos, res, entry)
+            consumed, converted = res, _strip_volume(res)
+        if error is not None:
+            agent = entry.agent
+            self.master._operation_error(
+                fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})"
+            )
+            return available
+        if name == "DESTROY":
+            # offers of the agent that hold these volumes go (Mesos rescinds them)
+            for oid in list(entry.offers):
+                offered = self.master.offers[oid].resources.unallocated()
+                if any(k in offered.items for k in _volume_keys(res.unallocated())):
+                    self.master.rescind(oid)
+        if not available.contains(consumed):
+            self.master._operation_error(
+                fw, op, f"{describe(available)} does not contain {describe(consumed)}"
+            )
+            return available
+        available = available - consumed + converted
+        entry.total = entry.total - consumed.unallocated() + converted.unallocated()
+        entry.agent.apply_conversion(consumed.unallocated(), converted.unallocated())
+        log.info("applied %s of framework %s on agent %s", name, fw.id, entry.id)
+        if op.HasField("id"):
+            self._finished(fw, entry.id, op.id.value)
+        return available
+
+    def _resize(
+        self, fw: Framework, entry: AgentEntry, role: str, op: mesos_pb2.Offer.Operation, available: Resources
+    ) -> Resources:
+        """GROW_VOLUME / SHRINK_VOLUME: the consumed resources leave the offer; the resized
+        volume (and freed disk) come back with the next offers."""
+        grow = op.type == Op.GROW_VOLUME
+        volume = mesos_pb2.Resource()
+        volume.CopyFrom(op.grow_volume.volume if grow else op.shrink_volume.volume)
+        if not volume.HasField("allocation_info"):
+            volume.allocation_info.role = role
+        res = Resources.from_protos([volume])
+        error: str | None = None
+        if grow:
+            addition = mesos_pb2.Resource()
+            addition.CopyFrom(op.grow_volume.addition)
+            if not addition.HasField("allocation_info"):
+                addition.allocation_info.role = role
+            extra = Resources.from_protos([addition])
+            field_text = "'GrowVolume.volume'"
+            if addition.scalar.value <= 0:
+                error = "The size of 'GrowVolume.addition' field must be greater than zero"
+        else:
+            subtract = op.shrink_volume.subtract.value
+            field_text = "'ShrinkVolume.volume'"
+            if subtract <= 0:
+                error = "Value of 'ShrinkVolume.subtract' must be greater than zero"
+            elif volume.scalar.value <= subtract:
+                error = (
+                    "Value of 'ShrinkVolume.subtract' must be smaller than the size of 'ShrinkVolume.volume'"
+                )
+        if error is None:
+            why = _persistent_volume_error([volume], res)
+            if why:
+                error = f"Invalid persistent volume in the {field_text} field: " + why.removeprefix(
+                    "Not a persistent volume: "
+                )
+        if error is None and volume.HasField("shared"):
+            error = f"{'Growing' if grow else 'Shrinking'} a shared persistent volume is not supported"
+        if error is None and grow and set(_strip_volume(res).items) != set(extra.items):
+            error = "Incompatible resources in the 'GrowVolume.volume' and 'GrowVolume.addition' fields"
+        if error is not None:
+            agent = entry.agent
+            self.master._operation_error(
+                fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})"
+            )
+            return available
+        (key,) = res.items
+        size = res.items[key]
+        assert isinstance(size, int)
+        if grow:
+            consumed = res + extra
+            converted = Resources({key: size + round(addition.scalar.value * 1000)})
+        else:
+            consumed = res
+            freed = round(op.shrink_volume.subtract.value * 1000)
+            converted = Resources({key: size - freed}) + Resources({dataclasses.replace(key, disk=()): freed})
+        name = "GROW_VOLUME" if grow else "SHRINK_VOLUME"
+        if not available.contains(consumed):
+            why = f"Invalid {name} operation: {describe(available)} does not contain {describe(consumed)}"
+            self.master._operation_error(fw, op, why)
+            return available
+        available = available - consumed
+        entry.total = entry.total - consumed.unallocated() + converted.unallocated()
+        entry.agent.apply_conversion(consumed.unallocated(), converted.unallocated())
+        if op.HasField("id"):
+            self._finished(fw, entry.id, op.id.value)
+        return available
+
+    # -- feedback ------------------------------------------------------------
+    def _finished(self, fw: Framework, agent_id: str, operation_id: str) -> None:
+        status = mesos_pb2.OperationStatus(state=mesos_pb2.OPERATION_FINISHED)
+        status.operation_id.value = operation_id
+        status.uuid.value = uuid.uuid4().bytes
+        status.agent_id.value = agent_id
+        record = _Record(fw.id, agent_id, operation_id, status, statuses=[status])
+        old = self.records.pop((fw.id, operation_id), None)
+        if old is not None and old.timer is not None:
+            old.timer.cancel()
+        self.records[(fw.id, operation_id)] = record
+        record.interval = self.master.config.status_update_retry
+        asyncio.get_running_loop().call_soon(self._send, record)
+
+    def _send(self, record: _Record) -> None:
+        if record.acknowledged or self.records.get((record.framework_id, record.operation_id)) is not record:
+            return
+        fw = self.master.frameworks.get(record.framework_id)
+        if fw is not None and fw.connected:
+            ev = Event(type=Event.UPDATE_OPERATION_STATUS)
+            ev.update_operation_status.status.CopyFrom(record.status)
+            fw.send(ev)
+        record.timer = asyncio.get_running_loop().call_later(record.interval, self._send, record)
+        record.interval = min(record.interval * 2, RETRY_MAX)
+
+    def acknowledge(self, fw: Framework, ack: scheduler_pb2.Call.AcknowledgeOperationStatus) -> None:
+        """ACKNOWLEDGE_OPERATION_STATUS: the terminal status is acknowledged, the operation goes."""
+        record = self.records.get((fw.id, ack.operation_id.value))
+        if record is None or record.status.uuid.value != ack.uuid:
+            return
+        record.acknowledged = True
+        if record.timer is not None:
+            record.timer.cancel()
+        del self.records[(fw.id, ack.operation_id.value)]
+
+    def resend(self, fw: Framework) -> None:
+        """The framework (re-)subscribed: unacknowledged statuses go again now."""
+        for record in self.records.values():
+            if record.framework_id == fw.id and not record.acknowledged:
+                if record.timer is not None:
+                    record.timer.cancel()
+                record.interval = self.master.config.status_update_retry
+                asyncio.get_running_loop().call_soon(self._send, record)
+
+    def reconcile(self, fw: Framework, rec: scheduler_pb2.Call.ReconcileOperations) -> None:
+        """``Master::reconcileOperations``: latest statuses (without uuid) of known operations;
+        for unknown ones OPERATION_UNREACHABLE / GONE_BY_OPERATOR / UNKNOWN by the agent's fate."""
+        master = self.master
+        if not rec.operations:
+            for record in self.records.values():
+                if record.framework_id == fw.id:
+                    self._send_copy(fw, record.status)
+            return
+        for op in rec.operations:
+            known = self.records.get((fw.id, op.operation_id.value))
+            if known is not None:
+                self._send_copy(fw, known.status)
+                continue
+            status = mesos_pb2.OperationStatus()
+            status.operation_id.CopyFrom(op.operation_id)
+            agent_id = op.agent_id.value if op.HasField("agent_id") else None
+            if agent_id is not None and agent_id in master.unreachable_agents:
+                status.state = mesos_pb2.OPERATION_UNREACHABLE
+                status.message = "Reconciliation: Agent is unreachable"
+            elif agent_id is not None and agent_id in master.gone_agents:
+                status.state = mesos_pb2.OPERATION_GONE_BY_OPERATOR
+                status.message = "Reconciliation: Agent marked gone by operator"
+            else:
+                status.state = mesos_pb2.OPERATION_UNKNOWN
+                status.message = "Reconciliation: Operation is unknown"
+            if op.HasField("agent_id"):
+                status.agent_id.CopyFrom(op.agent_id)
+            ev = Event(type=Event.UPDATE_OPERATION_STATUS)
+            ev.update_operation_status.status.CopyFrom(status)
+            fw.send(ev)
+
+    @staticmethod
+    def _send_copy(fw: Framework, status: mesos_pb2.OperationStatus) -> None:
+        ev = Event(type=Event.UPDATE_OPERATION_STATUS)
+        ev.update_operation_status.status.CopyFrom(status)
+        ev.update_operation_status.status.ClearField("uuid")
+        fw.send(ev)
+
+    def forget(self, framework_id: str) -> None:
+        """The framework was removed: its operations' feedback stops."""
+        for key in [k for k in self.records if k[0] == framework_id]:
+            record = self.records.pop(key)
+            if record.timer is not None:
+                record.timer.cancel()
+
+    def stop(self) -> None:
+        for record in self.records.values():
+            if record.timer is not None:
+                record.timer.cancel()
