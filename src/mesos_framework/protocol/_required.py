@@ -19,6 +19,8 @@ from collections.abc import Callable
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from mesos_framework.protocol._compat import is_required
+
 try:
     from mesos_framework.protocol import _wirecheck  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - the package was installed without a C compiler
@@ -87,7 +89,7 @@ def tables(root: Descriptor) -> tuple[tuple[tuple[Field, ...], ...], int] | None
                 stack.append(fd.message_type)
 
     # Which types lead to a required field (a fixpoint: the schema has cycles).
-    needs = {d.full_name for d in reachable if any(fd.is_required for fd in d.fields)}
+    needs = {d.full_name for d in reachable if any(is_required(fd) for fd in d.fields)}
     changed = True
     while changed:
         changed = False
@@ -108,16 +110,16 @@ def tables(root: Descriptor) -> tuple[tuple[tuple[Field, ...], ...], int] | None
         bit = 0
         for fd in desc.fields:
             sub = index.get(fd.message_type.full_name, -1) if fd.message_type is not None else -1
-            if not fd.is_required and sub < 0:
+            if not is_required(fd) and sub < 0:
                 continue
             if fd.number > _MAX_NUMBER:
                 raise Unsupported(f"{fd.full_name} has field number {fd.number}")
             enums: tuple[int, ...] | None = None
             enum = fd.enum_type
-            if fd.is_required and enum is not None and enum.is_closed:
+            if is_required(fd) and enum is not None and enum.is_closed:
                 enums = tuple(sorted({v.number for v in enum.values}))
-            fields.append((fd.number, _WIRE_TYPE[fd.type], bit if fd.is_required else -1, sub, enums))
-            if fd.is_required:
+            fields.append((fd.number, _WIRE_TYPE[fd.type], bit if is_required(fd) else -1, sub, enums))
+            if is_required(fd):
                 bit += 1
         if bit > _MAX_REQUIRED:
             raise Unsupported(f"{desc.full_name} has {bit} required fields")

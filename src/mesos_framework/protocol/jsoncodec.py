@@ -54,7 +54,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from mesos_framework.errors import MessageError, ProtocolError
-from mesos_framework.protocol._compat import is_repeated
+from mesos_framework.protocol._compat import is_repeated, is_required
 from mesos_framework.protocol._fastjson import fast_from_json
 
 __all__ = ["check_initialized", "from_dict", "from_json", "to_dict", "to_json"]
@@ -407,7 +407,7 @@ def _bytes_in(val: Any, strict: bool) -> Any:
 def _enum_in(fd: Any) -> Conv:
     enum = fd.enum_type
     names = frozenset(enum.values_by_name)
-    required = fd.is_required
+    required = is_required(fd)
     enum_name = enum.full_name
 
     def enumeration(val: Any, strict: bool) -> Any:
