@@ -194,3 +194,15 @@ def test_seed_namespace_accessor() -> None:
     assert task_id.value == "my-task-id"
     built = mesos_framework.Builder("mesos.CommandInfo").set_value("env && sleep 100").set_shell(True).build()
     assert built == mesos.CommandInfo(value="env && sleep 100", shell=True)
+
+
+def test_messages_have_their_json_helpers_without_the_namespace_imported() -> None:
+    # The lazy protocol package must not lose what importing it used to do: every message class
+    # made or decoded by the codec or the Builder has from_dict/to_dict.
+    code = (
+        "from mesos_framework.protocol import ContentType, decode\n"
+        "from mesos_framework.protocol._schema import mesos_pb2\n"
+        'task = decode(mesos_pb2.TaskID, b\'{"value": "t"}\', ContentType.JSON)\n'
+        "print(task.to_dict(), mesos_pb2.AgentID.from_dict({'value': 'a'}).value)\n"
+    )
+    assert _run(code) == "{'value': 't'} a"
