@@ -1,8 +1,8 @@
 """Fast path for lenient (wire) JSON decoding, with the exact walk as the authority.
 
-:func:`~mesos_framework.protocol.jsoncodec.from_json` with ``strict=False``
-first tries :func:`fast_from_json`.  It either returns exactly the message the
-exact path (:func:`~mesos_framework.protocol.jsoncodec.from_dict`) would
+`from_json()` with ``strict=False``
+first tries `fast_from_json()`.  It either returns exactly the message the
+exact path (`from_dict()`) would
 build, or ``None``; on ``None`` the caller runs the exact path, which then
 produces the message or the precise error.  This module therefore never
 raises for bad input and never decides what an error says.

@@ -1,4 +1,4 @@
-"""The fast path of :func:`~mesos_framework.protocol.decode`'s required-field check.
+"""The fast path of `decode()`'s required-field check.
 
 Mesos refuses a message that lacks a required field; so does ``decode()``.  With upb the exact
 answer is ``Message.IsInitialized()``, a reflective walk over every field of every sub-message
@@ -68,7 +68,7 @@ def tables(root: Descriptor) -> tuple[tuple[tuple[Field, ...], ...], int] | None
     Each type is a tuple of ``(number, wire_type, bit, sub, enum_values)``: the required fields
     (``bit`` >= 0; a closed enum lists its known values, since the parser keeps an unknown one
     aside and leaves the field unset) and the message fields whose type can reach one (``sub``
-    is that type's index).  Raises :class:`Unsupported` for groups, extensions or limits the
+    is that type's index).  Raises `Unsupported` for groups, extensions or limits the
     extension does not handle.
     """
     reachable: list[Descriptor] = []

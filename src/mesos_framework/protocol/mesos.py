@@ -6,7 +6,7 @@ and the enum constants at top level (``mesos.TASK_RUNNING``) come from
 ``mesos.v1``; ``mesos.scheduler.Call`` / ``mesos.scheduler.Event`` and
 ``mesos.executor.Call`` / ``mesos.executor.Event`` from the scheduler and
 executor packages.  They are real protobuf classes, so construct them with
-keyword arguments; nested messages may be given as dicts and enums as names::
+keyword arguments; nested messages may be given as dicts and enums as names:
 
     cmd = mesos.CommandInfo(value="env && sleep 100", shell=True)
     task_id = mesos.TaskID.from_json('{"value": "web-1"}')
@@ -15,7 +15,7 @@ keyword arguments; nested messages may be given as dicts and enums as names::
 
 Every message class also has the Mesos-JSON helpers ``Cls.from_dict(obj, strict=True)``,
 ``Cls.from_json(text, strict=True)``, ``msg.to_dict()`` and ``msg.to_json()``
-(see :mod:`mesos_framework.protocol.jsoncodec` for the rules).
+(see `mesos_framework.protocol.jsoncodec` for the rules).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Finding the leading master: static lists, DNS names and ZooKeeper.
 
-A :class:`MasterDetector` answers "which masters should I try now?"
-(:meth:`~MasterDetector.detect`) and "tell me when that answer changes"
-(:meth:`~MasterDetector.changed`). :func:`detector_for` builds one from a
+A `MasterDetector` answers "which masters should I try now?"
+(`detect()`) and "tell me when that answer changes"
+(`changed()`). `detector_for()` builds one from a
 master spec string.
 """
 
@@ -32,7 +32,7 @@ class MasterDetector(Protocol):
         ...
 
     async def changed(self) -> None:
-        """Return once the answer of :meth:`detect` may have changed since it was last called.
+        """Return once the answer of `detect()` may have changed since it was last called.
 
         Returns at once if it changed before this call; also returns when the
         detector is closed. Detectors whose answer never changes wait forever.
@@ -63,13 +63,13 @@ class StaticDetector:
         return list(self.endpoints)
 
     async def changed(self) -> None:
-        """Wait until :meth:`close`: a static list never changes."""
+        """Wait until `close()`: a static list never changes."""
         if self._closed is None:
             self._closed = asyncio.Event()
         await self._closed.wait()
 
     async def close(self) -> None:
-        """Wake :meth:`changed` waiters."""
+        """Wake `changed()` waiters."""
         if self._closed is None:
             self._closed = asyncio.Event()
         self._closed.set()
