@@ -6,14 +6,12 @@ import `mesos_framework` unmeasured (coverage's "previously imported, but not
 measured") in every test run of every project that has the library installed.
 Nothing of `mesos_framework` is imported until a test asks for the fixture.
 
-Fixtures:
-
-`local_cluster`
-:   A started [`LocalCluster`][mesos_framework.LocalCluster] with one agent
-    (`cpus:4;mem:4096;disk:10240;ports:[31000-32000]`), stopped after the test
-    with every process and temporary directory it made. Mark a test with
-    `@pytest.mark.local_cluster(agents=2, resources="cpus:2;mem:1024")` (any
-    `LocalCluster` keyword) to change it.
+The `local_cluster` fixture (async; it needs pytest-asyncio, in the `[testing]`
+extra) is a started [`LocalCluster`][mesos_framework.LocalCluster] with one
+agent (`cpus:4;mem:4096;disk:10240;ports:[31000-32000]`), stopped after the test
+with every process and temporary directory it made. Mark a test with
+`@pytest.mark.local_cluster(agents=2, resources="cpus:2;mem:1024")` (any
+`LocalCluster` keyword) to change it.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ def test_a_plain_test_imports_nothing_of_the_package(request):
 """
 
 USES_FIXTURE = """
-@pytest.mark.asyncio
 @pytest.mark.local_cluster(resources="cpus:1;mem:128")
 async def test_the_fixture_loads_the_package_when_used(local_cluster):
     assert local_cluster.url.startswith("http://127.0.0.1:")
@@ -37,9 +36,10 @@ async def test_the_fixture_loads_the_package_when_used(local_cluster):
 def _pytest(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    # The configuration docs/testing.md recommends; with -W error, any warning fails the run.
+    (tmp_path / "pyproject.toml").write_text((Path(__file__).parent / "pyproject_example.toml").read_text())
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", *args],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -51,7 +51,7 @@ def _pytest(
 
 def test_the_installed_plugin_imports_nothing_of_the_package(tmp_path: Path) -> None:
     (tmp_path / "test_inner.py").write_text(INNER.format(plugin="mesos_framework", allowed=[], extra=""))
-    out = _pytest(tmp_path, "-W", "error")
+    out = _pytest(tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "1 passed" in out.stdout
 
@@ -68,7 +68,9 @@ def test_loading_it_by_the_package_name_imports_only_the_lazy_package(tmp_path: 
         INNER.format(plugin="mesos_framework.testing.plugin", allowed=allowed, extra="")
     )
     out = _pytest(
-        tmp_path, "-p", "mesos_framework.testing.plugin", env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        tmp_path,
+        *("-p", "pytest_asyncio.plugin", "-p", "mesos_framework.testing.plugin"),
+        env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     assert out.returncode == 0, out.stdout + out.stderr
 
