@@ -145,6 +145,22 @@ def test_plain_http_clients_load_no_aiohttp() -> None:
     assert _run(code) == "[]"
 
 
+def test_an_executor_loads_no_zookeeper_client() -> None:
+    # kazoo is for zk:// masters and ZooKeeper persistence; executors start without it.
+    code = (
+        "import sys\n"
+        "from mesos_framework import CommandExecutor, Executor\n"
+        "from mesos_framework.transport import detector_for\n"
+        "detector_for('127.0.0.1:5051')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kazoo', 'aiohttp')))\n"
+    )
+    assert _run(code) == "[]"
+    from mesos_framework.transport import ZooKeeperDetector, detector
+    from mesos_framework.transport.zookeeper import ZooKeeperDetector as defined
+
+    assert detector.ZooKeeperDetector is defined is ZooKeeperDetector
+
+
 def test_import_has_no_side_effects() -> None:
     code = (
         "import logging, signal, threading\n"
