@@ -75,6 +75,25 @@ def test_every_public_module_has_its_page(site: Path) -> None:
     assert links and links[0] == "scheduler", links[:3]
 
 
+def test_every_public_name_is_on_its_module_page(site: Path) -> None:
+    # The pages list their objects one by one (in reading order), so a name added to a module's
+    # __all__ must be added to docs/api/<module>.md too.
+    import importlib
+
+    missing = []
+    for name in API_PAGES:
+        if name == "testing":
+            continue
+        page = (site / "api" / name / "index.html").read_text()
+        module = importlib.import_module(f"mesos_framework.{name}")
+        missing += [
+            f"mesos_framework.{name}.{public} (docs/api/{name}.md)"
+            for public in module.__all__
+            if f'id="mesos_framework.{name}.{public}"' not in page
+        ]
+    assert not missing, "not in the API reference: " + ", ".join(missing)
+
+
 def test_the_scheduler_page_opens_with_the_scheduler_and_a_real_option_table(site: Path) -> None:
     page = (site / "api" / "scheduler" / "index.html").read_text()
     headings = re.findall(r'<h2 id="(mesos_framework\.[\w.]+)"', page)
