@@ -1,6 +1,6 @@
 """The exception tree of mesos-framework.
 
-Every error the library raises derives from :class:`MesosError`::
+Every error the library raises derives from `MesosError`:
 
     MesosError
     ├─ ConfigurationError        a bad option, environment variable or spec
@@ -255,7 +255,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
 
 
 def api_error(status: int, body: str, call_type: str | None = None, *, url: str | None = None) -> APIError:
-    """Build the typed :class:`APIError` for an HTTP status and body.
+    """Build the typed `APIError` for an HTTP status and body.
 
     Mesos answers 403 both for "not subscribed" and for denied authorization;
     the body tells them apart.

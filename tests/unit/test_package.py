@@ -145,6 +145,22 @@ def test_plain_http_clients_load_no_aiohttp() -> None:
     assert _run(code) == "[]"
 
 
+def test_an_executor_loads_no_zookeeper_client() -> None:
+    # kazoo is for zk:// masters and ZooKeeper persistence; executors start without it.
+    code = (
+        "import sys\n"
+        "from mesos_framework import CommandExecutor, Executor\n"
+        "from mesos_framework.transport import detector_for\n"
+        "detector_for('127.0.0.1:5051')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kazoo', 'aiohttp')))\n"
+    )
+    assert _run(code) == "[]"
+    from mesos_framework.transport import ZooKeeperDetector, detector
+    from mesos_framework.transport.zookeeper import ZooKeeperDetector as defined
+
+    assert detector.ZooKeeperDetector is defined is ZooKeeperDetector
+
+
 def test_import_has_no_side_effects() -> None:
     code = (
         "import logging, signal, threading\n"
@@ -194,3 +210,15 @@ def test_seed_namespace_accessor() -> None:
     assert task_id.value == "my-task-id"
     built = mesos_framework.Builder("mesos.CommandInfo").set_value("env && sleep 100").set_shell(True).build()
     assert built == mesos.CommandInfo(value="env && sleep 100", shell=True)
+
+
+def test_messages_have_their_json_helpers_without_the_namespace_imported() -> None:
+    # The lazy protocol package must not lose what importing it used to do: every message class
+    # made or decoded by the codec or the Builder has from_dict/to_dict.
+    code = (
+        "from mesos_framework.protocol import ContentType, decode\n"
+        "from mesos_framework.protocol._schema import mesos_pb2\n"
+        'task = decode(mesos_pb2.TaskID, b\'{"value": "t"}\', ContentType.JSON)\n'
+        "print(task.to_dict(), mesos_pb2.AgentID.from_dict({'value': 'a'}).value)\n"
+    )
+    assert _run(code) == "{'value': 't'} a"

@@ -1,12 +1,12 @@
 """Mesos executors on the v1 HTTP executor API.
 
-- :class:`ExecutorEnvironment`: the ``MESOS_*`` variables the agent sets,
-  parsed and checked (:class:`~mesos_framework.errors.ExecutorEnvironmentError`
+- `ExecutorEnvironment`: the ``MESOS_*`` variables the agent sets,
+  parsed and checked (`ExecutorEnvironmentError`
   names a missing or malformed one).
-- :class:`Executor`: subscribe, receive events (``on()`` listeners and an
+- `Executor`: subscribe, receive events (``on()`` listeners and an
   upper-case ``handlers`` map), send reliable status updates and messages,
   reconnect after an agent restart, shut down within the grace period.
-- :class:`CommandExecutor`: runs each task's ``CommandInfo`` as a subprocess;
+- `CommandExecutor`: runs each task's ``CommandInfo`` as a subprocess;
   ``python -m mesos_framework.executor`` runs it as a Mesos command executor.
 """
 

@@ -1,6 +1,6 @@
 """``python -m mesos_framework.executor``: a Mesos command executor.
 
-Runs :class:`~mesos_framework.executor.CommandExecutor` with the environment
+Runs `CommandExecutor` with the environment
 the agent provides and exits once its task is over and acknowledged. Flags in
 the agent's ``--name=value`` form are accepted; ``--task_command=<JSON
 CommandInfo>`` overrides the task's command, the others are ignored.

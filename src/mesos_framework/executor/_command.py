@@ -1,4 +1,4 @@
-""":class:`CommandExecutor`: runs each launched task's ``CommandInfo`` as a subprocess."""
+"""`CommandExecutor`: runs each launched task's ``CommandInfo`` as a subprocess."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class CommandExecutor(Executor):
     authentication token) overlaid with ``CommandInfo.environment``, with a
     default ``PATH`` if none is set. A kill sends SIGTERM to the process
     group and SIGKILL after the grace period of the KILL's kill policy, else
-    the task's, else :data:`DEFAULT_KILL_GRACE_PERIOD`; ``TASK_KILLING``
+    the task's, else `DEFAULT_KILL_GRACE_PERIOD`; ``TASK_KILLING``
     comes first when the framework has the ``TASK_KILLING_STATE`` capability.
     ``TaskInfo.max_completion_time`` is enforced (``TASK_FAILED`` with
     ``REASON_MAX_COMPLETION_TIME_REACHED``).
@@ -65,8 +65,8 @@ class CommandExecutor(Executor):
     With ``exit_when_done`` the executor ends once all its tasks are over and
     their updates acknowledged, as Mesos's command executor does.
     ``task_command`` overrides the command of every task (the agent's
-    ``--task_command`` flag). Subclass and override :meth:`command_for`,
-    :meth:`argv_for` or :meth:`environment_for` to change what runs.
+    ``--task_command`` flag). Subclass and override `command_for()`,
+    `argv_for()` or `environment_for()` to change what runs.
     """
 
     def __init__(
@@ -99,7 +99,7 @@ class CommandExecutor(Executor):
         holding a JSON ``CommandInfo`` (Mesos forbids ``command`` on a task
         that names its executor, so a scheduler launching this executor
         through ``ExecutorInfo`` passes the command there). Raises
-        :class:`~mesos_framework.errors.MessageError` if ``data`` is not one.
+        `MessageError` if ``data`` is not one.
         """
         if self.task_command is not None:
             return self.task_command
@@ -128,7 +128,7 @@ class CommandExecutor(Executor):
     def environment_for(self, task: mesos_pb2.TaskInfo, command: mesos_pb2.CommandInfo) -> dict[str, str]:
         """The task's environment: ours minus the executor token, plus the command's variables.
 
-        ``MESOS_SANDBOX`` is the sandbox; ``PATH`` defaults to :data:`DEFAULT_PATH`.
+        ``MESOS_SANDBOX`` is the sandbox; ``PATH`` defaults to `DEFAULT_PATH`.
         """
         environment = dict(os.environ)
         environment.pop(TOKEN_VARIABLE, None)
@@ -282,7 +282,7 @@ class CommandExecutor(Executor):
             self.stop()
 
     async def run(self) -> None:
-        """As :meth:`Executor.run`; no task process outlives it."""
+        """As `Executor.run()`; no task process outlives it."""
         try:
             await super().run()
         finally:

@@ -1,9 +1,9 @@
 """The ``MESOS_*`` environment an agent gives an executor, parsed and checked.
 
 The agent sets these variables when it starts an executor (see Mesos's
-``Slave::executorEnvironment``). :meth:`ExecutorEnvironment.from_environ`
+``Slave::executorEnvironment``). `ExecutorEnvironment.from_environ()`
 reads them; every missing or malformed value raises
-:class:`~mesos_framework.errors.ExecutorEnvironmentError` whose ``option`` is
+`ExecutorEnvironmentError` whose ``option`` is
 the variable's name.
 """
 
@@ -77,7 +77,7 @@ class ExecutorEnvironment:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ExecutorEnvironment:
-        """Parse ``environ`` (default: :data:`os.environ`).
+        """Parse ``environ`` (default: `os.environ`).
 
         Required: ``MESOS_FRAMEWORK_ID``, ``MESOS_EXECUTOR_ID``,
         ``MESOS_DIRECTORY``, and ``MESOS_SLAVE_PID`` or
@@ -86,7 +86,7 @@ class ExecutorEnvironment:
         ``MESOS_SANDBOX`` defaults to ``MESOS_DIRECTORY`` and
         ``MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`` to 5 seconds.
 
-        Raises :class:`~mesos_framework.errors.ExecutorEnvironmentError`
+        Raises `ExecutorEnvironmentError`
         naming the variable that is missing or malformed.
         """
         env = os.environ if environ is None else environ

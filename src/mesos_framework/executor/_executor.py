@@ -1,6 +1,6 @@
-"""The :class:`Executor`: an asyncio client of the agent's v1 executor API.
+"""The `Executor`: an asyncio client of the agent's v1 executor API.
 
-One supervisor coroutine (:meth:`Executor.run`) owns the subscription: it
+One supervisor coroutine (`Executor.run()`) owns the subscription: it
 sends SUBSCRIBE (with the unacknowledged tasks and updates), reads the event
 stream, dispatches every event to its handler and listeners, and reacts to a
 lost connection as Mesos's own executor library does: without checkpointing
@@ -39,7 +39,7 @@ __all__ = ["EVENT_NAMES", "HANDLER_NAMES", "Executor", "Handler", "Listener"]
 logger = logging.getLogger(__name__)
 
 Listener = Callable[[Any], object]
-"""A listener of :meth:`Executor.on`: called with the event payload; may be a coroutine function."""
+"""A listener of `Executor.on()`: called with the event payload; may be a coroutine function."""
 
 Handler = Callable[["Executor", Any], object]
 """An entry of ``handlers``: called as ``handler(executor, payload)``; may be a coroutine function."""
@@ -67,7 +67,7 @@ EVENT_NAMES: frozenset[str] = frozenset(
     [name.lower() for name in HANDLER_NAMES]
     + ["sent_subscribe", "sent_update", "sent_message", "sent_heartbeat", "disconnected"]
 )
-"""Names accepted by :meth:`Executor.on`.
+"""Names accepted by `Executor.on()`.
 
 The lower-cased Mesos events carry their payload message (``launch`` an
 ``Event.Launch``, ``kill`` an ``Event.Kill``...; ``shutdown`` and ``heartbeat``
@@ -114,7 +114,7 @@ class Executor:
     """A Mesos executor speaking the v1 HTTP executor API.
 
     Construct it inside the process the agent started (the environment is read
-    with :meth:`ExecutorEnvironment.from_environ` unless ``env`` is given),
+    with `ExecutorEnvironment.from_environ()` unless ``env`` is given),
     register handlers or listeners, then ``await executor.run()``, which
     returns once the executor has shut down.
 
@@ -124,13 +124,13 @@ class Executor:
     without one, the method ``handle_<type>`` runs (override it in a
     subclass). The library's bookkeeping (subscription info, unacknowledged
     tasks and updates, shutdown) happens regardless, and listeners added with
-    :meth:`on` are called after the handler with the same payload.
+    `on()` are called after the handler with the same payload.
 
     The defaults: ``LAUNCH`` does nothing (subclass or use
-    :class:`~mesos_framework.executor.CommandExecutor`), ``KILL`` reports
+    `CommandExecutor`), ``KILL`` reports
     ``TASK_KILLED`` for an active task, ``SHUTDOWN`` kills every active task
     through the KILL path within the shutdown grace period, then ends
-    :meth:`run`.
+    `run()`.
 
     ``rng`` draws the reconnection delays (pass a seeded one for repeatable
     tests); ``subscribe_timeout`` bounds the first subscription attempt
@@ -230,7 +230,7 @@ class Executor:
     def on(self, event: str, listener: _L | None = None) -> Any:
         """Call ``listener(payload)`` whenever ``event`` happens; usable as a decorator.
 
-        ``event`` is one of :data:`EVENT_NAMES`; the listener may be a plain
+        ``event`` is one of `EVENT_NAMES`; the listener may be a plain
         function or a coroutine function (awaited in order). A listener that
         raises is logged and does not stop the executor.
         """
@@ -250,7 +250,7 @@ class Executor:
         return listener
 
     def off(self, event: str, listener: Listener) -> None:
-        """Remove a listener added with :meth:`on` (no error if absent)."""
+        """Remove a listener added with `on()` (no error if absent)."""
         with contextlib.suppress(ValueError):
             self._listeners.get(event, []).remove(listener)
 
@@ -298,7 +298,7 @@ class Executor:
     async def subscribe(self, *, give_up_after: float | None = 0.0) -> EventStream[executor_pb2.Event]:
         """Send SUBSCRIBE (with the unacknowledged tasks and updates) and return the event stream.
 
-        A low-level call: :meth:`run` uses it and reads the stream. Connection
+        A low-level call: `run()` uses it and reads the stream. Connection
         failures and ``503`` are retried with random delays in
         ``[0, MESOS_SUBSCRIPTION_BACKOFF_MAX]`` for ``give_up_after`` seconds
         (``None``: forever; default: one attempt). Emits ``sent_subscribe``
@@ -322,8 +322,8 @@ class Executor:
         the executor is not subscribed it is queued, not lost. Invalid updates
         (no task id or state, ``TASK_STAGING``, a uuid that is not 16 bytes,
         another executor's or agent's id, a source other than the executor)
-        raise :class:`~mesos_framework.errors.MessageError`; one the agent
-        refuses raises the typed :class:`~mesos_framework.errors.APIError`.
+        raise `MessageError`; one the agent
+        refuses raises the typed `APIError`.
         Emits ``sent_update`` once the agent answered 202.
         """
         filled = mesos_pb2.TaskStatus()
@@ -409,7 +409,7 @@ class Executor:
         data: bytes | None = None,
         healthy: bool | None = None,
     ) -> mesos_pb2.TaskStatus:
-        """Build a ``TaskStatus`` and :meth:`update` it (a convenience)."""
+        """Build a ``TaskStatus`` and `update()` it (a convenience)."""
         status = mesos_pb2.TaskStatus()
         if isinstance(task_id, str):
             status.task_id.value = task_id
@@ -453,7 +453,7 @@ class Executor:
             logger.error("executor background task %s failed", task.get_name(), exc_info=task.exception())
 
     def _notify(self) -> None:
-        """Wake everything waiting in :meth:`_wait_until` (tasks ended, updates acknowledged...)."""
+        """Wake everything waiting in `_wait_until()` (tasks ended, updates acknowledged...)."""
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -469,9 +469,9 @@ class Executor:
     async def run(self) -> None:
         """Subscribe, handle events and reconnect as needed; return after shutdown.
 
-        Raises :class:`~mesos_framework.errors.TransportError` if the first
+        Raises `TransportError` if the first
         subscription does not succeed within ``subscribe_timeout``, or the
-        typed :class:`~mesos_framework.errors.APIError` if the agent refuses
+        typed `APIError` if the agent refuses
         it for good (for example an unknown executor); everything later ends
         in an orderly shutdown.
         """
@@ -497,11 +497,11 @@ class Executor:
             logger.info("executor %s stopped", self.executor_id.value)
 
     def stop(self) -> None:
-        """Make :meth:`run` return soon, without killing tasks or telling the agent."""
+        """Make `run()` return soon, without killing tasks or telling the agent."""
         self._finished.set()
 
     async def shutdown(self) -> None:
-        """Kill every task within the shutdown grace period, report them, and end :meth:`run`.
+        """Kill every task within the shutdown grace period, report them, and end `run()`.
 
         What a SHUTDOWN event (or losing the agent for good) does; call it to
         leave on the executor's own initiative (for example on SIGTERM).
@@ -516,7 +516,7 @@ class Executor:
         return self._shutdown_task
 
     async def _until_finished(self, coro: Coroutine[Any, Any, _T]) -> _T | None:
-        """Run ``coro`` unless :meth:`run` is asked to end first (then None)."""
+        """Run ``coro`` unless `run()` is asked to end first (then None)."""
         work = asyncio.ensure_future(coro)
         finished = asyncio.ensure_future(self._finished.wait())
         try:

@@ -1,6 +1,6 @@
 """Task health checking for schedulers.
 
-:class:`TaskHealthHelper` polls an HTTP endpoint of every running task,
+`TaskHealthHelper` polls an HTTP endpoint of every running task,
 tracks consecutive failures against a grace count, writes the result into the
 task's runtime properties and emits an event on the scheduler when a task
 turns (or stays) unhealthy, like the seed's ``TaskHealthHelper``.

@@ -10,7 +10,7 @@ properties) and also kept by the helper, so that it survives a status
 update that replaces the task's properties.
 
 The helper needs only a small part of the scheduler, described by
-:class:`HealthCheckTarget` and :class:`HealthCheckedTask`.
+`HealthCheckTarget` and `HealthCheckedTask`.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class TaskHealthHelper:
       properties, so several helpers can check one task; default ``""``.
     - ``error_event``: event emitted on the scheduler with the task, default
       ``property_prefix + "task_unhealthy"``.
-    - ``additional_properties``: :class:`AdditionalProperty` entries (or
+    - ``additional_properties``: `AdditionalProperty` entries (or
       mappings with ``name``, ``set_unhealthy``, ``inverse``).
     - ``task_name_filter``: regular expression searched in the task's name.
     - ``status_codes``: accepted HTTP statuses, default ``(200,)``.
@@ -186,7 +186,7 @@ class TaskHealthHelper:
 
     And what the seed lacked: ``timeout`` (seconds per request, body check
     included; default ``min(interval, 10)``), ``scheme`` (``"http"`` or
-    ``"https"``) with ``ssl`` (an :class:`ssl.SSLContext`, or ``False`` to skip
+    ``"https"``) with ``ssl`` (an `ssl.SSLContext`, or ``False`` to skip
     verification), and ``address`` (``"hostname"``, the seed's choice, or
     ``"ip"``, which falls back to the hostname when a task has no IP).
 

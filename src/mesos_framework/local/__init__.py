@@ -2,15 +2,15 @@
 
 A master and agents that run real processes, in one asyncio event loop on
 loopback ports, speaking Mesos 1.11's v1 scheduler, executor and operator
-HTTP APIs::
+HTTP APIs:
 
     from mesos_framework.local import LocalCluster
 
     async with LocalCluster(agents=2) as cluster:
         ...  # point a scheduler at cluster.url
 
-This package uses only :mod:`mesos_framework.errors` and
-:mod:`mesos_framework.protocol` from the library, so the library's client
+This package uses only `mesos_framework.errors` and
+`mesos_framework.protocol` from the library, so the library's client
 side is always tested against an independent implementation (and against
 real Mesos by the conformance suite).
 """

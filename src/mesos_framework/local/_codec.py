@@ -1,6 +1,6 @@
 """Message encoding for the local cluster: JSON (stout rules) and protobuf.
 
-A thin layer over :mod:`mesos_framework.protocol` that also implements the
+A thin layer over `mesos_framework.protocol` that also implements the
 HTTP content negotiation rules Mesos applies (exact ``Content-Type``
 comparison, ``Accept`` with JSON winning whenever it is acceptable).
 """
@@ -80,7 +80,7 @@ def encode_dict(obj: Any) -> bytes:
 
 
 def parse_body(cls: type[M], body: bytes, content_type: str, what: str = "Call") -> M:
-    """Parse a request body, raising :class:`BodyError` with Mesos's message."""
+    """Parse a request body, raising `BodyError` with Mesos's message."""
     if content_type == PROTOBUF:
         try:
             return protocol.decode(cls, body)  # unparsable bytes or a missing required field

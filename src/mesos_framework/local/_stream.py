@@ -20,7 +20,7 @@ def recordio(record: bytes) -> bytes:
 class EventStream:
     """Events queued for one open HTTP streaming response.
 
-    The HTTP handler drains :attr:`queue`; ``None`` ends the response.
+    The HTTP handler drains `queue`; ``None`` ends the response.
     ``on_lost`` runs once when the client goes away (not when we close).
     """
 

@@ -1,13 +1,13 @@
 """An agent of the local cluster: executors as real processes, status updates.
 
-Command tasks run through :mod:`.command_executor`, a v1 HTTP executor, just
+Command tasks run through `command_executor`, a v1 HTTP executor, just
 as Mesos's agent runs ``mesos-executor``; custom executors get the
 ``MESOS_*`` environment Mesos gives them. Every executor/agent status update
 goes through a status update manager that forwards one update per task at a
 time and retries it until the scheduler acknowledges that uuid.
 
-Agent restarts (:meth:`Agent.crash`, :meth:`Agent.recover`,
-:meth:`Agent.finish_recovery`) follow Mesos's ``--recover=reconnect``: what a
+Agent restarts (`Agent.crash()`, `Agent.recover()`,
+`Agent.finish_recovery()`) follow Mesos's ``--recover=reconnect``: what a
 checkpointing framework has on the agent survives and its executors
 re-subscribe; everything else is forgotten and its containers destroyed.
 """
@@ -105,7 +105,7 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
 
 
 def kill_trees(roots: set[int], ended: set[int] | None = None, *, sig: int = signal.SIGKILL) -> None:
-    """:func:`kill_tree` for many containers with one /proc scan.
+    """`kill_tree()` for many containers with one /proc scan.
 
     ``roots`` are running executors (a scan of /proc reads the stat file of every process on the
     machine, so one scan for a batch matters when thousands of tasks end together). ``ended`` are
@@ -814,7 +814,7 @@ class Agent:
 
         Its process group goes at once (the common case: a task's background job); the rest of
         its session (a process that moved to a group of its own) with the next batch of
-        :meth:`_kill_batches`.
+        `_kill_batches()`.
         """
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)

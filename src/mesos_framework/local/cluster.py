@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 class LocalCluster:
     """A local Mesos-compatible cluster (async context manager).
 
-    ::
-
         async with LocalCluster(agents=2) as cluster:
             print(cluster.url)   # http://127.0.0.1:PORT
 
@@ -386,7 +384,7 @@ class LocalCluster:
         Executor streams are cut and the executor API answers ``503 Agent has
         not finished recovery``; the master sees the agent disconnect,
         rescinds its offers and marks the tasks of frameworks without
-        ``checkpoint`` lost. Bring it back with :meth:`recover_agent`.
+        ``checkpoint`` lost. Bring it back with `recover_agent()`.
         """
         agent = self._agent(index)
         agent.crash()
@@ -427,7 +425,7 @@ class LocalCluster:
     async def restart_agent(
         self, index: int = 1, *, downtime: float = 0.5, reregistration_timeout: float | None = None
     ) -> Agent:
-        """:meth:`stop_agent`, wait ``downtime`` seconds, then :meth:`recover_agent`."""
+        """`stop_agent()`, wait ``downtime`` seconds, then `recover_agent()`."""
         if downtime < 0:
             raise ConfigurationError("must be >= 0", option="downtime")
         self.stop_agent(index)

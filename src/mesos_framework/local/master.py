@@ -251,7 +251,7 @@ def _now() -> float:
 
 
 class Master:
-    """One master. Serves nothing itself: :mod:`.server` routes HTTP to it."""
+    """One master. Serves nothing itself: `server` routes HTTP to it."""
 
     def __init__(self, config: ClusterConfig, port: int, *, address: str = "127.0.0.1") -> None:
         self.config = config

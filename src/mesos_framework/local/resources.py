@@ -103,7 +103,7 @@ def _ranges_contain(left: Ranges, right: Ranges) -> bool:
 
 @dataclass
 class Resources:
-    """A bag of resources keyed by :class:`Key`."""
+    """A bag of resources keyed by `Key`."""
 
     items: dict[Key, Value] = field(default_factory=dict)
 

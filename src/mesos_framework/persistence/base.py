@@ -1,4 +1,4 @@
-"""The :class:`StateStore` protocol: where a scheduler keeps what must survive it.
+"""The `StateStore` protocol: where a scheduler keeps what must survive it.
 
 A store holds the framework ID and one small record per launched task.
 Writes for one store are applied in the order they were made. Every store
@@ -29,7 +29,7 @@ __all__ = [
 
 @runtime_checkable
 class StateStore(Protocol):
-    """Persistent scheduler state. Every method raises :class:`StateStoreError` on failure."""
+    """Persistent scheduler state. Every method raises `StateStoreError` on failure."""
 
     async def open(self) -> None:
         """Connect (idempotent)."""

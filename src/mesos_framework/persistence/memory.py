@@ -1,4 +1,4 @@
-"""An in-memory :class:`~mesos_framework.persistence.base.StateStore` (tests, or no persistence)."""
+"""An in-memory `StateStore` (tests, or no persistence)."""
 
 from __future__ import annotations
 

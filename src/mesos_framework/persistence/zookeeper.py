@@ -1,7 +1,7 @@
-"""A ZooKeeper :class:`~mesos_framework.persistence.base.StateStore` (kazoo).
+"""A ZooKeeper `StateStore` (kazoo).
 
 Layout under ``base = zk_prefix + framework_name`` (the seed's layout, so
-existing deployments keep their framework ID)::
+existing deployments keep their framework ID):
 
     <base>/framework-id      the framework ID, UTF-8
     <base>/tasks/<task-id>   one task record, compact JSON

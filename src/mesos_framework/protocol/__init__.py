@@ -2,19 +2,19 @@
 
 Nothing here does I/O: the functions take bytes or values and return values.
 
-* :data:`mesos` — every ``mesos.v1`` message and enum (``mesos.TaskID``,
+* `mesos` — every ``mesos.v1`` message and enum (``mesos.TaskID``,
   ``mesos.TaskState``), plus ``mesos.scheduler.*`` and ``mesos.executor.*``.
-* :func:`encode` / :func:`decode` — one message to/from either
-  :class:`ContentType`.
-* :func:`to_dict` / :func:`from_dict` / :func:`to_json` / :func:`from_json` —
+* `encode()` / `decode()` — one message to/from either
+  `ContentType`.
+* `to_dict()` / `from_dict()` / `to_json()` / `from_json()` —
   Mesos's own (stout) JSON rules.
-* :class:`RecordIODecoder` / :func:`recordio_encode` — the event-stream framing.
-* :func:`parse_duration` / :func:`format_duration` — stout durations (``"5secs"``).
-* :class:`Builder` / :func:`as_message` — chainable construction by type name.
+* `RecordIODecoder` / `recordio_encode()` — the event-stream framing.
+* `parse_duration()` / `format_duration()` — stout durations (``"5secs"``).
+* `Builder` / `as_message()` — chainable construction by type name.
 
-Errors: :class:`~mesos_framework.errors.MessageError` (a message that does not
+Errors: `MessageError` (a message that does not
 fit the schema, with a field ``path``) and
-:class:`~mesos_framework.errors.ProtocolError` (bytes that cannot be framed or
+`ProtocolError` (bytes that cannot be framed or
 parsed at all).
 """
 

@@ -1,8 +1,8 @@
 """Fast path for lenient (wire) JSON decoding, with the exact walk as the authority.
 
-:func:`~mesos_framework.protocol.jsoncodec.from_json` with ``strict=False``
-first tries :func:`fast_from_json`.  It either returns exactly the message the
-exact path (:func:`~mesos_framework.protocol.jsoncodec.from_dict`) would
+`from_json()` with ``strict=False``
+first tries `fast_from_json()`.  It either returns exactly the message the
+exact path (`from_dict()`) would
 build, or ``None``; on ``None`` the caller runs the exact path, which then
 produces the message or the precise error.  This module therefore never
 raises for bad input and never decides what an error says.
@@ -40,7 +40,7 @@ import orjson
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from mesos_framework.protocol._compat import is_repeated
+from mesos_framework.protocol._compat import is_repeated, is_required
 
 __all__ = ["fast_from_json"]
 
@@ -75,7 +75,7 @@ def _schema(desc: Any) -> Any:
         schema = _typed_dict(f"_{desc.full_name.replace('.', '_')}", {}, total=False)
         _SCHEMAS[desc] = schema  # registered before filling: ContainerID.parent is recursive
         hints = {fd.name: _field_type(fd) for fd in desc.fields}
-        required = frozenset(fd.name for fd in desc.fields if fd.is_required)
+        required = frozenset(fd.name for fd in desc.fields if is_required(fd))
         schema.__annotations__.update(hints)
         schema.__required_keys__ = required
         schema.__optional_keys__ = frozenset(hints) - required

@@ -1,4 +1,4 @@
-"""The fast path of :func:`~mesos_framework.protocol.decode`'s required-field check.
+"""The fast path of `decode()`'s required-field check.
 
 Mesos refuses a message that lacks a required field; so does ``decode()``.  With upb the exact
 answer is ``Message.IsInitialized()``, a reflective walk over every field of every sub-message
@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+
+from mesos_framework.protocol._compat import is_required
 
 try:
     from mesos_framework.protocol import _wirecheck  # type: ignore[attr-defined]
@@ -66,7 +68,7 @@ def tables(root: Descriptor) -> tuple[tuple[tuple[Field, ...], ...], int] | None
     Each type is a tuple of ``(number, wire_type, bit, sub, enum_values)``: the required fields
     (``bit`` >= 0; a closed enum lists its known values, since the parser keeps an unknown one
     aside and leaves the field unset) and the message fields whose type can reach one (``sub``
-    is that type's index).  Raises :class:`Unsupported` for groups, extensions or limits the
+    is that type's index).  Raises `Unsupported` for groups, extensions or limits the
     extension does not handle.
     """
     reachable: list[Descriptor] = []
@@ -87,7 +89,7 @@ def tables(root: Descriptor) -> tuple[tuple[tuple[Field, ...], ...], int] | None
                 stack.append(fd.message_type)
 
     # Which types lead to a required field (a fixpoint: the schema has cycles).
-    needs = {d.full_name for d in reachable if any(fd.is_required for fd in d.fields)}
+    needs = {d.full_name for d in reachable if any(is_required(fd) for fd in d.fields)}
     changed = True
     while changed:
         changed = False
@@ -108,16 +110,16 @@ def tables(root: Descriptor) -> tuple[tuple[tuple[Field, ...], ...], int] | None
         bit = 0
         for fd in desc.fields:
             sub = index.get(fd.message_type.full_name, -1) if fd.message_type is not None else -1
-            if not fd.is_required and sub < 0:
+            if not is_required(fd) and sub < 0:
                 continue
             if fd.number > _MAX_NUMBER:
                 raise Unsupported(f"{fd.full_name} has field number {fd.number}")
             enums: tuple[int, ...] | None = None
             enum = fd.enum_type
-            if fd.is_required and enum is not None and enum.is_closed:
+            if is_required(fd) and enum is not None and enum.is_closed:
                 enums = tuple(sorted({v.number for v in enum.values}))
-            fields.append((fd.number, _WIRE_TYPE[fd.type], bit if fd.is_required else -1, sub, enums))
-            if fd.is_required:
+            fields.append((fd.number, _WIRE_TYPE[fd.type], bit if is_required(fd) else -1, sub, enums))
+            if is_required(fd):
                 bit += 1
         if bit > _MAX_REQUIRED:
             raise Unsupported(f"{desc.full_name} has {bit} required fields")

@@ -27,6 +27,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_DEPTH 100        /* upb's default recursion limit */
@@ -146,8 +147,11 @@ static int scan(const Checker *c, int type, const uint8_t *p, const uint8_t *end
 static PyObject *Checker_complete(PyObject *self, PyObject *data) {
     const Checker *c = (const Checker *)self;
     if (PyBytes_CheckExact(data)) {
-        const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(data);
-        return PyBool_FromLong(scan(c, c->root, p, p + PyBytes_GET_SIZE(data), 0));
+        char *buffer;
+        Py_ssize_t size;
+        if (PyBytes_AsStringAndSize(data, &buffer, &size) < 0) return NULL;
+        const uint8_t *p = (const uint8_t *)buffer;
+        return PyBool_FromLong(scan(c, c->root, p, p + size, 0));
     }
     Py_buffer view;
     if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) return NULL;
@@ -158,7 +162,7 @@ static PyObject *Checker_complete(PyObject *self, PyObject *data) {
 }
 
 static int int_item(PyObject *tuple, Py_ssize_t i, long lo, long hi, long *out) {
-    long v = PyLong_AsLong(PyTuple_GET_ITEM(tuple, i));
+    long v = PyLong_AsLong(PyTuple_GetItem(tuple, i));
     if (v == -1 && PyErr_Occurred()) return -1;
     if (v < lo || v > hi) {
         PyErr_Format(PyExc_ValueError, "value %ld out of range [%ld, %ld]", v, lo, hi);
@@ -176,7 +180,7 @@ static int cmp_int32(const void *a, const void *b) {
 /* field: (number, wire_type, bit, sub, enum_values) */
 static int load_field(PyObject *item, Py_ssize_t n_types, Field *f, uint32_t *number) {
     long v;
-    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 5) {
+    if (!PyTuple_Check(item) || PyTuple_Size(item) != 5) {
         PyErr_SetString(PyExc_TypeError, "a field is (number, wire_type, bit, sub, enum_values)");
         return -1;
     }
@@ -196,13 +200,13 @@ static int load_field(PyObject *item, Py_ssize_t n_types, Field *f, uint32_t *nu
         PyErr_SetString(PyExc_ValueError, "a message field has wire type 2");
         return -1;
     }
-    PyObject *enums = PyTuple_GET_ITEM(item, 4);
+    PyObject *enums = PyTuple_GetItem(item, 4);
     if (enums == Py_None) return 0;
-    if (!PyTuple_Check(enums) || PyTuple_GET_SIZE(enums) == 0) {
+    if (!PyTuple_Check(enums) || PyTuple_Size(enums) == 0) {
         PyErr_SetString(PyExc_TypeError, "enum_values is None or a non-empty tuple of int32");
         return -1;
     }
-    Py_ssize_t n = PyTuple_GET_SIZE(enums);
+    Py_ssize_t n = PyTuple_Size(enums);
     f->enums = PyMem_New(int32_t, n);
     if (f->enums == NULL) {
         PyErr_NoMemory();
@@ -223,7 +227,7 @@ static int load_type(PyObject *fields, Py_ssize_t n_types, Type *t) {
         PyErr_SetString(PyExc_TypeError, "a type is a tuple of fields");
         return -1;
     }
-    Py_ssize_t n = PyTuple_GET_SIZE(fields);
+    Py_ssize_t n = PyTuple_Size(fields);
     t->fields = PyMem_New(Field, n > 0 ? n : 1);
     if (t->fields == NULL) {
         PyErr_NoMemory();
@@ -238,7 +242,7 @@ static int load_type(PyObject *fields, Py_ssize_t n_types, Type *t) {
     }
     int rc = 0;
     for (Py_ssize_t i = 0; i < n && rc == 0; i++) {
-        rc = load_field(PyTuple_GET_ITEM(fields, i), n_types, &t->fields[i], &numbers[i]);
+        rc = load_field(PyTuple_GetItem(fields, i), n_types, &t->fields[i], &numbers[i]);
         if (rc == 0 && t->fields[i].bit >= 0) {
             uint64_t bit = (uint64_t)1 << t->fields[i].bit;
             if (t->required & bit) {
@@ -276,7 +280,7 @@ static PyObject *Checker_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs
     int root;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!i:Checker", names, &PyTuple_Type, &types, &root))
         return NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(types);
+    Py_ssize_t n = PyTuple_Size(types);
     if (root < 0 || root >= n) {
         PyErr_SetString(PyExc_ValueError, "root is not the index of a type");
         return NULL;
@@ -285,12 +289,13 @@ static PyObject *Checker_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs
     if (loaded == NULL) return PyErr_NoMemory();
     memset(loaded, 0, sizeof(Type) * (size_t)n);
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (load_type(PyTuple_GET_ITEM(types, i), n, &loaded[i]) < 0) {
+        if (load_type(PyTuple_GetItem(types, i), n, &loaded[i]) < 0) {
             free_types(loaded, n);
             return NULL;
         }
     }
-    Checker *self = (Checker *)cls->tp_alloc(cls, 0);
+    allocfunc alloc = (allocfunc)PyType_GetSlot(cls, Py_tp_alloc);
+    Checker *self = (Checker *)alloc(cls, 0);
     if (self == NULL) {
         free_types(loaded, n);
         return NULL;
@@ -303,8 +308,11 @@ static PyObject *Checker_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs
 
 static void Checker_dealloc(PyObject *self) {
     Checker *c = (Checker *)self;
+    PyTypeObject *type = Py_TYPE(self);
     free_types(c->types, c->n_types);
-    Py_TYPE(self)->tp_free(self);
+    freefunc free_self = (freefunc)PyType_GetSlot(type, Py_tp_free);
+    free_self(self);
+    Py_DECREF(type); /* instances of a heap type own a reference to it */
 }
 
 static PyMethodDef Checker_methods[] = {
@@ -313,15 +321,20 @@ static PyMethodDef Checker_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject CheckerType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "mesos_framework.protocol._wirecheck.Checker",
-    .tp_basicsize = sizeof(Checker),
-    .tp_dealloc = Checker_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Checker(types, root): required-field tables for one root message type.",
-    .tp_methods = Checker_methods,
-    .tp_new = Checker_new,
+/* A heap type made from a spec: the stable ABI (Py_LIMITED_API) has no static type objects. */
+static PyType_Slot Checker_slots[] = {
+    {Py_tp_dealloc, Checker_dealloc},
+    {Py_tp_doc, "Checker(types, root): required-field tables for one root message type."},
+    {Py_tp_methods, Checker_methods},
+    {Py_tp_new, Checker_new},
+    {0, NULL},
+};
+
+static PyType_Spec Checker_spec = {
+    .name = "mesos_framework.protocol._wirecheck.Checker",
+    .basicsize = sizeof(Checker),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = Checker_slots,
 };
 
 static struct PyModuleDef module = {
@@ -332,14 +345,14 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__wirecheck(void) {
-    if (PyType_Ready(&CheckerType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
-    Py_INCREF(&CheckerType);
-    if (PyModule_AddObject(m, "Checker", (PyObject *)&CheckerType) < 0) {
-        Py_DECREF(&CheckerType);
+    PyObject *type = PyType_FromSpec(&Checker_spec);
+    if (type == NULL || PyModule_AddObjectRef(m, "Checker", type) < 0) {
+        Py_XDECREF(type);
         Py_DECREF(m);
         return NULL;
     }
+    Py_DECREF(type);
     return m;
 }

@@ -2,8 +2,8 @@
 
 The JavaScript original offered ``new Builder("mesos.CommandInfo").setValue(..)``;
 this is the Python equivalent, with the same validation as
-:func:`~mesos_framework.protocol.from_dict` (strict: unknown fields and enum
-names are errors that name the field path)::
+`from_dict()` (strict: unknown fields and enum
+names are errors that name the field path):
 
     cmd = (
         Builder("mesos.CommandInfo")
@@ -17,8 +17,8 @@ Type names: ``"mesos.CommandInfo"``, ``"mesos.v1.CommandInfo"``,
 ``"mesos.scheduler.Call"``, ``"mesos.v1.scheduler.Call.Accept"``, or the class.
 Methods: ``set_<field>(value)`` (or ``set_<field>(**fields)`` for message
 fields), ``add_<repeated>(value)``, ``put_<map>(key, value)``,
-``clear_<field>()``; the generic forms are :meth:`Builder.set`,
-:meth:`Builder.add`, :meth:`Builder.put` and :meth:`Builder.clear`.
+``clear_<field>()``; the generic forms are `Builder.set()`,
+`Builder.add()`, `Builder.put()` and `Builder.clear()`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar, overload
 from google.protobuf.message import Message
 
 from mesos_framework.errors import MessageError
+from mesos_framework.protocol import mesos as _mesos  # noqa: F401 - every message gets its JSON helpers
 from mesos_framework.protocol._compat import is_repeated
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2, scheduler_pb2
 from mesos_framework.protocol.jsoncodec import check_initialized, from_dict, to_dict
@@ -45,7 +46,7 @@ def message_class(name: str | type[Message]) -> type[Message]:
 
     Accepts ``mesos.X``, ``mesos.v1.X``, ``mesos.scheduler.X``,
     ``mesos.v1.scheduler.X``, ``mesos.executor.X`` (nested types with dots)
-    and a bare ``X`` for ``mesos.v1``.  Raises :class:`MessageError` for an
+    and a bare ``X`` for ``mesos.v1``.  Raises `MessageError` for an
     unknown name.
     """
     if isinstance(name, type):
@@ -76,8 +77,8 @@ class Builder(Generic[M]):
     """Build a Mesos message step by step; see the module docstring.
 
     ``Builder(type_name, **fields)`` starts from ``fields`` (as in
-    :func:`~mesos_framework.protocol.from_dict`).  Every setter validates at
-    once and returns the builder, so calls chain.  :meth:`build` checks
+    `from_dict()`).  Every setter validates at
+    once and returns the builder, so calls chain.  `build()` checks
     required fields and returns a new protobuf message.  Given a class
     (``Builder(mesos.CommandInfo)``) the builder is typed by it.
     """
@@ -192,7 +193,7 @@ class Builder(Generic[M]):
     def build(self, *, partial: bool = False) -> M:
         """Return a new message with the fields set so far.
 
-        Raises :class:`MessageError` naming the first missing required field,
+        Raises `MessageError` naming the first missing required field,
         unless ``partial=True``.
         """
         msg = self._cls()
@@ -241,11 +242,11 @@ def as_message(obj: M | Builder[Any] | Mapping[str, Any], cls: type[M]) -> M: ..
 @overload
 def as_message(obj: Builder[M]) -> M: ...
 def as_message(obj: Any, cls: type[Message] | None = None) -> Message:
-    """Accept a message, a :class:`Builder` or a dict where a message is expected.
+    """Accept a message, a `Builder` or a dict where a message is expected.
 
     With ``cls`` the result must be (or is built as) that type; a dict needs
-    ``cls`` and is parsed strictly with :func:`~mesos_framework.protocol.from_dict`.
-    Raises :class:`MessageError` for a message of the wrong type or missing
+    ``cls`` and is parsed strictly with `from_dict()`.
+    Raises `MessageError` for a message of the wrong type or missing
     required fields.
     """
     msg: Message

@@ -2,7 +2,7 @@
 
 Mesos's v1 APIs speak ``application/x-protobuf`` (the default here: smaller
 and much faster to decode) or ``application/json`` (stout's JSON rules, see
-:mod:`mesos_framework.protocol.jsoncodec`).
+`mesos_framework.protocol.jsoncodec`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from google.protobuf.message import DecodeError, EncodeError, Message
 
 from mesos_framework.errors import MessageError, ProtocolError
+from mesos_framework.protocol import mesos as _mesos  # noqa: F401 - every message gets its JSON helpers
 from mesos_framework.protocol._fastjson import fast_from_json
 from mesos_framework.protocol._required import complete_check
 from mesos_framework.protocol.jsoncodec import check_initialized, from_json, to_json
@@ -31,10 +32,10 @@ class ContentType(enum.StrEnum):
 
     @classmethod
     def from_header(cls, value: str | None) -> ContentType:
-        """Map a response ``Content-Type`` header to a :class:`ContentType`.
+        """Map a response ``Content-Type`` header to a `ContentType`.
 
         Parameters such as ``; charset=utf-8`` and letter case are ignored.
-        Raises :class:`~mesos_framework.errors.ProtocolError` for anything else.
+        Raises `ProtocolError` for anything else.
         """
         media = (value or "").split(";", 1)[0].strip().lower()
         try:
@@ -60,11 +61,11 @@ def _content_type(content_type: ContentType | str) -> ContentType:
 def encode(msg: Any, content_type: ContentType | str = ContentType.PROTOBUF) -> bytes:
     """Serialise a message for the wire.
 
-    ``msg`` may be a message or a :class:`~mesos_framework.protocol.Builder`
+    ``msg`` may be a message or a `Builder`
     (it is built).  Required fields are checked first, so a half-built
-    message raises :class:`MessageError` naming the missing field instead of
+    message raises `MessageError` naming the missing field instead of
     being rejected by Mesos with a 400.  JSON output follows the stout rules
-    (:func:`~mesos_framework.protocol.to_json`).
+    (`to_json()`).
     """
     if not isinstance(msg, Message):
         build = getattr(msg, "build", None)
@@ -93,14 +94,14 @@ def decode(
     """Parse one wire message (for instance one RecordIO record) into ``cls``.
 
     Protobuf: unknown fields are preserved; bytes that do not parse raise
-    :class:`~mesos_framework.errors.ProtocolError`; missing required fields
-    raise :class:`MessageError`.
+    `ProtocolError`; missing required fields
+    raise `MessageError`.
 
     JSON: the stout rules; by default (``strict=False``) unknown keys and
     unknown optional enum names are ignored, as Mesos ignores them, so newer
     masters do not break older clients.  Invalid JSON raises
-    :class:`~mesos_framework.errors.ProtocolError`; JSON that does not fit the
-    schema raises :class:`MessageError`.
+    `ProtocolError`; JSON that does not fit the
+    schema raises `MessageError`.
     """
     ct = content_type if type(content_type) is ContentType else _content_type(content_type)
     key = (cls, ct, strict)
@@ -117,7 +118,7 @@ _DECODERS: dict[tuple[type[Message], ContentType, bool], Callable[[Any], Any]] =
 def decoder(
     cls: type[M], content_type: ContentType | str = ContentType.PROTOBUF, *, strict: bool = False
 ) -> Callable[[bytes | bytearray | memoryview], M]:
-    """:func:`decode` bound to one message type and encoding, for a stream of records.
+    """`decode()` bound to one message type and encoding, for a stream of records.
 
     ``decoder(Event)(record)`` returns what ``decode(Event, record)`` does and raises the same
     errors; the work that does not depend on the record (the encoding, the required-field

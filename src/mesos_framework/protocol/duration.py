@@ -43,7 +43,7 @@ def parse_duration(text: str) -> float:
     """Parse a stout duration and return seconds as a float.
 
     ``parse_duration("5secs") == 5.0``; ``parse_duration("1.5hrs") == 5400.0``.
-    Raises :class:`~mesos_framework.errors.ConfigurationError` naming the bad
+    Raises `ConfigurationError` naming the bad
     value for anything else (no unit, unknown unit, spaces, empty string).
     """
     if not isinstance(text, str):
@@ -65,7 +65,7 @@ def format_duration(seconds: float) -> str:
     gives a value of at least 1, e.g. ``5.0 -> "5secs"``, ``900 -> "15mins"``,
     ``5400 -> "1.5hrs"``, ``0.25 -> "250ms"``, ``0 -> "0ns"``.
 
-    The result always parses back with :func:`parse_duration` (to within
+    The result always parses back with `parse_duration()` (to within
     float precision).
     """
     if not math.isfinite(seconds):

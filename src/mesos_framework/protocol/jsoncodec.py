@@ -20,20 +20,20 @@ What Mesos does (``stout/protobuf.hpp``), and so what this module does:
 
 Strictness.  Mesos silently ignores unknown keys, which turns a misspelt key
 into a lost value.  Messages a user builds are therefore parsed **strictly** by
-default (:func:`from_dict`, :func:`from_json`): an unknown field name or an
-unknown enum name is a :class:`~mesos_framework.errors.MessageError` naming
+default (`from_dict()`, `from_json()`): an unknown field name or an
+unknown enum name is a `MessageError` naming
 the path, e.g. ``ContainerInfo.docker.network: unknown enum value 'BRIDGED'``.
 Messages read from the wire use ``strict=False`` (Mesos's own tolerance), so a
 newer master can add fields and enum values without breaking old clients.
 
-Errors: :class:`~mesos_framework.errors.MessageError` (``path``, ``reason``)
-for JSON that does not fit the schema, :class:`~mesos_framework.errors.ProtocolError`
+Errors: `MessageError` (``path``, ``reason``)
+for JSON that does not fit the schema, `ProtocolError`
 for bytes that are not JSON at all.
 
 Decoding is compiled: a converter per message type is built on first use and
 cached, and only values that need converting are copied before protobuf's C
 constructor builds the message.  Lenient decoding of JSON text
-(``from_json(strict=False)``, which :func:`~mesos_framework.protocol.decode`
+(``from_json(strict=False)``, which `decode()`
 uses for the event stream) first tries a faster path in C (msgspec's typed
 decoder, see ``_fastjson``) that takes only input this walk would accept
 unchanged; everything else comes here, so messages and errors are the same.
@@ -54,7 +54,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from mesos_framework.errors import MessageError, ProtocolError
-from mesos_framework.protocol._compat import is_repeated
+from mesos_framework.protocol._compat import is_repeated, is_required
 from mesos_framework.protocol._fastjson import fast_from_json
 
 __all__ = ["check_initialized", "from_dict", "from_json", "to_dict", "to_json"]
@@ -407,7 +407,7 @@ def _bytes_in(val: Any, strict: bool) -> Any:
 def _enum_in(fd: Any) -> Conv:
     enum = fd.enum_type
     names = frozenset(enum.values_by_name)
-    required = fd.is_required
+    required = is_required(fd)
     enum_name = enum.full_name
 
     def enumeration(val: Any, strict: bool) -> Any:
@@ -452,7 +452,7 @@ def _short(val: Any) -> str:
 
 
 def check_initialized(msg: Message) -> None:
-    """Raise :class:`MessageError` if required fields are missing (path of the first)."""
+    """Raise `MessageError` if required fields are missing (path of the first)."""
     if msg.IsInitialized():
         return
     missing: list[str] = msg.FindInitializationErrors()  # type: ignore[attr-defined]
@@ -472,7 +472,7 @@ def from_dict(cls: type[M], obj: Mapping[str, Any], *, strict: bool = True, part
     ``partial=True``.  Values may also be message instances, raw ``bytes``
     for bytes fields and tuples for arrays.
 
-    Raises :class:`MessageError` whose ``path`` names the offending field,
+    Raises `MessageError` whose ``path`` names the offending field,
     e.g. ``ContainerInfo.docker.network``.
     """
     desc = cls.DESCRIPTOR
@@ -492,11 +492,11 @@ def from_dict(cls: type[M], obj: Mapping[str, Any], *, strict: bool = True, part
 def from_json(
     cls: type[M], data: str | bytes | bytearray | memoryview, *, strict: bool = True, partial: bool = False
 ) -> M:
-    """Parse Mesos JSON text into a ``cls`` message (see :func:`from_dict`).
+    """Parse Mesos JSON text into a ``cls`` message (see `from_dict()`).
 
-    Text that is not JSON raises :class:`~mesos_framework.errors.ProtocolError`;
+    Text that is not JSON raises `ProtocolError`;
     JSON that is not an object, or does not fit the schema, raises
-    :class:`MessageError`.
+    `MessageError`.
 
     With ``strict=False`` a compiled fast path (msgspec's typed JSON decoder
     feeding protobuf's C constructor, see ``_fastjson``) handles well-formed
@@ -513,7 +513,7 @@ def from_json(
 def _exact_from_json(
     cls: type[M], data: str | bytes | bytearray | memoryview, *, strict: bool, partial: bool
 ) -> M:
-    """:func:`from_json` without the fast path: the reference semantics."""
+    """`from_json()` without the fast path: the reference semantics."""
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -621,11 +621,11 @@ def to_dict(msg: Message) -> dict[str, Any]:
     Set fields plus unset non-deprecated fields with an explicit proto2
     default; enums as names, bytes as base64, non-finite doubles as
     ``"Infinity"``/``"-Infinity"``/``"NaN"``.  Required fields are not checked
-    (use :func:`check_initialized` or :func:`~mesos_framework.protocol.encode`).
+    (use `check_initialized()` or `encode()`).
     """
     return _msg_out(msg.DESCRIPTOR).convert(msg)
 
 
 def to_json(msg: Message) -> bytes:
-    """Return ``msg`` as compact Mesos JSON (UTF-8 bytes); see :func:`to_dict`."""
+    """Return ``msg`` as compact Mesos JSON (UTF-8 bytes); see `to_dict()`."""
     return orjson.dumps(_msg_out(msg.DESCRIPTOR).convert(msg))

@@ -18,7 +18,7 @@ keyword arguments; nested messages may be given as dicts and enums as names::
 
 Every message class also has the Mesos-JSON helpers ``Cls.from_dict(obj, strict=True)``,
 ``Cls.from_json(text, strict=True)``, ``msg.to_dict()`` and ``msg.to_json()``
-(see :mod:`mesos_framework.protocol.jsoncodec` for the rules).
+(see `mesos_framework.protocol.jsoncodec` for the rules).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ its byte length in ASCII decimal, a ``\\n``, then exactly that many payload
 bytes.  There is no trailing newline and no ``\\r``; payloads (protobuf) may
 contain ``0x0A`` bytes, so the stream is never split on newlines.
 
-:class:`RecordIODecoder` is incremental: feed it HTTP chunks as they arrive,
-however they are cut, and it returns the complete records in order::
+`RecordIODecoder` is incremental: feed it HTTP chunks as they arrive,
+however they are cut, and it returns the complete records in order:
 
     dec = RecordIODecoder()
     assert dec.feed(b"5\\nhel") == []
@@ -40,22 +40,22 @@ def recordio_encode(record: bytes) -> bytes:
 class RecordIODecoder:
     """Incremental RecordIO decoder.
 
-    :meth:`feed` takes any chunk of the byte stream and returns the records it
+    `feed()` takes any chunk of the byte stream and returns the records it
     completed, in order.  A record or its length prefix may be split over any
     number of chunks and a chunk may hold many records.  Large records that
     arrive in small pieces are assembled with one join (no quadratic copying).
 
-    Malformed input raises :class:`~mesos_framework.errors.ProtocolError`
+    Malformed input raises `ProtocolError`
     naming the stream offset and what was seen: a prefix that is empty, holds
     anything but ASCII digits (a sign, whitespace, ``\\r``), is longer than
-    :data:`MAX_LENGTH_DIGITS`, or announces more than ``max_record_size``
+    `MAX_LENGTH_DIGITS`, or announces more than ``max_record_size``
     bytes.  After an error the decoder stays failed, like Mesos's own decoder:
-    every later :meth:`feed` raises the same error.
+    every later `feed()` raises the same error.
 
     A zero-length record decodes to ``b""`` (Mesos never sends one).
 
     Attributes:
-        bytes_fed: total bytes passed to :meth:`feed`.
+        bytes_fed: total bytes passed to `feed()`.
         records_decoded: number of records returned so far.
     """
 
@@ -170,7 +170,7 @@ class RecordIODecoder:
     def close(self) -> None:
         """Declare the end of the stream.
 
-        Raises :class:`~mesos_framework.errors.ProtocolError` if the stream
+        Raises `ProtocolError` if the stream
         stopped inside a length prefix or a payload.
         """
         if self._error is not None:

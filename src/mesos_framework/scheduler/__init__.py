@@ -1,4 +1,4 @@
-"""The scheduler: :class:`Scheduler` (declarative tasks on the v1 scheduler API) and pure call builders."""
+"""The scheduler: `Scheduler` (declarative tasks on the v1 scheduler API) and pure call builders."""
 
 from mesos_framework.scheduler import calls
 from mesos_framework.scheduler.core import (

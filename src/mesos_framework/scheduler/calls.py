@@ -1,7 +1,7 @@
 """Pure constructors of scheduler ``Call`` messages (no I/O).
 
 IDs may be given as strings or as their Mesos messages. The caller (the
-:class:`~mesos_framework.scheduler.Scheduler`) fills in ``framework_id``
+`Scheduler`) fills in ``framework_id``
 when it sends the call.
 """
 

@@ -1,4 +1,4 @@
-"""The :class:`Scheduler`: a declarative Mesos framework on the v1 scheduler API."""
+"""The `Scheduler`: a declarative Mesos framework on the v1 scheduler API."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ _ACK_BATCH = 64
 Call = scheduler_pb2.Call
 Event = scheduler_pb2.Event
 
-#: Every event a :class:`Scheduler` emits (plus ``sent_<call>`` for each call).
+#: Every event a `Scheduler` emits (plus ``sent_<call>`` for each call).
 EVENTS = frozenset(
     {
         "ready",
@@ -152,60 +152,38 @@ class Scheduler:
     Options (all keyword, snake_case; the JavaScript library's names map one
     to one and its camelCase spellings are rejected with a pointer here):
 
-    ============================== ============================ ==========================================
-    option                         seed name                    meaning (default)
-    ============================== ============================ ==========================================
-    ``master``                     ``masterUrl`` + ``port``     ``"host[:port]"``, ``"h1:5050,h2:5050"``,
-                                                                ``"http(s)://..."``, ``"zk://.../mesos"``,
-                                                                a DNS name, or ``"local"`` (start a
-                                                                :class:`~mesos_framework.local.LocalCluster`
-                                                                in-process) (``"127.0.0.1"``)
-    ``port``                       ``port``                     port for host names without one (5050)
-    ``framework_name``             ``frameworkName``            spaces become ``-``; required with
-                                                                persistence (random otherwise)
-    ``user``                       ``user``                     ``FrameworkInfo.user`` (``"root"``)
-    ``role`` / ``roles``           ``role``                     one role, or several (MULTI_ROLE)
-    ``restart_states``             ``restartStates``            terminal states that relaunch a task
-    ``restart_backoff_minimum``,   (none)                       per-instance restart backoff (1 s, 60 s,
-    ``..._maximum``, ``..._factor``                             2); ``max_restarts`` (unlimited)
-    ``master_connection_timeout``  ``masterConnectionTimeout``  connect timeout, and the wait for
-                                                                SUBSCRIBED (10 s)
-    ``framework_failover_timeout`` ``frameworkFailoverTimeout`` seconds; 0 is allowed (1 week)
-    ``exponential_backoff_factor``,``exponentialBackoff*``      resubscribe backoff (1.5, 1 s, 15 s),
-    ``..._minimum``, ``..._maximum``                            jittered
-    ``tasks``                      ``tasks``                    ``{"web": {...}}`` or ``[TaskSpec, ...]``
-    ``handlers``                   ``handlers``                 ``{"UPDATE": fn(scheduler, payload)}``
-                                                                replaces that default handler
-    ``static_ports``               ``staticPorts``              allow ``fixed_ports`` in specs (False)
-    ``serial_numbered_tasks``      ``serialNumberedTasks``      ``-N`` in Mesos task names and the
-                                                                ``TASK_<TYPE>_SERIAL_NUMBER`` env (True)
-    ``kill_unknown_tasks``         ``killUnknownTasks``         kill running tasks found by
-                                                                reconciliation that are not ours (False)
-    ``use_zk``, ``zk_url``,        ``useZk``, ``zkUrl``,        ZooKeeper persistence under
-    ``zk_prefix``                  ``zkPrefix``                 ``zk_prefix + framework_name``
-    ``state_store``                (``zkClient``)               any :class:`StateStore` instead of ZK
-    ``logging``                    ``logging``                  ``{level, path, file_name}``; a file is
-                                                                written only when path/file_name is given
-    ``framework_id``               ``frameworkId`` (branch)     re-attach to this framework
-    ``checkpoint``                 (unsupported)                ``FrameworkInfo.checkpoint`` (True)
-    ``capabilities``               (unsupported)                names (TASK_KILLING_STATE; MULTI_ROLE and
-                                                                GPU_RESOURCES are added when needed)
-    ``principal``, ``secret``,     (unsupported)                authentication; ``tls`` a TLSConfig
-    ``token``, ``tls``
-    ``labels``, ``hostname``,      (``$HOST``, ``$PORT0``)      FrameworkInfo fields
-    ``webui_url``
-    ``content_type``               (JSON only)                  ``"protobuf"`` (default) or ``"json"``
-    ``heartbeat_misses``           (none)                       missed heartbeats before the connection
-                                                                counts as lost (2)
-    ``call_timeout``               (none)                       how long a call waits for a
-                                                                subscription (30 s)
-    ``refuse_seconds``,            (none)                       decline filters while work is pending
-    ``idle_refuse_seconds``                                     (5 s) and when idle (300 s)
-    ``reconcile_interval``         (none)                       periodic implicit reconciliation (900 s)
-    ``auto_acknowledge``           (none)                       acknowledge updates after handling (True)
-    ``reregister_when_removed``    (none)                       register anew if the master removed the
-                                                                framework (False: stop and report)
-    ============================== ============================ ==========================================
+    | option | seed name | meaning (default) |
+    |---|---|---|
+    | ``master`` | ``masterUrl`` + ``port`` | ``"host[:port]"``, ``"h1:5050,h2:5050"``, ``"http(s)://..."``, ``"zk://.../mesos"``, a DNS name, or ``"local"`` (start a `LocalCluster` in-process) (``"127.0.0.1"``) |
+    | ``port`` | ``port`` | port for host names without one (5050) |
+    | ``framework_name`` | ``frameworkName`` | spaces become ``-``; required with persistence (random otherwise) |
+    | ``user`` | ``user`` | ``FrameworkInfo.user`` (``"root"``) |
+    | ``role`` / ``roles`` | ``role`` | one role, or several (MULTI_ROLE) |
+    | ``restart_states`` | ``restartStates`` | terminal states that relaunch a task |
+    | ``restart_backoff_minimum``, ``..._maximum``, ``..._factor`` | (none) | per-instance restart backoff (1 s, 60 s, 2); ``max_restarts`` (unlimited) |
+    | ``master_connection_timeout`` | ``masterConnectionTimeout`` | connect timeout, and the wait for SUBSCRIBED (10 s) |
+    | ``framework_failover_timeout`` | ``frameworkFailoverTimeout`` | seconds; 0 is allowed (1 week) |
+    | ``exponential_backoff_factor``, ``..._minimum``, ``..._maximum`` | ``exponentialBackoff*`` | resubscribe backoff (1.5, 1 s, 15 s), jittered |
+    | ``tasks`` | ``tasks`` | ``{"web": {...}}`` or ``[TaskSpec, ...]`` |
+    | ``handlers`` | ``handlers`` | ``{"UPDATE": fn(scheduler, payload)}`` replaces that default handler |
+    | ``static_ports`` | ``staticPorts`` | allow ``fixed_ports`` in specs (False) |
+    | ``serial_numbered_tasks`` | ``serialNumberedTasks`` | ``-N`` in Mesos task names and the ``TASK_<TYPE>_SERIAL_NUMBER`` env (True) |
+    | ``kill_unknown_tasks`` | ``killUnknownTasks`` | kill running tasks found by reconciliation that are not ours (False) |
+    | ``use_zk``, ``zk_url``, ``zk_prefix`` | ``useZk``, ``zkUrl``, ``zkPrefix`` | ZooKeeper persistence under ``zk_prefix + framework_name`` |
+    | ``state_store`` | (``zkClient``) | any `StateStore` instead of ZK |
+    | ``logging`` | ``logging`` | ``{level, path, file_name}``; a file is written only when path/file_name is given |
+    | ``framework_id`` | ``frameworkId`` (branch) | re-attach to this framework |
+    | ``checkpoint`` | (unsupported) | ``FrameworkInfo.checkpoint`` (True) |
+    | ``capabilities`` | (unsupported) | names (TASK_KILLING_STATE; MULTI_ROLE and GPU_RESOURCES are added when needed) |
+    | ``principal``, ``secret``, ``token``, ``tls`` | (unsupported) | authentication; ``tls`` a TLSConfig |
+    | ``labels``, ``hostname``, ``webui_url`` | (``$HOST``, ``$PORT0``) | FrameworkInfo fields |
+    | ``content_type`` | (JSON only) | ``"protobuf"`` (default) or ``"json"`` |
+    | ``heartbeat_misses`` | (none) | missed heartbeats before the connection counts as lost (2) |
+    | ``call_timeout`` | (none) | how long a call waits for a subscription (30 s) |
+    | ``refuse_seconds``, ``idle_refuse_seconds`` | (none) | decline filters while work is pending (5 s) and when idle (300 s) |
+    | ``reconcile_interval`` | (none) | periodic implicit reconciliation (900 s) |
+    | ``auto_acknowledge`` | (none) | acknowledge updates after handling (True) |
+    | ``reregister_when_removed`` | (none) | register anew if the master removed the framework (False: stop and report) |
 
     Events (``scheduler.on(name, fn)``; ``fn`` may be sync or async):
     ``ready``, ``subscribed`` (``Event.Subscribed``), ``offers``,
@@ -213,7 +191,7 @@ class Scheduler:
     ``update_operation_status``, ``message``, ``failure`` (their ``Event``
     payloads), ``heartbeat`` (time), ``error`` (an exception),
     ``updated_task`` / ``removed_task`` / ``task_launched`` /
-    ``task_unhealthy`` (a :class:`TaskRecord`), ``disconnected``,
+    ``task_unhealthy`` (a `TaskRecord`), ``disconnected``,
     ``framework_removed``, ``closed``, and ``sent_<call>`` (the ``Call``)
     after each successful call.
 
@@ -221,17 +199,17 @@ class Scheduler:
     keeps a subscription up (resubscribing with the framework ID after any
     loss, with capped jittered backoff); ``await stop()`` closes it (the
     framework fails over; its tasks keep running); ``run()`` does both and
-    blocks. If the master removed the framework (:class:`FrameworkRemoved`)
-    or another scheduler took it over (:class:`FrameworkFailedOver`), the
+    blocks. If the master removed the framework (`FrameworkRemoved`)
+    or another scheduler took it over (`FrameworkFailedOver`), the
     scheduler reports it, ``wait_closed()`` returns and ``run()`` raises;
     ``register_new_framework()`` (or ``reregister_when_removed=True``, never
     for a take-over) starts again as a new framework.
 
     Calls (``accept``, ``kill``, ``reconcile``...) made while disconnected wait
     up to ``call_timeout`` for the subscription, then raise
-    :class:`~mesos_framework.errors.CallWhileDisconnected`; other failures
+    `CallWhileDisconnected`; other failures
     raise their typed error. Nothing is dropped silently.
-    """
+    """  # noqa: E501 - a Markdown table cannot wrap
 
     def __init__(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
         self.options: SchedulerOptions = parse_options({**(options or {}), **kwargs})
@@ -309,7 +287,7 @@ class Scheduler:
         return await self._emitter.wait_for(name, predicate, timeout=timeout)
 
     def emit(self, name: str, *payload: Any) -> None:
-        """Deliver an event to its listeners (used by helpers such as :class:`TaskHealthHelper`)."""
+        """Deliver an event to its listeners (used by helpers such as `TaskHealthHelper`)."""
         self._emitter.emit(name, *payload)
 
     def add_event_names(self, *names: str) -> None:
@@ -330,7 +308,7 @@ class Scheduler:
         return self._connected.is_set()
 
     def run(self) -> None:
-        """Run until :meth:`stop` or SIGINT/SIGTERM (blocks); re-raises a fatal error."""
+        """Run until `stop()` or SIGINT/SIGTERM (blocks); re-raises a fatal error."""
         asyncio.run(self._run_blocking())
 
     async def _run_blocking(self) -> None:
@@ -424,7 +402,7 @@ class Scheduler:
         self._emit("closed")
 
     async def wait_closed(self) -> None:
-        """Return once the scheduler has stopped (by :meth:`stop` or a fatal error)."""
+        """Return once the scheduler has stopped (by `stop()` or a fatal error)."""
         await self._closed.wait()
 
     async def __aenter__(self) -> Scheduler:
@@ -691,7 +669,7 @@ class Scheduler:
                     self._pending.push(spec.name, serial)
 
     async def register_new_framework(self) -> None:
-        """After :class:`FrameworkRemoved`: forget the old framework and start again as a new one."""
+        """After `FrameworkRemoved`: forget the old framework and start again as a new one."""
         if self._main is not None and not self._main.done():
             raise ConfigurationError("the scheduler is still subscribed", option="register_new_framework")
         if self._stop_task is not None:
@@ -965,7 +943,7 @@ class Scheduler:
         *,
         grace_period: float | None = None,
     ) -> None:
-        """KILL a task (the raw call; see :meth:`kill_task` for the managed version)."""
+        """KILL a task (the raw call; see `kill_task()` for the managed version)."""
         await self._send(calls.kill(task_id, agent_id, grace_period=grace_period))
 
     async def shutdown(
@@ -1426,7 +1404,7 @@ class Scheduler:
 
     @property
     def launched_tasks(self) -> list[TaskRecord]:
-        """Launched tasks not yet ended nor being replaced (what :class:`TaskHealthHelper` checks)."""
+        """Launched tasks not yet ended nor being replaced (what `TaskHealthHelper` checks)."""
         return [r for r in self._tasks if not r.restarting and not r.state.is_terminal]
 
     def running_tasks(self) -> list[TaskRecord]:

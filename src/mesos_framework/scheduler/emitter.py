@@ -59,7 +59,7 @@ class Emitter:
         return listener
 
     def once(self, name: str, listener: Listener) -> Listener:
-        """Like :meth:`on`, removed after the first call."""
+        """Like `on()`, removed after the first call."""
 
         def wrapper(*args: Any) -> Any:
             self.off(name, wrapper)

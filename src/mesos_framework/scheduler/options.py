@@ -58,7 +58,7 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
 
 @dataclass(frozen=True, slots=True)
 class SchedulerOptions:
-    """The validated options of a :class:`~mesos_framework.scheduler.Scheduler`."""
+    """The validated options of a `Scheduler`."""
 
     master: str = "127.0.0.1:5050"
     framework_name: str = ""
@@ -254,7 +254,7 @@ def _handlers(value: Any) -> dict[str, Callable[..., Any]]:
 
 
 def parse_options(options: Mapping[str, Any]) -> SchedulerOptions:
-    """Validate keyword options into :class:`SchedulerOptions`; every error names the option."""
+    """Validate keyword options into `SchedulerOptions`; every error names the option."""
     opts = dict(options)
     for key in list(opts):
         if key in SEED_NAMES and SEED_NAMES[key] != key:

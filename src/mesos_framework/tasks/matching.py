@@ -90,7 +90,7 @@ class OfferPool:
     ) -> tuple[list[mesos_pb2.Resource], list[int]]:
         """Consume one instance's demand; return its ``Resource`` messages and host ports, in order.
 
-        Call only after :meth:`fits` said yes.
+        Call only after `fits()` said yes.
         """
         out: list[mesos_pb2.Resource] = []
         for name, milli in scalars:

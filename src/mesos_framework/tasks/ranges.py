@@ -28,7 +28,7 @@ RangeSet = tuple[tuple[int, int], ...]
 def coalesce(ranges: Iterable[tuple[int, int]]) -> RangeSet:
     """Normalise any ranges: sort them and merge overlapping or adjacent ones.
 
-    Raises :class:`ResourceError` for a range whose end is below its begin.
+    Raises `ResourceError` for a range whose end is below its begin.
     """
     items = sorted(ranges)
     out: list[tuple[int, int]] = []
@@ -89,7 +89,7 @@ def contains(a: RangeSet, b: RangeSet) -> bool:
 def take_first(ranges: RangeSet, n: int) -> tuple[list[int], RangeSet]:
     """Take the ``n`` lowest values; return them and the ranges that remain.
 
-    Raises :class:`ResourceError` when fewer than ``n`` values are available.
+    Raises `ResourceError` when fewer than ``n`` values are available.
     """
     taken: list[int] = []
     rest = list(ranges)

@@ -1,6 +1,6 @@
 """Compact records of the tasks a scheduler tracks.
 
-A :class:`TaskRecord` keeps only what the scheduler needs to follow one
+A `TaskRecord` keeps only what the scheduler needs to follow one
 launched instance (about half a kilobyte with its ID string); the full
 ``TaskInfo`` is rebuilt from the spec when needed, never stored per task.
 """
@@ -125,7 +125,7 @@ class TaskRecord:
 
     @classmethod
     def from_dict(cls, data: Any) -> TaskRecord:
-        """The inverse of :meth:`to_dict`; raises :class:`StateStoreError` on bad data."""
+        """The inverse of `to_dict()`; raises `StateStoreError` on bad data."""
         try:
             rec = cls(
                 str(data["task_id"]),

@@ -1,4 +1,4 @@
-"""The :class:`Resources` value type: Mesos resources with exact arithmetic.
+"""The `Resources` value type: Mesos resources with exact arithmetic.
 
 Resources are kept per *identity*: the resource name plus everything else
 that makes two Mesos resources different (allocation role, reservations,
@@ -8,7 +8,7 @@ allocated to two roles, are never mixed.
 
 Scalars are exact: like Mesos, they are fixed point with three decimals and
 stored as integer thousandths. Ranges stay ranges (see
-:mod:`mesos_framework.tasks.ranges`); nothing is expanded per port.
+`mesos_framework.tasks.ranges`); nothing is expanded per port.
 """
 
 from __future__ import annotations
@@ -189,10 +189,10 @@ _TEXT_ITEM = re.compile(r"^\s*([A-Za-z_][\w.-]*)(?:\(([^)]*)\))?\s*:\s*(.+?)\s*$
 class Resources:
     """An immutable bag of Mesos resources with ``+``, ``-`` and ``contains``.
 
-    Build one from Mesos messages (:meth:`from_protos`), from the agent's
-    text format (:meth:`parse`, e.g. ``"cpus:4;mem:4096;ports:[31000-32000]"``)
-    or from keyword amounts (:meth:`of`). Subtracting more than is there
-    raises :class:`ResourceError`, so ``(a + b) - b == a`` always holds.
+    Build one from Mesos messages (`from_protos()`), from the agent's
+    text format (`parse()`, e.g. ``"cpus:4;mem:4096;ports:[31000-32000]"``)
+    or from keyword amounts (`of()`). Subtracting more than is there
+    raises `ResourceError`, so ``(a + b) - b == a`` always holds.
     """
 
     __slots__ = ("_items",)

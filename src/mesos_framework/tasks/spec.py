@@ -1,8 +1,8 @@
 """Task specs: what to run, how many, with which resources.
 
-A :class:`TaskSpec` describes one task *type* (``web``) whose instances are
+A `TaskSpec` describes one task *type* (``web``) whose instances are
 named ``web-1`` ... ``web-N``. Build it directly or with
-:meth:`TaskSpec.from_dict` from the seed's option format (camelCase or
+`TaskSpec.from_dict()` from the seed's option format (camelCase or
 snake_case keys); every error names the option path, such as
 ``tasks.web.resources.cpus``.
 """

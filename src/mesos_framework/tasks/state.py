@@ -1,6 +1,6 @@
 """Task states as an enum with behaviour, and the restart policy.
 
-:class:`TaskState` mirrors ``mesos.v1.TaskState`` (same names, same
+`TaskState` mirrors ``mesos.v1.TaskState`` (same names, same
 numbers). Whether a state is terminal, active or a failure is defined once,
 here.
 """

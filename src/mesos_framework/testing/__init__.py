@@ -1,9 +1,9 @@
 """Test helpers for frameworks built with mesos-framework.
 
 [`LocalCluster`][mesos_framework.LocalCluster] is a local Mesos-compatible
-cluster; the pytest plugin `mesos_framework.testing.plugin` (loaded
-automatically once the package is installed) provides the `local_cluster`
-fixture.
+cluster; the pytest plugin `pytest_mesos_framework` (loaded automatically once
+the package is installed, or with `-p mesos_framework.testing.plugin`) provides
+the `local_cluster` fixture.
 """
 
 from __future__ import annotations

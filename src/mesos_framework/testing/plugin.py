@@ -1,58 +1,13 @@
-"""pytest plugin (registered as the ``mesos_framework`` pytest11 entry point).
+"""The pytest plugin, under the package's name: `pytest -p mesos_framework.testing.plugin`.
 
-Fixtures:
-
-``local_cluster``
-    A started :class:`~mesos_framework.local.LocalCluster` with one agent
-    (``cpus:4;mem:4096;disk:10240;ports:[31000-32000]``), stopped after the
-    test with every process and temporary directory it made. Mark a test
-    with ``@pytest.mark.local_cluster(agents=2, resources="cpus:2;mem:1024")``
-    (any :class:`LocalCluster` keyword) to change it.
+The plugin itself is the top-level module `pytest_mesos_framework`, which the
+installed package registers as a `pytest11` entry point (loaded automatically);
+see its documentation for the `local_cluster` fixture and marker. Importing it
+from here costs nothing beyond the (lazy) `mesos_framework` package itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from pytest_mesos_framework import local_cluster, pytest_configure
 
-import pytest
-
-if TYPE_CHECKING:
-    from mesos_framework.local.cluster import LocalCluster
-
-try:
-    import pytest_asyncio
-except ImportError:  # pragma: no cover - pytest-asyncio is in the [testing] extra
-    pytest_asyncio = None  # type: ignore[assignment]
-
-__all__ = ["local_cluster"]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``local_cluster`` marker."""
-    config.addinivalue_line(
-        "markers", "local_cluster(**kwargs): LocalCluster options for the local_cluster fixture"
-    )
-
-
-async def _local_cluster(request: pytest.FixtureRequest) -> AsyncIterator[LocalCluster]:
-    """A running local Mesos-compatible cluster for one test."""
-    # Imported here, so that merely having the package installed costs a pytest run nothing.
-    from mesos_framework.local.cluster import LocalCluster  # noqa: PLC0415
-
-    options: dict[str, Any] = {}
-    marker = request.node.get_closest_marker("local_cluster")
-    if marker is not None:
-        options.update(marker.kwargs)
-    async with LocalCluster(**options) as cluster:
-        yield cluster
-
-
-if pytest_asyncio is not None:
-    local_cluster = pytest_asyncio.fixture(_local_cluster)
-else:  # pragma: no cover
-
-    @pytest.fixture
-    def local_cluster() -> None:
-        """Needs pytest-asyncio."""
-        pytest.fail("the local_cluster fixture needs pytest-asyncio: pip install 'mesos-framework[testing]'")
+__all__ = ["local_cluster", "pytest_configure"]

@@ -1,10 +1,10 @@
 """The transport layer: HTTP to Mesos masters and agents, and finding the leader.
 
-* :class:`HttpClient` — the SUBSCRIBE stream and calls, redirects, retries, typed errors.
-* :class:`EventStream` — decoded events of one subscription.
-* :func:`detector_for` — master specs (``host:port`` lists, URLs, ``zk://``) to a
-  :class:`MasterDetector`.
-* :class:`Backoff`, :class:`Credentials`, :class:`TLSConfig`, :class:`Endpoint`.
+* `HttpClient` — the SUBSCRIBE stream and calls, redirects, retries, typed errors.
+* `EventStream` — decoded events of one subscription.
+* `detector_for()` — master specs (``host:port`` lists, URLs, ``zk://``) to a
+  `MasterDetector`.
+* `Backoff`, `Credentials`, `TLSConfig`, `Endpoint`.
 """
 
 from __future__ import annotations

@@ -10,14 +10,14 @@ call cost about 4x what the request itself needs.
 This module keeps a few kept-alive connections per server and, per call,
 writes one buffer (request head + body) and parses the answer with
 ``httptools`` (the llhttp parser in C, as used by uvicorn).  It is the
-transport of :meth:`HttpClient.request <mesos_framework.transport.HttpClient.request>`;
+transport of `HttpClient.request`;
 the long-lived ``SUBSCRIBE`` streams stay on aiohttp.
 
-Nothing here knows about Mesos: :class:`CallPool` answers a
-:class:`Response` (status, headers, body) or raises the library's typed
-transport errors (:class:`~mesos_framework.errors.ConnectError`,
-:class:`~mesos_framework.errors.TransportError`,
-:class:`~mesos_framework.errors.ProtocolError`).
+Nothing here knows about Mesos: `CallPool` answers a
+`Response` (status, headers, body) or raises the library's typed
+transport errors (`ConnectError`,
+`TransportError`,
+`ProtocolError`).
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ class CallPool:
     ) -> list[Response | MesosError]:
         """Send several requests pipelined on one connection (one write); the answers in order.
 
-        Each answer is a :class:`Response` or the error that took its
+        Each answer is a `Response` or the error that took its
         place: when the connection breaks after some answers, the rest are
         errors (their requests may or may not have been processed).  Errors
         that concern the whole batch (no connection, closed pool) are raised.

@@ -12,11 +12,11 @@ __all__ = ["Backoff"]
 class Backoff:
     """Delays between retries: exponential, capped and jittered.
 
-    The *n*-th call to :meth:`next` (counting from 0 after :meth:`reset`)
+    The *n*-th call to `next()` (counting from 0 after `reset()`)
     draws a delay from ``[(1 - jitter) * ceiling, ceiling]`` where
     ``ceiling = min(maximum, minimum * factor ** n)``. Every delay is
     therefore positive, so a retry loop built on it never spins. Pass a
-    seeded :class:`random.Random` as ``rng`` for repeatable delays.
+    seeded `random.Random` as ``rng`` for repeatable delays.
     """
 
     def __init__(
@@ -47,7 +47,7 @@ class Backoff:
 
     @property
     def ceiling(self) -> float:
-        """The largest delay the next call to :meth:`next` can return."""
+        """The largest delay the next call to `next()` can return."""
         return self._ceiling
 
     def next(self) -> float:

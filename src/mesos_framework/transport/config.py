@@ -53,7 +53,7 @@ class TLSConfig:
             raise ConfigurationError("a key_file needs a cert_file", option="tls.key_file")
 
     def ssl_context(self) -> ssl.SSLContext:
-        """Build the :class:`ssl.SSLContext`; unreadable files raise :class:`ConfigurationError`."""
+        """Build the `ssl.SSLContext`; unreadable files raise `ConfigurationError`."""
         try:
             ctx = ssl.create_default_context(cafile=self.ca_file)
         except (OSError, ssl.SSLError) as exc:

@@ -1,8 +1,8 @@
 """Finding the leading master: static lists, DNS names and ZooKeeper.
 
-A :class:`MasterDetector` answers "which masters should I try now?"
-(:meth:`~MasterDetector.detect`) and "tell me when that answer changes"
-(:meth:`~MasterDetector.changed`). :func:`detector_for` builds one from a
+A `MasterDetector` answers "which masters should I try now?"
+(`detect()`) and "tell me when that answer changes"
+(`changed()`). `detector_for()` builds one from a
 master spec string.
 """
 
@@ -12,11 +12,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.transport.endpoint import Endpoint, parse_endpoint
-from mesos_framework.transport.zookeeper import ZooKeeperDetector
+
+if TYPE_CHECKING:
+    from mesos_framework.transport.zookeeper import ZooKeeperDetector
 
 __all__ = ["MasterDetector", "StaticDetector", "ZooKeeperDetector", "detector_for"]
 
@@ -32,7 +34,7 @@ class MasterDetector(Protocol):
         ...
 
     async def changed(self) -> None:
-        """Return once the answer of :meth:`detect` may have changed since it was last called.
+        """Return once the answer of `detect()` may have changed since it was last called.
 
         Returns at once if it changed before this call; also returns when the
         detector is closed. Detectors whose answer never changes wait forever.
@@ -63,13 +65,13 @@ class StaticDetector:
         return list(self.endpoints)
 
     async def changed(self) -> None:
-        """Wait until :meth:`close`: a static list never changes."""
+        """Wait until `close()`: a static list never changes."""
         if self._closed is None:
             self._closed = asyncio.Event()
         await self._closed.wait()
 
     async def close(self) -> None:
-        """Wake :meth:`changed` waiters."""
+        """Wake `changed()` waiters."""
         if self._closed is None:
             self._closed = asyncio.Event()
         self._closed.set()
@@ -124,8 +126,22 @@ def detector_for(spec: str, *, scheme: str = "http", zk_session_timeout: float =
         return detector_for(content, scheme=scheme, zk_session_timeout=zk_session_timeout)
     if spec.startswith("zk://"):
         hosts, path, auth = _parse_zk(spec)
+        # kazoo is imported for zk:// masters only (an executor never needs it).
+        from mesos_framework.transport.zookeeper import ZooKeeperDetector  # noqa: PLC0415
+
         return ZooKeeperDetector(hosts, path, auth=auth, scheme=scheme, session_timeout=zk_session_timeout)
     parts = [p for p in (part.strip() for part in spec.split(",")) if p]
     if not parts:
         raise ConfigurationError("empty master spec", option="master")
     return StaticDetector([parse_endpoint(p, default_scheme=scheme) for p in parts])
+
+
+if not TYPE_CHECKING:  # type checkers see the import at the top
+
+    def __getattr__(name: str) -> Any:
+        # `ZooKeeperDetector` stays importable from here without loading kazoo with this module.
+        if name == "ZooKeeperDetector":
+            from mesos_framework.transport.zookeeper import ZooKeeperDetector  # noqa: PLC0415
+
+            return ZooKeeperDetector
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -58,7 +58,7 @@ def parse_endpoint(
     (a libprocess PID, as in ``MasterInfo.pid``) and ``http(s)://host[:port][/prefix]``.
     Without a port, ``default_port`` applies, except for URLs, which use their
     scheme's port (80/443) like any URL.
-    Raises :class:`ConfigurationError` saying what was wrong.
+    Raises `ConfigurationError` saying what was wrong.
     """
     spec = text.strip()
     if not spec:
@@ -123,7 +123,7 @@ def resolve_location(current: Endpoint, location: str) -> tuple[Endpoint, str]:
     ``//10.0.0.2:5050/master/api/v1/scheduler`` (or ``//[::1]:5050/...``):
     the scheme of the original request is reused. Absolute and path-only
     locations work too. Returns the new server and the path (with query).
-    Raises :class:`ProtocolError` for a location that is not a usable URL.
+    Raises `ProtocolError` for a location that is not a usable URL.
     """
     try:
         url = yarl.URL(location.strip())

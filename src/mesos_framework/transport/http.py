@@ -1,9 +1,9 @@
 """The HTTP client for the Mesos v1 scheduler and executor APIs.
 
-:class:`HttpClient` keeps two separate connection pools, as Mesos's own
+`HttpClient` keeps two separate connection pools, as Mesos's own
 libraries do: one for the long-lived ``SUBSCRIBE`` streams (aiohttp) and one
 for every other call (lean kept-alive HTTP/1.1 connections parsed by
-httptools, :mod:`mesos_framework.transport._calls`). It follows the
+httptools, `mesos_framework.transport._calls`). It follows the
 master's ``307`` redirects to the leader, retries ``SUBSCRIBE`` with backoff
 while no leader answers, and maps every HTTP failure to the typed errors of
 :mod:`mesos_framework.errors`.
@@ -154,9 +154,9 @@ class EventStream(Generic[E]):
     """The events of one subscription, decoded.
 
     ``async for event in stream`` yields ``event_type`` messages until the
-    stream ends; the end raises :class:`StreamClosed` saying why (EOF, reset,
-    undecodable data; the latter as :class:`StreamDecodeError`). After
-    :meth:`close` iteration simply stops.
+    stream ends; the end raises `StreamClosed` saying why (EOF, reset,
+    undecodable data; the latter as `StreamDecodeError`). After
+    `close()` iteration simply stops.
     """
 
     def __init__(
@@ -189,7 +189,7 @@ class EventStream(Generic[E]):
 
     @property
     def endpoint(self) -> Endpoint:
-        """The server of the stream as an :class:`Endpoint`."""
+        """The server of the stream as an `Endpoint`."""
         return self._endpoint
 
     @property
@@ -289,9 +289,9 @@ class EventStream(Generic[E]):
 class HttpClient(Generic[E]):
     """A client of one Mesos v1 API (scheduler by default, or an agent's executor API).
 
-    ``endpoint`` is a master spec for :func:`detector_for` (``"h1:5050,h2:5050"``,
-    ``"http://..."``, ``"zk://..."``), an :class:`Endpoint` or a
-    :class:`MasterDetector`. For executors pass the agent and
+    ``endpoint`` is a master spec for `detector_for()` (``"h1:5050,h2:5050"``,
+    ``"http://..."``, ``"zk://..."``), an `Endpoint` or a
+    `MasterDetector`. For executors pass the agent and
     ``api_path="/slave(1)/api/v1/executor"``, ``event_type=executor_pb2.Event``
     and the ``token`` from ``MESOS_EXECUTOR_AUTHENTICATION_TOKEN``.
 
@@ -379,12 +379,12 @@ class HttpClient(Generic[E]):
         """POST the ``SUBSCRIBE`` call and return the open event stream.
 
         Detects the master on every attempt, follows redirects and remembers
-        the master that answered for later :meth:`send` calls. ``503``,
+        the master that answered for later `send()` calls. ``503``,
         ``404`` and connection failures are retried with backoff; after
         ``give_up_after`` seconds (forever when ``None``) gives up with
-        :class:`NoLeaderError` or :class:`ConnectError`. Other HTTP statuses
-        raise their :class:`~mesos_framework.errors.APIError` at once; a
-        ``200`` that is not an event stream raises :class:`ProtocolError`.
+        `NoLeaderError` or `ConnectError`. Other HTTP statuses
+        raise their `APIError` at once; a
+        ``200`` that is not an event stream raises `ProtocolError`.
         """
         self._check_open()
         body = encode(call, self.content_type)
@@ -424,7 +424,7 @@ class HttpClient(Generic[E]):
 
         Goes to the remembered leader (or the detected masters, in turn, when
         none is known yet), follows redirects, sends ``Mesos-Stream-Id`` when
-        given. Other statuses raise :func:`~mesos_framework.errors.api_error`;
+        given. Other statuses raise `api_error()`;
         no retries here.
         """
         self._check_open()
@@ -438,11 +438,11 @@ class HttpClient(Generic[E]):
         """Send several calls pipelined on one calls connection; each call's answer body or error.
 
         The calls are written in one go and answered in order, which costs
-        far less per call than :meth:`send` when a scheduler has many to make
+        far less per call than `send()` when a scheduler has many to make
         at once (a burst of acknowledgements). Failures are returned in the
         call's place, not raised, since the others may have succeeded. Before
         the leader is known, and for a single call, the calls go one by one
-        through :meth:`send`; a call answered by a redirect is sent again
+        through `send()`; a call answered by a redirect is sent again
         alone, following it.
         """
         self._check_open()
@@ -499,7 +499,7 @@ class HttpClient(Generic[E]):
         method: str = "POST",
         headers: Mapping[str, str | None] | None = None,
     ) -> bytes:
-        """Send already-encoded bytes like :meth:`send` (the low-level form of it).
+        """Send already-encoded bytes like `send()` (the low-level form of it).
 
         ``headers`` change the defaults: a value of ``None`` removes that
         header (e.g. ``{"Content-Type": None}``). ``call_type`` only labels

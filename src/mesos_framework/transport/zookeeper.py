@@ -2,7 +2,7 @@
 
 Masters create ephemeral sequential znodes ``<path>/json.info_<seq>`` holding
 their ``MasterInfo`` as JSON; the lowest sequence number leads. kazoo runs in
-its own threads: blocking reads go through :func:`asyncio.to_thread` and
+its own threads: blocking reads go through `asyncio.to_thread()` and
 kazoo's watch and state callbacks are handed to the event loop with
 ``call_soon_threadsafe``, so the loop never blocks.
 """
@@ -51,7 +51,7 @@ def master_info_endpoint(data: bytes, *, scheme: str = "http") -> Endpoint:
     Uses ``address`` (its ``ip``, else its ``hostname``) and falls back to the
     deprecated top-level ``ip`` (the IPv4 address in network byte order read
     as a little-endian integer, MESOS-1201) or ``hostname``, with ``port``.
-    Raises :class:`ProtocolError` on anything else.
+    Raises `ProtocolError` on anything else.
     """
     try:
         info = json.loads(data)
@@ -110,7 +110,7 @@ class ZooKeeperDetector:
 
     ``hosts`` is kazoo's host list (``"h1:2181,h2:2181"``), ``path`` the group
     znode (``/mesos``), ``auth`` an optional ``"user:password"`` for the
-    ``digest`` scheme. The connection starts on the first :meth:`detect` and
+    ``digest`` scheme. The connection starts on the first `detect()` and
     survives ZooKeeper restarts and session expiry (watches are set again).
     """
 
@@ -172,7 +172,7 @@ class ZooKeeperDetector:
         return [endpoint]
 
     async def changed(self) -> None:
-        """Return once the leader differs from the one the last :meth:`detect` returned."""
+        """Return once the leader differs from the one the last `detect()` returned."""
         while not self._closed and self._generation == self._seen:
             await self._change.wait()
 

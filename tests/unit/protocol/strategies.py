@@ -9,6 +9,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
 
+from mesos_framework.protocol._compat import is_repeated, is_required
 from mesos_framework.protocol._helpers import iter_message_classes
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2, scheduler_pb2
 
@@ -60,16 +61,16 @@ def message_kwargs(desc: Any, depth: int = 0) -> st.SearchStrategy[dict[str, Any
             optional[fd.name] = st.dictionaries(st.text(max_size=4), value, max_size=2)
             continue
         if is_message:
-            if depth >= MAX_DEPTH and not fd.is_required:
+            if depth >= MAX_DEPTH and not is_required(fd):
                 continue
             strategy: st.SearchStrategy[Any] = st.deferred(
                 lambda d=fd.message_type, n=depth: message_kwargs(d, n + 1)  # type: ignore[misc]
             )
         else:
             strategy = _scalar(fd)
-        if fd.is_repeated:
+        if is_repeated(fd):
             strategy = st.lists(strategy, max_size=2)
-        if fd.is_required:
+        if is_required(fd):
             required[fd.name] = strategy
         else:
             optional[fd.name] = strategy

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from mesos_framework.errors import MessageError
 from mesos_framework.protocol import ContentType, decode, decoder, mesos
 from mesos_framework.protocol import _required as required
+from mesos_framework.protocol._compat import is_repeated, is_required
 from tests.unit.protocol.strategies import ALL_MESSAGE_CLASSES, messages
 
 pytestmark = pytest.mark.skipif(
@@ -59,14 +60,14 @@ def _required_fields(msg: Message) -> list[tuple[Message, str]]:
     """Every (sub-message, required field name) pair set in ``msg``."""
     found: list[tuple[Message, str]] = []
     for fd in msg.DESCRIPTOR.fields:
-        if fd.is_required and msg.HasField(fd.name):
+        if is_required(fd) and msg.HasField(fd.name):
             found.append((msg, fd.name))
     for fd, value in msg.ListFields():
         if fd.message_type is None:
             continue
         if fd.message_type.GetOptions().map_entry:
             values = list(value.values()) if fd.message_type.fields_by_name["value"].message_type else []
-        elif fd.is_repeated:
+        elif is_repeated(fd):
             values = list(value)
         else:
             values = [value]

@@ -107,7 +107,7 @@ def test_serial_env_name_for_odd_type_names() -> None:
     assert serial_env_name("a/b.c") == "TASK_A_B_C_SERIAL_NUMBER"
 
 
-def test_an_internal_error_is_not_relabelled_as_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_internal_error_is_not_relabelled_as_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     # A bug in the library (here: the codec failing as an old protobuf did, with an
     # AttributeError) must surface as itself, not as the user's ConfigurationError.
     from mesos_framework import protocol

@@ -1,9 +1,9 @@
 """The static base type of every generated Mesos message class.
 
 At runtime the generated classes derive directly from protobuf's message
-class; :mod:`mesos_framework.protocol` attaches :meth:`from_dict`,
-:meth:`from_json`, :meth:`to_dict` and :meth:`to_json` to each of them when it
-is imported.  The generated ``.pyi`` stubs name :class:`MesosMessage` as the
+class; `mesos_framework.protocol.mesos` attaches `from_dict()`,
+`from_json()`, `to_dict()` and `to_json()` to each of them when it
+is imported.  The generated ``.pyi`` stubs name `MesosMessage` as the
 base class so that type checkers know about those helpers.  Never instantiate
 or subclass it yourself.
 """
@@ -26,14 +26,14 @@ class MesosMessage(Message):
         """Build a message from a dict using the Mesos (stout) JSON rules.
 
         ``strict=True`` (the default) rejects unknown field names and unknown
-        enum names with a :class:`~mesos_framework.errors.MessageError`;
+        enum names with a `MessageError`;
         ``strict=False`` ignores them as Mesos does.
         """
         raise NotImplementedError
 
     @classmethod
     def from_json(cls, data: str | bytes | bytearray | memoryview, *, strict: bool = True) -> Self:
-        """Parse Mesos JSON text into a message (see :meth:`from_dict`)."""
+        """Parse Mesos JSON text into a message (see `from_dict()`)."""
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
