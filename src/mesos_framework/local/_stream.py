@@ -31,6 +31,8 @@ class EventStream:
         self.closed = False
         self.on_lost: Callable[[], None] | None = None
         self.heartbeat: asyncio.Task[None] | None = None
+        #: The message type of events given as dicts (operator API), for protobuf streams.
+        self.dict_type: type[Message] | None = None
 
     def send(self, msg: Message) -> None:
         """Queue one event (dropped once the stream is closed)."""
@@ -38,9 +40,13 @@ class EventStream:
             self.queue.put_nowait(recordio(_codec.encode(msg, self.content_type)))
 
     def send_dict(self, obj: object) -> None:
-        """Queue one JSON event given as a dict (operator API)."""
+        """Queue one event given as a dict in its JSON shape (operator API)."""
         if not self.closed:
-            self.queue.put_nowait(recordio(_codec.encode_dict(obj)))
+            if self.dict_type is not None and self.content_type == _codec.PROTOBUF:
+                data = _codec.from_dict(self.dict_type, obj).SerializeToString()
+            else:
+                data = _codec.encode_dict(obj)
+            self.queue.put_nowait(recordio(data))
 
     def close(self) -> None:
         """End the response after the queued events."""

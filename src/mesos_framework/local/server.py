@@ -17,15 +17,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
 
-from mesos_framework.local import _codec
+from mesos_framework.local import _codec, _operator_agent, operator_api
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local.agent import valid_uuid
 from mesos_framework.local.config import VERSION
-from mesos_framework.local.operator_api import operator_call
-from mesos_framework.protocol._schema import executor_pb2, mesos_pb2, scheduler_pb2
+from mesos_framework.protocol._schema import executor_pb2, master_pb2, mesos_pb2, scheduler_pb2
 
 if TYPE_CHECKING:
     from mesos_framework.local.agent import Agent
@@ -341,20 +339,27 @@ class Endpoint:
         ctype, error = _content_type(request)
         if error is not None:
             return error
-        if ctype == _codec.PROTOBUF:
-            return _text(415, "The local cluster's operator API speaks application/json only")
-        if _codec.negotiate(request.headers.get("Accept")) != _codec.JSON:
+        assert ctype is not None
+        parsed = operator_api.handle(master, await request.read(), ctype)
+        if isinstance(parsed, tuple):
+            return _text(*parsed)
+        accept = _codec.negotiate(request.headers.get("Accept"))
+        if accept is None:
             return _text(406, NOT_ACCEPTABLE)
-        body = await request.read()
-        if _is_subscribe(body):
-            stream = EventStream(_codec.JSON)
+        if parsed.type == master_pb2.Call.SUBSCRIBE:
+            stream = EventStream(accept)
+            stream.dict_type = master_pb2.Event
             self._streams.add(stream)
             master.operator_subscribe(stream)
             return await self._stream(request, stream, {})
-        status, payload = operator_call(master, body)
+        status, payload = operator_api.operator_call(master, parsed)
         if isinstance(payload, str):
             return _text(status, payload) if payload else web.Response(status=status)
-        return _json(payload, status)
+        return web.Response(
+            status=status,
+            body=operator_api.encode_response(payload, accept),
+            headers={"Content-Type": accept},
+        )
 
     # --------------------------------------------------------------- agents
     async def _agent(self, request: web.Request, agent: Agent, path: str) -> web.StreamResponse:
@@ -369,9 +374,28 @@ class Endpoint:
             return _json(agent.containers_json())
         if path == "/health":
             return web.Response(status=200)
-        if path in ("/api/v1",):
-            return _text(501, "The local cluster's agent operator API is not implemented")
+        if path == "/api/v1":
+            return await self._agent_operator(request, agent)
         return _text(404, "")
+
+    async def _agent_operator(self, request: web.Request, agent: Agent) -> web.StreamResponse:
+        if request.method != "POST":
+            return _method_not_allowed(request)
+        ctype, error = _content_type(request)
+        if error is not None:
+            return error
+        assert ctype is not None
+        parsed = _operator_agent.handle(await request.read(), ctype)
+        if isinstance(parsed, tuple):
+            return _text(*parsed)
+        accept = _codec.negotiate(request.headers.get("Accept"))
+        if accept is None:
+            return _text(406, NOT_ACCEPTABLE)
+        status, payload = _operator_agent.agent_call(agent, parsed)
+        if isinstance(payload, str):
+            return _text(status, payload) if payload else web.Response(status=status)
+        body = _operator_agent.encode_response(payload, accept)
+        return web.Response(status=status, body=body, headers={"Content-Type": accept})
 
     async def _executor(self, request: web.Request, agent: Agent) -> web.StreamResponse:
         if request.method != "POST":
@@ -415,14 +439,6 @@ class Endpoint:
             f.seek(offset)
             data = f.read(length if length >= 0 else -1)
         return _json({"data": data.decode("utf-8", "replace"), "offset": offset})
-
-
-def _is_subscribe(body: bytes) -> bool:
-    try:
-        call = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(call, dict) and call.get("type") == "SUBSCRIBE"
 
 
 class _suppress_connection:

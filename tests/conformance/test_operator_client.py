@@ -1,0 +1,190 @@
+"""The operator API through MasterOperator/AgentOperator, in both encodings, on the local
+cluster and on real Mesos 1.11: same answers, same errors, same event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from mesos_framework.errors import BadRequest, NotFound
+from mesos_framework.operator import AgentOperator, MasterOperator
+from mesos_framework.protocol import ContentType, mesos
+from tests.conformance.rawclient import RawScheduler, framework_info
+
+
+@pytest.fixture(params=[ContentType.PROTOBUF, ContentType.JSON], ids=["protobuf", "json"])
+def encoding(request: pytest.FixtureRequest) -> ContentType:
+    return ContentType(request.param)
+
+
+@pytest_asyncio.fixture
+async def op(master_url: str, encoding: ContentType) -> AsyncIterator[MasterOperator]:
+    async with MasterOperator(master_url, content_type=encoding) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def running(master_url: str, http: aiohttp.ClientSession) -> AsyncIterator[tuple[RawScheduler, str]]:
+    """A scheduler with one running task that prints to its stdout."""
+    s = RawScheduler(master_url, http)
+    try:
+        await s.subscribe(framework_info("operator-client"))
+        offer = (await s.offers())[0]
+        task_id = await s.launch(offer, {"value": "echo hello-from-the-sandbox; sleep 600"})
+        while (st := await s.update(task_id))["state"] != "TASK_RUNNING":
+            await s.ack(st)
+        await s.ack(st)
+        yield s, task_id
+    finally:
+        await s.teardown()
+
+
+async def test_reads(op: MasterOperator, running: tuple[RawScheduler, str], master_url: str) -> None:
+    s, task_id = running
+    assert (await op.get_health()).healthy
+    assert (await op.get_version()).version_info.version == "1.11.0"
+    assert "port" in {f.name for f in (await op.get_flags()).flags}
+    metrics = {m.name: m.value for m in (await op.get_metrics(timeout=5.0)).metrics}
+    assert metrics["master/elected"] == 1.0
+    assert metrics["master/tasks_running"] >= 1.0
+    assert (await op.get_logging_level()).HasField("level")
+    master = await op.get_master()
+    assert master.master_info.port == int(master_url.rsplit(":", 1)[1])
+    frameworks = await op.get_frameworks()
+    mine = [f for f in frameworks.frameworks if f.framework_info.id.value == s.framework_id]
+    assert len(mine) == 1 and mine[0].active
+    agents = (await op.get_agents()).agents
+    assert agents and agents[0].pid.startswith("slave(")
+    tasks = (await op.get_tasks()).tasks
+    (task,) = [t for t in tasks if t.task_id.value == task_id]
+    assert task.state == mesos.TASK_RUNNING
+    state = await op.get_state()
+    assert any(t.task_id.value == task_id for t in state.get_tasks.tasks)
+    assert any(f.framework_info.id.value == s.framework_id for f in state.get_frameworks.frameworks)
+    await op.get_executors()
+    await op.get_operations()
+    await op.get_roles()
+    await op.get_weights()
+    await op.get_quota()
+    assert not (await op.get_maintenance_schedule()).schedule.windows
+    await op.get_maintenance_status()
+
+
+async def test_files_of_a_sandbox(
+    op: MasterOperator, running: tuple[RawScheduler, str], master_url: str, encoding: ContentType
+) -> None:
+    s, task_id = running
+    sandbox = f"/frameworks/{s.framework_id}/executors/{task_id}/runs/latest"
+    agent = (await op.get_agents()).agents[0]
+    async with AgentOperator.for_pid(agent.pid, content_type=encoding) as agent_op:
+        assert (await agent_op.get_health()).healthy
+        assert (await agent_op.get_agent()).agent_info.id == agent.agent_info.id
+        assert any(t.task_id.value == task_id for t in (await agent_op.get_tasks()).launched_tasks)
+        await agent_op.get_state()
+        await agent_op.get_frameworks()
+        await agent_op.get_executors()
+        await agent_op.get_containers()
+        await agent_op.get_flags()
+        await agent_op.get_version()
+        names = {f.path.rsplit("/", 1)[1] for f in (await agent_op.list_files(sandbox)).file_infos}
+        assert {"stdout", "stderr"} <= names
+        deadline = time.monotonic() + 30
+        while b"hello-from-the-sandbox" not in (read := await agent_op.read_file(sandbox + "/stdout")).data:
+            assert time.monotonic() < deadline, read
+            await asyncio.sleep(0.2)
+        assert read.size >= len(read.data)
+        part = await agent_op.read_file(sandbox + "/stdout", offset=1, length=4)
+        assert part.data == read.data[1:5]
+        with pytest.raises(NotFound):
+            await agent_op.list_files(sandbox + "/no-such-file")
+
+
+async def test_errors(op: MasterOperator, master_url: str, http: aiohttp.ClientSession) -> None:
+    with pytest.raises(BadRequest, match="No framework found with specified ID"):
+        await op.teardown("no-such-framework")
+    with pytest.raises(NotFound, match="Agent 'no-such-agent' not found"):
+        await op.mark_agent_gone("no-such-agent")
+    with pytest.raises(BadRequest, match=r"Machine '.*' is not part of a maintenance schedule"):
+        await op.start_maintenance([{"hostname": "nowhere", "ip": "10.9.9.9"}])
+    with pytest.raises(BadRequest, match="Both 'hostname' and 'ip' for a machine are empty"):
+        await op.update_maintenance_schedule(
+            {"windows": [{"machine_ids": [{}], "unavailability": {"start": {"nanoseconds": 1}}}]}
+        )
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    async with http.post(master_url + "/api/v1", json={"type": "GET_METRICS"}, headers=headers) as r:
+        assert r.status == 400
+        assert await r.text() == "Failed to validate master::Call: Expecting 'get_metrics' to be present"
+    async with http.post(master_url + "/api/v1", json={}, headers=headers) as r:
+        assert r.status == 400
+        assert await r.text() == "Failed to validate master::Call: Expecting 'type' to be present"
+
+
+async def test_weights(op: MasterOperator) -> None:
+    await op.update_weights({"conformance-weights": 2.5})
+    weights = {w.role: w.weight for w in (await op.get_weights()).weight_infos}
+    assert weights["conformance-weights"] == 2.5
+    with pytest.raises(BadRequest):
+        await op.update_weights({"conformance-weights": -1.0})
+
+
+async def test_subscribe_sees_a_framework_come_and_go(
+    op: MasterOperator, master_url: str, http: aiohttp.ClientSession
+) -> None:
+    s = RawScheduler(master_url, http)
+    async with op.subscribe() as events:
+        first = await asyncio.wait_for(anext(events), 30)
+        assert first.type == mesos.master.Event.SUBSCRIBED
+        assert first.subscribed.heartbeat_interval_seconds == 15.0
+        assert first.subscribed.get_state.get_agents.agents
+        try:
+            await s.subscribe(framework_info("operator-events"))
+            async with asyncio.timeout(30):
+                async for event in events:
+                    if event.type == mesos.master.Event.FRAMEWORK_ADDED:
+                        break
+            assert event.framework_added.framework.framework_info.id.value == s.framework_id
+            await s.teardown()
+            async with asyncio.timeout(30):
+                async for event in events:
+                    if event.type == mesos.master.Event.FRAMEWORK_REMOVED:
+                        break
+            assert event.framework_removed.framework_info.id.value == s.framework_id
+        finally:
+            await s.teardown()
+
+
+async def test_maintenance_window_sends_inverse_offers(
+    op: MasterOperator, running: tuple[RawScheduler, str], flavour: str
+) -> None:
+    s, _task_id = running
+    agent = (await op.get_agents()).agents[0]
+    machine = {"hostname": agent.agent_info.hostname, "ip": agent.pid.rpartition("@")[2].rpartition(":")[0]}
+    start = int((time.time() + 3600) * 1e9)
+    window = {"machine_ids": [machine], "unavailability": {"start": {"nanoseconds": start}}}
+    try:
+        await op.update_maintenance_schedule({"windows": [window]})
+        schedule = (await op.get_maintenance_schedule()).schedule
+        assert schedule.windows[0].machine_ids[0].hostname == machine["hostname"]
+        status = (await op.get_maintenance_status()).status
+        assert [m.id.hostname for m in status.draining_machines] == [machine["hostname"]]
+        event = await s.wait_for(lambda e: e["type"] == "INVERSE_OFFERS", within=60)
+        (inverse,) = event["inverse_offers"]["inverse_offers"]
+        assert inverse["agent_id"] == {"value": agent.agent_info.id.value}
+        assert inverse["framework_id"] == {"value": s.framework_id}
+        assert inverse["unavailability"]["start"] == {"nanoseconds": start}
+        with pytest.raises(BadRequest, match="is not in DOWN mode and cannot be brought up"):
+            await op.stop_maintenance([machine])
+        if flavour == "local":  # real Mesos shuts the agent down: not on the shared cluster
+            await op.start_maintenance([machine])
+            assert [m.hostname for m in (await op.get_maintenance_status()).status.down_machines] == [
+                machine["hostname"]
+            ]
+            await op.stop_maintenance([machine])
+    finally:
+        await op.update_maintenance_schedule({})
+    assert not (await op.get_maintenance_status()).status.draining_machines
