@@ -188,3 +188,43 @@ async def test_maintenance_window_sends_inverse_offers(
     finally:
         await op.update_maintenance_schedule({})
     assert not (await op.get_maintenance_status()).status.draining_machines
+
+
+async def test_files_endpoints(
+    running: tuple[RawScheduler, str], master_url: str, http: aiohttp.ClientSession
+) -> None:
+    s, task_id = running
+    sandbox = f"/frameworks/{s.framework_id}/executors/{task_id}/runs/latest"
+    async with http.get(master_url + "/files/browse", params={"path": sandbox}) as r:
+        assert r.status == 200, await r.text()
+        listing = await r.json()
+    entry = next(e for e in listing if e["path"] == sandbox + "/stdout")
+    assert {"path", "size", "mode", "mtime", "nlink", "uid", "gid"} <= set(entry)
+    assert entry["mode"].startswith("-rw")
+    deadline = time.monotonic() + 30
+    while True:
+        async with http.get(
+            master_url + "/files/read", params={"path": sandbox + "/stdout", "offset": "0"}
+        ) as r:
+            assert r.status == 200
+            read = await r.json()
+        if "hello-from-the-sandbox" in read["data"] or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert read["offset"] == 0 and "hello-from-the-sandbox" in read["data"]
+    async with http.get(
+        master_url + "/files/read", params={"path": sandbox + "/stdout", "offset": "-1"}
+    ) as r:
+        assert (await r.json()) == {"data": "", "offset": len(read["data"].encode())}
+    async with http.get(master_url + "/files/download", params={"path": sandbox + "/stdout"}) as r:
+        assert r.status == 200
+        assert r.headers["Content-Disposition"] == "attachment; filename=stdout"
+        assert (await r.read()).decode() == read["data"]
+    async with http.get(master_url + "/files/download", params={"path": sandbox}) as r:
+        assert r.status == 400
+        assert await r.text() == "Cannot download a directory.\n"
+    async with http.get(master_url + "/files/browse") as r:
+        assert r.status == 400
+        assert await r.text() == "Expecting 'path=value' in query.\n"
+    async with http.get(master_url + "/files/browse", params={"path": sandbox + "/nothing"}) as r:
+        assert r.status == 404

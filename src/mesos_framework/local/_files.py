@@ -15,6 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
+from aiohttp import web
+
 #: Mesos reads at most 16 pages per request.
 MAX_READ = 16 * 4096
 
@@ -119,3 +122,59 @@ def browse_json(info: dict[str, Any]) -> dict[str, Any]:
         "uid": info.get("uid", ""),
         "gid": info.get("gid", ""),
     }
+
+
+def _text(status: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text)
+
+
+def http_files(request: web.Request, files: Files) -> web.StreamResponse:
+    """``/files/browse``, ``/files/read`` and ``/files/download`` (``.json`` suffixes too)."""
+    name = request.path.removeprefix("/files/").removesuffix(".json")
+    if name not in ("browse", "read", "download"):
+        return _text(404, "")
+    path = request.query.get("path")
+    if not path:
+        return _text(400, "Expecting 'path=value' in query.\n")
+    try:
+        if name == "browse":
+            listing = [browse_json(info) for info in files.browse(path)]
+            return web.Response(body=orjson.dumps(listing), content_type="application/json")
+        if name == "download":
+            target, content_type = files.download(path)
+            return web.FileResponse(
+                target,
+                headers={
+                    "Content-Type": content_type,
+                    "Content-Disposition": f"attachment; filename={target.name}",
+                },
+            )
+        offset, length = _offset_length(request)
+        if offset == -1:
+            size, _ = files.read(path, 0, 0)
+            body = orjson.dumps({"data": "", "offset": size})
+            return web.Response(body=body, content_type="application/json")
+        _size, data = files.read(path, offset, length)
+    except FilesError as exc:
+        return _text(exc.status, exc.text)
+    body = orjson.dumps({"data": data.decode("utf-8", "replace"), "offset": offset})
+    return web.Response(body=body, content_type="application/json")
+
+
+def _offset_length(request: web.Request) -> tuple[int, int | None]:
+    offset, length = 0, None
+    try:
+        if "offset" in request.query:
+            offset = int(request.query["offset"])
+    except ValueError as exc:
+        raise FilesError(400, f"Failed to parse offset: {exc}.\n") from None
+    if offset < -1:
+        raise FilesError(400, f"Negative offset provided: {offset}.\n")
+    try:
+        if "length" in request.query:
+            length = int(request.query["length"])
+    except ValueError as exc:
+        raise FilesError(400, f"Failed to parse length: {exc}.\n") from None
+    if length is not None and length < -1:
+        raise FilesError(400, f"Negative length provided: {length}.\n")
+    return offset, None if length == -1 else length

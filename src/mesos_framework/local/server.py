@@ -4,8 +4,9 @@ and to agents the way one libprocess port does in ``mesos-local``.
 Paths: ``/api/v1/scheduler`` and ``/master/api/v1/scheduler``; ``/api/v1``
 (operator); ``/version``, ``/master/state``, ``/state``, ``/master/slaves``,
 ``/master/frameworks``, ``/master/tasks``, ``/health``, ``/master/redirect``;
-``/slave(N)/api/v1/executor``, ``/slave(N)/state``, ``/slave(N)/containers``;
-``/files/read``.
+``/slave(N)/api/v1/executor``, ``/slave(N)/api/v1`` (agent operator),
+``/slave(N)/state``, ``/slave(N)/containers``; ``/files/browse``,
+``/files/read``, ``/files/download``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from mesos_framework.local import _codec, _operator_agent, operator_api
+from mesos_framework.local import _codec, _files, _operator_agent, operator_api
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local.agent import valid_uuid
 from mesos_framework.local.config import VERSION
@@ -417,28 +418,11 @@ class Endpoint:
         return _text(status, text)
 
     # ---------------------------------------------------------------- files
-    def _files(self, request: web.Request) -> web.Response:
-        if request.path not in {"/files/read", "/files/read.json"}:
-            return _text(404, "")
-        raw = request.query.get("path", "")
-        if not raw or self.files_root is None:
-            return _text(400, "Expecting 'path' to be present")
-        path = Path(raw).resolve()
-        root = self.files_root.resolve()
-        if root not in path.parents or not path.is_file():
-            return _text(404, "")
-        try:
-            offset = int(request.query.get("offset", "-1"))
-            length = int(request.query.get("length", "-1"))
-        except ValueError:
-            return _text(400, "Failed to parse offset/length")
-        size = path.stat().st_size
-        if offset < 0:
-            return _json({"data": "", "offset": size})
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read(length if length >= 0 else -1)
-        return _json({"data": data.decode("utf-8", "replace"), "offset": offset})
+    def _files(self, request: web.Request) -> web.StreamResponse:
+        roots = [a.work_dir for a in self.agents.values()]
+        if self.master is not None:
+            roots += [e.agent.work_dir for e in self.master.agents.values()]
+        return _files.http_files(request, _files.Files(dict.fromkeys(roots)))
 
 
 class _suppress_connection:
