@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from mesos_framework.local import _codec, _files, _operator_agent, operator_api
+from mesos_framework.local import _codec, _files, _operator_agent, _webui, operator_api
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local.agent import valid_uuid
 from mesos_framework.local.config import VERSION
@@ -231,6 +231,8 @@ class Endpoint:
             return web.Response(status=307, headers={"Location": f"//{leader.hostname}:{leader.port}"})
         if path in ("/health", "/master/health"):
             return web.Response(status=200)
+        if path in ("/", "/index.html") and request.method == "GET":
+            return web.Response(text=_webui.page(), content_type="text/html")
         redirect = self._redirect(request, path)
         if redirect is not None:
             return redirect
