@@ -220,7 +220,7 @@ class MasterOperator(OperatorClient[master_pb2.Call, master_pb2.Response, master
         await self._do("UPDATE_MAINTENANCE_SCHEDULE", "update_maintenance_schedule", {"schedule": schedule})
 
     async def start_maintenance(self, machines: Iterable[MessageOrDict]) -> None:
-        """``START_MAINTENANCE``: the scheduled ``MachineID``\\ s go down."""
+        """``START_MAINTENANCE``: the given draining machines go down."""
         await self._do("START_MAINTENANCE", "start_maintenance", {"machines": list(machines)})
 
     async def stop_maintenance(self, machines: Iterable[MessageOrDict]) -> None:
