@@ -177,6 +177,32 @@ async def test_maintenance_window_sends_inverse_offers(
         assert inverse["agent_id"] == {"value": agent.agent_info.id.value}
         assert inverse["framework_id"] == {"value": s.framework_id}
         assert inverse["unavailability"]["start"] == {"nanoseconds": start}
+        await s.call(
+            "DECLINE_INVERSE_OFFERS",
+            decline_inverse_offers={"inverse_offer_ids": [inverse["id"]], "filters": {"refuse_seconds": 1.0}},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            draining = (await op.get_maintenance_status()).status.draining_machines
+            statuses = [st for m in draining for st in m.statuses]
+            if statuses or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        (status,) = statuses
+        assert status.framework_id.value == s.framework_id
+        assert status.status == mesos.allocator.InverseOfferStatus.DECLINE
+        again = await s.wait_for(lambda e: e["type"] == "INVERSE_OFFERS", within=60)  # offered anew
+        (second,) = again["inverse_offers"]["inverse_offers"]
+        assert second["id"] != inverse["id"]
+        await s.call("ACCEPT_INVERSE_OFFERS", accept_inverse_offers={"inverse_offer_ids": [second["id"]]})
+        deadline = time.monotonic() + 30
+        while True:
+            draining = (await op.get_maintenance_status()).status.draining_machines
+            statuses = [st for m in draining for st in m.statuses]
+            if statuses[0].status == mesos.allocator.InverseOfferStatus.ACCEPT or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert [st.status for st in statuses] == [mesos.allocator.InverseOfferStatus.ACCEPT]
         with pytest.raises(BadRequest, match="is not in DOWN mode and cannot be brought up"):
             await op.stop_maintenance([machine])
         if flavour == "local":  # real Mesos shuts the agent down: not on the shared cluster

@@ -1,9 +1,12 @@
 """Maintenance on the local master: schedules, machine modes and inverse offers.
 
 ``UPDATE_MAINTENANCE_SCHEDULE`` puts the machines of each window in
-``DRAINING`` mode and sends every framework using resources on an agent of
-such a machine an ``INVERSE_OFFERS`` event (with the window's
-unavailability), as Mesos's allocator does. ``START_MAINTENANCE`` takes
+``DRAINING`` mode; from then on, as Mesos's allocator does, every framework
+using resources on an agent of such a machine gets an ``INVERSE_OFFERS``
+event (with the window's unavailability) whenever it has none outstanding
+there and has not answered one within the answer's ``refuse_seconds``
+(default 5). ``ACCEPT_INVERSE_OFFERS``/``DECLINE_INVERSE_OFFERS`` are
+recorded as the machine's statuses in ``GET_MAINTENANCE_STATUS``. ``START_MAINTENANCE`` takes
 draining machines ``DOWN`` (their agents are deactivated: no more offers);
 ``STOP_MAINTENANCE`` brings them back up and out of the schedule. A machine
 is matched to an agent by hostname and IP, as Mesos does.
@@ -11,6 +14,10 @@ is matched to an agent by hostname and IP, as Mesos does.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -34,11 +41,29 @@ CALLS = frozenset(
 Machine = tuple[str, str]
 
 
+DEFAULT_REFUSE_SECONDS = 5.0
+
+
+@dataclass
+class _Outstanding:
+    framework_id: str
+    agent_id: str
+    machine: Machine
+
+
 class _State:
     def __init__(self) -> None:
         self.schedule = maintenance_pb2.Schedule()
         self.modes: dict[Machine, int] = {}
+        self.unavailability: dict[Machine, mesos_pb2.Unavailability] = {}
         self.next_inverse_offer = 0
+        self.outstanding: dict[str, _Outstanding] = {}
+        """Inverse offers sent and not answered, by id."""
+        self.refused_until: dict[tuple[str, str], float] = {}
+        """(framework, agent) -> when an answered inverse offer may be sent again."""
+        self.statuses: dict[Machine, dict[str, tuple[int, float]]] = {}
+        """Per machine, each framework's last answer and its time."""
+        self.ticker: asyncio.Task[None] | None = None
 
 
 def _state(master: Master) -> _State:
@@ -82,7 +107,7 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
         return 200, {"type": kind, "get_maintenance_schedule": {"schedule": _codec.to_dict(state.schedule)}}
     if call.type == Call.GET_MAINTENANCE_STATUS:
         draining = [
-            {"id": _machine_id(m)}
+            {"id": _machine_id(m), "statuses": _statuses(state, m)}
             for m, mode in state.modes.items()
             if mode == mesos_pb2.MachineInfo.DRAINING
         ]
@@ -120,23 +145,70 @@ def _update_schedule(master: Master, state: _State, schedule: maintenance_pb2.Sc
             return 400, f"Machine '{shown}' is deactivated and cannot be removed from the schedule"
     state.schedule.CopyFrom(schedule)
     state.modes = {m: state.modes.get(m, mesos_pb2.MachineInfo.DRAINING) for m in seen}
-    for window in schedule.windows:
-        for mid in window.machine_ids:
-            if state.modes[_key(mid)] == mesos_pb2.MachineInfo.DRAINING:
-                _send_inverse_offers(master, state, _key(mid), window.unavailability)
+    state.unavailability = {
+        _key(mid): window.unavailability for window in schedule.windows for mid in window.machine_ids
+    }
+    state.statuses = {m: v for m, v in state.statuses.items() if m in seen}
+    state.outstanding = {k: o for k, o in state.outstanding.items() if o.machine in seen}
+    send_inverse_offers(master, state)
+    if state.ticker is None and state.modes:
+        state.ticker = asyncio.get_running_loop().create_task(_tick(master, state))
     return 200, ""
 
 
-def _send_inverse_offers(
-    master: Master, state: _State, machine: Machine, unavailability: mesos_pb2.Unavailability
-) -> None:
-    """``INVERSE_OFFERS`` to each framework using resources on the machine's agents."""
-    for entry in master.agents.values():
-        if agent_machine(entry) != machine:
+async def _tick(master: Master, state: _State) -> None:
+    """Offer again, each allocation interval, as Mesos's allocator does."""
+    with contextlib.suppress(asyncio.CancelledError):
+        while state.modes and not getattr(master, "_stopped", False):
+            await asyncio.sleep(master.config.allocation_interval)
+            send_inverse_offers(master, state)
+    state.ticker = None
+
+
+def _statuses(state: _State, machine: Machine) -> list[dict[str, Any]]:
+    return [
+        {
+            "status": _STATUS_NAMES[status],
+            "framework_id": {"value": fid},
+            "timestamp": {"nanoseconds": int(when * 1e9)},
+        }
+        for fid, (status, when) in sorted(state.statuses.get(machine, {}).items())
+    ]
+
+
+_STATUS_NAMES = {1: "UNKNOWN", 2: "ACCEPT", 3: "DECLINE"}
+
+
+def inverse_offers_answered(master: Master, framework_id: str, call: scheduler_pb2.Call) -> None:
+    """A framework's ``ACCEPT_INVERSE_OFFERS`` or ``DECLINE_INVERSE_OFFERS``."""
+    state = _state(master)
+    accept = call.type == scheduler_pb2.Call.ACCEPT_INVERSE_OFFERS
+    answer = call.accept_inverse_offers if accept else call.decline_inverse_offers
+    refuse = answer.filters.refuse_seconds if answer.HasField("filters") else DEFAULT_REFUSE_SECONDS
+    now = time.time()
+    for oid in answer.inverse_offer_ids:
+        offer = state.outstanding.get(oid.value)
+        if offer is None or offer.framework_id != framework_id:
             continue
+        del state.outstanding[oid.value]
+        state.statuses.setdefault(offer.machine, {})[framework_id] = (2 if accept else 3, now)
+        state.refused_until[(framework_id, offer.agent_id)] = time.monotonic() + refuse
+
+
+def send_inverse_offers(master: Master, state: _State) -> None:
+    """``INVERSE_OFFERS`` to each framework using resources on a draining machine's agents."""
+    pending = {(o.framework_id, o.agent_id) for o in state.outstanding.values()}
+    now = time.monotonic()
+    for entry in master.agents.values():
+        machine = agent_machine(entry)
+        if state.modes.get(machine) != mesos_pb2.MachineInfo.DRAINING:
+            continue
+        unavailability = state.unavailability[machine]
         for fid in list(entry.used):
             fw = master.frameworks.get(fid)
-            if fw is None or not fw.connected:
+            if fw is None or not fw.connected or (fid, entry.id) in pending:
+                continue
+            if state.refused_until.get((fid, entry.id), 0.0) > now:
                 continue
             offer = mesos_pb2.InverseOffer()
             offer.id.value = f"{master.id}-IO{state.next_inverse_offer}"
@@ -149,6 +221,7 @@ def _send_inverse_offers(
             offer.framework_id.value = fid
             offer.agent_id.value = entry.id
             offer.unavailability.CopyFrom(unavailability)
+            state.outstanding[offer.id.value] = _Outstanding(fid, entry.id, machine)
             event = scheduler_pb2.Event(type=scheduler_pb2.Event.INVERSE_OFFERS)
             event.inverse_offers.inverse_offers.append(offer)
             fw.send(event)
@@ -187,6 +260,7 @@ def _stop(master: Master, state: _State, machines: list[mesos_pb2.MachineID]) ->
     done = {_key(m) for m in machines}
     for machine in done:
         del state.modes[machine]
+        state.statuses.pop(machine, None)
         for entry in master.agents.values():
             if agent_machine(entry) == machine:
                 entry.active = True

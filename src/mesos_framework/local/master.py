@@ -731,9 +731,13 @@ class Master:
             self._reconcile_operations(fw, call.reconcile_operations)
         elif t == Call.UPDATE_FRAMEWORK:
             return self._update_framework(fw, call.update_framework)
+        elif t in (Call.ACCEPT_INVERSE_OFFERS, Call.DECLINE_INVERSE_OFFERS):
+            from mesos_framework.local import _maintenance  # noqa: PLC0415
+
+            _maintenance.inverse_offers_answered(self, fw.id, call)
         elif t == Call.UNKNOWN:
             return 501, ""
-        # REQUEST, ACCEPT/DECLINE_INVERSE_OFFERS, ACKNOWLEDGE_OPERATION_STATUS: accepted, no effect.
+        # REQUEST, ACKNOWLEDGE_OPERATION_STATUS: accepted, no effect.
         return 202, ""
 
     # ------------------------------------------------------------- updates
