@@ -254,3 +254,26 @@ async def test_files_endpoints(
         assert await r.text() == "Expecting 'path=value' in query.\n"
     async with http.get(master_url + "/files/browse", params={"path": sandbox + "/nothing"}) as r:
         assert r.status == 404
+
+
+async def test_agent_deactivation_and_unknown_agents(op: MasterOperator) -> None:
+    agent_id = (await op.get_agents()).agents[0].agent_info.id.value
+    await op.deactivate_agent(agent_id)
+    try:
+        (agent,) = (await op.get_agents()).agents
+        assert agent.deactivated and not agent.active
+    finally:
+        await op.reactivate_agent(agent_id)
+    (agent,) = (await op.get_agents()).agents
+    assert not agent.deactivated and agent.active
+    with pytest.raises(BadRequest, match="Agent is not deactivated"):
+        await op.reactivate_agent(agent_id)
+    with pytest.raises(BadRequest, match="Unknown agent"):
+        await op.deactivate_agent("no-such-agent")
+    with pytest.raises(BadRequest, match="Unknown agent"):
+        await op.drain_agent("no-such-agent", max_grace_period=1.5)
+    cpus = [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}}]
+    with pytest.raises(BadRequest, match="No agent found with specified ID"):
+        await op.reserve_resources("no-such-agent", cpus)
+    with pytest.raises(BadRequest, match="No agent found with specified ID"):
+        await op.unreserve_resources("no-such-agent", cpus)

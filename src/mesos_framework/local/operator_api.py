@@ -10,7 +10,8 @@ and :func:`operator_call` answers it: ``SUBSCRIBE`` (an event stream:
 ``GET_QUOTA``, the maintenance calls (:mod:`._maintenance`),
 ``DEACTIVATE_AGENT``, ``REACTIVATE_AGENT``, ``MARK_AGENT_GONE`` and
 ``TEARDOWN``. Calls a local cluster cannot honour (reservations, volumes,
-quota changes, draining) get ``501 Not Implemented``.
+quota changes, draining) get Mesos's answer for an unknown agent, else
+``501 Not Implemented``.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def agent_entry(master: Master, entry: AgentEntry) -> dict[str, Any]:
     return {
         "agent_info": _codec.to_dict(entry.agent.agent_info()),
         "active": entry.active,
-        "deactivated": False,
+        "deactivated": entry.id in operator_state(master).deactivated,
         "version": "1.11.0",
         "pid": entry.agent.pid,
         "registered_time": _time(entry.registered_time),
@@ -158,6 +159,8 @@ class _OperatorState:
     def __init__(self) -> None:
         self.weights: dict[str, float] = {}
         self.logging_level = 0
+        self.deactivated: set[str] = set()
+        """Agents an operator deactivated (``DEACTIVATE_AGENT``)."""
 
 
 def operator_state(master: Master) -> _OperatorState:
@@ -223,10 +226,6 @@ def _now() -> float:
     import time  # noqa: PLC0415
 
     return time.time()
-
-
-def _agent_entry(master: Master, agent_id: str) -> AgentEntry | None:
-    return master.agents.get(agent_id)
 
 
 def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str, Any] | str]:
@@ -299,17 +298,17 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
     if t in _maintenance.CALLS:
         return _maintenance.operator_call(master, call)
     if t in (Call.DEACTIVATE_AGENT, Call.REACTIVATE_AGENT):
-        aid = (call.deactivate_agent if t == Call.DEACTIVATE_AGENT else call.reactivate_agent).agent_id.value
-        entry = _agent_entry(master, aid)
-        if entry is None:
-            return 400, f"Unknown agent {aid}"
-        entry.active = t == Call.REACTIVATE_AGENT
-        if not entry.active:
-            for oid in list(entry.offers):
-                master.rescind(oid)
-        else:
-            master.allocate_soon()
-        return 200, ""
+        return _activation(master, call)
+    if t in _OFFER_OPERATIONS:
+        aid = getattr(call, _OFFER_OPERATIONS[t]).agent_id.value
+        if aid not in master.agents:
+            return 400, "No agent found with specified ID"
+        return 501, ""
+    if t == Call.DRAIN_AGENT:
+        aid = call.drain_agent.agent_id.value
+        if aid not in master.agents and aid not in master.unreachable_agents:
+            return 400, "Unknown agent"
+        return 501, ""
     if t == Call.MARK_AGENT_GONE:
         aid = call.mark_agent_gone.agent_id.value
         if aid in master.gone_agents:
@@ -327,6 +326,42 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
         master.remove_framework(fw)
         return 200, ""
     return 501, ""
+
+
+_OFFER_OPERATIONS = {
+    Call.RESERVE_RESOURCES: "reserve_resources",
+    Call.UNRESERVE_RESOURCES: "unreserve_resources",
+    Call.CREATE_VOLUMES: "create_volumes",
+    Call.DESTROY_VOLUMES: "destroy_volumes",
+    Call.GROW_VOLUME: "grow_volume",
+    Call.SHRINK_VOLUME: "shrink_volume",
+}
+"""Operations on an agent's resources: Mesos's answer for an unknown agent, else not implemented here."""
+
+
+def _activation(master: Master, call: master_pb2.Call) -> tuple[int, str]:
+    """``DEACTIVATE_AGENT`` (no more offers of the agent) and ``REACTIVATE_AGENT``."""
+    deactivated = operator_state(master).deactivated
+    if call.type == Call.DEACTIVATE_AGENT:
+        aid = call.deactivate_agent.agent_id.value
+        if aid not in master.agents and aid not in master.unreachable_agents:
+            return 400, "Unknown agent"
+        deactivated.add(aid)
+        entry = master.agents.get(aid)
+        if entry is not None:
+            entry.active = False
+            for oid in list(entry.offers):
+                master.rescind(oid)
+        return 200, ""
+    aid = call.reactivate_agent.agent_id.value
+    if aid not in deactivated:
+        return 400, "Agent is not deactivated"
+    deactivated.discard(aid)
+    entry = master.agents.get(aid)
+    if entry is not None and entry.connected:
+        entry.active = True
+        master.allocate_soon()
+    return 200, ""
 
 
 def _files_call(master: Master, call: master_pb2.Call, kind: str) -> tuple[int, dict[str, Any] | str]:
