@@ -93,11 +93,17 @@ async def test_files_of_a_sandbox(
         await agent_op.get_version()
         names = {f.path.rsplit("/", 1)[1] for f in (await agent_op.list_files(sandbox)).file_infos}
         assert {"stdout", "stderr"} <= names
+        # mesos-local serves one file tree for the master and its agents, as the local cluster does
+        assert names == {f.path.rsplit("/", 1)[1] for f in (await op.list_files(sandbox)).file_infos}
+        assert "slave/uptime_secs" in {m.name for m in (await agent_op.get_metrics(timeout=5.0)).metrics}
+        await agent_op.get_operations()
+        await agent_op.get_resource_providers()
         deadline = time.monotonic() + 30
         while b"hello-from-the-sandbox" not in (read := await agent_op.read_file(sandbox + "/stdout")).data:
             assert time.monotonic() < deadline, read
             await asyncio.sleep(0.2)
         assert read.size >= len(read.data)
+        assert (await op.read_file(sandbox + "/stdout")).data == read.data
         part = await agent_op.read_file(sandbox + "/stdout", offset=1, length=4)
         assert part.data == read.data[1:5]
         with pytest.raises(NotFound):
@@ -277,3 +283,20 @@ async def test_agent_deactivation_and_unknown_agents(op: MasterOperator) -> None
         await op.reserve_resources("no-such-agent", cpus)
     with pytest.raises(BadRequest, match="No agent found with specified ID"):
         await op.unreserve_resources("no-such-agent", cpus)
+
+
+async def test_logging_level(op: MasterOperator, encoding: ContentType) -> None:
+    await op.set_logging_level(1, 60.0)
+    try:
+        assert (await op.get_logging_level()).level == 1
+    finally:
+        await op.set_logging_level(0, 1.0)
+    assert (await op.get_logging_level()).level == 0
+    agent = (await op.get_agents()).agents[0]
+    async with AgentOperator.for_pid(agent.pid, content_type=encoding) as agent_op:
+        await agent_op.set_logging_level(2, 60.0)
+        try:
+            assert (await agent_op.get_logging_level()).level == 2
+        finally:
+            await agent_op.set_logging_level(0, 1.0)
+        assert (await agent_op.get_logging_level()).level == 0

@@ -79,3 +79,26 @@ async def test_task_events_and_agent_files(cluster: LocalCluster, scheduler: Fac
 def test_agent_pid_must_look_like_one() -> None:
     with pytest.raises(ConfigurationError, match="not an agent pid"):
         AgentOperator.for_pid("127.0.0.1:5051")
+
+
+async def test_teardown_mark_gone_and_logging_level_revert(cluster: LocalCluster, scheduler: Factory) -> None:
+    s = await scheduler("operator-gone", "PARTITION_AWARE")
+    offer = (await s.offers())[0]
+    task_id = await s.launch(offer, {"value": "sleep 60"})
+    while (st := await s.update(task_id))["state"] != "TASK_RUNNING":
+        await s.ack(st)
+    await s.ack(st)
+    async with MasterOperator(cluster.url) as op:
+        await op.set_logging_level(1, 0.3)
+        assert (await op.get_logging_level()).level == 1
+        await asyncio.sleep(0.6)
+        assert (await op.get_logging_level()).level == 0  # back when the duration is over
+
+        await op.mark_agent_gone(offer["agent_id"]["value"])
+        gone = await s.update(task_id)
+        assert gone["state"] == "TASK_GONE_BY_OPERATOR"
+        assert not (await op.get_agents()).agents
+        await op.mark_agent_gone(offer["agent_id"]["value"])  # again: still 200, as Mesos answers
+
+        await op.teardown(s.framework_id)
+        assert not (await op.get_frameworks()).frameworks

@@ -11,6 +11,7 @@ plain processes, not containers.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mesos_framework.local import _codec
 from mesos_framework.local._files import Files, FilesError
 from mesos_framework.local.config import VERSION
+from mesos_framework.local.operator_api import set_logging_level
 from mesos_framework.protocol._schema import agent_pb2, mesos_pb2
 
 if TYPE_CHECKING:
@@ -131,6 +133,20 @@ def get_containers(agent: Agent) -> dict[str, Any]:
     return {"containers": containers} if containers else {}
 
 
+class _Logging:
+    def __init__(self) -> None:
+        self.logging_level = 0
+        self.logging_reset: asyncio.TimerHandle | None = None
+
+
+def _logging(agent: Agent) -> _Logging:
+    state: _Logging | None = getattr(agent, "_operator_logging", None)
+    if state is None:
+        state = _Logging()
+        setattr(agent, "_operator_logging", state)  # noqa: B010 - kept beside the agent
+    return state
+
+
 def agent_call(agent: Agent, call: agent_pb2.Call) -> tuple[int, dict[str, Any] | str]:
     """Answer one validated agent operator call: status and a ``Response`` dict or text."""
     kind = Call.Type.Name(call.type)
@@ -160,9 +176,9 @@ def agent_call(agent: Agent, call: agent_pb2.Call) -> tuple[int, dict[str, Any] 
             key: {"metrics": [{"name": k, "value": v} for k, v in sorted(metrics.items())]},
         }
     if t == Call.GET_LOGGING_LEVEL:
-        return 200, {"type": kind, key: {"level": getattr(agent, "_logging_level", 0)}}
+        return 200, {"type": kind, key: {"level": _logging(agent).logging_level}}
     if t == Call.SET_LOGGING_LEVEL:
-        setattr(agent, "_logging_level", call.set_logging_level.level)  # noqa: B010 - kept beside the agent
+        set_logging_level(_logging(agent), call.set_logging_level)
         return 200, ""
     if t in (Call.LIST_FILES, Call.READ_FILE):
         files = Files([agent.work_dir])

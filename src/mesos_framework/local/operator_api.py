@@ -16,8 +16,9 @@ quota changes, draining) get Mesos's answer for an unknown agent, else
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mesos_framework.local import _codec, _maintenance
 from mesos_framework.local._files import Files, FilesError
@@ -159,6 +160,7 @@ class _OperatorState:
     def __init__(self) -> None:
         self.weights: dict[str, float] = {}
         self.logging_level = 0
+        self.logging_reset: asyncio.TimerHandle | None = None
         self.deactivated: set[str] = set()
         """Agents an operator deactivated (``DEACTIVATE_AGENT``)."""
 
@@ -169,6 +171,24 @@ def operator_state(master: Master) -> _OperatorState:
         state = _OperatorState()
         setattr(master, "_operator_state", state)  # noqa: B010 - kept beside the master
     return state
+
+
+class _HasLevel(Protocol):
+    logging_level: int
+    logging_reset: asyncio.TimerHandle | None
+
+
+def set_logging_level(holder: _HasLevel, request: Any) -> None:
+    """Like ``SET_LOGGING_LEVEL``: the level for ``request.duration``, then back to 0."""
+    if holder.logging_reset is not None:
+        holder.logging_reset.cancel()
+    holder.logging_level = request.level
+
+    def reset() -> None:
+        holder.logging_level = 0
+        holder.logging_reset = None
+
+    holder.logging_reset = asyncio.get_running_loop().call_later(request.duration.nanoseconds / 1e9, reset)
 
 
 def validate(call: master_pb2.Call) -> str | None:
@@ -262,7 +282,7 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
     if t == Call.GET_LOGGING_LEVEL:
         return 200, {"type": kind, key: {"level": operator_state(master).logging_level}}
     if t == Call.SET_LOGGING_LEVEL:
-        operator_state(master).logging_level = call.set_logging_level.level
+        set_logging_level(operator_state(master), call.set_logging_level)
         return 200, ""
     if t in (Call.LIST_FILES, Call.READ_FILE):
         return _files_call(master, call, kind)
