@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -11,6 +12,7 @@ from mesos_framework.local import LocalCluster
 from mesos_framework.operator import AgentOperator, MasterOperator
 from mesos_framework.protocol import mesos
 from tests.local.conftest import Factory
+from tests.support.zookeeper import ZooKeeperServer
 
 SUBSCRIBED = mesos.master.Event.SUBSCRIBED
 
@@ -102,3 +104,25 @@ async def test_teardown_mark_gone_and_logging_level_revert(cluster: LocalCluster
 
         await op.teardown(s.framework_id)
         assert not (await op.get_frameworks()).frameworks
+
+
+@pytest.mark.zookeeper
+async def test_events_follow_the_leader_through_zookeeper(zookeeper_server: ZooKeeperServer) -> None:
+    url = f"zk://{zookeeper_server.hosts}/mesos-operator-{uuid.uuid4().hex[:8]}"
+    async with (
+        LocalCluster(masters=2, zk=url, agents=1, allocation_interval=0.2) as cluster,
+        MasterOperator(url) as op,
+        op.subscribe(give_up_after=60.0) as events,
+    ):
+        first = await asyncio.wait_for(anext(events), 30)
+        assert first.type == SUBSCRIBED
+        leader = cluster.master
+        assert (await op.get_master()).master_info.id == leader.id
+        new = await cluster.fail_over_master()
+        async with asyncio.timeout(60):
+            async for event in events:
+                if event.type == SUBSCRIBED:
+                    break
+        assert events.subscriptions == 2
+        assert op.leader == f"http://127.0.0.1:{new.port}"
+        assert (await op.get_master()).master_info.id == new.id

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from mesos_framework.local import LocalCluster
-from tests.conformance.rawclient import RawScheduler, framework_info
+from tests.conformance.rawclient import RawScheduler, framework_info, small
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -99,7 +99,16 @@ async def test_page_shows_agents_a_launched_task_and_its_stdout(cluster: LocalCl
         try:
             await s.subscribe(framework_info("webui"))
             offer = (await s.offers())[0]
-            task_id = await s.launch(offer, {"value": "echo hello-from-webui; echo oops >&2; sleep 60"})
+            ports = next(
+                {**r, "ranges": {"range": [{"begin": 31005, "end": 31005}]}}
+                for r in offer["resources"]
+                if r["name"] == "ports"
+            )
+            task_id = await s.launch(
+                offer,
+                {"value": "echo hello-from-webui; echo oops >&2; sleep 60"},
+                extra={"resources": [*small(offer), ports]},
+            )
             launched = time.monotonic()
             row = f'#tasks tr[data-task="{task_id}"]'
             await until(lambda: task_id in text_of(row), within=10)
@@ -107,6 +116,7 @@ async def test_page_shows_agents_a_launched_task_and_its_stdout(cluster: LocalCl
                 await s.ack(st)
             await s.ack(st)
             await until(lambda: "TASK_RUNNING" in text_of(row), within=10)
+            assert "31005" in text_of(row).split()
             assert time.monotonic() - launched < 10
             assert "conformance-webui" in text_of("#frameworks")
             await asyncio.to_thread(lambda: browser.find_element(By.CSS_SELECTOR, row).click())

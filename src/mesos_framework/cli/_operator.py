@@ -76,7 +76,7 @@ def _resources(resources: Sequence[Any]) -> dict[str, str]:
         if r.type == mesos.Value.SCALAR:
             scalars[r.name] = scalars.get(r.name, 0.0) + r.scalar.value
         elif r.type == mesos.Value.RANGES:
-            spans = [f"{g.begin}-{g.end}" for g in r.ranges.range]
+            spans = [str(g.begin) if g.begin == g.end else f"{g.begin}-{g.end}" for g in r.ranges.range]
             out[r.name] = ",".join(filter(None, [out.get(r.name, ""), *spans]))
     out.update({k: f"{v:g}" for k, v in scalars.items()})
     return out
