@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from aiohttp import web
 
 from mesos_framework.local import LocalCluster
 from tests.conformance.rawclient import RawScheduler, framework_info
 from tests.support.ports import free_port
+from tests.support.real_mesos import RealMesos
 
 
 async def cli(*args: str, env: dict[str, str] | None = None, within: float = 90) -> tuple[int, str, str]:
@@ -180,3 +182,35 @@ async def test_help_texts_have_no_rest_markup() -> None:
         code, out, err = await cli(command, "--help")
         assert code == 0, err
         assert "``" not in out, command
+
+
+@pytest.mark.real_mesos
+async def test_logs_and_tasks_on_real_mesos(real_mesos_cluster: RealMesos) -> None:
+    async with aiohttp.ClientSession() as http:
+        s = RawScheduler(real_mesos_cluster.url, http)
+        try:
+            await s.subscribe(framework_info("cli-real"))
+            offer = (await s.offers())[0]
+            task_id = await s.launch(offer, {"value": "echo real-out; echo real-err >&2; sleep 600"})
+            while (st := await s.update(task_id))["state"] != "TASK_RUNNING":
+                await s.ack(st)
+            await s.ack(st)
+            code, out, err = await cli("tasks", "--master", real_mesos_cluster.url)
+            assert code == 0, err
+            assert (
+                next(line for line in out.splitlines() if line.startswith(task_id)).split()[2]
+                == "TASK_RUNNING"
+            )
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                code, out, err = await cli("logs", task_id, "--master", real_mesos_cluster.url)
+                assert code == 0, err
+                if "real-out" in out or asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+            assert "real-out" in out.splitlines()
+            code, out, err = await cli("logs", task_id, "--stderr", "--master", real_mesos_cluster.url)
+            assert code == 0, err
+            assert "real-err" in out.splitlines()
+        finally:
+            await s.teardown()
