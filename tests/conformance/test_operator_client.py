@@ -300,3 +300,60 @@ async def test_logging_level(op: MasterOperator, encoding: ContentType) -> None:
         finally:
             await agent_op.set_logging_level(0, 1.0)
         assert (await agent_op.get_logging_level()).level == 0
+
+
+async def test_request_errors_of_both_apis(
+    master_url: str, http: aiohttp.ClientSession, op: MasterOperator
+) -> None:
+    agent = (await op.get_agents()).agents[0]
+    agent_api = f"{master_url}/{agent.pid.partition('@')[0]}/api/v1"
+    for url, what in ((master_url + "/api/v1", "master"), (agent_api, "agent")):
+        protobuf = {"Content-Type": "application/x-protobuf", "Accept": "application/x-protobuf"}
+        unparsable = "Call protobuf" if what == "master" else "a protobuf object"
+        async with http.post(url, data=b"\xff\xff\xff", headers=protobuf) as r:
+            assert (r.status, await r.text()) == (400, f"Failed to parse body into {unparsable}"), what
+        async with http.post(url, data=b"{}", skip_auto_headers=["Content-Type"]) as r:
+            assert (r.status, await r.text()) == (400, "Expecting 'Content-Type' to be present"), what
+        async with http.post(url, data=b"{}", headers={"Content-Type": "text/plain"}) as r:
+            assert r.status == 415, what
+        body = mesos.master.Call(type="GET_HEALTH").SerializeToString()
+        async with http.post(url, data=body, headers={**protobuf, "Accept": "text/html"}) as r:
+            assert r.status == 406, what
+        json_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        async with http.post(url, json={"type": "GET_METRICS"}, headers=json_headers) as r:
+            validation = "master::Call" if what == "master" else "agent::Call"
+            expected = f"Failed to validate {validation}: Expecting 'get_metrics' to be present"
+            assert (r.status, await r.text()) == (400, expected), what
+        async with http.post(url, data=body, headers=protobuf) as r:
+            assert r.status == 200 and r.content_type == "application/x-protobuf", what
+            kind = mesos.master.Response if what == "master" else mesos.agent.Response
+            answer = kind.FromString(await r.read())
+            assert answer.get_health.healthy, what
+
+
+async def test_agent_streaming_headers(
+    op: MasterOperator, master_url: str, http: aiohttp.ClientSession
+) -> None:
+    agent = (await op.get_agents()).agents[0]
+    url = f"{master_url}/{agent.pid.partition('@')[0]}/api/v1"
+    body = b'{"type": "GET_HEALTH"}'
+    cases = [
+        ({"Content-Type": "text/plain"}, 415),
+        ({"Content-Type": "application/recordio"}, 400),
+        ({"Content-Type": "application/json", "Message-Content-Type": "application/json"}, 415),
+        (
+            {
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "Message-Accept": "application/json",
+            },
+            406,
+        ),
+        ({"Content-Type": "application/json", "Accept": "text/html"}, 406),
+    ]
+    for headers, status in cases:
+        async with http.post(url, data=body, headers=headers) as r:
+            assert r.status == status, headers
+            if status == 415 and headers["Content-Type"] == "text/plain":
+                expected = "application/json or application/x-protobuf or application/recordio"
+                assert await r.text() == f"Expecting 'Content-Type' of {expected}"

@@ -14,8 +14,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
+from mesos_framework import protocol
+from mesos_framework.errors import MessageError, ProtocolError
 from mesos_framework.local import _codec
 from mesos_framework.local._files import Files, FilesError
 from mesos_framework.local.config import VERSION
@@ -32,12 +37,53 @@ TERMINAL = _codec.TERMINAL_STATES
 _START = time.time()
 
 
+RECORDIO = "application/recordio"
+_MEDIA = f"{_codec.JSON} or {_codec.PROTOBUF} or {RECORDIO}"
+
+
+def media_types(headers: Mapping[str, str]) -> tuple[int, str] | tuple[str, str]:
+    """Mesos's header checks of the agent API, in its order: (content type, accept) or the error."""
+    ctype = headers.get("Content-Type")
+    if ctype is None:
+        return 400, "Expecting 'Content-Type' to be present"
+    if ctype not in (_codec.JSON, _codec.PROTOBUF, RECORDIO):
+        return 415, f"Expecting 'Content-Type' of {_MEDIA}"
+    message_ctype = headers.get("Message-Content-Type")
+    if ctype == RECORDIO:
+        if message_ctype is None:
+            return 400, "Expecting 'Message-Content-Type' to be set for streaming requests"
+        if message_ctype not in (_codec.JSON, _codec.PROTOBUF):
+            return 415, f"Expecting 'Message-Content-Type' of {_codec.JSON} or {_codec.PROTOBUF}"
+    elif message_ctype is not None:
+        return 415, "Expecting 'Message-Content-Type' to be not set for non-streaming requests"
+    accept_header = headers.get("Accept")
+    for media in (_codec.JSON, _codec.PROTOBUF, RECORDIO):
+        if _codec.accepts(accept_header, media):
+            accept = media
+            break
+    else:
+        return 406, f"Expecting 'Accept' to allow {_MEDIA}"
+    if accept != RECORDIO and "Message-Accept" in headers:
+        return 406, "Expecting 'Message-Accept' to be not set for non-streaming responses"
+    return ctype, accept
+
+
 def handle(body: bytes, content_type: str) -> tuple[int, str] | agent_pb2.Call:
     """Parse and validate a request body: the call, or the status and text of the error."""
-    try:
-        call = _codec.parse_body(agent_pb2.Call, body, content_type)
-    except _codec.BodyError as exc:
-        return 400, exc.text
+    if content_type == _codec.PROTOBUF:
+        try:
+            call = protocol.decode(agent_pb2.Call, body)
+        except (ProtocolError, MessageError):
+            return 400, "Failed to parse body into a protobuf object"
+    else:
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return 400, f"Failed to parse body into JSON: {exc}"
+        try:
+            call = _codec.from_dict(agent_pb2.Call, obj)
+        except MessageError as exc:
+            return 400, exc.reason if not exc.path else str(exc)
     if not call.HasField("type"):
         return 400, "Failed to validate agent::Call: Expecting 'type' to be present"
     field = Call.Type.Name(call.type).lower()

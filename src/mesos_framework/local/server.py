@@ -384,16 +384,14 @@ class Endpoint:
     async def _agent_operator(self, request: web.Request, agent: Agent) -> web.StreamResponse:
         if request.method != "POST":
             return _method_not_allowed(request)
-        ctype, error = _content_type(request)
-        if error is not None:
-            return error
-        assert ctype is not None
+        ctype, accept = _operator_agent.media_types(request.headers)
+        if isinstance(ctype, int):
+            return _text(ctype, accept)  # an error: status and text
+        if _operator_agent.RECORDIO in (ctype, accept):
+            return _text(501, "")  # the streaming calls (container I/O): no containers here
         parsed = _operator_agent.handle(await request.read(), ctype)
         if isinstance(parsed, tuple):
             return _text(*parsed)
-        accept = _codec.negotiate(request.headers.get("Accept"))
-        if accept is None:
-            return _text(406, NOT_ACCEPTABLE)
         status, payload = _operator_agent.agent_call(agent, parsed)
         if isinstance(payload, str):
             return _text(status, payload) if payload else web.Response(status=status)
