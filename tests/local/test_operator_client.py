@@ -53,8 +53,9 @@ async def test_silent_stream_is_lost() -> None:
                     await anext(events)
 
 
-async def test_task_events_and_agent_files(cluster: LocalCluster, scheduler: Factory) -> None:
-    async with MasterOperator(cluster.url, content_type="application/json") as op, op.subscribe() as events:
+@pytest.mark.parametrize("encoding", ["application/x-protobuf", "application/json"])
+async def test_task_events_and_agent_files(cluster: LocalCluster, scheduler: Factory, encoding: str) -> None:
+    async with MasterOperator(cluster.url, content_type=encoding) as op, op.subscribe() as events:
         await asyncio.wait_for(anext(events), 30)
         s = await scheduler("operator-local")
         offer = (await s.offers())[0]
@@ -68,6 +69,18 @@ async def test_task_events_and_agent_files(cluster: LocalCluster, scheduler: Fac
                     and event.task_updated.state == mesos.TASK_RUNNING
                 ):
                     break
+        added = await cluster.add_agent()
+        async with asyncio.timeout(30):
+            async for event in events:
+                if event.type == mesos.master.Event.AGENT_ADDED:
+                    break
+        assert event.agent_added.agent.agent_info.id.value == added.id
+        cluster.remove_agent(added.index)
+        async with asyncio.timeout(30):
+            async for event in events:
+                if event.type == mesos.master.Event.AGENT_REMOVED:
+                    break
+        assert event.agent_removed.agent_id.value == added.id
     agent = cluster.agents[0]
     async with AgentOperator.for_pid(agent.pid) as agent_op:
         tasks = await agent_op.get_tasks()

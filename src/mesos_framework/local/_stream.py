@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 
 from google.protobuf.message import Message
 
 from mesos_framework import protocol
+from mesos_framework.errors import MessageError
 from mesos_framework.local import _codec
+
+log = logging.getLogger(__name__)
 
 
 def recordio(record: bytes) -> bytes:
@@ -43,7 +47,11 @@ class EventStream:
         """Queue one event given as a dict in its JSON shape (operator API)."""
         if not self.closed:
             if self.dict_type is not None and self.content_type == _codec.PROTOBUF:
-                data = _codec.from_dict(self.dict_type, obj).SerializeToString()
+                try:
+                    data = _codec.from_dict(self.dict_type, obj).SerializeToString()
+                except MessageError:  # a bug here must not break the master's own work
+                    log.exception("operator event does not fit %s", self.dict_type.DESCRIPTOR.full_name)
+                    return
             else:
                 data = _codec.encode_dict(obj)
             self.queue.put_nowait(recordio(data))

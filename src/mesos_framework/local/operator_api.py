@@ -98,8 +98,10 @@ def agent_entry(master: Master, entry: AgentEntry) -> dict[str, Any]:
     offered = Resources()
     for oid in entry.offers:
         offered += master.offers[oid].resources.unallocated()
+    info = entry.agent.agent_info()
+    info.id.value = entry.id  # AGENT_ADDED goes out before the agent learns its id
     return {
-        "agent_info": _codec.to_dict(entry.agent.agent_info()),
+        "agent_info": _codec.to_dict(info),
         "active": entry.active,
         "deactivated": entry.id in operator_state(master).deactivated,
         "version": "1.11.0",
