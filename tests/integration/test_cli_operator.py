@@ -18,6 +18,7 @@ from mesos_framework.local import LocalCluster
 from tests.conformance.rawclient import RawScheduler, framework_info
 from tests.support.ports import free_port
 from tests.support.real_mesos import RealMesos
+from tests.support.zookeeper import ZooKeeperServer
 
 
 async def cli(*args: str, env: dict[str, str] | None = None, within: float = 90) -> tuple[int, str, str]:
@@ -152,6 +153,48 @@ async def test_dead_and_wrong_masters_are_one_line() -> None:
             assert len(err) < 400
     finally:
         await runner.cleanup()
+
+
+async def test_a_plain_web_server_is_not_a_master(tmp_path: Path) -> None:
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/"):
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+        for command in ("agents", "maintenance"):
+            code, _out, err = await cli(command, "--master", f"http://127.0.0.1:{port}")
+            assert code == 1, command
+            assert err.startswith(
+                f"mesos-framework: error: http://127.0.0.1:{port} does not look like a Mesos master"
+            )
+            assert len(err.strip().splitlines()) == 1
+    finally:
+        server.terminate()
+        await server.wait()
+
+
+@pytest.mark.zookeeper
+async def test_state_through_zookeeper(zookeeper_server: ZooKeeperServer) -> None:
+    url = f"zk://{zookeeper_server.hosts}/mesos-cli-{free_port()}"
+    async with LocalCluster(masters=2, zk=url, agents=1) as cluster:
+        code, out, err = await cli("agents", "--master", url)
+        assert code == 0, err
+        assert cluster.agents[0].id in out
 
 
 async def test_zk_spec_without_zookeeper_is_one_line() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from mesos_framework.errors import APIError, ConnectError, MesosError, NotFound, ProtocolError
+from mesos_framework.errors import APIError, ConnectError, MesosError, MessageError, NotFound, ProtocolError
 from mesos_framework.operator import AgentOperator, MasterOperator
 from mesos_framework.protocol import ContentType, mesos, to_dict
 
@@ -44,13 +44,13 @@ async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
         async with MasterOperator(master, connect_timeout=5.0, request_timeout=30.0) as op:
             yield op
     except APIError as exc:
-        if exc.status in (404, 405, 415):
+        if exc.status in (404, 405, 415, 501) or "(HTML page)" in str(exc):
             raise CommandError(
                 f"{master} does not look like a Mesos master (HTTP {exc.status} on /api/v1): "
                 f"{_one_line(str(exc), 160)}"
             ) from exc
         raise CommandError(_one_line(str(exc))) from exc
-    except ProtocolError as exc:
+    except (ProtocolError, MessageError) as exc:
         raise CommandError(f"{master} does not look like a Mesos master: {_one_line(str(exc), 160)}") from exc
     except ConnectError as exc:
         raise CommandError(f"cannot reach {master}: {_one_line(str(exc), 200)}") from exc
