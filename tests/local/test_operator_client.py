@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from mesos_framework.errors import ConfigurationError, NotFound, SubscriptionLost
+from mesos_framework.errors import ConfigurationError, MessageError, NotFound, SubscriptionLost
 from mesos_framework.local import LocalCluster
 from mesos_framework.operator import AgentOperator, MasterOperator
 from mesos_framework.protocol import mesos
@@ -139,3 +139,12 @@ async def test_events_follow_the_leader_through_zookeeper(zookeeper_server: ZooK
         assert events.subscriptions == 2
         assert op.leader == f"http://127.0.0.1:{new.port}"
         assert (await op.get_master()).master_info.id == new.id
+
+
+async def test_a_malformed_argument_is_a_message_error(cluster: LocalCluster) -> None:
+    async with MasterOperator(cluster.url) as op:
+        with pytest.raises(MessageError, match="update_maintenance_schedule") as info:
+            await op.update_maintenance_schedule({"windows": [{"machine_idz": []}]})
+        assert info.value.path == "update_maintenance_schedule"
+        with pytest.raises(MessageError, match="reserve_resources"):
+            await op.reserve_resources("S0", [{"name": "cpus", "type": "NOT_A_TYPE"}])

@@ -7,7 +7,7 @@ from typing import Any, Generic, Self, TypeVar, cast
 
 from google.protobuf.message import Message
 
-from mesos_framework.errors import ProtocolError
+from mesos_framework.errors import MessageError, ProtocolError
 from mesos_framework.protocol import ContentType, decode
 from mesos_framework.transport import Backoff, Credentials, Endpoint, HttpClient, MasterDetector, TLSConfig
 from mesos_framework.transport.http import Resolver
@@ -72,7 +72,10 @@ class OperatorClient(Generic[C, R, E]):
             if isinstance(payload, Message):
                 sub.CopyFrom(payload)
             else:
-                sub.CopyFrom(type(sub)(**(payload or {})))
+                try:
+                    sub.CopyFrom(type(sub)(**(payload or {})))
+                except (ValueError, TypeError, AttributeError) as exc:
+                    raise MessageError(field, f"not a valid {sub.DESCRIPTOR.full_name}: {exc}") from exc
             sub.SetInParent()  # present even when empty (Mesos requires e.g. 'get_metrics')
         return call
 
