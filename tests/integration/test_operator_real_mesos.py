@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -42,11 +43,15 @@ async def test_standalone_container_and_process_io_errors(
             async for _ in agent_op.attach_container_output(f"{container_id}-none"):
                 pass
 
-        async def nothing() -> AsyncIterator[mesos.agent.ProcessIO]:
-            yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b"x"})
+        # The agent answers an unknown container after the first record, while the client still types.
+        async def typing() -> AsyncIterator[mesos.agent.ProcessIO]:
+            for _ in range(100):
+                yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b"x"})
+                await asyncio.sleep(0.05)
 
-        with pytest.raises(NotFound, match="cannot be found"):
-            await agent_op.attach_container_input(f"{container_id}-none", nothing())
+        with pytest.raises(NotFound, match="cannot be found"):  # at once, not after the 100 records
+            async with asyncio.timeout(4):
+                await agent_op.attach_container_input(f"{container_id}-none", typing())
         with pytest.raises(BadRequest, match=r"Parent container .* does not exist"):
             async for _ in agent_op.launch_nested_container_session(
                 {"value": "nested", "parent": {"value": f"{container_id}-none"}}, command={"value": "true"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any
 
@@ -312,8 +314,58 @@ class AgentOperator(OperatorClient[agent_pb2.Call, agent_pb2.Response, agent_pb2
                 yield recordio_encode(encode(call, self.content_type))
 
         headers = {"Content-Type": RECORDIO, "Message-Content-Type": self.content_type.value}
-        async with await self._stream_post(body(), headers, "ATTACH_CONTAINER_INPUT") as response:
-            await response.read()
+        await self._stream_input(body(), headers, "ATTACH_CONTAINER_INPUT")
+
+    async def _stream_input(self, chunks: AsyncIterator[bytes], headers: dict[str, str], kind: str) -> None:
+        """POST a chunked body while reading the answer, which may come (and end the call) early.
+
+        Mesos answers an input stream for an unknown container after its
+        first record and closes the connection: a client that only reads
+        the answer once its body is sent would see a broken pipe instead.
+        """
+        endpoints = await self.http.detector.detect()
+        if not endpoints:
+            raise NoLeaderError(f"{kind}: no agent at {self.http.detector!r}")
+        endpoint = endpoints[0]
+        path = endpoint.prefix + self.http.api_path
+        url = endpoint.url(self.http.api_path)
+        context: ssl.SSLContext | None = None
+        if endpoint.scheme == "https":
+            given = self.http._ssl  # the transport's TLS settings
+            context = given if isinstance(given, ssl.SSLContext) else ssl.create_default_context()
+        try:
+            async with asyncio.timeout(self.http.connect_timeout):
+                reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port, ssl=context)
+        except (OSError, TimeoutError) as exc:
+            raise ConnectError(f"{kind}: cannot connect to {endpoint}: {exc}") from exc
+        auth = self.http._headers(stream=True).get("Authorization")
+        lines = [f"POST {path} HTTP/1.1", f"Host: {endpoint.netloc}", "Transfer-Encoding: chunked"]
+        lines += [f"{k}: {v}" for k, v in {**headers, "Accept": self.content_type.value}.items()]
+        if auth is not None:
+            lines.append(f"Authorization: {auth}")
+        try:
+            answer = asyncio.ensure_future(_read_answer(reader))
+            try:
+                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+                async for chunk in chunks:
+                    if answer.done():
+                        break
+                    writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    await writer.drain()
+                else:
+                    writer.write(b"0\r\n\r\n")
+                    await writer.drain()
+            except OSError:
+                pass  # the agent answered early and hung up: its answer says why
+            try:
+                async with asyncio.timeout(self.http.request_timeout):
+                    status, text = await answer
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+                raise ConnectError(f"{kind} to {url}: no answer: {exc!r}") from exc
+        finally:
+            writer.close()
+        if status not in (200, 202):
+            raise api_error(status, text[:2000], kind, url=url)
 
     async def _output(self, call: agent_pb2.Call) -> AsyncIterator[agent_pb2.ProcessIO]:
         headers = {
@@ -328,7 +380,7 @@ class AgentOperator(OperatorClient[agent_pb2.Call, agent_pb2.Response, agent_pb2
                 for record in decoder.feed(chunk):
                     yield decode(agent_pb2.ProcessIO, record, self.content_type)
 
-    async def _stream_post(self, body: Any, headers: dict[str, str], kind: str) -> aiohttp.ClientResponse:
+    async def _stream_post(self, body: bytes, headers: dict[str, str], kind: str) -> aiohttp.ClientResponse:
         endpoints = await self.http.detector.detect()
         if not endpoints:
             raise NoLeaderError(f"{kind}: no agent at {self.http.detector!r}")
@@ -346,3 +398,26 @@ class AgentOperator(OperatorClient[agent_pb2.Call, agent_pb2.Response, agent_pb2
             response.release()
             raise api_error(response.status, text[:2000], kind, url=url)
         return response
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, str]:
+    """Status and body text of an HTTP/1.1 answer (``Content-Length``, chunked or until EOF)."""
+    status_line = (await reader.readline()).decode("latin-1")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+        raise ValueError(f"not an HTTP answer: {status_line[:80]!r}")
+    status = int(parts[1])
+    fields: dict[str, str] = {}
+    while (line := (await reader.readline()).decode("latin-1").strip()) != "":
+        name, _, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip()
+    if "content-length" in fields:
+        body = await reader.readexactly(int(fields["content-length"]))
+    elif fields.get("transfer-encoding", "").lower() == "chunked":
+        body = b""
+        while size := int((await reader.readline()).split(b";")[0].strip() or b"0", 16):
+            body += await reader.readexactly(size)
+            await reader.readline()
+    else:
+        body = await reader.read()
+    return status, body.decode("utf-8", "replace")
