@@ -24,7 +24,17 @@ def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 def test_help_lists_every_command() -> None:
     out = cli("--help")
     assert out.returncode == 0
-    for command in ("local", "run", "state", "events"):
+    for command in (
+        "local",
+        "run",
+        "state",
+        "events",
+        "agents",
+        "frameworks",
+        "tasks",
+        "logs",
+        "maintenance",
+    ):
         assert f"  {command} " in out.stdout
 
 
@@ -49,8 +59,8 @@ def test_state_shows_agents_as_a_table(real_mesos_cluster: RealMesos) -> None:
     lines = out.stdout.splitlines()
     assert "version 1.11.0" in lines[0]
     agents = lines.index("AGENTS")
-    assert lines[agents + 1].split() == ["ID", "HOSTNAME", "CPUS", "MEM", "PORTS"]
-    assert lines[agents + 3].split()[2:4] == ["4", "4096"]
+    assert lines[agents + 1].split() == ["ID", "HOSTNAME", "STATUS", "CPUS", "MEM", "PORTS"]
+    assert lines[agents + 3].split()[3:5] == ["0/4", "0/4096"]
 
 
 @pytest.mark.real_mesos

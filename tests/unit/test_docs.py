@@ -25,6 +25,7 @@ API_PAGES = (
     "executor",
     "health",
     "persistence",
+    "operator",
     "local",
     "testing",
     "transport",

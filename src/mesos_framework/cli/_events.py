@@ -1,9 +1,7 @@
-"""``mesos-framework events``: print events as they arrive.
-
-Without ``--framework``: the master's operator event stream (``POST /api/v1``
-``SUBSCRIBE``), which needs no framework. With ``--framework NAME``: subscribe
-a framework of that name that declines every offer, and print the scheduler
-events it receives (``SUBSCRIBED``, ``OFFERS``, ``HEARTBEAT``, ...).
+"""``mesos-framework events --framework NAME``: subscribe a framework of that
+name that declines every offer, and print the scheduler events it receives
+(``SUBSCRIBED``, ``OFFERS``, ``HEARTBEAT``, ...). The master's operator
+events (without ``--framework``) are in :mod:`._operator`.
 """
 
 from __future__ import annotations
@@ -13,12 +11,11 @@ import getpass
 import time
 from typing import Any
 
-import aiohttp
 import click
 import orjson
 
-from mesos_framework.errors import ConnectError, MesosError, ProtocolError, StreamClosed, api_error
-from mesos_framework.protocol import ContentType, RecordIODecoder, mesos, to_dict
+from mesos_framework.errors import MesosError
+from mesos_framework.protocol import mesos, to_dict
 
 
 def _summary(event: dict[str, Any]) -> str:
@@ -33,35 +30,6 @@ def _summary(event: dict[str, Any]) -> str:
 def _echo(event: dict[str, Any], raw: bool) -> None:
     stamp = time.strftime("%H:%M:%S")
     click.echo(orjson.dumps(event).decode() if raw else f"{stamp} {_summary(event)}")
-
-
-async def operator_events(master: str, *, raw: bool, limit: int | None) -> int:
-    """Print the operator event stream of ``master`` until it ends or ``limit`` events."""
-    url = master.rstrip("/") + "/api/v1"
-    headers = {"Content-Type": ContentType.JSON.value, "Accept": ContentType.JSON.value}
-    decoder = RecordIODecoder()
-    seen = 0
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session,
-            session.post(url, data=b'{"type":"SUBSCRIBE"}', headers=headers) as resp,
-        ):
-            if resp.status != 200:
-                raise api_error(resp.status, await resp.text(), "SUBSCRIBE", url=url)
-            async for chunk in resp.content.iter_any():
-                for record in decoder.feed(chunk):
-                    try:
-                        event = orjson.loads(record)
-                    except orjson.JSONDecodeError as exc:
-                        raise ProtocolError(f"operator event is not JSON: {exc}") from exc
-                    _echo(event, raw)
-                    seen += 1
-                    if limit is not None and seen >= limit:
-                        return 0
-    except aiohttp.ClientError as exc:
-        raise ConnectError(f"cannot reach {url}: {exc}") from exc
-    raise StreamClosed(f"the master closed the operator event stream after {seen} events")
 
 
 async def framework_events(master: str, name: str, *, raw: bool, limit: int | None) -> int:

@@ -48,7 +48,8 @@ def _run_async(ctx: click.Context, coro: Coroutine[Any, Any, int]) -> int:
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     """Write, run and inspect Apache Mesos frameworks."""
-    level = logging.DEBUG if debug or verbose > 1 else logging.INFO if verbose else logging.WARNING
+    # Without -v only errors are logged: a failing command says so in one line of its own.
+    level = logging.DEBUG if debug or verbose > 1 else logging.INFO if verbose else logging.ERROR
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.obj = _Context(debug)
 
@@ -67,9 +68,10 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 def run(ctx: click.Context, file: Path, master: str, agents: int, args: tuple[str, ...]) -> None:
     """Run the framework in FILE against --master.
 
-    The file runs as a child process with ``--master URL`` appended to its
-    arguments and ``MESOS_MASTER`` set; with ``--master local`` a local cluster
-    is started first and stopped when the file exits.
+    The file runs as a child process with MESOS_MASTER set to the master;
+    a file that mentions a --master option also gets "--master URL" as
+    arguments. With --master local a local cluster is started first and
+    stopped when the file exits.
     """
     ctx.exit(_run_async(ctx, _run_file(file, master, agents, args)))
 
@@ -84,9 +86,18 @@ async def _run_file(file: Path, master: str, agents: int, args: tuple[str, ...])
         return await _child(file, cluster.url, args)
 
 
+def accepts_master_option(file: Path) -> bool:
+    """Whether a framework file takes a ``--master`` option (it mentions one)."""
+    try:
+        return "--master" in file.read_text(errors="replace")
+    except OSError:
+        return False
+
+
 async def _child(file: Path, master: str, args: tuple[str, ...]) -> int:
     env = {**os.environ, "MESOS_MASTER": master}
-    proc = await asyncio.create_subprocess_exec(sys.executable, str(file), "--master", master, *args, env=env)
+    extra = ("--master", master) if accepts_master_option(file) and "--master" not in args else ()
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(file), *extra, *args, env=env)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, proc.send_signal, sig)
@@ -97,18 +108,64 @@ async def _child(file: Path, master: str, args: tuple[str, ...]) -> int:
             loop.remove_signal_handler(sig)
 
 
+_MASTER_HELP = (
+    "The master: host:port, a host list, a URL or zk://... (default: $MESOS_MASTER, else 127.0.0.1:5050)."
+)
+
+
+def _master_option(func: Any) -> Any:
+    return click.option(
+        "--master",
+        envvar="MESOS_MASTER",
+        default="127.0.0.1:5050",
+        show_envvar=False,
+        help=_MASTER_HELP,
+    )(func)
+
+
 @cli.command()
-@click.option("--master", default="http://127.0.0.1:5050", show_default=True, help="The master's URL.")
+@_master_option
 @click.pass_context
 def state(ctx: click.Context, master: str) -> None:
-    """Show the frameworks, agents and tasks of a master."""
-    from mesos_framework.cli._state import show_state  # noqa: PLC0415
+    """Show the agents, frameworks and tasks of a master."""
+    from mesos_framework.cli._operator import show  # noqa: PLC0415
 
-    ctx.exit(_run_async(ctx, show_state(master)))
+    ctx.exit(_run_async(ctx, show(master, "state")))
 
 
 @cli.command()
-@click.option("--master", default="http://127.0.0.1:5050", show_default=True, help="The master's URL.")
+@_master_option
+@click.pass_context
+def agents(ctx: click.Context, master: str) -> None:
+    """List the agents of a master with their resources (used/total)."""
+    from mesos_framework.cli._operator import show  # noqa: PLC0415
+
+    ctx.exit(_run_async(ctx, show(master, "agents")))
+
+
+@cli.command()
+@_master_option
+@click.pass_context
+def frameworks(ctx: click.Context, master: str) -> None:
+    """List the frameworks registered with a master."""
+    from mesos_framework.cli._operator import show  # noqa: PLC0415
+
+    ctx.exit(_run_async(ctx, show(master, "frameworks")))
+
+
+@cli.command()
+@_master_option
+@click.option("--all", "all_tasks", is_flag=True, help="Also list completed and unreachable tasks.")
+@click.pass_context
+def tasks(ctx: click.Context, master: str, all_tasks: bool) -> None:
+    """List tasks with their state, agent, ports and health."""
+    from mesos_framework.cli._operator import show  # noqa: PLC0415
+
+    ctx.exit(_run_async(ctx, show(master, "tasks", all_tasks=all_tasks)))
+
+
+@cli.command()
+@_master_option
 @click.option(
     "--framework",
     "framework",
@@ -116,16 +173,67 @@ def state(ctx: click.Context, master: str) -> None:
     metavar="NAME",
     help="Subscribe a framework of this name (declining all offers) and print its events.",
 )
-@click.option("--raw", is_flag=True, help="Print each event as one line of JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print each event as one line of JSON.")
+@click.option("--raw", "as_json", is_flag=True, hidden=True)
 @click.option("--limit", type=int, default=None, help="Stop after this many events.")
 @click.pass_context
-def events(ctx: click.Context, master: str, framework: str | None, raw: bool, limit: int | None) -> None:
-    """Print a master's events as they arrive (Ctrl-C to stop)."""
-    from mesos_framework.cli._events import framework_events, operator_events  # noqa: PLC0415
-
+def events(ctx: click.Context, master: str, framework: str | None, as_json: bool, limit: int | None) -> None:
+    """Print a master's events as they arrive, one line each (Ctrl-C to stop)."""
     if framework is None:
-        ctx.exit(_run_async(ctx, operator_events(master, raw=raw, limit=limit)))
-    ctx.exit(_run_async(ctx, framework_events(master, framework, raw=raw, limit=limit)))
+        from mesos_framework.cli._operator import operator_events  # noqa: PLC0415
+
+        ctx.exit(_run_async(ctx, operator_events(master, as_json=as_json, limit=limit)))
+    from mesos_framework.cli._events import framework_events  # noqa: PLC0415
+
+    ctx.exit(_run_async(ctx, framework_events(master, framework, raw=as_json, limit=limit)))
+
+
+@cli.command()
+@_master_option
+@click.argument("task")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing what the task writes until it ends.")
+@click.option("--stderr", is_flag=True, help="Print the task's stderr instead of its stdout.")
+@click.pass_context
+def logs(ctx: click.Context, master: str, task: str, follow: bool, stderr: bool) -> None:
+    """Print the stdout (or stderr) of TASK from its sandbox."""
+    from mesos_framework.cli._operator import logs as show_logs  # noqa: PLC0415
+
+    ctx.exit(_run_async(ctx, show_logs(master, task, stderr=stderr, follow=follow)))
+
+
+@cli.command()
+@_master_option
+@click.option(
+    "--schedule",
+    multiple=True,
+    metavar="MACHINE",
+    help="Add a maintenance window for MACHINE (HOSTNAME, HOSTNAME/IP or /IP); repeatable.",
+)
+@click.option(
+    "--start-in", type=float, default=0.0, show_default=True, help="Seconds until the window starts."
+)
+@click.option("--duration", type=float, default=None, help="Length of the window in seconds (default: open).")
+@click.option("--down", multiple=True, metavar="MACHINE", help="Take a draining machine down.")
+@click.option("--up", multiple=True, metavar="MACHINE", help="Bring a down machine back up.")
+@click.option("--clear", is_flag=True, help="Remove the whole schedule first.")
+@click.pass_context
+def maintenance(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context,
+    master: str,
+    schedule: tuple[str, ...],
+    start_in: float,
+    duration: float | None,
+    down: tuple[str, ...],
+    up: tuple[str, ...],
+    clear: bool,
+) -> None:
+    """Show the maintenance schedule and machine modes; change them with the options."""
+    from mesos_framework.cli._operator import maintenance as run_maintenance  # noqa: PLC0415
+
+    coro = run_maintenance(
+        master, schedule=schedule, start_in=start_in, duration=duration, down=down, up=up, clear=clear
+    )
+    ctx.exit(_run_async(ctx, coro))
 
 
 def _add_optional_commands() -> None:

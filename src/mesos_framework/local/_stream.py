@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 
 from google.protobuf.message import Message
 
 from mesos_framework import protocol
+from mesos_framework.errors import MessageError
 from mesos_framework.local import _codec
+
+log = logging.getLogger(__name__)
 
 
 def recordio(record: bytes) -> bytes:
@@ -31,6 +35,8 @@ class EventStream:
         self.closed = False
         self.on_lost: Callable[[], None] | None = None
         self.heartbeat: asyncio.Task[None] | None = None
+        #: The message type of events given as dicts (operator API), for protobuf streams.
+        self.dict_type: type[Message] | None = None
 
     def send(self, msg: Message) -> None:
         """Queue one event (dropped once the stream is closed)."""
@@ -38,9 +44,17 @@ class EventStream:
             self.queue.put_nowait(recordio(_codec.encode(msg, self.content_type)))
 
     def send_dict(self, obj: object) -> None:
-        """Queue one JSON event given as a dict (operator API)."""
+        """Queue one event given as a dict in its JSON shape (operator API)."""
         if not self.closed:
-            self.queue.put_nowait(recordio(_codec.encode_dict(obj)))
+            if self.dict_type is not None and self.content_type == _codec.PROTOBUF:
+                try:
+                    data = _codec.from_dict(self.dict_type, obj).SerializeToString()
+                except MessageError:  # a bug here must not break the master's own work
+                    log.exception("operator event does not fit %s", self.dict_type.DESCRIPTOR.full_name)
+                    return
+            else:
+                data = _codec.encode_dict(obj)
+            self.queue.put_nowait(recordio(data))
 
     def close(self) -> None:
         """End the response after the queued events."""

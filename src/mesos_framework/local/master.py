@@ -745,9 +745,13 @@ class Master:
             return self._update_framework(fw, call.update_framework)
         elif t == Call.ACKNOWLEDGE_OPERATION_STATUS:
             self.operations.acknowledge(fw, call.acknowledge_operation_status)
+        elif t in (Call.ACCEPT_INVERSE_OFFERS, Call.DECLINE_INVERSE_OFFERS):
+            from mesos_framework.local import _maintenance  # noqa: PLC0415
+
+            _maintenance.inverse_offers_answered(self, fw.id, call)
         elif t == Call.UNKNOWN:
             return 501, ""
-        # REQUEST, ACCEPT/DECLINE_INVERSE_OFFERS: accepted, no effect.
+        # REQUEST: accepted, no effect.
         return 202, ""
 
     # ------------------------------------------------------------- updates

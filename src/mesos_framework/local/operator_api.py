@@ -1,26 +1,37 @@
-"""The master's operator API (``POST /api/v1``), JSON only.
+"""The master's operator API (``POST /api/v1``), JSON and protobuf.
 
-Answers ``SUBSCRIBE`` (an event stream: ``Master.operator_subscribe``),
-``GET_HEALTH``, ``GET_VERSION``, ``GET_MASTER``, ``GET_FLAGS``, ``GET_STATE``,
+:func:`handle` parses and validates a ``mesos.v1.master.Call`` as Mesos does
+and :func:`operator_call` answers it: ``SUBSCRIBE`` (an event stream:
+``Master.operator_subscribe``), ``GET_HEALTH``, ``GET_VERSION``,
+``GET_MASTER``, ``GET_FLAGS``, ``GET_METRICS``, ``GET_LOGGING_LEVEL``,
+``SET_LOGGING_LEVEL``, ``LIST_FILES``, ``READ_FILE``, ``GET_STATE``,
 ``GET_FRAMEWORKS``, ``GET_AGENTS``, ``GET_TASKS``, ``GET_EXECUTORS``,
-``GET_ROLES`` and ``TEARDOWN`` in the ``mesos.v1.master`` JSON shapes.
-Other calls get ``501``.
+``GET_OPERATIONS``, ``GET_ROLES``, ``GET_WEIGHTS``, ``UPDATE_WEIGHTS``,
+``GET_QUOTA``, the maintenance calls (:mod:`._maintenance`),
+``DEACTIVATE_AGENT``, ``REACTIVATE_AGENT``, ``MARK_AGENT_GONE`` and
+``TEARDOWN``. Calls a local cluster cannot honour (reservations, volumes,
+quota changes, draining) get Mesos's answer for an unknown agent, else
+``501 Not Implemented``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+import base64
+from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
-
-from mesos_framework.local import _codec
+from mesos_framework.local import _codec, _maintenance
+from mesos_framework.local._files import Files, FilesError
+from mesos_framework.local.config import VERSION
 from mesos_framework.local.resources import Resources
-from mesos_framework.protocol._schema import mesos_pb2
+from mesos_framework.protocol._schema import master_pb2, mesos_pb2
 
 if TYPE_CHECKING:
     from mesos_framework.local.master import AgentEntry, Framework, Master, MasterTask
 
-__all__ = ["operator_call"]
+__all__ = ["handle", "operator_call"]
+
+Call = master_pb2.Call
 
 
 def _time(seconds: float) -> dict[str, int]:
@@ -87,10 +98,12 @@ def agent_entry(master: Master, entry: AgentEntry) -> dict[str, Any]:
     offered = Resources()
     for oid in entry.offers:
         offered += master.offers[oid].resources.unallocated()
+    info = entry.agent.agent_info()
+    info.id.value = entry.id  # AGENT_ADDED goes out before the agent learns its id
     return {
-        "agent_info": _codec.to_dict(entry.agent.agent_info()),
+        "agent_info": _codec.to_dict(info),
         "active": entry.active,
-        "deactivated": False,
+        "deactivated": entry.id in operator_state(master).deactivated,
         "version": "1.11.0",
         "pid": entry.agent.pid,
         "registered_time": _time(entry.registered_time),
@@ -138,56 +151,248 @@ def get_state(master: Master) -> dict[str, Any]:
     }
 
 
-def operator_call(master: Master, body: bytes) -> tuple[int, dict[str, Any] | str]:
-    """Answer one operator call given as JSON bytes."""
+def master_files(master: Master) -> Files:
+    """The files of the master's agents (sandboxes by real and virtual path)."""
+    return Files(entry.agent.work_dir for entry in master.agents.values())
+
+
+class _OperatorState:
+    """What the operator API changes on a master beyond its tasks and agents."""
+
+    def __init__(self) -> None:
+        self.weights: dict[str, float] = {}
+        self.logging_level = 0
+        self.logging_reset: asyncio.TimerHandle | None = None
+        self.deactivated: set[str] = set()
+        """Agents an operator deactivated (``DEACTIVATE_AGENT``)."""
+
+
+def operator_state(master: Master) -> _OperatorState:
+    state: _OperatorState | None = getattr(master, "_operator_state", None)
+    if state is None:
+        state = _OperatorState()
+        setattr(master, "_operator_state", state)  # noqa: B010 - kept beside the master
+    return state
+
+
+class _HasLevel(Protocol):
+    logging_level: int
+    logging_reset: asyncio.TimerHandle | None
+
+
+def set_logging_level(holder: _HasLevel, request: Any) -> None:
+    """Like ``SET_LOGGING_LEVEL``: the level for ``request.duration``, then back to 0."""
+    if holder.logging_reset is not None:
+        holder.logging_reset.cancel()
+    holder.logging_level = request.level
+
+    def reset() -> None:
+        holder.logging_level = 0
+        holder.logging_reset = None
+
+    holder.logging_reset = asyncio.get_running_loop().call_later(request.duration.nanoseconds / 1e9, reset)
+
+
+def validate(call: master_pb2.Call) -> str | None:
+    """Mesos's ``validation::master::call::validate``: None or the reason."""
+    if not call.HasField("type"):
+        return "Expecting 'type' to be present"
+    field = Call.Type.Name(call.type).lower()
+    if field in Call.DESCRIPTOR.fields_by_name and not call.HasField(field):
+        return f"Expecting '{field}' to be present"
+    if call.type == Call.GROW_VOLUME and not call.grow_volume.HasField("agent_id"):
+        return "Expecting 'agent_id' to be present; only agent default resources are supported right now"
+    if call.type == Call.SHRINK_VOLUME and not call.shrink_volume.HasField("agent_id"):
+        return "Expecting 'agent_id' to be present; only agent default resources are supported right now"
+    return None
+
+
+def handle(master: Master, body: bytes, content_type: str) -> tuple[int, str] | master_pb2.Call:
+    """Parse and validate a request body: the call, or the status and text of the error."""
     try:
-        call = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        return 400, f"Failed to parse body into JSON: {exc}"
-    if not isinstance(call, dict):
-        return 400, "Failed to convert JSON into Call protobuf: Expecting a JSON object"
-    kind = call.get("type")
-    if not isinstance(kind, str) or not kind:
-        return 400, "Failed to validate master::Call: Expecting 'type' to be present"
-    if kind == "GET_HEALTH":
-        return 200, {"type": kind, "get_health": {"healthy": True}}
-    if kind == "GET_VERSION":
-        info = {"version": "1.11.0", "build_user": "mesos-framework local", "git_tag": "1.11.0"}
-        return 200, {"type": kind, "get_version": {"version_info": info}}
-    if kind == "GET_MASTER":
+        call = _codec.parse_body(master_pb2.Call, body, content_type)
+    except _codec.BodyError as exc:
+        return 400, exc.text
+    problem = validate(call)
+    if problem is not None:
+        return 400, f"Failed to validate master::Call: {problem}"
+    return call
+
+
+def encode_response(payload: dict[str, Any], content_type: str) -> bytes:
+    """A ``Response`` given as a dict, in either encoding (checked against the schema)."""
+    return _codec.encode(_codec.from_dict(master_pb2.Response, payload), content_type)
+
+
+def _metrics(master: Master) -> list[dict[str, Any]]:
+    tasks = [t for f in master.frameworks.values() for t in f.tasks.values()]
+    counts = {
+        "master/uptime_secs": _now() - master.start_time,
+        "master/elected": 1.0 if master.leader else 0.0,
+        "master/frameworks_active": float(sum(1 for f in master.frameworks.values() if f.connected)),
+        "master/frameworks_connected": float(sum(1 for f in master.frameworks.values() if f.connected)),
+        "master/frameworks_inactive": float(sum(1 for f in master.frameworks.values() if not f.connected)),
+        "master/slaves_active": float(sum(1 for e in master.agents.values() if e.active)),
+        "master/slaves_connected": float(sum(1 for e in master.agents.values() if e.connected)),
+        "master/slaves_unreachable": float(len(master.unreachable_agents)),
+        "master/outstanding_offers": float(len(master.offers)),
+    }
+    for state in ("TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING"):
+        counts[f"master/tasks_{state[5:].lower()}"] = float(
+            sum(1 for t in tasks if t.state == mesos_pb2.TaskState.Value(state))
+        )
+    return [{"name": k, "value": v} for k, v in sorted(counts.items())]
+
+
+def _now() -> float:
+    import time  # noqa: PLC0415
+
+    return time.time()
+
+
+def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str, Any] | str]:
+    """Answer one validated operator call (not ``SUBSCRIBE``): status and a ``Response`` dict or text."""
+    kind = Call.Type.Name(call.type)
+    key = kind.lower()
+    t = call.type
+    if t == Call.GET_HEALTH:
+        return 200, {"type": kind, key: {"healthy": True}}
+    if t == Call.GET_VERSION:
+        info = {"version": VERSION, "build_user": "mesos-framework local", "git_tag": VERSION}
+        return 200, {"type": kind, key: {"version_info": info}}
+    if t == Call.GET_MASTER:
         payload: dict[str, Any] = {
             "master_info": _codec.to_dict(master.info()),
             "start_time": master.start_time,
         }
         if master.elected_time is not None:
             payload["elected_time"] = master.elected_time
-        return 200, {"type": kind, "get_master": payload}
-    if kind == "GET_FLAGS":
-        flags = [
-            {"name": "port", "value": str(master.port)},
-            {"name": "hostname", "value": master.config.hostname},
-        ]
-        return 200, {"type": kind, "get_flags": {"flags": flags}}
-    if kind == "GET_FRAMEWORKS":
-        return 200, {"type": kind, "get_frameworks": get_frameworks(master)}
-    if kind == "GET_AGENTS":
-        return 200, {"type": kind, "get_agents": get_agents(master)}
-    if kind == "GET_TASKS":
-        return 200, {"type": kind, "get_tasks": get_tasks(master)}
-    if kind == "GET_EXECUTORS":
-        return 200, {"type": kind, "get_executors": get_executors(master)}
-    if kind == "GET_ROLES":
-        roles = sorted({r for f in master.frameworks.values() for r in f.roles} | {"*"})
-        return 200, {"type": kind, "get_roles": {"roles": [{"name": r, "weight": 1.0} for r in roles]}}
-    if kind == "GET_STATE":
-        return 200, {"type": kind, "get_state": get_state(master)}
-    if kind == "TEARDOWN":
-        fid = call.get("teardown", {}).get("framework_id", {}).get("value")
-        if not fid:
-            return 400, "Failed to validate master::Call: Expecting 'teardown' to be present"
-        fw = master.frameworks.get(fid)
+        return 200, {"type": kind, key: payload}
+    if t == Call.GET_FLAGS:
+        flags = {
+            "port": str(master.port),
+            "hostname": master.config.hostname,
+            "allocation_interval": f"{master.config.allocation_interval:g}secs",
+            "version": VERSION,
+        }
+        return 200, {
+            "type": kind,
+            key: {"flags": [{"name": k, "value": v} for k, v in sorted(flags.items())]},
+        }
+    if t == Call.GET_METRICS:
+        return 200, {"type": kind, key: {"metrics": _metrics(master)}}
+    if t == Call.GET_LOGGING_LEVEL:
+        return 200, {"type": kind, key: {"level": operator_state(master).logging_level}}
+    if t == Call.SET_LOGGING_LEVEL:
+        set_logging_level(operator_state(master), call.set_logging_level)
+        return 200, ""
+    if t in (Call.LIST_FILES, Call.READ_FILE):
+        return _files_call(master, call, kind)
+    if t == Call.GET_FRAMEWORKS:
+        return 200, {"type": kind, key: get_frameworks(master)}
+    if t == Call.GET_AGENTS:
+        return 200, {"type": kind, key: get_agents(master)}
+    if t == Call.GET_TASKS:
+        return 200, {"type": kind, key: get_tasks(master)}
+    if t == Call.GET_EXECUTORS:
+        return 200, {"type": kind, key: get_executors(master)}
+    if t == Call.GET_OPERATIONS:
+        return 200, {"type": kind, key: {}}
+    if t == Call.GET_ROLES:
+        weights = operator_state(master).weights
+        roles = sorted({r for f in master.frameworks.values() for r in f.roles} | {"*"} | set(weights))
+        entries = [{"name": r, "weight": weights.get(r, 1.0)} for r in roles]
+        return 200, {"type": kind, key: {"roles": entries}}
+    if t == Call.GET_WEIGHTS:
+        infos = [{"role": r, "weight": w} for r, w in sorted(operator_state(master).weights.items())]
+        return 200, {"type": kind, key: {"weight_infos": infos}}
+    if t == Call.UPDATE_WEIGHTS:
+        for w in call.update_weights.weight_infos:
+            if w.weight <= 0:
+                return 400, f"Invalid weight: '{w.weight:g}'. Weights must be positive"
+        for w in call.update_weights.weight_infos:
+            operator_state(master).weights[w.role] = w.weight
+        return 200, ""
+    if t == Call.GET_QUOTA:
+        return 200, {"type": kind, key: {"status": {}}}
+    if t == Call.GET_STATE:
+        return 200, {"type": kind, key: get_state(master)}
+    if t in _maintenance.CALLS:
+        return _maintenance.operator_call(master, call)
+    if t in (Call.DEACTIVATE_AGENT, Call.REACTIVATE_AGENT):
+        return _activation(master, call)
+    if t in _OFFER_OPERATIONS:
+        aid = getattr(call, _OFFER_OPERATIONS[t]).agent_id.value
+        if aid not in master.agents:
+            return 400, "No agent found with specified ID"
+        return 501, ""
+    if t == Call.DRAIN_AGENT:
+        aid = call.drain_agent.agent_id.value
+        if aid not in master.agents and aid not in master.unreachable_agents:
+            return 400, "Unknown agent"
+        return 501, ""
+    if t == Call.MARK_AGENT_GONE:
+        aid = call.mark_agent_gone.agent_id.value
+        if aid in master.gone_agents:
+            return 200, ""
+        if aid not in master.agents and aid not in master.unreachable_agents:
+            return 404, f"Agent '{aid}' not found"
+        master.unreachable_agents.pop(aid, None)
+        master.remove_agent(aid, unreachable=False)
+        master.gone_agents.add(aid)
+        return 200, ""
+    if t == Call.TEARDOWN:
+        fw = master.frameworks.get(call.teardown.framework_id.value)
         if fw is None:
             return 400, "No framework found with specified ID"
         master.remove_framework(fw)
         return 200, ""
-    return 501, f"The local cluster does not implement the operator call {kind}"
+    return 501, ""
+
+
+_OFFER_OPERATIONS = {
+    Call.RESERVE_RESOURCES: "reserve_resources",
+    Call.UNRESERVE_RESOURCES: "unreserve_resources",
+    Call.CREATE_VOLUMES: "create_volumes",
+    Call.DESTROY_VOLUMES: "destroy_volumes",
+    Call.GROW_VOLUME: "grow_volume",
+    Call.SHRINK_VOLUME: "shrink_volume",
+}
+"""Operations on an agent's resources: Mesos's answer for an unknown agent, else not implemented here."""
+
+
+def _activation(master: Master, call: master_pb2.Call) -> tuple[int, str]:
+    """``DEACTIVATE_AGENT`` (no more offers of the agent) and ``REACTIVATE_AGENT``."""
+    deactivated = operator_state(master).deactivated
+    if call.type == Call.DEACTIVATE_AGENT:
+        aid = call.deactivate_agent.agent_id.value
+        if aid not in master.agents and aid not in master.unreachable_agents:
+            return 400, "Unknown agent"
+        deactivated.add(aid)
+        entry = master.agents.get(aid)
+        if entry is not None:
+            entry.active = False
+            for oid in list(entry.offers):
+                master.rescind(oid)
+        return 200, ""
+    aid = call.reactivate_agent.agent_id.value
+    if aid not in deactivated:
+        return 400, "Agent is not deactivated"
+    deactivated.discard(aid)
+    entry = master.agents.get(aid)
+    if entry is not None and entry.connected:
+        entry.active = True
+        master.allocate_soon()
+    return 200, ""
+
+
+def _files_call(master: Master, call: master_pb2.Call, kind: str) -> tuple[int, dict[str, Any] | str]:
+    files = master_files(master)
+    try:
+        if call.type == Call.LIST_FILES:
+            return 200, {"type": kind, "list_files": {"file_infos": files.browse(call.list_files.path)}}
+        read = call.read_file
+        size, data = files.read(read.path, read.offset, read.length if read.HasField("length") else None)
+    except FilesError as exc:
+        return exc.status, exc.text
+    return 200, {"type": kind, "read_file": {"size": size, "data": base64.b64encode(data).decode()}}

@@ -4,8 +4,9 @@ and to agents the way one libprocess port does in ``mesos-local``.
 Paths: ``/api/v1/scheduler`` and ``/master/api/v1/scheduler``; ``/api/v1``
 (operator); ``/version``, ``/master/state``, ``/state``, ``/master/slaves``,
 ``/master/frameworks``, ``/master/tasks``, ``/health``, ``/master/redirect``;
-``/slave(N)/api/v1/executor``, ``/slave(N)/state``, ``/slave(N)/containers``;
-``/files/read``.
+``/slave(N)/api/v1/executor``, ``/slave(N)/api/v1`` (agent operator),
+``/slave(N)/state``, ``/slave(N)/containers``; ``/files/browse``,
+``/files/read``, ``/files/download``.
 """
 
 from __future__ import annotations
@@ -17,15 +18,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
 
-from mesos_framework.local import _codec
+from mesos_framework.local import _codec, _files, _operator_agent, _webui, operator_api
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local.agent import valid_uuid
 from mesos_framework.local.config import VERSION
-from mesos_framework.local.operator_api import operator_call
-from mesos_framework.protocol._schema import executor_pb2, mesos_pb2, scheduler_pb2
+from mesos_framework.protocol._schema import executor_pb2, master_pb2, mesos_pb2, scheduler_pb2
 
 if TYPE_CHECKING:
     from mesos_framework.local.agent import Agent
@@ -232,6 +231,8 @@ class Endpoint:
             return web.Response(status=307, headers={"Location": f"//{leader.hostname}:{leader.port}"})
         if path in ("/health", "/master/health"):
             return web.Response(status=200)
+        if path in ("/", "/index.html") and request.method == "GET":
+            return web.Response(text=_webui.page(), content_type="text/html")
         redirect = self._redirect(request, path)
         if redirect is not None:
             return redirect
@@ -341,20 +342,27 @@ class Endpoint:
         ctype, error = _content_type(request)
         if error is not None:
             return error
-        if ctype == _codec.PROTOBUF:
-            return _text(415, "The local cluster's operator API speaks application/json only")
-        if _codec.negotiate(request.headers.get("Accept")) != _codec.JSON:
+        assert ctype is not None
+        parsed = operator_api.handle(master, await request.read(), ctype)
+        if isinstance(parsed, tuple):
+            return _text(*parsed)
+        accept = _codec.negotiate(request.headers.get("Accept"))
+        if accept is None:
             return _text(406, NOT_ACCEPTABLE)
-        body = await request.read()
-        if _is_subscribe(body):
-            stream = EventStream(_codec.JSON)
+        if parsed.type == master_pb2.Call.SUBSCRIBE:
+            stream = EventStream(accept)
+            stream.dict_type = master_pb2.Event
             self._streams.add(stream)
             master.operator_subscribe(stream)
             return await self._stream(request, stream, {})
-        status, payload = operator_call(master, body)
+        status, payload = operator_api.operator_call(master, parsed)
         if isinstance(payload, str):
             return _text(status, payload) if payload else web.Response(status=status)
-        return _json(payload, status)
+        return web.Response(
+            status=status,
+            body=operator_api.encode_response(payload, accept),
+            headers={"Content-Type": accept},
+        )
 
     # --------------------------------------------------------------- agents
     async def _agent(self, request: web.Request, agent: Agent, path: str) -> web.StreamResponse:
@@ -369,9 +377,26 @@ class Endpoint:
             return _json(agent.containers_json())
         if path == "/health":
             return web.Response(status=200)
-        if path in ("/api/v1",):
-            return _text(501, "The local cluster's agent operator API is not implemented")
+        if path == "/api/v1":
+            return await self._agent_operator(request, agent)
         return _text(404, "")
+
+    async def _agent_operator(self, request: web.Request, agent: Agent) -> web.StreamResponse:
+        if request.method != "POST":
+            return _method_not_allowed(request)
+        ctype, accept = _operator_agent.media_types(request.headers)
+        if isinstance(ctype, int):
+            return _text(ctype, accept)  # an error: status and text
+        if _operator_agent.RECORDIO in (ctype, accept):
+            return _text(501, "")  # the streaming calls (container I/O): no containers here
+        parsed = _operator_agent.handle(await request.read(), ctype)
+        if isinstance(parsed, tuple):
+            return _text(*parsed)
+        status, payload = _operator_agent.agent_call(agent, parsed)
+        if isinstance(payload, str):
+            return _text(status, payload) if payload else web.Response(status=status)
+        body = _operator_agent.encode_response(payload, accept)
+        return web.Response(status=status, body=body, headers={"Content-Type": accept})
 
     async def _executor(self, request: web.Request, agent: Agent) -> web.StreamResponse:
         if request.method != "POST":
@@ -393,36 +418,11 @@ class Endpoint:
         return _text(status, text)
 
     # ---------------------------------------------------------------- files
-    def _files(self, request: web.Request) -> web.Response:
-        if request.path not in {"/files/read", "/files/read.json"}:
-            return _text(404, "")
-        raw = request.query.get("path", "")
-        if not raw or self.files_root is None:
-            return _text(400, "Expecting 'path' to be present")
-        path = Path(raw).resolve()
-        root = self.files_root.resolve()
-        if root not in path.parents or not path.is_file():
-            return _text(404, "")
-        try:
-            offset = int(request.query.get("offset", "-1"))
-            length = int(request.query.get("length", "-1"))
-        except ValueError:
-            return _text(400, "Failed to parse offset/length")
-        size = path.stat().st_size
-        if offset < 0:
-            return _json({"data": "", "offset": size})
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read(length if length >= 0 else -1)
-        return _json({"data": data.decode("utf-8", "replace"), "offset": offset})
-
-
-def _is_subscribe(body: bytes) -> bool:
-    try:
-        call = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(call, dict) and call.get("type") == "SUBSCRIBE"
+    def _files(self, request: web.Request) -> web.StreamResponse:
+        roots = [a.work_dir for a in self.agents.values()]
+        if self.master is not None:
+            roots += [e.agent.work_dir for e in self.master.agents.values()]
+        return _files.http_files(request, _files.Files(dict.fromkeys(roots)))
 
 
 class _suppress_connection:

@@ -1,0 +1,346 @@
+"""The inspecting commands (``state``, ``agents``, ``frameworks``, ``tasks``, ``events``,
+``logs``, ``maintenance``), built on :class:`~mesos_framework.operator.MasterOperator`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import click
+
+from mesos_framework.errors import APIError, ConnectError, MesosError, MessageError, NotFound, ProtocolError
+from mesos_framework.operator import AgentOperator, MasterOperator
+from mesos_framework.protocol import ContentType, mesos, to_dict
+
+TERMINAL = {
+    mesos.TASK_FINISHED,
+    mesos.TASK_FAILED,
+    mesos.TASK_KILLED,
+    mesos.TASK_ERROR,
+    mesos.TASK_LOST,
+    mesos.TASK_DROPPED,
+    mesos.TASK_GONE,
+    mesos.TASK_GONE_BY_OPERATOR,
+}
+
+
+class CommandError(MesosError):
+    """A failure of a command, said in one line."""
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@asynccontextmanager
+async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
+    """A client of ``master`` whose failures become one clear line."""
+    try:
+        async with MasterOperator(master, connect_timeout=5.0, request_timeout=30.0) as op:
+            yield op
+    except APIError as exc:
+        if exc.status in (404, 405, 415, 501) or "(HTML page)" in str(exc):
+            raise CommandError(
+                f"{master} does not look like a Mesos master (HTTP {exc.status} on /api/v1): "
+                f"{_one_line(str(exc), 160)}"
+            ) from exc
+        raise CommandError(_one_line(str(exc))) from exc
+    except (ProtocolError, MessageError) as exc:
+        raise CommandError(f"{master} does not look like a Mesos master: {_one_line(str(exc), 160)}") from exc
+    except ConnectError as exc:
+        raise CommandError(f"cannot reach {master}: {_one_line(str(exc), 200)}") from exc
+    except MesosError as exc:
+        if isinstance(exc, CommandError):
+            raise
+        raise CommandError(_one_line(str(exc))) from exc
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns with a ruler under the headers."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _resources(resources: Sequence[Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    scalars: dict[str, float] = {}
+    for r in resources:
+        if r.type == mesos.Value.SCALAR:
+            scalars[r.name] = scalars.get(r.name, 0.0) + r.scalar.value
+        elif r.type == mesos.Value.RANGES:
+            spans = [str(g.begin) if g.begin == g.end else f"{g.begin}-{g.end}" for g in r.ranges.range]
+            out[r.name] = ",".join(filter(None, [out.get(r.name, ""), *spans]))
+    out.update({k: f"{v:g}" for k, v in scalars.items()})
+    return out
+
+
+def _ports(task: Any) -> str:
+    ports = _resources(task.resources).get("ports", "")
+    if ports:
+        return ports
+    return ",".join(str(p.number) for p in task.discovery.ports.ports) if task.HasField("discovery") else ""
+
+
+def _health(task: Any) -> str:
+    for status in reversed(task.statuses):
+        if status.HasField("healthy"):
+            return "healthy" if status.healthy else "unhealthy"
+    return "-"
+
+
+def agents_table(state: Any) -> str:
+    rows = []
+    for a in state.get_agents.agents:
+        total = _resources(a.total_resources)
+        used = _resources(a.allocated_resources)
+        rows.append(
+            (
+                a.agent_info.id.value,
+                a.agent_info.hostname,
+                "active" if a.active else "inactive",
+                f"{used.get('cpus', '0')}/{total.get('cpus', '-')}",
+                f"{used.get('mem', '0')}/{total.get('mem', '-')}",
+                total.get("ports", "-"),
+            )
+        )
+    return table(["ID", "HOSTNAME", "STATUS", "CPUS", "MEM", "PORTS"], rows)
+
+
+def frameworks_table(state: Any) -> str:
+    tasks: dict[str, int] = {}
+    for t in state.get_tasks.tasks:
+        tasks[t.framework_id.value] = tasks.get(t.framework_id.value, 0) + 1
+    rows = [
+        (
+            f.framework_info.id.value,
+            f.framework_info.name,
+            "active" if f.active else "inactive",
+            tasks.get(f.framework_info.id.value, 0),
+            ",".join(f.framework_info.roles) or f.framework_info.role,
+        )
+        for f in state.get_frameworks.frameworks
+    ]
+    return table(["ID", "NAME", "STATUS", "TASKS", "ROLES"], rows)
+
+
+def tasks_table(state: Any, *, all_tasks: bool = False) -> str:
+    names = {f.framework_info.id.value: f.framework_info.name for f in state.get_frameworks.frameworks}
+    hosts = {a.agent_info.id.value: a.agent_info.hostname for a in state.get_agents.agents}
+    tasks = list(state.get_tasks.tasks)
+    if all_tasks:
+        tasks += list(state.get_tasks.completed_tasks) + list(state.get_tasks.unreachable_tasks)
+    rows = [
+        (
+            t.task_id.value,
+            t.name,
+            mesos.TaskState.Name(t.state),
+            hosts.get(t.agent_id.value, t.agent_id.value),
+            _ports(t) or "-",
+            _health(t),
+            names.get(t.framework_id.value, t.framework_id.value),
+        )
+        for t in tasks
+    ]
+    return table(["ID", "NAME", "STATE", "AGENT", "PORTS", "HEALTH", "FRAMEWORK"], rows)
+
+
+async def show(master: str, what: str, *, all_tasks: bool = False) -> int:
+    """Print ``state`` (everything) or one of ``agents``/``frameworks``/``tasks``."""
+    async with master_operator(master) as op:
+        state = await op.get_state()
+        version = (await op.get_version()).version_info.version
+        leader = op.leader
+    if what == "agents":
+        click.echo(agents_table(state))
+    elif what == "frameworks":
+        click.echo(frameworks_table(state))
+    elif what == "tasks":
+        click.echo(tasks_table(state, all_tasks=all_tasks))
+    else:
+        click.echo(
+            "\n".join(
+                [
+                    f"master {leader}  version {version}",
+                    "",
+                    "AGENTS",
+                    agents_table(state),
+                    "",
+                    "FRAMEWORKS",
+                    frameworks_table(state),
+                    "",
+                    "TASKS",
+                    tasks_table(state),
+                ]
+            )
+        )
+    return 0
+
+
+def summary(event: Any) -> str:
+    """One readable line for an operator event."""
+    kind = mesos.master.Event.Type.Name(event.type)
+    E = mesos.master.Event
+    if event.type == E.SUBSCRIBED:
+        st = event.subscribed.get_state
+        return (
+            f"{kind} {len(st.get_agents.agents)} agents, {len(st.get_frameworks.frameworks)} frameworks, "
+            f"{len(st.get_tasks.tasks)} tasks; heartbeat every "
+            f"{event.subscribed.heartbeat_interval_seconds:g}s"
+        )
+    if event.type == E.TASK_ADDED:
+        t = event.task_added.task
+        return f"{kind} {t.task_id.value} ({t.name}) {mesos.TaskState.Name(t.state)} on {t.agent_id.value}"
+    if event.type == E.TASK_UPDATED:
+        u = event.task_updated
+        message = f": {u.status.message}" if u.status.message else ""
+        return f"{kind} {u.status.task_id.value} {mesos.TaskState.Name(u.state)}{message}"
+    if event.type == E.AGENT_ADDED:
+        a = event.agent_added.agent
+        return f"{kind} {a.agent_info.id.value} ({a.agent_info.hostname})"
+    if event.type == E.AGENT_REMOVED:
+        return f"{kind} {event.agent_removed.agent_id.value}"
+    if event.type in (E.FRAMEWORK_ADDED, E.FRAMEWORK_UPDATED):
+        f = (event.framework_added if event.type == E.FRAMEWORK_ADDED else event.framework_updated).framework
+        return f"{kind} {f.framework_info.id.value} ({f.framework_info.name})"
+    if event.type == E.FRAMEWORK_REMOVED:
+        info = event.framework_removed.framework_info
+        return f"{kind} {info.id.value} ({info.name})"
+    return kind
+
+
+async def operator_events(master: str, *, as_json: bool, limit: int | None) -> int:
+    """Print the master's operator events (one line each, or JSON) until ``limit``."""
+    import orjson  # noqa: PLC0415
+
+    seen = 0
+    async with master_operator(master) as op:
+        await op.get_health()  # a wrong or dead master fails here, once, not in SUBSCRIBE's retries
+        async with op.subscribe(give_up_after=10.0) as events:
+            async for event in events:
+                if as_json:
+                    click.echo(orjson.dumps(to_dict(event)).decode())
+                else:
+                    click.echo(f"{time.strftime('%H:%M:%S')} {summary(event)}")
+                seen += 1
+                if limit is not None and seen >= limit:
+                    break
+    return 0
+
+
+async def logs(master: str, task_id: str, *, stderr: bool, follow: bool, interval: float = 0.5) -> int:
+    """Print a task's sandbox stdout (or stderr), and with ``follow`` what it writes next."""
+    async with master_operator(master) as op:
+        state = await op.get_state()
+        tasks = [
+            *state.get_tasks.tasks,
+            *state.get_tasks.completed_tasks,
+            *state.get_tasks.unreachable_tasks,
+        ]
+        matches = [t for t in tasks if t.task_id.value == task_id]
+        if not matches:
+            raise CommandError(f"no task {task_id!r} at {op.leader}")
+        task = matches[-1]
+        agent = next((a for a in state.get_agents.agents if a.agent_info.id == task.agent_id), None)
+        if agent is None:
+            raise CommandError(f"the agent of task {task_id!r} ({task.agent_id.value}) is not registered")
+        executor = task.executor_id.value or task_id
+        base = f"/frameworks/{task.framework_id.value}/executors/{executor}/runs/latest"
+        name = "stderr" if stderr else "stdout"
+        async with AgentOperator.for_pid(agent.pid, content_type=ContentType.PROTOBUF) as agent_op:
+            path = await _log_path(agent_op, base, task_id, name)
+            offset = 0
+            while True:
+                read = await agent_op.read_file(path, offset)
+                if read.data:
+                    sys.stdout.buffer.write(read.data)
+                    sys.stdout.buffer.flush()
+                    offset += len(read.data)
+                    continue
+                if not follow:
+                    return 0
+                now = await op.get_tasks()
+                every = [*now.tasks, *now.completed_tasks, *now.unreachable_tasks]
+                if any(t.task_id.value == task_id and t.state in TERMINAL for t in every):
+                    final = await agent_op.read_file(path, offset)  # what it wrote just before the end
+                    sys.stdout.buffer.write(final.data)
+                    sys.stdout.buffer.flush()
+                    return 0
+                await asyncio.sleep(interval)
+
+
+async def _log_path(agent_op: AgentOperator, base: str, task_id: str, name: str) -> str:
+    """The sandbox file of a task: the executor's, or the task's own under a default executor."""
+    for candidate in (f"{base}/tasks/{task_id}/{name}", f"{base}/{name}"):
+        try:
+            await agent_op.read_file(candidate, 0, 0)
+        except NotFound:
+            continue
+        return candidate
+    raise CommandError(f"no {name} in the sandbox of task {task_id!r} ({base})")
+
+
+def parse_machine(spec: str) -> dict[str, str]:
+    """``HOSTNAME``, ``HOSTNAME/IP`` or ``/IP`` as a ``MachineID`` dict."""
+    hostname, _, ip = spec.partition("/")
+    machine = {}
+    if hostname:
+        machine["hostname"] = hostname
+    if ip:
+        machine["ip"] = ip
+    if not machine:
+        raise CommandError(f"not a machine (HOSTNAME, HOSTNAME/IP or /IP): {spec!r}")
+    return machine
+
+
+async def maintenance(
+    master: str,
+    *,
+    schedule: Sequence[str],
+    start_in: float,
+    duration: float | None,
+    down: Sequence[str],
+    up: Sequence[str],
+    clear: bool,
+) -> int:
+    """Change the maintenance schedule or machine modes as asked, then print them."""
+    async with master_operator(master) as op:
+        if clear:
+            await op.update_maintenance_schedule({})
+        if schedule:
+            existing = [to_dict(w) for w in (await op.get_maintenance_schedule()).schedule.windows]
+            window: dict[str, Any] = {
+                "machine_ids": [parse_machine(m) for m in schedule],
+                "unavailability": {"start": {"nanoseconds": int((time.time() + start_in) * 1e9)}},
+            }
+            if duration is not None:
+                window["unavailability"]["duration"] = {"nanoseconds": int(duration * 1e9)}
+            await op.update_maintenance_schedule({"windows": [*existing, window]})
+        if down:
+            await op.start_maintenance([parse_machine(m) for m in down])
+        if up:
+            await op.stop_maintenance([parse_machine(m) for m in up])
+        current = (await op.get_maintenance_schedule()).schedule
+        status = (await op.get_maintenance_status()).status
+    modes = {(m.id.hostname, m.id.ip): "DRAINING" for m in status.draining_machines}
+    modes.update({(m.hostname, m.ip): "DOWN" for m in status.down_machines})
+    rows = []
+    for w in current.windows:
+        start = w.unavailability.start.nanoseconds / 1e9
+        length = (
+            f"{w.unavailability.duration.nanoseconds / 1e9:g}s"
+            if w.unavailability.HasField("duration")
+            else "forever"
+        )
+        for m in w.machine_ids:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(start))
+            rows.append((m.hostname or "-", m.ip or "-", modes.get((m.hostname, m.ip), "UP"), when, length))
+    click.echo(table(["HOSTNAME", "IP", "MODE", "START", "DURATION"], rows))
+    return 0

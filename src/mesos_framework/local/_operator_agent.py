@@ -1,0 +1,260 @@
+"""An agent's operator API (``POST /slave(N)/api/v1``), JSON and protobuf.
+
+Answers the read calls (``GET_HEALTH``, ``GET_FLAGS``, ``GET_VERSION``,
+``GET_METRICS``, ``GET_LOGGING_LEVEL``, ``SET_LOGGING_LEVEL``, ``GET_STATE``,
+``GET_CONTAINERS``, ``GET_FRAMEWORKS``, ``GET_EXECUTORS``, ``GET_OPERATIONS``,
+``GET_TASKS``, ``GET_AGENT``, ``GET_RESOURCE_PROVIDERS``) and ``LIST_FILES``
+/ ``READ_FILE`` of its sandboxes. Container launch, process I/O and
+resource-provider calls get ``501 Not Implemented``: local executors are
+plain processes, not containers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from mesos_framework import protocol
+from mesos_framework.errors import MessageError, ProtocolError
+from mesos_framework.local import _codec
+from mesos_framework.local._files import Files, FilesError
+from mesos_framework.local.config import VERSION
+from mesos_framework.local.operator_api import set_logging_level
+from mesos_framework.protocol._schema import agent_pb2, mesos_pb2
+
+if TYPE_CHECKING:
+    from mesos_framework.local.agent import Agent, AgentTask, Executor
+
+__all__ = ["agent_call", "handle"]
+
+Call = agent_pb2.Call
+TERMINAL = _codec.TERMINAL_STATES
+_START = time.time()
+
+
+RECORDIO = "application/recordio"
+_MEDIA = f"{_codec.JSON} or {_codec.PROTOBUF} or {RECORDIO}"
+
+
+def media_types(headers: Mapping[str, str]) -> tuple[int, str] | tuple[str, str]:
+    """Mesos's header checks of the agent API, in its order: (content type, accept) or the error."""
+    ctype = headers.get("Content-Type")
+    if ctype is None:
+        return 400, "Expecting 'Content-Type' to be present"
+    if ctype not in (_codec.JSON, _codec.PROTOBUF, RECORDIO):
+        return 415, f"Expecting 'Content-Type' of {_MEDIA}"
+    message_ctype = headers.get("Message-Content-Type")
+    if ctype == RECORDIO:
+        if message_ctype is None:
+            return 400, "Expecting 'Message-Content-Type' to be set for streaming requests"
+        if message_ctype not in (_codec.JSON, _codec.PROTOBUF):
+            return 415, f"Expecting 'Message-Content-Type' of {_codec.JSON} or {_codec.PROTOBUF}"
+    elif message_ctype is not None:
+        return 415, "Expecting 'Message-Content-Type' to be not set for non-streaming requests"
+    accept_header = headers.get("Accept")
+    for media in (_codec.JSON, _codec.PROTOBUF, RECORDIO):
+        if _codec.accepts(accept_header, media):
+            accept = media
+            break
+    else:
+        return 406, f"Expecting 'Accept' to allow {_MEDIA}"
+    if accept != RECORDIO and "Message-Accept" in headers:
+        return 406, "Expecting 'Message-Accept' to be not set for non-streaming responses"
+    return ctype, accept
+
+
+def handle(body: bytes, content_type: str) -> tuple[int, str] | agent_pb2.Call:
+    """Parse and validate a request body: the call, or the status and text of the error."""
+    if content_type == _codec.PROTOBUF:
+        try:
+            call = protocol.decode(agent_pb2.Call, body)
+        except (ProtocolError, MessageError):
+            return 400, "Failed to parse body into a protobuf object"
+    else:
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return 400, f"Failed to parse body into JSON: {exc}"
+        try:
+            call = _codec.from_dict(agent_pb2.Call, obj)
+        except MessageError as exc:
+            return 400, exc.reason if not exc.path else str(exc)
+    if not call.HasField("type"):
+        return 400, "Failed to validate agent::Call: Expecting 'type' to be present"
+    field = Call.Type.Name(call.type).lower()
+    if field in Call.DESCRIPTOR.fields_by_name and not call.HasField(field):
+        return 400, f"Failed to validate agent::Call: Expecting '{field}' to be present"
+    return call
+
+
+def encode_response(payload: dict[str, Any], content_type: str) -> bytes:
+    """A ``Response`` given as a dict, in either encoding."""
+    return _codec.encode(_codec.from_dict(agent_pb2.Response, payload), content_type)
+
+
+def _task(fid: str, task: AgentTask, executor: Executor, agent_id: str) -> dict[str, Any]:
+    t = mesos_pb2.Task(name=task.info.name, state=task.state)
+    t.task_id.CopyFrom(task.info.task_id)
+    t.framework_id.value = fid
+    t.agent_id.value = agent_id
+    if executor.kind != "command":
+        t.executor_id.value = executor.id
+    t.resources.extend(task.info.resources)
+    t.statuses.extend(task.statuses)
+    if task.info.HasField("labels"):
+        t.labels.CopyFrom(task.info.labels)
+    if task.info.HasField("container"):
+        t.container.CopyFrom(task.info.container)
+    return _codec.to_dict(t)
+
+
+def get_tasks(agent: Agent) -> dict[str, Any]:
+    aid = agent.id or ""
+    launched: list[dict[str, Any]] = []
+    terminated: list[dict[str, Any]] = []
+    completed: list[dict[str, Any]] = []
+    queued: list[dict[str, Any]] = []
+    for fid, fw in agent.frameworks.items():
+        for ex in [*fw.executors.values(), *fw.completed_executors]:
+            for task in ex.tasks.values():
+                (terminated if task.state in TERMINAL else launched).append(_task(fid, task, ex, aid))
+            completed.extend(_task(fid, task, ex, aid) for task in ex.completed_tasks)
+            for group in ex.queued:
+                for info in group:
+                    q = mesos_pb2.Task(name=info.name, task_id=info.task_id, state=mesos_pb2.TASK_STAGING)
+                    q.framework_id.value = fid
+                    q.agent_id.value = aid
+                    q.resources.extend(info.resources)
+                    queued.append(_codec.to_dict(q))
+    out = {
+        "launched_tasks": launched,
+        "terminated_tasks": terminated,
+        "completed_tasks": completed,
+        "queued_tasks": queued,
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+def get_executors(agent: Agent) -> dict[str, Any]:
+    live = [
+        {"executor_info": _codec.to_dict(ex.info)}
+        for fw in agent.frameworks.values()
+        for ex in fw.executors.values()
+    ]
+    done = [
+        {"executor_info": _codec.to_dict(ex.info)}
+        for fw in agent.frameworks.values()
+        for ex in fw.completed_executors
+    ]
+    out = {"executors": live, "completed_executors": done}
+    return {k: v for k, v in out.items() if v}
+
+
+def get_frameworks(agent: Agent) -> dict[str, Any]:
+    frameworks = [{"framework_info": _codec.to_dict(fw.info)} for fw in agent.frameworks.values()]
+    return {"frameworks": frameworks} if frameworks else {}
+
+
+def get_containers(agent: Agent) -> dict[str, Any]:
+    containers = []
+    for fid, fw in agent.frameworks.items():
+        for ex in fw.executors.values():
+            if ex.state == "TERMINATED":
+                continue
+            entry: dict[str, Any] = {
+                "framework_id": {"value": fid},
+                "executor_id": {"value": ex.id},
+                "executor_name": ex.info.name,
+                "container_id": {"value": ex.container_id},
+            }
+            pid = getattr(ex, "pid", None)
+            if pid:
+                entry["container_status"] = {"executor_pid": pid}
+            containers.append(entry)
+    return {"containers": containers} if containers else {}
+
+
+class _Logging:
+    def __init__(self) -> None:
+        self.logging_level = 0
+        self.logging_reset: asyncio.TimerHandle | None = None
+
+
+def _logging(agent: Agent) -> _Logging:
+    state: _Logging | None = getattr(agent, "_operator_logging", None)
+    if state is None:
+        state = _Logging()
+        setattr(agent, "_operator_logging", state)  # noqa: B010 - kept beside the agent
+    return state
+
+
+def agent_call(agent: Agent, call: agent_pb2.Call) -> tuple[int, dict[str, Any] | str]:
+    """Answer one validated agent operator call: status and a ``Response`` dict or text."""
+    kind = Call.Type.Name(call.type)
+    key = kind.lower()
+    t = call.type
+    if t == Call.GET_HEALTH:
+        return 200, {"type": kind, key: {"healthy": True}}
+    if t == Call.GET_VERSION:
+        info = {"version": VERSION, "build_user": "mesos-framework local", "git_tag": VERSION}
+        return 200, {"type": kind, key: {"version_info": info}}
+    if t == Call.GET_FLAGS:
+        flags = {"port": str(agent.port), "work_dir": str(agent.work_dir), "hostname": agent.config.hostname}
+        return 200, {
+            "type": kind,
+            key: {"flags": [{"name": k, "value": v} for k, v in sorted(flags.items())]},
+        }
+    if t == Call.GET_METRICS:
+        tasks = get_tasks(agent)
+        metrics = {
+            "slave/uptime_secs": time.time() - _START,
+            "slave/registered": 1.0 if agent.id else 0.0,
+            "slave/tasks_running": float(len(tasks.get("launched_tasks", []))),
+            "slave/executors_running": float(len(get_executors(agent).get("executors", []))),
+        }
+        return 200, {
+            "type": kind,
+            key: {"metrics": [{"name": k, "value": v} for k, v in sorted(metrics.items())]},
+        }
+    if t == Call.GET_LOGGING_LEVEL:
+        return 200, {"type": kind, key: {"level": _logging(agent).logging_level}}
+    if t == Call.SET_LOGGING_LEVEL:
+        set_logging_level(_logging(agent), call.set_logging_level)
+        return 200, ""
+    if t in (Call.LIST_FILES, Call.READ_FILE):
+        files = Files([agent.work_dir])
+        try:
+            if t == Call.LIST_FILES:
+                return 200, {"type": kind, key: {"file_infos": files.browse(call.list_files.path)}}
+            read = call.read_file
+            size, data = files.read(read.path, read.offset, read.length if read.HasField("length") else None)
+        except FilesError as exc:
+            return exc.status, exc.text
+        return 200, {"type": kind, key: {"size": size, "data": base64.b64encode(data).decode()}}
+    if t == Call.GET_STATE:
+        state = {
+            "get_tasks": get_tasks(agent),
+            "get_executors": get_executors(agent),
+            "get_frameworks": get_frameworks(agent),
+        }
+        return 200, {"type": kind, key: state}
+    if t == Call.GET_CONTAINERS:
+        return 200, {"type": kind, key: get_containers(agent)}
+    if t == Call.GET_FRAMEWORKS:
+        return 200, {"type": kind, key: get_frameworks(agent)}
+    if t == Call.GET_EXECUTORS:
+        return 200, {"type": kind, key: get_executors(agent)}
+    if t == Call.GET_OPERATIONS:
+        return 200, {"type": kind, key: {}}
+    if t == Call.GET_TASKS:
+        return 200, {"type": kind, key: get_tasks(agent)}
+    if t == Call.GET_AGENT:
+        return 200, {"type": kind, key: {"agent_info": _codec.to_dict(agent.agent_info())}}
+    if t == Call.GET_RESOURCE_PROVIDERS:
+        return 200, {"type": kind, key: {}}
+    return 501, ""

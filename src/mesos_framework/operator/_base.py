@@ -1,0 +1,112 @@
+"""What the master and agent operator clients share: one HTTP client, calls in, responses out."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, cast
+
+from google.protobuf.message import Message
+
+from mesos_framework.errors import MessageError, ProtocolError
+from mesos_framework.protocol import ContentType, decode
+from mesos_framework.transport import Backoff, Credentials, Endpoint, HttpClient, MasterDetector, TLSConfig
+from mesos_framework.transport.http import Resolver
+
+C = TypeVar("C", bound=Message)
+R = TypeVar("R", bound=Message)
+E = TypeVar("E", bound=Message)
+T = TypeVar("T", bound=Message)
+
+
+class OperatorClient(Generic[C, R, E]):
+    """A client of one operator API (``POST /api/v1`` of a master or an agent)."""
+
+    _call_type: type[C]
+    _response_type: type[R]
+    _event_type: type[E]
+
+    def __init__(
+        self,
+        endpoint: str | Endpoint | MasterDetector,
+        *,
+        api_path: str,
+        content_type: ContentType | str = ContentType.PROTOBUF,
+        tls: TLSConfig | None = None,
+        credentials: Credentials | None = None,
+        connect_timeout: float = 10.0,
+        request_timeout: float = 75.0,
+        backoff: Backoff | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.content_type = ContentType(content_type)
+        self.http: HttpClient[E] = HttpClient(
+            endpoint,
+            api_path=api_path,
+            content_type=self.content_type,
+            event_type=self._event_type,
+            tls=tls,
+            credentials=credentials,
+            connect_timeout=connect_timeout,
+            request_timeout=request_timeout,
+            backoff=backoff,
+            resolver=resolver,
+        )
+
+    @property
+    def leader(self) -> str | None:
+        """Base URL of the server that answered last (``None`` before the first answer)."""
+        return self.http.leader
+
+    async def call(self, call: C) -> R | None:
+        """Send one call; its decoded ``Response``, or ``None`` for calls answered without a body."""
+        body = await self.http.send(call)
+        if not body:
+            return None
+        return decode(self._response_type, body, self.content_type)
+
+    def _make(self, kind: str, field: str | None = None, payload: Any = None) -> C:
+        """A call of type ``kind`` with its ``field`` set from a message or dict."""
+        call = self._call_type(type=kind)
+        if field is not None:
+            sub = getattr(call, field)
+            if isinstance(payload, Message):
+                sub.CopyFrom(payload)
+            else:
+                try:
+                    sub.CopyFrom(type(sub)(**(payload or {})))
+                except (ValueError, TypeError, AttributeError) as exc:
+                    raise MessageError(field, f"not a valid {sub.DESCRIPTOR.full_name}: {exc}") from exc
+            sub.SetInParent()  # present even when empty (Mesos requires e.g. 'get_metrics')
+        return call
+
+    async def _get(
+        self, kind: str, answer: str, cls: type[T], field: str | None = None, payload: Any = None
+    ) -> T:
+        """Make a call whose answer is ``Response.<answer>``; return that part.
+
+        Mesos leaves the part out when it would be empty (``GET_WEIGHTS``
+        without weights): that reads as the empty message.
+        """
+        response = await self.call(self._make(kind, field, payload))
+        if response is None:
+            raise ProtocolError(f"{kind} to {self.leader}: the answer has no body")
+        return cast(T, getattr(response, answer))
+
+    async def _do(self, kind: str, field: str | None = None, payload: Any = None) -> None:
+        """Make a call answered with an empty ``200``/``202``."""
+        await self.call(self._make(kind, field, payload))
+
+    async def close(self) -> None:
+        """Close the connections (and any event stream)."""
+        await self.http.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.http.detector!r} {self.content_type.value}>"
