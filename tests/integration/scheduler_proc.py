@@ -69,7 +69,7 @@ def main() -> None:
         say(event="running", tasks=running)
 
     scheduler.on("update", tasks_changed)
-    scheduler.run()
+    scheduler.run_blocking()
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ class SchedulerOptions:
     use_zk: bool = False
     zk_url: str = "master.mesos:2181"
     zk_prefix: str = "/dcos-service-"
-    state_store: StateStore | None = None
+    state_store: StateStore | str | None = None
     checkpoint: bool = True
     capabilities: tuple[str, ...] = ()
     principal: str | None = None
@@ -410,8 +410,14 @@ def parse_options(options: Mapping[str, Any]) -> SchedulerOptions:
             raise ConfigurationError("expected a TLSConfig", option="tls")
         kw["tls"] = opts["tls"]
     if opts.get("state_store") is not None:
-        if not isinstance(opts["state_store"], StateStore):
-            raise ConfigurationError("expected a StateStore", option="state_store")
+        store = opts["state_store"]
+        if isinstance(store, str):
+            _str(store, "state_store")
+        elif not isinstance(store, StateStore):
+            raise ConfigurationError(
+                "expected a StateStore or a store spec such as 'sqlite:///path/state.db'",
+                option="state_store",
+            )
         if opts.get("use_zk"):
             raise ConfigurationError("give use_zk or a state_store, not both", option="state_store")
         kw["state_store"] = opts["state_store"]
