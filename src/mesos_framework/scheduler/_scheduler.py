@@ -189,6 +189,13 @@ class Scheduler(CallsMixin):
         scheduler with no task types, a listener for `offers` is the framework's own offer
         logic: offers are then never suppressed nor declined by the scheduler.
         """
+        if listener is None:
+
+            def decorator(fn: Any) -> Any:
+                return self.on(name, fn)
+
+            self._events.on(name)  # checks the name now
+            return decorator
         result = self._events.on(name, listener)
         if name == "offers":
             self._offers_listeners_changed()
