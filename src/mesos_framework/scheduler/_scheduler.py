@@ -15,7 +15,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from mesos_framework._events import Events, Listener
 from mesos_framework.errors import (
@@ -45,7 +45,12 @@ from mesos_framework.scheduler._fleet import (
 )
 from mesos_framework.scheduler._reconcile import Reconciler
 from mesos_framework.scheduler._session import Session
-from mesos_framework.scheduler.options import SchedulerOptions, parse_options
+from mesos_framework.scheduler.options import (
+    SchedulerKwargs,
+    SchedulerOptions,
+    options_from_js,
+    parse_options,
+)
 from mesos_framework.tasks.records import TaskRecord
 from mesos_framework.tasks.state import TaskState
 
@@ -134,8 +139,8 @@ class Scheduler(CallsMixin):
     state store) reconciles first and launches only the instances the master does not run.
     """
 
-    def __init__(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
-        self.options: SchedulerOptions = parse_options({**(options or {}), **kwargs})
+    def __init__(self, **options: Unpack[SchedulerKwargs]) -> None:
+        self.options: SchedulerOptions = parse_options(options)
         opts = self.options
         self._events = Events(EVENTS, prefixes=("sent_",), suffixes=("task_unhealthy",))
         self._fleet = Fleet(
@@ -180,6 +185,16 @@ class Scheduler(CallsMixin):
             field = name.lower() if name.lower() in Event.DESCRIPTOR.fields_by_name else None
             self._table[number] = (name, field, name.lower(), defaults.get(number))
         self._unknown = self._table.pop(Event.UNKNOWN)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Scheduler:
+        """A scheduler from an options dict, the JavaScript library's camelCase names accepted.
+
+        The one adapter for such dicts (a JSON or YAML file, a port from the JavaScript
+        library); keyword arguments are the typed way. `{"masterUrl": ..., "frameworkName": ...}`
+        and `{"master": ..., "framework_name": ...}` mean the same.
+        """
+        return cls(**options_from_js(options))
 
     # ------------------------------------------------------------------ events
     def on(self, name: str, listener: Any = None) -> Any:
