@@ -37,6 +37,7 @@ class Events:
         prefixes: any name with one of these prefixes is accepted too (e.g. `sent_`).
         suffixes: any name with one of these suffixes is accepted too.
         owner: what the error messages call the owner (`scheduler`, `executor`).
+        error_event: where a failing listener is reported (None: only logged).
     """
 
     def __init__(
@@ -46,11 +47,13 @@ class Events:
         prefixes: tuple[str, ...] = (),
         suffixes: tuple[str, ...] = (),
         owner: str = "",
+        error_event: str | None = "error",
     ) -> None:
         self._names = set(names)
         self._prefixes = prefixes
         self._suffixes = suffixes
         self._owner = f"{owner} " if owner else ""
+        self._error_event = error_event
         self._listeners: dict[str, list[Listener]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -183,8 +186,8 @@ class Events:
     def _failed(self, name: str, listener: Listener, exc: Exception) -> None:
         what = getattr(listener, "__qualname__", repr(listener))
         log.error("listener %s for %s%r raised %r", what, self._owner, name, exc, exc_info=exc)
-        if name != "error" and ("error" in self._names):
-            self.emit("error", exc)
+        if self._error_event is not None and name != self._error_event:
+            self.emit(self._error_event, exc)
 
     async def drain(self) -> None:
         """Wait for running coroutine listeners to finish."""
