@@ -60,7 +60,7 @@ async def test_sigkill_and_restart_with_sqlite_adopts_every_task(
     real_mesos_cluster: RealMesos, tmp_path: Path
 ) -> None:
     url = real_mesos_cluster.url
-    store = f"sqlite:///{tmp_path / 'state.db'}"
+    store = f"sqlite://{tmp_path / 'state.db'}"  # sqlite:///abs/path.db
     async with scheduler_process(url, store, 2) as first:
         await until(lambda: len(first.running()) == 2, timeout=90, what="2 running in run 1")
         framework_id = first.events("subscribed")[0]["framework_id"]
