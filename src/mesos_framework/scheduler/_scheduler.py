@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import inspect
 import logging
 import signal
@@ -92,24 +93,31 @@ _Default = Callable[[Any], Awaitable[None]]
 
 
 async def _open_local_cluster() -> Any:
-    """Start an in-process local cluster (`master="local"`); imported only then."""
-    from mesos_framework.local import LocalCluster  # noqa: PLC0415 - a factory, not a layer import
+    """Start an in-process local cluster (`master="local"`).
 
-    cluster = LocalCluster()
+    A factory, not an import: the scheduler layer does not depend on the local cluster
+    (which is loaded only when asked for).
+    """
+    local = importlib.import_module("mesos_framework.local")
+    cluster = local.LocalCluster()
     await cluster.__aenter__()
     return cluster
 
 
 def _open_store(opts: SchedulerOptions) -> StateStore | None:
-    """The state store the options choose (`state_store` instance or spec, or `use_zk`)."""
+    """The state store the options choose (a `state_store` instance or spec, or `use_zk`).
+
+    Store classes are reached through the `persistence` package (its `open_store` factory
+    for specs), never imported from their modules here.
+    """
+    from mesos_framework import persistence  # noqa: PLC0415 - loaded only when a store is used
+
     spec = opts.state_store
     if opts.use_zk:
-        from mesos_framework.persistence.zookeeper import ZooKeeperStore  # noqa: PLC0415 - a factory
-
-        return ZooKeeperStore(opts.zk_url.removeprefix("zk://").rstrip("/"), opts.zk_path)
+        hosts = opts.zk_url.removeprefix("zk://").rstrip("/")
+        store: StateStore = persistence.ZooKeeperStore(hosts, opts.zk_path)
+        return store
     if isinstance(spec, str):
-        from mesos_framework import persistence  # noqa: PLC0415 - a factory
-
         open_store: Callable[[str], StateStore] | None = getattr(persistence, "open_store", None)
         if open_store is None:
             raise ConfigurationError(
