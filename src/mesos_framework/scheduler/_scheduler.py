@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import inspect
 import logging
 import signal
@@ -32,6 +31,7 @@ from mesos_framework.errors import (
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 from mesos_framework.scheduler import calls
 from mesos_framework.scheduler._calls import CallsMixin
+from mesos_framework.scheduler._control import FleetControl
 from mesos_framework.scheduler._fleet import (
     Action,
     Decline,
@@ -42,9 +42,15 @@ from mesos_framework.scheduler._fleet import (
     LaunchOnOffer,
     Persist,
     Report,
-    Slot,
 )
 from mesos_framework.scheduler._reconcile import Reconciler
+from mesos_framework.scheduler._resources import (
+    LogState,
+    configure_logging,
+    open_local_cluster,
+    open_state_store,
+    restore_logging,
+)
 from mesos_framework.scheduler._session import Session
 from mesos_framework.scheduler.options import (
     SchedulerKwargs,
@@ -53,7 +59,6 @@ from mesos_framework.scheduler.options import (
     parse_options,
 )
 from mesos_framework.tasks.records import TaskRecord
-from mesos_framework.tasks.state import TaskState
 
 if TYPE_CHECKING:
     from mesos_framework.persistence.base import StateStore
@@ -92,42 +97,7 @@ EVENTS = frozenset(
 _Default = Callable[[Any], Awaitable[None]]
 
 
-async def _open_local_cluster() -> Any:
-    """Start an in-process local cluster (`master="local"`).
-
-    A factory, not an import: the scheduler layer does not depend on the local cluster
-    (which is loaded only when asked for).
-    """
-    local = importlib.import_module("mesos_framework.local")
-    cluster = local.LocalCluster()
-    await cluster.__aenter__()
-    return cluster
-
-
-def _open_store(opts: SchedulerOptions) -> StateStore | None:
-    """The state store the options choose (a `state_store` instance or spec, or `use_zk`).
-
-    Store classes are reached through the `persistence` package (its `open_store` factory
-    for specs), never imported from their modules here.
-    """
-    from mesos_framework import persistence  # noqa: PLC0415 - loaded only when a store is used
-
-    spec = opts.state_store
-    if opts.use_zk:
-        hosts = opts.zk_url.removeprefix("zk://").rstrip("/")
-        store: StateStore = persistence.ZooKeeperStore(hosts, opts.zk_path)
-        return store
-    if isinstance(spec, str):
-        open_store: Callable[[str], StateStore] | None = getattr(persistence, "open_store", None)
-        if open_store is None:
-            raise ConfigurationError(
-                "store specs need mesos_framework.persistence.open_store", option="state_store"
-            )
-        return open_store(spec)
-    return spec
-
-
-class Scheduler(CallsMixin):
+class Scheduler(FleetControl, CallsMixin):
     """A Mesos framework scheduler: keeps the declared tasks running.
 
     See [the options](../options.md) for every keyword option, and
@@ -179,7 +149,7 @@ class Scheduler(CallsMixin):
         self._timer_due: float | None = None
         self._offers_on = False  # what the master was last told: offers wanted (revived) or not
         self._suppression: asyncio.Task[None] | None = None
-        self._log_state: tuple[int, logging.Handler | None] | None = None
+        self._log_state: LogState | None = None
         self._reconciler: Reconciler | None = None
         # Built once: per event type, (type name, payload field, emitted name, default handler).
         defaults: dict[int, _Default] = {
@@ -304,39 +274,6 @@ class Scheduler(CallsMixin):
         """The master's info from SUBSCRIBED."""
         return self._session.master_info if self._session is not None else None
 
-    @property
-    def tasks(self) -> list[TaskRecord]:
-        """Every tracked (launched, not ended) task."""
-        return list(self._fleet.tasks)
-
-    def task_records(self, type_name: str | None = None) -> list[TaskRecord]:
-        """Tracked tasks, optionally of one type."""
-        return self._fleet.tasks.of_type(type_name) if type_name else list(self._fleet.tasks)
-
-    @property
-    def launched_tasks(self) -> list[TaskRecord]:
-        """Launched tasks not yet ended nor being replaced (what `TaskHealthHelper` checks)."""
-        return [r for r in self._fleet.tasks if not r.restarting and not r.state.is_terminal]
-
-    def running_tasks(self) -> list[TaskRecord]:
-        """Tracked tasks in TASK_RUNNING (the seed's `getRunningTasks`, working)."""
-        return [r for r in self._fleet.tasks if r.state == TaskState.TASK_RUNNING]
-
-    @property
-    def pending(self) -> list[tuple[str, int]]:
-        """Instances waiting for offers, as `(type, serial)`, in launch order."""
-        return self._fleet.pending.items()
-
-    @property
-    def stopped(self) -> list[tuple[str, int]]:
-        """Declared instances that are stopped (finished, stopped on request, or given up)."""
-        return sorted(s for s in self._fleet.completed if self._fleet.in_spec(s))
-
-    def instances(self, type_name: str) -> int:
-        """The desired instance count of a type."""
-        self._fleet.spec(type_name)
-        return self._fleet.desired[type_name]
-
     # --------------------------------------------------------------- lifecycle
     async def run(self) -> None:
         """Start, then return once stopped (by `stop()`, SIGINT or SIGTERM); re-raises a fatal error."""
@@ -366,13 +303,13 @@ class Scheduler(CallsMixin):
             return
         self._started = True
         opts = self.options
-        self._configure_logging()
+        self._log_state = configure_logging(opts)
         master = opts.master
         try:
             if master == "local":
-                self._local = await _open_local_cluster()
+                self._local = await open_local_cluster()
                 master = self._local.url
-            self._store = _open_store(opts)
+            self._store = open_state_store(opts)
             await self._recover()
         except BaseException:
             await self._close_resources()
@@ -463,7 +400,8 @@ class Scheduler(CallsMixin):
             with contextlib.suppress(Exception):
                 await self._local.__aexit__(None, None, None)
             self._local = None
-        self._restore_logging()
+        restore_logging(self._log_state)
+        self._log_state = None
 
     @staticmethod
     async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
@@ -473,33 +411,6 @@ class Scheduler(CallsMixin):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         tasks.clear()
-
-    def _configure_logging(self) -> None:
-        """Only what the `logging` option asks for, undone by `stop()`."""
-        opts = self.options
-        if opts.log_level is None and opts.log_file is None:
-            return
-        logger = logging.getLogger("mesos_framework")
-        previous = logger.level
-        handler: logging.Handler | None = None
-        if opts.log_level is not None:
-            logger.setLevel(opts.log_level)
-        if opts.log_file is not None:
-            handler = logging.FileHandler(opts.log_file)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-            logger.addHandler(handler)
-        self._log_state = (previous, handler)
-
-    def _restore_logging(self) -> None:
-        if self._log_state is None:
-            return
-        previous, handler = self._log_state
-        self._log_state = None
-        logger = logging.getLogger("mesos_framework")
-        logger.setLevel(previous)
-        if handler is not None:
-            logger.removeHandler(handler)
-            handler.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -887,86 +798,3 @@ class Scheduler(CallsMixin):
             suppressed_roles = () if self._offers_on else self.options.roles
         roles = suppressed_roles
         await self._send(calls.update_framework(info, suppressed_roles=roles))
-
-    # ----------------------------------------------------- scaling and restarts
-    async def scale(self, type_name: str, instances: int) -> None:
-        """Run `instances` instances of a type whose spec has `allow_scaling`.
-
-        Scaling up queues the new instances (and revives offers); scaling down drops pending
-        instances and kills the highest-numbered running ones.
-        """
-        await self._apply(self._fleet.scale(type_name, instances), asked=True)
-
-    async def kill_task(self, task: str | TaskRecord, *, restart: bool = False) -> None:
-        """Kill a task by ID or instance name; the instance stays stopped unless `restart=True`.
-
-        A stopped instance comes back with `start_instance`.
-        """
-        await self._apply(self._fleet.kill_task(task, restart=restart), asked=True)
-
-    async def restart_task(self, task: str | TaskRecord) -> None:
-        """Kill a task and relaunch its instance as soon as it has ended (no backoff).
-
-        A stopped instance (by `kill_task`, `stop_instance`, finished, or out of restarts) is
-        started again.
-        """
-        try:
-            rec = self._fleet.find(task)
-        except MesosError:
-            await self.start_instance(task)
-            return
-        await self._apply(self._fleet.kill_task(rec, restart=True), asked=True)
-
-    async def stop_instance(self, instance: str | TaskRecord) -> None:
-        """Stop an instance (`"web-1"`): kill its task, or cancel its coming restart.
-
-        It stays stopped (across scheduler restarts, with a state store) until `start_instance`.
-        """
-        await self._apply(self._fleet.stop_instance(instance, time.time()), asked=True)
-
-    async def start_instance(self, instance: str | TaskRecord) -> None:
-        """Start a stopped instance (`"web-1"`) again; nothing when it runs or waits already."""
-        await self._apply(self._fleet.start_instance(instance), asked=True)
-
-    async def rolling_restart(
-        self,
-        type_name: str,
-        *,
-        timeout: float = 300.0,  # noqa: ASYNC109
-        healthy: bool | None = None,
-    ) -> None:
-        """Replace every running instance of a type, one at a time.
-
-        For each instance a replacement is launched first; only when it is RUNNING (and
-        healthy, when the spec has a health check or `healthy=True`) is the old task killed.
-        Raises `TimeoutError` if a replacement does not come up within `timeout` seconds
-        (the old task is then left running).
-        """
-        spec = self._fleet.spec(type_name)
-        need_health = healthy if healthy is not None else spec.health_check is not None
-        for old in self._fleet.tasks.of_type(type_name):
-            if old.restarting or old.state.is_terminal:
-                continue
-            slot: Slot = (old.type_name, old.serial)
-            old_ids = {r.task_id for r in self._fleet.tasks.by_name(*slot)}
-
-            def ready(rec: TaskRecord, slot: Slot = slot, old_ids: set[str] = old_ids) -> bool:
-                return (
-                    (rec.type_name, rec.serial) == slot
-                    and rec.task_id not in old_ids
-                    and rec.state == TaskState.TASK_RUNNING
-                    and (not need_health or rec.healthy is True)
-                )
-
-            waiter = asyncio.ensure_future(self.wait_for("updated_task", ready, timeout=timeout))
-            try:
-                self._fleet.replace(slot)
-                self._after_change()
-                await self._offers_settled()
-                await waiter
-            except BaseException:
-                waiter.cancel()
-                self._fleet.withdraw(slot)
-                self._after_change()
-                raise
-            await self._apply(self._fleet.retire(old), asked=True)
