@@ -105,3 +105,20 @@ def test_serial_env_name_for_odd_type_names() -> None:
     assert serial_env_name("web") == "TASK_WEB_SERIAL_NUMBER"
     assert serial_env_name("my-db") == "TASK_MY_DB_SERIAL_NUMBER"
     assert serial_env_name("a/b.c") == "TASK_A_B_C_SERIAL_NUMBER"
+
+
+def test_executor_info_without_an_id_gets_the_task_id_at_launch() -> None:
+    from mesos_framework.tasks import PendingQueue, match_offers
+    from tests.unit.tasks.offers_factory import make_offer
+
+    s = TaskSpec.from_dict(
+        "x", {"executorInfo": {"command": {"value": "run-exec"}}, "resources": {"cpus": 0.1, "mem": 16}}
+    )
+    q = PendingQueue([s])
+    q.push("x", 1)
+    q.push("x", 2)
+    infos = [
+        launch.task_info for launch in match_offers([make_offer()], q, framework_name="fw").all_launches()
+    ]
+    assert [i.executor.executor_id.value for i in infos] == [i.task_id.value for i in infos]
+    assert infos[0].executor.command.value == "run-exec"
