@@ -100,9 +100,9 @@ _Default = Callable[[Any], Awaitable[None]]
 class Scheduler(FleetControl, CallsMixin):
     """A Mesos framework scheduler: keeps the declared tasks running.
 
-    See [the options](../options.md) for every keyword option, and
-    [events](../events.md) for the events (`scheduler.on(name, fn)`, `fn` sync or async,
-    or `@scheduler.on(name)` as a decorator).
+    The keyword options are described on the *Scheduler options* page of the documentation, the
+    events on the *Events* page (`scheduler.on(name, fn)`, `fn` sync or async, or
+    `@scheduler.on(name)` as a decorator).
 
     Lifecycle: `await start()` recovers persisted state, emits `ready` and keeps a subscription
     up (resubscribing after any loss, with capped jittered backoff); `await stop()` closes it
