@@ -7,6 +7,7 @@
 
 from mesos_framework.errors import FrameworkFailedOver, RestartsExhausted, ScalingNotAllowed, UnknownTask
 from mesos_framework.scheduler import calls
+from mesos_framework.scheduler._listen import EventName
 from mesos_framework.scheduler._scheduler import EVENTS, Scheduler
 from mesos_framework.scheduler._session import Session
 from mesos_framework.scheduler.options import SEED_NAMES, SchedulerOptions, parse_options
@@ -14,6 +15,7 @@ from mesos_framework.scheduler.options import SEED_NAMES, SchedulerOptions, pars
 __all__ = [
     "EVENTS",
     "SEED_NAMES",
+    "EventName",
     "FrameworkFailedOver",
     "RestartsExhausted",
     "ScalingNotAllowed",

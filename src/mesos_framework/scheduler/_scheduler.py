@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
-from mesos_framework._events import Events, Listener
+from mesos_framework._events import Events
 from mesos_framework.errors import (
     APIError,
     CallWhileDisconnected,
@@ -43,6 +43,7 @@ from mesos_framework.scheduler._fleet import (
     Persist,
     Report,
 )
+from mesos_framework.scheduler._listen import SchedulerEvents
 from mesos_framework.scheduler._reconcile import Reconciler
 from mesos_framework.scheduler._resources import (
     LogState,
@@ -97,7 +98,7 @@ EVENTS = frozenset(
 _Default = Callable[[Any], Awaitable[None]]
 
 
-class Scheduler(FleetControl, CallsMixin):
+class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
     """A Mesos framework scheduler: keeps the declared tasks running.
 
     The keyword options are described on the *Scheduler options* page of the documentation, the
@@ -175,53 +176,6 @@ class Scheduler(FleetControl, CallsMixin):
         return cls(**options_from_js(options))
 
     # ------------------------------------------------------------------ events
-    def on(self, name: str, listener: Any = None) -> Any:
-        """Call `listener` on every `name` event (sync or async); returns it.
-
-        Without `listener`, returns a decorator (`@scheduler.on("task_launched")`). On a
-        scheduler with no task types, a listener for `offers` is the framework's own offer
-        logic: offers are then never suppressed nor declined by the scheduler.
-        """
-        if listener is None:
-
-            def decorator(fn: Any) -> Any:
-                return self.on(name, fn)
-
-            self._events.on(name)  # checks the name now
-            return decorator
-        result = self._events.on(name, listener)
-        if name == "offers":
-            self._offers_listeners_changed()
-        return result
-
-    def once(self, name: str, listener: Listener) -> Listener:
-        """Call `listener` on the next `name` event only."""
-        return self._events.once(name, listener)
-
-    def off(self, name: str, listener: Listener) -> None:
-        """Remove a listener."""
-        self._events.off(name, listener)
-        if name == "offers":
-            self._offers_listeners_changed()
-
-    async def wait_for(
-        self,
-        name: str,
-        predicate: Callable[..., bool] | None = None,
-        *,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> tuple[Any, ...]:
-        """Wait for the next `name` event matching `predicate`; return its payload."""
-        return await self._events.wait_for(name, predicate, timeout=timeout)
-
-    def emit(self, name: str, *payload: Any) -> None:
-        """Deliver an event to its listeners (used by helpers such as `TaskHealthHelper`)."""
-        self._events.emit(name, *payload)
-
-    def add_event_names(self, *names: str) -> None:
-        """Allow listeners for custom event names (e.g. a health helper's own `error_event`)."""
-        self._events.add_names(names)
-
     def _report(self, exc: BaseException) -> None:
         log.error("%s", exc)
         self._events.emit("error", exc)
