@@ -4,9 +4,8 @@ After each SUBSCRIBED, every task the scheduler knows is reconciled
 explicitly (retried with backoff until each has an answer) and, unless the
 framework is brand new, once implicitly (the master answers for every task it
 knows, which finds tasks launched but never recorded). `Reconciler.settled`
-is set once the first round is answered: the explicit tasks have answers and
-the implicit answers have had time to arrive. A re-attaching scheduler holds
-its launches until then.
+is called once the first round was sent and its implicit answers have had a
+moment to arrive. A re-attaching scheduler holds its launches until then.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from mesos_framework.errors import MesosError
-from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.scheduler import calls
 
 __all__ = ["Reconciler"]
@@ -67,8 +65,7 @@ class Reconciler:
 
     def answered(self, task_id: str) -> None:
         """An update arrived for a task."""
-        if self.unanswered.pop(task_id, 0) != 0 and self._settling and not self.unanswered:
-            pass  # the round's loop notices
+        self.unanswered.pop(task_id, None)
 
     def subscribed(self, known: Iterable[tuple[str, str | None]], *, registered_anew: bool) -> None:
         """Start this subscription's rounds (call on SUBSCRIBED, before any launch)."""
@@ -130,12 +127,16 @@ class Reconciler:
             except MesosError as exc:
                 self._report(exc)  # retried below
             if self._settling and sent:
-                # The answers come on the event stream: give them one retry interval to arrive.
-                await asyncio.sleep(min(delay, 1.0))
-                if not self.unanswered:
-                    self._settle()
-                    return
-            await asyncio.sleep(delay)
+                # The implicit answers come on the event stream at once: give them a moment. Tasks
+                # still unanswered after it hold their instances anyway (they are known), so the
+                # launches need not wait for them (an agent the master is still recovering may
+                # not be answered for minutes).
+                moment = min(delay, 1.0)
+                await asyncio.sleep(moment)
+                self._settle()
+                await asyncio.sleep(delay - moment)
+            else:
+                await asyncio.sleep(delay)
             delay = min(delay * 2, self.retry_maximum)
         self._settle()
 
@@ -154,7 +155,3 @@ class Reconciler:
                 await self._send(calls.reconcile(), wait=False)
             except MesosError as exc:
                 self._report(exc)
-
-
-def _unused(call: scheduler_pb2.Call) -> None:  # pragma: no cover - keeps the import for typing
-    del call
