@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from mesos_framework.local import LocalCluster
+from mesos_framework.persistence import MemoryStore
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.scheduler import Scheduler
 from tests.integration.scheduler_helpers import Recorder, master_json, master_tasks, running, until
@@ -148,3 +149,32 @@ async def test_stopped_instance_starts_again(master_url: str) -> None:
         await s.restart_task("web-1")  # a stopped instance: started again
         await until(lambda: running(s) == ["web-1", "web-2"], timeout=60, what="web-1 back")
         await s.teardown()
+
+
+async def test_a_stopped_instance_stays_stopped_across_a_restart(local_cluster: LocalCluster) -> None:
+    store = MemoryStore()
+
+    def make() -> Scheduler:
+        return Scheduler(
+            master=local_cluster.url,
+            framework_name="stopped",
+            tasks={"web": sleeper(3)},
+            state_store=store,
+            framework_failover_timeout=300,
+        )
+
+    first = make()
+    async with first:
+        await until(lambda: running(first) == ["web-1", "web-2", "web-3"], timeout=60, what="3 running")
+        await first.stop_instance("web-3")
+        await until(lambda: running(first) == ["web-1", "web-2"], timeout=60, what="web-3 stopped")
+    second = make()
+    rec = Recorder(second)
+    async with second:
+        await until(lambda: running(second) == ["web-1", "web-2"], timeout=60, what="2 adopted")
+        await asyncio.sleep(2.0)
+        assert second.stopped == [("web", 3)]
+        assert rec.launched_ids == []
+        await second.start_instance("web-3")
+        await until(lambda: running(second) == ["web-1", "web-2", "web-3"], timeout=60, what="web-3 back")
+        await second.teardown()
