@@ -178,3 +178,43 @@ async def test_a_stopped_instance_stays_stopped_across_a_restart(local_cluster: 
         await second.start_instance("web-3")
         await until(lambda: running(second) == ["web-1", "web-2", "web-3"], timeout=60, what="web-3 back")
         await second.teardown()
+
+
+async def test_tasks_back_from_a_healed_partition_are_not_kept_twice() -> None:
+    async with LocalCluster(agents=2) as cluster:
+        s = Scheduler(
+            master=cluster.url,
+            framework_name="partition",
+            tasks={"web": sleeper(2)},
+            restart_backoff_minimum=0.1,
+            restart_backoff_maximum=0.2,
+            framework_failover_timeout=0,
+        )
+        async with s:
+            await until(lambda: running(s) == ["web-1", "web-2"], timeout=60, what="2 running")
+            framework_id = s.framework_id
+            assert framework_id is not None
+            agent_ids = {r.agent_id for r in s.tasks}
+            index = 1 if any(a.id in agent_ids for a in cluster.agents if a.index == 1) else 2
+            cluster.make_agent_unreachable(index)
+            await until(
+                lambda: running(s) == ["web-1", "web-2"] and not (agent_ids & {r.agent_id for r in s.tasks}),
+                timeout=60,
+                what="the lost instances relaunched on the other agent",
+            )
+            kept = {r.task_id for r in s.tasks}
+            cluster.reconnect_agent(index)
+
+            async def running_on_master() -> set[str]:
+                tasks = await master_tasks(cluster.url, framework_id)
+                return {t for t, st in tasks.items() if st == "TASK_RUNNING"}
+
+            # The agent came back with its old tasks: they are found and killed; each instance
+            # keeps one task, the one the scheduler tracks.
+            for _ in range(600):
+                if await running_on_master() == kept:
+                    break
+                await asyncio.sleep(0.1)
+            assert await running_on_master() == kept
+            assert {r.task_id for r in s.tasks} == kept
+            await s.teardown()

@@ -436,13 +436,20 @@ class Fleet:
         if self.occupied(slot):
             # Two tasks for one instance (an agent came back after its tasks were relaunched):
             # keep the one that runs, the older one when both do.
+            # Both running: keep the tracked one (the other was reported ended), unless it is
+            # unhealthy and the other healthy.
             holders = [r for r in self.tasks.by_name(*slot) if not r.restarting]
-            if state != TaskState.TASK_RUNNING or any(r.state == TaskState.TASK_RUNNING for r in holders):
+            healthier = status.HasField("healthy") and status.healthy
+            keep_holder = any(
+                r.state == TaskState.TASK_RUNNING and (r.healthy is not False or not healthier)
+                for r in holders
+            )
+            if state != TaskState.TASK_RUNNING or keep_holder:
                 return [Kill(task_id, agent_id, f"a second task for {slot[0]}-{slot[1]}")]
             for holder in holders:
                 holder.restarting = holder.killing = True
                 actions.append(Persist(holder))
-                actions.append(Kill(holder.task_id, holder.agent_id, "an older task runs"))
+                actions.append(Kill(holder.task_id, holder.agent_id, "another task runs for it"))
         running = state == TaskState.TASK_RUNNING
         rec = TaskRecord(
             task_id,

@@ -62,6 +62,8 @@ class Reconciler:
         self.unanswered: dict[str, str | None] = {}
         self.running = False
         self._settling = False
+        self._watch: asyncio.Task[Any] | None = None
+        self._watch_until = 0.0
 
     def answered(self, task_id: str) -> None:
         """An update arrived for a task."""
@@ -81,6 +83,8 @@ class Reconciler:
         else:
             self._on_settled()
         self._spawn(self._periodic())
+        if asyncio.get_running_loop().time() < self._watch_until:
+            self._watch = self._spawn(self._watch_agents(10.0))  # lost agents may still come back
 
     def launch_uncertain(self, pairs: Iterable[tuple[str, str | None]]) -> None:
         """An ACCEPT's fate is unknown: reconcile its tasks until answered."""
@@ -139,6 +143,27 @@ class Reconciler:
                 await asyncio.sleep(delay)
             delay = min(delay * 2, self.retry_maximum)
         self._settle()
+
+    def agent_lost(self, *, interval: float = 10.0, window: float = 660.0) -> None:
+        """A task was lost with its agent: reconcile implicitly every `interval` s for `window` s.
+
+        An agent that comes back (a partition heals) brings its tasks back as running, and Mesos
+        sends no update for them: only a reconciliation finds them (and their instances may have
+        been relaunched meanwhile). The window covers the master's agent reregistration timeout.
+        """
+        loop = asyncio.get_running_loop()
+        self._watch_until = loop.time() + window
+        if self._watch is None or self._watch.done():
+            self._watch = self._spawn(self._watch_agents(interval))
+
+    async def _watch_agents(self, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        while loop.time() < self._watch_until:
+            await asyncio.sleep(interval)
+            try:
+                await self._send(calls.reconcile(), wait=False)
+            except MesosError as exc:
+                self._report(exc)
 
     def _settle(self) -> None:
         if self._settling:

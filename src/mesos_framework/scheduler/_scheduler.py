@@ -97,6 +97,10 @@ EVENTS = frozenset(
 
 _Default = Callable[[Any], Awaitable[None]]
 
+#: States of a task lost with its agent (which may come back with it).
+_AGENT_LOSS = frozenset({mesos_pb2.TASK_LOST, mesos_pb2.TASK_UNREACHABLE})
+_RECONCILIATION = mesos_pb2.TaskStatus.REASON_RECONCILIATION
+
 
 class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
     """A Mesos framework scheduler: keeps the declared tasks running.
@@ -658,8 +662,11 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
 
     async def _on_update(self, payload: scheduler_pb2.Event.Update) -> None:
         status = payload.status
-        if self._reconciler is not None:
-            self._reconciler.answered(status.task_id.value)
+        reconciler = self._reconciler
+        if reconciler is not None:
+            reconciler.answered(status.task_id.value)
+            if status.state in _AGENT_LOSS and status.reason != _RECONCILIATION:
+                reconciler.agent_lost()
         await self._apply(self._fleet.update(status, time.time()))
 
     async def _on_operation_status(self, payload: scheduler_pb2.Event.UpdateOperationStatus) -> None:

@@ -252,13 +252,21 @@ def test_a_second_task_for_an_instance_is_killed_at_once_keeping_the_running_one
     # An agent comes back with the old web-1 running, while its replacement is still staging.
     old = "fw.web-1." + "0" * 32
     acts = f.update(status(old, TaskState.TASK_RUNNING, agent="a2"), clock())
-    assert Kill(new.task_id, new.agent_id, "an older task runs") in acts
+    assert Kill(new.task_id, new.agent_id, "another task runs for it") in acts
     assert f.tasks.get(old) is not None
     # Once the replacement is RUNNING, a late duplicate is the one killed.
     run(f, f.tasks.get(old), clock())  # type: ignore[arg-type]
     dup = "fw.web-1." + "1" * 32
     acts = f.update(status(dup, TaskState.TASK_RUNNING, agent="a3"), clock())
     assert acts == [Kill(dup, "a3", "a second task for web-1")]
+    # An unhealthy holder gives way to a healthy duplicate.
+    holder = f.tasks.get(old)
+    assert holder is not None
+    f.update(status(old, TaskState.TASK_RUNNING, agent="a2", healthy=False), clock())
+    healthy = "fw.web-1." + "2" * 32
+    acts = f.update(status(healthy, TaskState.TASK_RUNNING, agent="a4", healthy=True), clock())
+    assert Kill(old, "a2", "another task runs for it") in acts
+    assert f.find("web-1").task_id == healthy
 
 
 def test_lost_kill_is_sent_again_on_reconciliation() -> None:
