@@ -34,7 +34,7 @@ from typing import Any
 from _common import LiveView, arg_parser, configure_logging, log
 
 from mesos_framework import MesosError, Scheduler, TaskState
-from mesos_framework.errors import ConfigurationError
+from mesos_framework.errors import RestartsExhausted
 from mesos_framework.protocol import to_dict
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 
@@ -124,7 +124,7 @@ async def main_async(args: argparse.Namespace) -> int:
             log.info("  %s failed: %s (%s, %s)", status.task_id.value, status.message, state.name, reason)
 
     def on_error(exc: BaseException) -> None:
-        if isinstance(exc, ConfigurationError) and exc.option == "max_restarts":
+        if isinstance(exc, RestartsExhausted):
             given_up.add(str(exc))
         log.info("error: %s", exc)
 

@@ -4,6 +4,8 @@ Every error the library raises derives from `MesosError`:
 
     MesosError
     ├─ ConfigurationError        a bad option, environment variable or spec
+    │  ├─ ScalingNotAllowed      scale() on a type without allow_scaling
+    │  └─ UnknownTask            a task, instance or type the scheduler does not know
     ├─ MessageError              a message that does not fit the Mesos schema
     │                            (unknown field, wrong type, unknown enum name,
     │                            missing required field); ``path`` names the field
@@ -30,7 +32,9 @@ Every error the library raises derives from `MesosError`:
     ├─ SubscriptionError
     │  ├─ SubscriptionLost       heartbeat timeout or ERROR event
     │  ├─ FrameworkRemoved       the master no longer knows the framework
+    │  │  └─ FrameworkFailedOver another scheduler took the framework over
     │  └─ CallWhileDisconnected  a call could not be delivered in time
+    ├─ RestartsExhausted         an instance ran out of restarts (max_restarts)
     ├─ ResourceError             resources that cannot satisfy a task spec
     ├─ StateStoreError           persistence failed (or timed out)
     │  ├─ StateConflict          a versioned write lost a race
@@ -54,6 +58,7 @@ __all__ = [
     "ConnectError",
     "ExecutorEnvironmentError",
     "Forbidden",
+    "FrameworkFailedOver",
     "FrameworkRemoved",
     "InsecureRedirect",
     "MesosError",
@@ -67,6 +72,8 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "ResourceError",
+    "RestartsExhausted",
+    "ScalingNotAllowed",
     "ServerError",
     "StateConflict",
     "StateStoreError",
@@ -79,6 +86,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "Unavailable",
+    "UnknownTask",
     "UnsupportedMediaType",
     "api_error",
 ]
@@ -286,10 +294,26 @@ class FrameworkRemoved(SubscriptionError):
     """The master has removed the framework (torn down or failed over)."""
 
 
+class FrameworkFailedOver(FrameworkRemoved):
+    """Another scheduler subscribed with this framework's ID and took it over; never re-registered."""
+
+
 class CallWhileDisconnected(SubscriptionError):
     """A call could not be sent because no subscription came up in time."""
 
     retryable = True
+
+
+class ScalingNotAllowed(ConfigurationError):
+    """``scale()`` on a task type whose spec does not set ``allow_scaling``."""
+
+
+class UnknownTask(ConfigurationError):
+    """A task ID, instance name or task type the scheduler does not know."""
+
+
+class RestartsExhausted(MesosError):
+    """An instance failed more often than ``max_restarts`` allows; it was given up (stopped)."""
 
 
 class ResourceError(MesosError):

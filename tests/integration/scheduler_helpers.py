@@ -38,7 +38,7 @@ def cmd(value: str = "exec sleep 300", **resources: Any) -> dict[str, Any]:
 class Recorder:
     """Counts events and remembers updates and acknowledgements of a scheduler."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, *, skip: tuple[str, ...] = ()) -> None:
         self.counts: Counter[str] = Counter()
         self.errors: list[BaseException] = []
         self.updates: list[scheduler_pb2.Event.Update] = []
@@ -64,7 +64,8 @@ class Recorder:
             "heartbeat",
         ]
         for name in names:
-            scheduler.on(name, self._counter(name))
+            if name not in skip:
+                scheduler.on(name, self._counter(name))
         scheduler.on("error", self.errors.append)
         scheduler.on("update", self.updates.append)
         scheduler.on("sent_acknowledge", lambda call: self.acks.append(call.acknowledge.uuid))

@@ -1,8 +1,9 @@
 """A scheduler process for the SIGKILL recovery tests.
 
-``python -m tests.integration.scheduler_proc MASTER ZK INSTANCES`` runs a
-ZooKeeper-persisted scheduler with INSTANCES ``web`` tasks and prints one JSON
-line per interesting event on stdout.
+``python -m tests.integration.scheduler_proc MASTER STORE INSTANCES`` runs a
+persisted scheduler with INSTANCES ``web`` tasks and prints one JSON line per
+interesting event on stdout. STORE is ZooKeeper's ``host:port``, or a store
+spec such as ``sqlite:///path/state.db``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from mesos_framework.tasks import TaskState
 
 
 def main() -> None:
-    master, zk, instances = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    master, store, instances = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    persistence: dict[str, Any] = (
+        {"state_store": store}
+        if store.startswith("sqlite:")
+        else {"use_zk": True, "zk_url": store, "zk_prefix": "/it-"}
+    )
     scheduler = Scheduler(
         master=master,
         framework_name="recovery-test",
-        use_zk=True,
-        zk_url=zk,
-        zk_prefix="/it-",
+        framework_failover_timeout=300,
+        **persistence,
         exponential_backoff_minimum=0.1,
         exponential_backoff_maximum=0.5,
         restart_backoff_minimum=0.1,
@@ -69,7 +74,7 @@ def main() -> None:
         say(event="running", tasks=running)
 
     scheduler.on("update", tasks_changed)
-    scheduler.run()
+    scheduler.run_blocking()
 
 
 if __name__ == "__main__":

@@ -56,9 +56,9 @@ async def main():
         name = f"{executor.executor_id.value}-subscribe-{len(calls)}.pb"
         (CTL / name).write_bytes(call.SerializeToString())
 
-    def maybe_exit(ack):
+    async def maybe_exit(ack):
         if not executor.tasks and not executor.unacknowledged_updates:
-            executor.stop()
+            await executor.stop()
 
     executor.on("sent_subscribe", record)
     executor.on("acknowledged", maybe_exit)

@@ -279,7 +279,7 @@ class CommandExecutor(Executor):
     async def _after_acknowledged(self, payload: executor_pb2.Event.Acknowledged) -> None:
         if self.exit_when_done and self._launched and not self._tasks and not self._unacked_updates:
             logger.info("all tasks are over and acknowledged: the executor exits")
-            self.stop()
+            self._request_stop()
 
     async def run(self) -> None:
         """As `Executor.run()`; no task process outlives it."""

@@ -21,6 +21,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
+from mesos_framework._events import Events
 from mesos_framework.errors import (
     APIError,
     ConfigurationError,
@@ -85,6 +86,16 @@ _PAYLOAD_FIELD = {
     "MESSAGE": "message",
     "ERROR": "error",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    type_name: str
+    name: str
+    field: str | None
+    before: Callable[[Any], Coroutine[Any, Any, None]] | None
+    after: Callable[[Any], Coroutine[Any, Any, None]] | None
+
 
 # How long to leave for sending the last updates once tasks are killed at SHUTDOWN.
 _SHUTDOWN_MARGIN = 2.0
@@ -154,7 +165,8 @@ class Executor:
         self.request_timeout = request_timeout
         self._rng = rng if rng is not None else random.Random()
         self.handlers: dict[str, Handler] = _check_handlers(handlers or {})
-        self._listeners: dict[str, list[Listener]] = {}
+        # Listener failures are only logged: "error" is the agent's ERROR event here.
+        self._events = Events(EVENT_NAMES, owner="executor", error_event=None)
 
         self.framework_id = mesos_pb2.FrameworkID(value=self.env.framework_id)
         self.executor_id = mesos_pb2.ExecutorID(value=self.env.executor_id)
@@ -179,6 +191,11 @@ class Executor:
         self._started = False
         self._changed = asyncio.Event()
         self._shutdown_task: asyncio.Task[None] | None = None
+        self._run_task: asyncio.Task[Any] | None = None
+        self._routes = self._dispatch_table()  # built once
+        self._defaults: dict[str, Callable[[Any], object]] = {
+            name: getattr(self, f"handle_{name.lower()}") for name in HANDLER_NAMES
+        }
 
     # ------------------------------------------------------------------ state
 
@@ -234,37 +251,29 @@ class Executor:
         function or a coroutine function (awaited in order). A listener that
         raises is logged and does not stop the executor.
         """
-        if event not in EVENT_NAMES:
-            raise ConfigurationError(
-                f"unknown executor event {event!r}; expected one of {', '.join(sorted(EVENT_NAMES))}",
-                option="event",
-            )
-        if listener is None:
+        return self._events.on(event, listener)
 
-            def decorator(fn: _L) -> _L:
-                self._listeners.setdefault(event, []).append(fn)
-                return fn
-
-            return decorator
-        self._listeners.setdefault(event, []).append(listener)
-        return listener
+    def once(self, event: str, listener: _L) -> _L:
+        """Like `on`, for the next ``event`` only."""
+        return self._events.once(event, listener)
 
     def off(self, event: str, listener: Listener) -> None:
-        """Remove a listener added with `on()` (no error if absent)."""
-        with contextlib.suppress(ValueError):
-            self._listeners.get(event, []).remove(listener)
+        """Remove a listener added with :meth:`on` (no error if absent)."""
+        self._events.off(event, listener)
 
-    async def emit(self, event: str, payload: object = None) -> None:
-        """Call the listeners of ``event`` with ``payload``, awaiting coroutine ones."""
-        for listener in list(self._listeners.get(event, ())):
-            try:
-                result = listener(payload)
-                if inspect.isawaitable(result):
-                    await result
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("listener %r of executor event %r failed", listener, event)
+    async def wait_for(
+        self,
+        event: str,
+        predicate: Callable[..., bool] | None = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> tuple[Any, ...]:
+        """Wait for the next ``event`` whose payload satisfies ``predicate``; return the payload."""
+        return await self._events.wait_for(event, predicate, timeout=timeout)
+
+    def emit(self, event: str, payload: object = None) -> None:
+        """Deliver ``payload`` to the listeners of ``event`` (coroutine listeners run as tasks)."""
+        self._events.emit(event, payload)
 
     # -------------------------------------------------------------- the calls
 
@@ -309,7 +318,7 @@ class Executor:
         stream = await self._http().subscribe(call, give_up_after=give_up_after)
         for pending in included:
             pending.delivered = True
-        await self.emit("sent_subscribe", call)
+        await self._events.emit_wait("sent_subscribe", call)
         return stream
 
     async def update(self, status: mesos_pb2.TaskStatus) -> mesos_pb2.TaskStatus:
@@ -363,7 +372,7 @@ class Executor:
             logger.warning("update %s not delivered (%s); re-sent on re-subscription", _u(status), exc)
             return
         pending.delivered = True
-        await self.emit("sent_update", status)
+        await self._events.emit_wait("sent_update", status)
 
     def _fill_status(self, status: mesos_pb2.TaskStatus) -> None:
         if not status.HasField("task_id") or not status.task_id.value:
@@ -431,12 +440,12 @@ class Executor:
         call = self._call(_Call.MESSAGE)
         call.message.data = bytes(data)
         await self._http().send(call)
-        await self.emit("sent_message", bytes(data))
+        await self._events.emit_wait("sent_message", bytes(data))
 
     async def heartbeat(self) -> None:
         """Send a HEARTBEAT call (keeps intermediaries from closing idle connections)."""
         await self._http().send(self._call(_Call.HEARTBEAT))
-        await self.emit("sent_heartbeat", None)
+        await self._events.emit_wait("sent_heartbeat", None)
 
     # ----------------------------------------------------------- background
 
@@ -478,6 +487,7 @@ class Executor:
         if self._started:
             raise ConfigurationError("Executor.run() may only be called once", option="run")
         self._started = True
+        self._run_task = asyncio.current_task()
         try:
             await self._supervise()
         finally:
@@ -496,8 +506,18 @@ class Executor:
             self._finished.set()
             logger.info("executor %s stopped", self.executor_id.value)
 
-    def stop(self) -> None:
-        """Make `run()` return soon, without killing tasks or telling the agent."""
+    async def stop(self) -> None:
+        """Make :meth:`run` return, without killing tasks or telling the agent; wait until it has.
+
+        Safe to await from handlers and listeners (the event being handled is abandoned).
+        """
+        self._request_stop()
+        task = self._run_task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            await asyncio.wait({task})  # run() (a subclass's too) has returned; its outcome is its own
+
+    def _request_stop(self) -> None:
+        """Make :meth:`run` return soon (from inside the executor, without waiting)."""
         self._finished.set()
 
     async def shutdown(self) -> None:
@@ -541,7 +561,7 @@ class Executor:
             if self._shutdown_task is not None:
                 await self._finished.wait()  # shutting down anyway: no reconnection
                 return
-            await self.emit("disconnected", error)
+            await self._events.emit_wait("disconnected", error)
             if not self.env.checkpoint:
                 logger.warning("lost the agent and checkpointing is off: shutting down (%s)", error)
                 await self.shutdown()
@@ -593,33 +613,41 @@ class Executor:
                 await stream.close()
         return None
 
+    def _dispatch_table(self) -> dict[int, _Route]:
+        """Per event type: its name, payload field and the steps before and after its handler."""
+        table: dict[int, _Route] = {}
+        for type_name in HANDLER_NAMES:
+            low = type_name.lower()
+            table[_Event.Type.Value(type_name)] = _Route(
+                type_name,
+                low,
+                _PAYLOAD_FIELD.get(type_name),
+                getattr(self, f"_before_{low}", None),
+                getattr(self, f"_after_{low}", None),
+            )
+        return table
+
     async def _dispatch(self, event: executor_pb2.Event) -> None:
-        type_name = _Event.Type.Name(event.type)
-        field = _PAYLOAD_FIELD.get(type_name)
-        payload: Any = getattr(event, field) if field else None
-        if type_name not in HANDLER_NAMES:
+        route = self._routes.get(event.type)
+        if route is None:
             logger.warning("ignoring executor event of unknown type %s", event.type)
             return
-        logger.debug("executor event %s", type_name)
-        before = getattr(self, f"_before_{type_name.lower()}", None)
-        if before is not None:
-            await before(payload)
-        if type_name == "SHUTDOWN":
+        payload: Any = getattr(event, route.field) if route.field else None
+        logger.debug("executor event %s", route.type_name)
+        if route.before is not None:
+            await route.before(payload)
+        if route.type_name == "SHUTDOWN":
             self._begin_shutdown()  # runs beside the stream, which still carries ACKNOWLEDGED
             return
-        await self._run_handler(type_name, payload)
-        await self.emit(type_name.lower(), payload)
-        after = getattr(self, f"_after_{type_name.lower()}", None)
-        if after is not None:
-            await after(payload)
+        await self._run_handler(route.type_name, payload)
+        await self._events.emit_wait(route.name, payload)
+        if route.after is not None:
+            await route.after(payload)
 
     async def _run_handler(self, type_name: str, payload: Any) -> None:
         custom = self.handlers.get(type_name)
         try:
-            if custom is not None:
-                result = custom(self, payload)
-            else:
-                result = getattr(self, f"handle_{type_name.lower()}")(payload)
+            result = custom(self, payload) if custom is not None else self._defaults[type_name](payload)
             if inspect.isawaitable(result):
                 await result
         except asyncio.CancelledError:
@@ -699,7 +727,7 @@ class Executor:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(grace - 0.5, grace * 0.5)):
                     await self._run_handler("SHUTDOWN", None)
-                    await self.emit("shutdown", None)
+                    await self._events.emit_wait("shutdown", None)
             # Whatever is still active now is reported as killed: the agent destroys the container next.
             for task_id in list(self._tasks):
                 with contextlib.suppress(MesosError):
@@ -709,7 +737,7 @@ class Executor:
                 async with asyncio.timeout(max(deadline - loop.time() - 0.25, 0.0)):
                     await self._wait_until(lambda: not self._subscribed or not self._unacked_updates)
         finally:
-            self.stop()
+            self._request_stop()
 
     def shutdown_task_grace(self) -> float:
         """Seconds a task gets between SIGTERM and SIGKILL when the executor shuts down."""

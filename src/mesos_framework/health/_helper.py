@@ -261,6 +261,9 @@ class TaskHealthHelper:
         self.port_index = port_index
         self.property_prefix = property_prefix
         self.error_event = error_event if error_event is not None else property_prefix + "task_unhealthy"
+        add_names = getattr(scheduler, "add_event_names", None)
+        if add_names is not None:
+            add_names(self.error_event)  # listeners can be added for it without registering it first
         self.additional_properties = tuple(AdditionalProperty.parse(p) for p in additional_properties)
         self.task_name_filter = pattern
         self.status_codes = frozenset(codes)

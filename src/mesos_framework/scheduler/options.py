@@ -1,8 +1,10 @@
-"""Scheduler options: parsed and validated before anything starts.
+"""Scheduler options: typed, then parsed and validated before anything starts.
 
-Every option is snake_case. The JavaScript library's camelCase names map one
-to one (``masterUrl`` -> ``master``, ``frameworkName`` -> ``framework_name``,
-...); passing a camelCase name is an error that names its replacement.
+Every option is a snake_case keyword of `Scheduler` (typed by `SchedulerKwargs`, so a type
+checker rejects a misspelled option or a wrong type). The JavaScript library's camelCase names
+map one to one (`masterUrl` -> `master`, `frameworkName` -> `framework_name`, ...): passing one
+to `Scheduler` is an error that names its replacement; `options_from_js()` (used by
+`Scheduler.from_options`) is the one adapter that accepts them.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.persistence.base import StateStore
 from mesos_framework.protocol import ContentType
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 from mesos_framework.tasks.spec import TaskSpec
-from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy
+from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy, TaskState
 from mesos_framework.transport import TLSConfig
 
-__all__ = ["SEED_NAMES", "SchedulerOptions", "parse_options"]
+__all__ = ["SEED_NAMES", "SchedulerKwargs", "SchedulerOptions", "options_from_js", "parse_options"]
 
 #: The JavaScript library's option names and their snake_case equivalents here.
 SEED_NAMES: dict[str, str] = {
@@ -50,6 +52,78 @@ SEED_NAMES: dict[str, str] = {
     "frameworkId": "framework_id",
     "webuiUrl": "webui_url",
 }
+
+
+class SchedulerKwargs(TypedDict, total=False):
+    """The keyword options of `Scheduler` (see the options page for each one's meaning)."""
+
+    master: str
+    port: int | None
+    framework_name: str
+    user: str
+    role: str
+    roles: Sequence[str]
+    restart_states: Iterable[str | int | TaskState]
+    restart_backoff_minimum: float
+    restart_backoff_maximum: float
+    restart_backoff_factor: float
+    max_restarts: int | None
+    master_connection_timeout: float
+    framework_failover_timeout: float
+    exponential_backoff_factor: float
+    exponential_backoff_minimum: float
+    exponential_backoff_maximum: float
+    tasks: Mapping[str, Mapping[str, Any] | TaskSpec] | Sequence[TaskSpec]
+    handlers: Mapping[str, Callable[..., Any]]
+    static_ports: bool
+    serial_numbered_tasks: bool
+    kill_unknown_tasks: bool
+    use_zk: bool
+    zk_url: str
+    zk_prefix: str
+    state_store: StateStore | str | None
+    logging: Mapping[str, Any]
+    framework_id: str | None
+    checkpoint: bool
+    capabilities: Sequence[str]
+    principal: str | None
+    secret: str | None
+    token: str | None
+    tls: TLSConfig | None
+    labels: Mapping[str, str] | Sequence[Mapping[str, str]]
+    hostname: str | None
+    webui_url: str | None
+    content_type: str | ContentType
+    heartbeat_misses: float
+    call_timeout: float
+    request_timeout: float
+    refuse_seconds: float
+    idle_refuse_seconds: float
+    reconcile_interval: float
+    reconcile_retry_minimum: float
+    reconcile_retry_maximum: float
+    auto_acknowledge: bool
+    reregister_when_removed: bool
+
+
+def options_from_js(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The JavaScript library's options (camelCase) as `Scheduler` keywords.
+
+    `masterUrl` becomes `master`, `frameworkName` `framework_name`, and so on (`SEED_NAMES`);
+    `logging.fileName` becomes `logging.file_name`. Names that are already snake_case pass
+    unchanged; giving both spellings of one option is an error.
+    """
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        name = SEED_NAMES.get(key, key)
+        if name in out:
+            raise ConfigurationError(f"given twice (as {name!r} and {key!r})", option=name)
+        if name == "logging" and isinstance(value, Mapping):
+            out[name] = {("file_name" if k == "fileName" else k): v for k, v in value.items()}
+        else:
+            out[name] = value
+    return out
+
 
 EVENT_TYPES = frozenset(scheduler_pb2.Event.Type.keys()) - {"UNKNOWN"}
 _CAPABILITIES = frozenset(mesos_pb2.FrameworkInfo.Capability.Type.keys()) - {"UNKNOWN"}
@@ -79,12 +153,12 @@ class SchedulerOptions:
     use_zk: bool = False
     zk_url: str = "master.mesos:2181"
     zk_prefix: str = "/dcos-service-"
-    state_store: StateStore | None = None
+    state_store: StateStore | str | None = None
     checkpoint: bool = True
     capabilities: tuple[str, ...] = ()
     principal: str | None = None
-    secret: str | None = None
-    token: str | None = None
+    secret: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
     tls: TLSConfig | None = None
     labels: tuple[tuple[str, str], ...] = ()
     hostname: str | None = None
@@ -410,8 +484,14 @@ def parse_options(options: Mapping[str, Any]) -> SchedulerOptions:
             raise ConfigurationError("expected a TLSConfig", option="tls")
         kw["tls"] = opts["tls"]
     if opts.get("state_store") is not None:
-        if not isinstance(opts["state_store"], StateStore):
-            raise ConfigurationError("expected a StateStore", option="state_store")
+        store = opts["state_store"]
+        if isinstance(store, str):
+            _str(store, "state_store")
+        elif not isinstance(store, StateStore):
+            raise ConfigurationError(
+                "expected a StateStore or a store spec such as 'sqlite:///path/state.db'",
+                option="state_store",
+            )
         if opts.get("use_zk"):
             raise ConfigurationError("give use_zk or a state_store, not both", option="state_store")
         kw["state_store"] = opts["state_store"]

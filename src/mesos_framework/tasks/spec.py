@@ -287,7 +287,11 @@ class TaskSpec:
         if values.get("container") is not None:
             kwargs["container"] = _message(mesos_pb2.ContainerInfo, values["container"], f"{where}.container")
         if values.get("executor") is not None:
-            kwargs["executor"] = _message(mesos_pb2.ExecutorInfo, values["executor"], f"{where}.executor")
+            executor = values["executor"]
+            if isinstance(executor, Mapping) and not ({"executor_id", "executorId"} & executor.keys()):
+                # As the JavaScript library does: each task gets an executor ID at launch (its task ID).
+                executor = {**executor, "executor_id": {"value": ""}}
+            kwargs["executor"] = _message(mesos_pb2.ExecutorInfo, executor, f"{where}.executor")
         if values.get("health_check") is not None:
             hc = values["health_check"]
             if isinstance(hc, Mapping):

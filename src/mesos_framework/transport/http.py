@@ -318,6 +318,7 @@ class HttpClient(Generic[E]):
         max_redirects: int = 5,
         resolver: Resolver | None = None,
         call_connections: int = 1,
+        subscribe_timeout: float | None = None,
     ) -> None:
         if credentials is not None and token is not None:
             raise ConfigurationError("give credentials or a token, not both", option="token")
@@ -332,6 +333,8 @@ class HttpClient(Generic[E]):
         self.event_type = event_type
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
+        #: How long a SUBSCRIBE waits for the answer's headers (``request_timeout`` unless given).
+        self.subscribe_timeout = subscribe_timeout if subscribe_timeout is not None else request_timeout
         self.max_record_size = max_record_size
         self.max_redirects = max_redirects
         self._scheme = "https" if tls is not None else "http"
@@ -766,7 +769,7 @@ class HttpClient(Generic[E]):
     ) -> EventStream[E]:
         session = self._session()
         try:
-            async with asyncio.timeout(self.request_timeout):
+            async with asyncio.timeout(self.subscribe_timeout):
                 endpoint, path, response = await self._post(
                     session, candidate, self.api_path, body, self._headers(stream=True)
                 )
@@ -783,7 +786,7 @@ class HttpClient(Generic[E]):
                     )
         except TimeoutError as exc:
             raise ConnectError(
-                f"{call_type} to {candidate}: no answer within {self.request_timeout:g}s"
+                f"{call_type} to {candidate}: no answer within {self.subscribe_timeout:g}s"
             ) from exc
         if response.content_type != self.content_type.value:
             try:

@@ -46,7 +46,8 @@ class Running:
 
     async def close(self) -> None:
         for executor, task in self.runs:
-            executor.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(executor.stop(), 10)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 10)
 

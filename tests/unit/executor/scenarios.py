@@ -30,9 +30,9 @@ class Echo(Executor):
 async def main():
     executor = Echo()
 
-    def maybe_exit(ack):
+    async def maybe_exit(ack):
         if not executor.tasks and not executor.unacknowledged_updates:
-            executor.stop()
+            await executor.stop()
 
     executor.on("acknowledged", maybe_exit)
     await executor.run()

@@ -206,8 +206,8 @@ async def test_stop_leaves_no_process_behind(agent: Agent, running: Running) -> 
     await agent.launch("t1", shell("sleep 600"))
     await agent.wait_for(lambda: executor.processes)
     pid = executor.processes["t1"]
-    executor.stop()
-    await asyncio.wait_for(task, 10)
+    await asyncio.wait_for(executor.stop(), 10)
+    assert task.done()
     assert not alive(pid)
 
 

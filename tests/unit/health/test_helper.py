@@ -438,3 +438,14 @@ def test_defaults_match_the_seed() -> None:
     assert helper.timeout == 10.0
     assert helper.scheme == "http"
     assert helper.address == "hostname"
+
+
+def test_a_custom_error_event_needs_no_registration() -> None:
+    from mesos_framework.scheduler import Scheduler as RealScheduler
+
+    sched = RealScheduler(framework_name="health-names")
+    TaskHealthHelper(sched, url="/ok", error_event="vault_sealed")
+    seen: list[Any] = []
+    sched.on("vault_sealed", seen.append)  # no add_event_names() call needed
+    sched.emit("vault_sealed", "task")
+    assert seen == ["task"]

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
+from mesos_framework._events import Events as Emitter
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.scheduler import EVENTS, Scheduler
-from mesos_framework.scheduler.emitter import Emitter
 
 
 async def test_sync_and_async_listeners_and_errors() -> None:

@@ -163,3 +163,24 @@ async def test_log_file_only_when_configured(tmp_path: Any, monkeypatch: pytest.
     assert "hello" in (tmp_path / "fw.log").read_text()
     assert not any(isinstance(h, logging.FileHandler) for h in logging.getLogger("mesos_framework").handlers)
     logging.getLogger("mesos_framework").setLevel(logging.NOTSET)
+
+
+def test_js_names_through_the_one_adapter() -> None:
+    s = Scheduler.from_options(
+        {"masterUrl": "10.0.0.1", "port": 5051, "frameworkName": "js", "logging": {"fileName": "x.log"}}
+    )
+    assert s.options.master == "10.0.0.1:5051"
+    assert s.options.framework_name == "js"
+    assert s.options.log_file is not None and s.options.log_file.endswith("x.log")
+    with pytest.raises(ConfigurationError, match="given twice"):
+        Scheduler.from_options({"masterUrl": "a", "master": "b"})
+    with pytest.raises(ConfigurationError, match="use 'master'"):
+        Scheduler(masterUrl="x")  # type: ignore[call-arg]
+
+
+def test_secrets_are_hidden_in_reprs() -> None:
+    o = parse_options({"principal": "p", "secret": "s3cr3t-value"})
+    assert "s3cr3t-value" not in repr(o) and "s3cr3t-value" not in str(o)
+    t = parse_options({"token": "t0k3n-value"})
+    assert "t0k3n-value" not in repr(t)
+    assert o.secret == "s3cr3t-value"

@@ -124,3 +124,18 @@ def test_a_bad_message_is_a_configuration_error_naming_the_field() -> None:
     with pytest.raises(ConfigurationError, match=r"tasks\.web\.command.*shell") as info:
         TaskSpec.from_dict("web", {"instances": 1, "commandInfo": {"value": "true", "shell": "yes"}})
     assert info.value.option == "tasks.web.command"
+def test_executor_info_without_an_id_gets_the_task_id_at_launch() -> None:
+    from mesos_framework.tasks import PendingQueue, match_offers
+    from tests.unit.tasks.offers_factory import make_offer
+
+    s = TaskSpec.from_dict(
+        "x", {"executorInfo": {"command": {"value": "run-exec"}}, "resources": {"cpus": 0.1, "mem": 16}}
+    )
+    q = PendingQueue([s])
+    q.push("x", 1)
+    q.push("x", 2)
+    infos = [
+        launch.task_info for launch in match_offers([make_offer()], q, framework_name="fw").all_launches()
+    ]
+    assert [i.executor.executor_id.value for i in infos] == [i.task_id.value for i in infos]
+    assert infos[0].executor.command.value == "run-exec"

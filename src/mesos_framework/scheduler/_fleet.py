@@ -1,0 +1,600 @@
+"""The task fleet: every decision about the declared tasks, with no I/O.
+
+`Fleet` is a functional core. Each step takes an event (offers, a status
+update, a timer falling due, a request such as `scale`) and the current time,
+changes the fleet's own state and returns the *actions* the caller must carry
+out, in order: persist or forget a record, launch tasks on an offer, kill a
+task, decline offers, emit an event, report an error. It never sleeps, never
+sends anything and never reads a clock: restarts wait in `Fleet.next_due()`
+until the caller calls `Fleet.due(now)`.
+
+Whether the framework wants offers (`Fleet.wants_offers`) is derived from the
+fleet's state after every step, so the caller can keep the master's
+suppression in line with it without racing a flag against its own calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from mesos_framework.errors import ConfigurationError, RestartsExhausted, ScalingNotAllowed, UnknownTask
+from mesos_framework.protocol._schema import mesos_pb2
+from mesos_framework.tasks.matching import PendingQueue, match_offers, offer_ip
+from mesos_framework.tasks.records import TaskRecord, TaskTable
+from mesos_framework.tasks.spec import TaskSpec, id_safe, parse_task_id
+from mesos_framework.tasks.state import RestartPolicy, TaskState
+
+__all__ = [
+    "Action",
+    "Decline",
+    "Emit",
+    "Fleet",
+    "Forget",
+    "Kill",
+    "LaunchOnOffer",
+    "Persist",
+    "Report",
+    "Slot",
+]
+
+log = logging.getLogger("mesos_framework.scheduler")
+
+Slot = tuple[str, int]
+
+
+@dataclass(slots=True, frozen=True)
+class Persist:
+    """Write this record to the state store."""
+
+    record: TaskRecord
+
+
+@dataclass(slots=True, frozen=True)
+class Forget:
+    """Delete this task ID from the state store."""
+
+    task_id: str
+
+
+@dataclass(slots=True, frozen=True)
+class LaunchOnOffer:
+    """ACCEPT one offer with a LAUNCH of these tasks (their records are persisted before)."""
+
+    offer_id: mesos_pb2.OfferID
+    records: tuple[TaskRecord, ...]
+    task_infos: tuple[mesos_pb2.TaskInfo, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class Kill:
+    """KILL a task (``reason`` is logged)."""
+
+    task_id: str
+    agent_id: str | None
+    reason: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class Decline:
+    """DECLINE offers with a filter of ``refuse_seconds``."""
+
+    offer_ids: tuple[mesos_pb2.OfferID, ...]
+    refuse_seconds: float
+
+
+@dataclass(slots=True, frozen=True)
+class Emit:
+    """Deliver an event to the listeners."""
+
+    name: str
+    record: TaskRecord
+
+
+@dataclass(slots=True, frozen=True)
+class Report:
+    """Report an error (logged and emitted as ``error``)."""
+
+    error: Exception
+
+
+Action = Persist | Forget | LaunchOnOffer | Kill | Decline | Emit | Report
+
+
+class Fleet:
+    """The declared task types, their instances and what to do about them.
+
+    Args:
+        specs: the task types.
+        framework_name: the prefix of every task ID.
+        roles: the roles whose resources offers may give.
+        restart: which ends relaunch an instance, and the backoff between restarts.
+        serial_numbered: put `-N` in Mesos task names.
+        kill_unknown_tasks: kill running tasks that are not this fleet's.
+        refuse_seconds: the DECLINE filter while instances wait for offers.
+        idle_refuse_seconds: the DECLINE filter when nothing waits.
+        hold_refuse_seconds: the DECLINE filter while launches are held.
+        rng: the randomness of the restart jitter (for tests).
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[TaskSpec],
+        *,
+        framework_name: str,
+        roles: Sequence[str] = ("*",),
+        restart: RestartPolicy | None = None,
+        serial_numbered: bool = True,
+        kill_unknown_tasks: bool = False,
+        refuse_seconds: float = 5.0,
+        idle_refuse_seconds: float = 300.0,
+        hold_refuse_seconds: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.framework_name = framework_name
+        self.roles = tuple(roles)
+        self.restart = restart or RestartPolicy()
+        self.serial_numbered = serial_numbered
+        self.kill_unknown_tasks = kill_unknown_tasks
+        self.refuse_seconds = refuse_seconds
+        self.idle_refuse_seconds = idle_refuse_seconds
+        self.hold_refuse_seconds = hold_refuse_seconds
+        self._rng = rng
+        self.specs: dict[str, TaskSpec] = {s.name: s for s in specs}
+        self._id_names: dict[str, str] = {id_safe(s.name): s.name for s in specs}
+        self.desired: dict[str, int] = {s.name: s.instances for s in specs}
+        self.pending = PendingQueue(specs)
+        self.tasks = TaskTable()
+        self._templates: dict[str, bytes] = {}
+        #: Instances ended for good (finished, stopped, given up): not relaunched. The value is the
+        #: task ID whose terminal record marks it in the store (None: not persisted yet).
+        self.completed: dict[Slot, str | None] = {}
+        self.restarts: dict[Slot, int] = {}
+        #: Restarts waiting for their backoff: slot -> when they fall due.
+        self.delayed: dict[Slot, float] = {}
+        #: Recovered tasks no longer wanted, killed once subscribed.
+        self.to_kill: list[TaskRecord] = []
+        #: Offers are declined, and nothing launched, while this is set (re-attaching: the
+        #: reconciliation answers decide what is really missing).
+        self.holding = False
+        #: Someone other than the fleet handles offers (a user's OFFERS handler or listener).
+        self.offers_wanted_elsewhere = False
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def wants_offers(self) -> bool:
+        """True while offers are needed: instances wait, or someone else takes offers."""
+        return self.offers_wanted_elsewhere or bool(self.pending)
+
+    def next_due(self) -> float | None:
+        """When the earliest delayed restart falls due (None: none waits)."""
+        return min(self.delayed.values(), default=None)
+
+    def occupied(self, slot: Slot) -> bool:
+        """True when a task that is not being replaced holds the instance."""
+        return any(not r.restarting for r in self.tasks.by_name(*slot))
+
+    def in_spec(self, slot: Slot) -> bool:
+        """True when the instance is declared (its type exists and it is within the count)."""
+        return slot[0] in self.specs and slot[1] <= self.desired.get(slot[0], 0)
+
+    def wanted(self, slot: Slot) -> bool:
+        """True when the instance should be running."""
+        return self.in_spec(slot) and slot not in self.completed
+
+    def spec(self, type_name: str) -> TaskSpec:
+        """The spec of a type; `UnknownTask` if there is none."""
+        spec = self.specs.get(type_name)
+        if spec is None:
+            raise UnknownTask(f"no task type {type_name!r}", option="type")
+        return spec
+
+    def find(self, task: str | TaskRecord) -> TaskRecord:
+        """A tracked task by record, task ID or instance name (`web-1`)."""
+        if isinstance(task, TaskRecord):
+            return task
+        rec = self.tasks.get(task)
+        if rec is not None:
+            return rec
+        slot = self._slot_of_name(task)
+        if slot is not None:
+            found = [r for r in self.tasks.by_name(*slot) if not r.restarting]
+            if found:
+                return found[0]
+        raise UnknownTask(
+            f"no tracked task {task!r} (give a task ID or an instance name like web-1)", option="task"
+        )
+
+    def slot(self, instance: str | TaskRecord) -> Slot:
+        """The `(type, serial)` of an instance name (`web-1`), task ID or record."""
+        if isinstance(instance, TaskRecord):
+            return (instance.type_name, instance.serial)
+        rec = self.tasks.get(instance)
+        if rec is not None:
+            return (rec.type_name, rec.serial)
+        slot = self._slot_of_name(instance)
+        if slot is None or not self.in_spec(slot):
+            raise UnknownTask(
+                f"no declared instance {instance!r} (give an instance name like web-1)", option="instance"
+            )
+        return slot
+
+    def _slot_of_name(self, name: str) -> Slot | None:
+        type_name, _, serial = name.rpartition("-")
+        if serial.isdigit() and type_name in self.specs:
+            return (type_name, int(serial))
+        return None
+
+    # ----------------------------------------------------------------- recovery
+    def recover(self, records: Iterable[TaskRecord]) -> list[Action]:
+        """Take the records a state store kept; unwanted ones are killed once subscribed."""
+        actions: list[Action] = []
+        for rec in sorted(records, key=lambda r: (r.state.is_active is False, r.serial)):
+            type_name = self._id_names.get(id_safe(rec.type_name))
+            if rec.state.is_terminal:
+                # A completed instance's marker: kept while the instance is declared.
+                slot = (type_name, rec.serial) if type_name is not None else None
+                if slot is not None and self.in_spec(slot) and slot not in self.completed:
+                    self.completed[slot] = rec.task_id
+                else:
+                    actions.append(Forget(rec.task_id))
+                continue
+            slot_taken = type_name is not None and self.occupied((type_name, rec.serial))
+            if type_name is not None:
+                rec.type_name = type_name
+            if type_name is None or rec.serial > self.desired.get(type_name, 0) or slot_taken:
+                log.info("recovered task %s is no longer wanted; it will be killed", rec.task_id)
+                rec.killing = rec.restarting = True  # tracked until Mesos confirms its end
+                self.to_kill.append(rec)
+            self.tasks.add(rec)
+        return actions
+
+    def fill(self) -> None:
+        """Queue every declared instance that no task holds (at start and after a new registration)."""
+        for name, spec in self.specs.items():
+            for serial in range(1, self.desired[spec.name] + 1):
+                slot = (name, serial)
+                if (
+                    not self.occupied(slot)
+                    and slot not in self.completed
+                    and slot not in self.pending
+                    and slot not in self.delayed
+                ):
+                    self.pending.push(*slot)
+
+    def take_to_kill(self) -> list[Action]:
+        """The kills of unwanted recovered tasks (once subscribed)."""
+        to_kill, self.to_kill = self.to_kill, []
+        actions: list[Action] = []
+        for rec in to_kill:
+            actions.append(Persist(rec))
+            actions.append(Kill(rec.task_id, rec.agent_id, "no longer wanted"))
+        return actions
+
+    def register_anew(self) -> list[Action]:
+        """The master removed the framework (its tasks are gone): forget them, queue everything."""
+        actions: list[Action] = []
+        for rec in list(self.tasks):
+            self.tasks.remove(rec.task_id)
+            actions.append(Forget(rec.task_id))
+            actions.append(Emit("removed_task", rec))
+        self.to_kill.clear()
+        self.delayed.clear()
+        self.restarts.clear()
+        self.holding = False
+        self.fill()
+        return actions
+
+    # ------------------------------------------------------------------- offers
+    def offers(self, offers: Sequence[mesos_pb2.Offer], now: float) -> list[Action]:
+        """Place waiting instances on offers; decline what is not used."""
+        if not offers:
+            return []
+        if self.holding:
+            return [Decline(tuple(o.id for o in offers), self.hold_refuse_seconds)]
+        if not self.pending:
+            if self.offers_wanted_elsewhere:
+                return []  # someone else's to accept or decline
+            return [Decline(tuple(o.id for o in offers), self.idle_refuse_seconds)]
+        result = match_offers(
+            offers,
+            self.pending,
+            framework_name=self.framework_name,
+            roles=self.roles,
+            serial_numbered=self.serial_numbered,
+            templates=self._templates,
+        )
+        actions: list[Action] = []
+        for launches in result.launches.values():
+            records = []
+            for launch in launches:
+                offer = launch.offer
+                rec = TaskRecord(
+                    launch.task_id,
+                    launch.spec.name,
+                    launch.serial,
+                    agent_id=offer.agent_id.value,
+                    hostname=offer.hostname,
+                    ip=offer_ip(offer),
+                    ports=tuple(launch.ports),
+                    updated_at=now,
+                )
+                self.tasks.add(rec)
+                records.append(rec)
+                # Recorded before launching: a scheduler killed after ACCEPT still knows its tasks.
+                actions.append(Persist(rec))
+            actions.append(
+                LaunchOnOffer(
+                    launches[0].offer.id, tuple(records), tuple(launch.task_info for launch in launches)
+                )
+            )
+        if result.unused:
+            refuse = self.refuse_seconds if self.pending else self.idle_refuse_seconds
+            actions.append(Decline(tuple(o.id for o in result.unused), refuse))
+        return actions
+
+    def launch_failed(self, records: Iterable[TaskRecord], now: float) -> list[Action]:
+        """The master never acted on a launch: its instances wait again (after the restart backoff)."""
+        actions: list[Action] = []
+        for rec in records:
+            self.tasks.remove(rec.task_id)
+            actions.append(Forget(rec.task_id))
+            slot = (rec.type_name, rec.serial)
+            if not self._schedule_restart(slot, rec, now, actions):
+                self.completed[slot] = None
+        return actions
+
+    # ------------------------------------------------------------------ updates
+    def update(self, status: mesos_pb2.TaskStatus, now: float) -> list[Action]:
+        """A status update (or a reconciliation answer) for a task."""
+        task_id = status.task_id.value
+        state = TaskState(status.state)
+        rec = self.tasks.get(task_id)
+        if rec is None:
+            return self._unknown_task(status, state, now)
+        actions: list[Action] = []
+        changed = rec.state != state
+        rec.state = state
+        rec.updated_at = now
+        if status.HasField("agent_id") and status.agent_id.value:
+            rec.agent_id = status.agent_id.value
+        if status.HasField("executor_id"):
+            rec.executor_id = status.executor_id.value
+        if status.HasField("healthy"):
+            was = rec.healthy
+            rec.healthy = status.healthy
+            changed = changed or was != rec.healthy
+            if was is not False and rec.healthy is False:
+                actions.append(Emit("task_unhealthy", rec))
+        if not state.is_terminal:
+            if rec.killing and status.reason == mesos_pb2.TaskStatus.REASON_RECONCILIATION:
+                # Still alive although its end was asked for: the KILL was lost; ask again.
+                actions.append(Kill(rec.task_id, rec.agent_id, "still running after a kill"))
+            if state == TaskState.TASK_RUNNING and not rec.launched:
+                rec.launched = True
+                rec.started_at = now
+                changed = True
+                actions.append(Emit("task_launched", rec))
+            if changed:
+                actions.append(Persist(rec))
+                actions.append(Emit("updated_task", rec))
+            return actions
+        self._task_ended(rec, state, status, now, actions)
+        return actions
+
+    def _task_ended(
+        self,
+        rec: TaskRecord,
+        state: TaskState,
+        status: mesos_pb2.TaskStatus,
+        now: float,
+        actions: list[Action],
+    ) -> None:
+        self.tasks.remove(rec.task_id)
+        slot = (rec.type_name, rec.serial)
+        log.info("task %s (%s) ended: %s %s", rec.name, rec.task_id, state.name, status.message)
+        completed = False
+        if self.occupied(slot) or slot in self.pending or slot in self.delayed:
+            pass  # another task holds the instance, or a replacement is coming
+        elif slot in self.completed:
+            completed = self.in_spec(slot) and self.completed[slot] is None  # stopped: mark it
+        elif not self.wanted(slot):
+            pass
+        elif rec.killing or rec.restarting:
+            self.pending.push(*slot)  # restart_task(), or a replaced task whose replacement is gone
+        elif self.restart.should_restart(state):
+            completed = not self._schedule_restart(slot, rec, now, actions)
+        else:
+            completed = True  # e.g. FINISHED: the instance is done
+        if completed:
+            # The terminal record stays in the store so a restarted scheduler does not relaunch it.
+            self.completed[slot] = rec.task_id
+            actions.append(Persist(rec))
+        else:
+            actions.append(Forget(rec.task_id))
+        actions.append(Emit("removed_task", rec))
+
+    def _unknown_task(self, status: mesos_pb2.TaskStatus, state: TaskState, now: float) -> list[Action]:
+        task_id = status.task_id.value
+        agent_id = status.agent_id.value or None
+        if not state.is_active:
+            if task_id in self.completed.values():  # keep completion markers
+                return []
+            return [Forget(task_id)]
+        parsed = parse_task_id(task_id, self.framework_name)
+        if parsed is None:
+            if self.kill_unknown_tasks:
+                return [Kill(task_id, agent_id, f"not this framework's ({state.name})")]
+            return []
+        type_name = self._id_names.get(parsed[0])
+        slot = (type_name, parsed[1]) if type_name is not None else None
+        if slot is None or not self.wanted(slot):
+            return [Kill(task_id, agent_id, f"no longer wanted ({state.name})")]
+        actions: list[Action] = []
+        if self.occupied(slot):
+            # Two tasks for one instance (an agent came back after its tasks were relaunched):
+            # keep the one that runs, the older one when both do.
+            # Both running: keep the tracked one (the other was reported ended), unless it is
+            # unhealthy and the other healthy.
+            holders = [r for r in self.tasks.by_name(*slot) if not r.restarting]
+            healthier = status.HasField("healthy") and status.healthy
+            keep_holder = any(
+                r.state == TaskState.TASK_RUNNING and (r.healthy is not False or not healthier)
+                for r in holders
+            )
+            if state != TaskState.TASK_RUNNING or keep_holder:
+                return [Kill(task_id, agent_id, f"a second task for {slot[0]}-{slot[1]}")]
+            for holder in holders:
+                holder.restarting = holder.killing = True
+                actions.append(Persist(holder))
+                actions.append(Kill(holder.task_id, holder.agent_id, "another task runs for it"))
+        running = state == TaskState.TASK_RUNNING
+        rec = TaskRecord(
+            task_id,
+            slot[0],
+            slot[1],
+            state=state,
+            agent_id=agent_id,
+            updated_at=now,
+            launched=running,
+            started_at=now if running else None,
+        )
+        self.tasks.add(rec)
+        self.pending.remove(*slot)
+        self.delayed.pop(slot, None)
+        log.info("adopted running task %s as %s", task_id, rec.name)
+        actions.append(Persist(rec))
+        if rec.launched:
+            actions.append(Emit("task_launched", rec))
+        actions.append(Emit("updated_task", rec))
+        return actions
+
+    # ------------------------------------------------------------------ restarts
+    def _schedule_restart(self, slot: Slot, rec: TaskRecord, now: float, actions: list[Action]) -> bool:
+        """Relaunch an instance after its backoff; False when its restarts are used up."""
+        policy = self.restart
+        ran = now - rec.started_at if rec.started_at else 0.0
+        count = 1 if ran >= policy.reset_after else self.restarts.get(slot, 0) + 1
+        self.restarts[slot] = count
+        if policy.max_restarts is not None and count > policy.max_restarts:
+            actions.append(
+                Report(
+                    RestartsExhausted(
+                        f"gave up on {rec.name} after {policy.max_restarts} restarts (max_restarts); "
+                        f"start_instance({rec.name!r}) starts it again"
+                    )
+                )
+            )
+            return False
+        delay = policy.delay(count, self._rng)
+        log.info("restarting %s in %.2fs (restart #%d)", rec.name, delay, count)
+        self.delayed[slot] = now + delay
+        return True
+
+    def due(self, now: float) -> list[Action]:
+        """Queue the instances whose restart backoff has passed."""
+        for slot, when in list(self.delayed.items()):
+            if when <= now:
+                del self.delayed[slot]
+                if self.wanted(slot) and not self.occupied(slot) and slot not in self.pending:
+                    self.pending.push(*slot)
+        return []
+
+    # ------------------------------------------------------------------- control
+    def scale(self, type_name: str, instances: int) -> list[Action]:
+        """Run `instances` instances of a type whose spec allows scaling."""
+        spec = self.spec(type_name)
+        if not spec.allow_scaling:
+            raise ScalingNotAllowed(f"task type {type_name!r} does not allow scaling", option="allow_scaling")
+        if isinstance(instances, bool) or not isinstance(instances, int) or instances < 0:
+            raise ConfigurationError(f"expected a whole number >= 0, got {instances!r}", option="instances")
+        actions: list[Action] = []
+        old = self.desired[type_name]
+        self.desired[type_name] = instances
+        for serial in range(instances + 1, max(old, instances) + 1):
+            slot = (type_name, serial)
+            self.pending.remove(*slot)
+            self.delayed.pop(slot, None)
+            self._uncomplete(slot, actions)
+        for serial in range(1, instances + 1):
+            slot = (type_name, serial)
+            self._uncomplete(slot, actions)
+            if not self.occupied(slot) and slot not in self.delayed and slot not in self.pending:
+                self.pending.push(*slot)
+        victims = sorted(
+            (r for r in self.tasks.of_type(type_name) if r.serial > instances), key=lambda r: -r.serial
+        )
+        for rec in victims:
+            rec.killing = True
+            actions.append(Persist(rec))
+            actions.append(Kill(rec.task_id, rec.agent_id, "scaled down"))
+        return actions
+
+    def _uncomplete(self, slot: Slot, actions: list[Action]) -> None:
+        marker = self.completed.pop(slot, None)
+        if marker is not None:
+            actions.append(Forget(marker))
+
+    def kill_task(self, task: str | TaskRecord, *, restart: bool = False) -> list[Action]:
+        """Kill a tracked task; its instance is stopped unless `restart` (then relaunched at once)."""
+        rec = self.find(task)
+        if not restart:
+            self.completed.setdefault((rec.type_name, rec.serial), None)
+        rec.killing = True
+        return [Persist(rec), Kill(rec.task_id, rec.agent_id, "asked")]
+
+    def stop_instance(self, instance: str | TaskRecord, now: float) -> list[Action]:
+        """Stop an instance: kill its task, or cancel its coming restart; it stays stopped."""
+        slot = self.slot(instance)
+        actions: list[Action] = []
+        holders = self.tasks.by_name(*slot)
+        self.pending.remove(*slot)
+        self.delayed.pop(slot, None)
+        self.restarts.pop(slot, None)
+        if holders:
+            self.completed.setdefault(slot, None)
+            for rec in holders:
+                rec.killing = True
+                actions.append(Persist(rec))
+                actions.append(Kill(rec.task_id, rec.agent_id, "stopped"))
+            return actions
+        if slot not in self.completed:
+            # No task to carry the mark: a terminal record of its own keeps it across restarts.
+            spec = self.specs[slot[0]]
+            marker = TaskRecord(
+                spec.new_task_id(self.framework_name, slot[1]),
+                slot[0],
+                slot[1],
+                state=TaskState.TASK_KILLED,
+                updated_at=now,
+            )
+            self.completed[slot] = marker.task_id
+            actions.append(Persist(marker))
+        return actions
+
+    def start_instance(self, instance: str | TaskRecord) -> list[Action]:
+        """Start a stopped (or given-up, or finished) instance again; nothing if it runs or waits."""
+        slot = self.slot(instance)
+        actions: list[Action] = []
+        self._uncomplete(slot, actions)
+        self.completed.pop(slot, None)
+        self.restarts.pop(slot, None)
+        self.delayed.pop(slot, None)
+        if not self.occupied(slot) and slot not in self.pending:
+            self.pending.push(*slot)
+        return actions
+
+    def replace(self, slot: Slot) -> None:
+        """Queue a replacement for an instance (a rolling restart launches it before the kill)."""
+        self.pending.push(*slot)
+
+    def withdraw(self, slot: Slot) -> None:
+        """Cancel a replacement queued by `replace`."""
+        self.pending.remove(*slot)
+
+    def retire(self, rec: TaskRecord) -> list[Action]:
+        """Kill a task whose replacement runs (its end relaunches nothing)."""
+        rec.restarting = True
+        return [Persist(rec), Kill(rec.task_id, rec.agent_id, "replaced")]

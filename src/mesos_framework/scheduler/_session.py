@@ -1,0 +1,507 @@
+"""`Session`: a framework's subscription to the master, as an async iterator of events.
+
+The session subscribes (following the leading master), keeps the subscription
+alive (a heartbeat watchdog, resubscription with capped jittered backoff,
+a new leader), acknowledges updates in batches off the event path, and sends
+calls beside the stream. It makes no decision about tasks: that is the
+`Scheduler`'s (or yours, when you use the session directly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any
+
+from mesos_framework._events import Events
+from mesos_framework.errors import (
+    CallWhileDisconnected,
+    ConnectError,
+    FrameworkFailedOver,
+    FrameworkRemoved,
+    MesosError,
+    NotSubscribed,
+    StreamClosed,
+    SubscriptionLost,
+    TransportError,
+)
+from mesos_framework.protocol import ContentType
+from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
+from mesos_framework.scheduler import calls
+from mesos_framework.scheduler._calls import CallsMixin
+from mesos_framework.transport import Backoff, Credentials, EventStream, HttpClient, TLSConfig
+
+__all__ = ["SESSION_EVENTS", "Session"]
+
+log = logging.getLogger("mesos_framework.scheduler")
+
+#: At most this many acknowledgements go out pipelined together.
+_ACK_BATCH = 64
+
+Call = scheduler_pb2.Call
+Event = scheduler_pb2.Event
+
+#: The events a `Session` emits itself (plus `sent_<call>` after each call).
+SESSION_EVENTS = frozenset({"error", "disconnected", "framework_removed"})
+
+
+class _Watchdog:
+    """Ends a stream read that waits too long, at the cost of a timestamp per event.
+
+    One timer per stream instead of one per event: the timer re-arms itself for the deadline of the
+    current wait and cancels the reading task only if that wait is still going on when it fires.
+    """
+
+    __slots__ = ("_handle", "_limit", "_loop", "_task", "expired", "since", "waiting")
+
+    def __init__(self, limit: Callable[[], float]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._limit = limit
+        self.waiting = False
+        self.since = self._loop.time()
+        self.expired: float | None = None
+        self._handle = self._loop.call_at(self.since + limit(), self._check)
+
+    def _check(self) -> None:
+        now = self._loop.time()
+        limit = self._limit()
+        if not self.waiting:
+            self._handle = self._loop.call_at(now + limit, self._check)
+            return
+        deadline = self.since + limit
+        if now < deadline:
+            self._handle = self._loop.call_at(deadline, self._check)
+            return
+        self.expired = limit
+        if self._task is not None:
+            self._task.cancel()
+
+    def spent(self) -> None:
+        """The read ended otherwise although the watchdog fired: withdraw its cancellation."""
+        if self.expired is not None and self._task is not None and self._task.cancelling():
+            self._task.uncancel()
+
+    def rearm(self) -> None:
+        """Check again after the current limit (call when the limit may have become shorter)."""
+        self._handle.cancel()
+        self._handle = self._loop.call_at(self._loop.time() + self._limit(), self._check)
+
+    def close(self) -> None:
+        """Disarm the timer."""
+        self._handle.cancel()
+
+
+class Session(CallsMixin):
+    """A framework's connection to the master: events in, calls out.
+
+    Iterate over it to receive the framework's events (`scheduler_pb2.Event`
+    messages, SUBSCRIBED first); send calls with its methods (`accept`,
+    `decline`, `kill`, `reconcile`, ...) from the loop or from anywhere else.
+    The session resubscribes by itself after a lost connection (the iteration
+    simply continues with the next SUBSCRIBED); it ends when `close()` is
+    called, and raises `FrameworkRemoved` (or `FrameworkFailedOver`) when the
+    master removed the framework.
+
+    Example:
+
+        info = mesos_pb2.FrameworkInfo(user="root", name="raw", failover_timeout=3600)
+        async with Session("127.0.0.1:5050", info) as session:
+            async for event in session:
+                if event.type == Event.OFFERS:
+                    await session.decline([o.id for o in event.offers.offers])
+                elif event.type == Event.UPDATE:
+                    session.acknowledge_later(event.update.status)
+
+    Args:
+        master: `"host:port"`, several comma-separated, an `http(s)://` URL, or `zk://.../mesos`.
+        framework_info: what to subscribe with; its `id` is set from `framework_id`.
+        framework_id: re-attach to this framework (`None`: register a new one).
+        suppressed_roles: the roles to subscribe suppressed, or a function giving them at each
+            subscription.
+        events: where the session emits `sent_<call>`, `disconnected`, `framework_removed` and
+            `error` (a private one if not given; see `Session.on`).
+        connect_timeout: bounds connecting and the wait for SUBSCRIBE's answer (the
+            `master_connection_timeout` option).
+        request_timeout: bounds every other call.
+        call_timeout: how long a call waits for a subscription before `CallWhileDisconnected`.
+        heartbeat_misses: heartbeats missed before the subscription counts as lost.
+    """
+
+    def __init__(
+        self,
+        master: str,
+        framework_info: mesos_pb2.FrameworkInfo,
+        *,
+        framework_id: str | None = None,
+        suppressed_roles: Sequence[str] | Callable[[], Sequence[str]] = (),
+        events: Events | None = None,
+        content_type: ContentType = ContentType.PROTOBUF,
+        tls: TLSConfig | None = None,
+        principal: str | None = None,
+        secret: str | None = None,
+        token: str | None = None,
+        connect_timeout: float = 10.0,
+        request_timeout: float = 30.0,
+        call_timeout: float = 30.0,
+        heartbeat_misses: float = 2.0,
+        backoff_minimum: float = 1.0,
+        backoff_maximum: float = 15.0,
+        backoff_factor: float = 1.5,
+    ) -> None:
+        self.master = master
+        self.framework_info = framework_info
+        self.framework_id: str | None = framework_id
+        self._suppressed_roles = suppressed_roles
+        self.events = events if events is not None else Events(SESSION_EVENTS, prefixes=("sent_",))
+        self._emit = self.events.emit
+        self._content_type = content_type
+        self._tls = tls
+        self._credentials = Credentials(principal, secret) if principal and secret else None
+        self._token = token
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.call_timeout = call_timeout
+        self.heartbeat_misses = heartbeat_misses
+        self._backoff_args = (backoff_minimum, backoff_maximum, backoff_factor)
+        self.stream_id: str | None = None
+        self.leader: str | None = None
+        self.heartbeat_interval: float | None = None
+        self.last_heartbeat: float | None = None
+        self.master_info: mesos_pb2.MasterInfo | None = None
+        #: True when the last SUBSCRIBED registered a new framework (none was given).
+        self.registered_anew = False
+        self.tearing_down = False
+        self._connected = asyncio.Event()
+        self._client: HttpClient[scheduler_pb2.Event] | None = None
+        self._stream: EventStream[scheduler_pb2.Event] | None = None
+        self._closing = False
+        self._subscription_tasks: set[asyncio.Task[Any]] = set()
+        self._acks: asyncio.Queue[mesos_pb2.TaskStatus] | None = None
+        self._backoff = self._new_backoff()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def connected(self) -> bool:
+        """True while subscribed."""
+        return self._connected.is_set()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Wait until subscribed (`TimeoutError` after `timeout` seconds)."""
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
+
+    def on(self, name: str, listener: Callable[..., Any]) -> Callable[..., Any]:
+        """Listen to the session's own events (`sent_<call>`, `disconnected`, `error`...)."""
+        return self.events.on(name, listener)
+
+    def _new_backoff(self) -> Backoff:
+        minimum, maximum, factor = self._backoff_args
+        return Backoff(minimum=minimum, maximum=maximum, factor=factor)
+
+    def _get_client(self) -> HttpClient[scheduler_pb2.Event]:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> HttpClient[scheduler_pb2.Event]:
+        return HttpClient(
+            self.master,
+            content_type=self._content_type,
+            tls=self._tls,
+            credentials=self._credentials,
+            token=self._token,
+            connect_timeout=self.connect_timeout,
+            request_timeout=self.request_timeout,
+            subscribe_timeout=self.connect_timeout,
+            backoff=self._new_backoff(),
+        )
+
+    def report(self, exc: BaseException) -> None:
+        """Log an error and emit it as `error`."""
+        log.error("%s", exc)
+        self._emit("error", exc)
+
+    # ----------------------------------------------------------- lifecycle
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """End the iteration and close the connections (the framework fails over; tasks keep running)."""
+        self._closing = True
+        self._connected.clear()
+        await self.end_subscription_tasks()
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                await self._stream.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run `coro` for the current subscription only (cancelled when it ends)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._subscription_tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._subscription_tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        if isinstance(exc, MesosError):
+            self.report(exc)
+        else:
+            log.error("background task failed", exc_info=exc)
+            self._emit("error", exc)
+
+    async def end_subscription_tasks(self) -> None:
+        """Cancel the current subscription's tasks and wait for them."""
+        tasks = list(self._subscription_tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._subscription_tasks.clear()
+
+    # ------------------------------------------------------------- the events
+    def __aiter__(self) -> AsyncIterator[scheduler_pb2.Event]:
+        return self.events_stream()
+
+    async def events_stream(self) -> AsyncIterator[scheduler_pb2.Event]:
+        """The framework's events, across resubscriptions, until `close()`."""
+        client = self._get_client()
+        backoff = self._backoff
+        while not self._closing:
+            info = scheduler_pb2.Call.Subscribe().framework_info
+            info.CopyFrom(self.framework_info)
+            if self.framework_id:
+                info.id.value = self.framework_id
+            roles = self._suppressed_roles
+            call = calls.subscribe(info, suppressed_roles=roles() if callable(roles) else roles)
+            try:
+                stream = await client.subscribe(call)
+            except asyncio.CancelledError:
+                raise
+            except MesosError as exc:
+                if self._closing:
+                    return
+                self.report(exc)
+                await asyncio.sleep(backoff.next())
+                continue
+            self._stream = stream
+            self.stream_id = stream.stream_id
+            self.leader = str(stream.leader)
+            self._emit("sent_subscribe", call)
+            self.spawn(self._watch_leader(client, stream))
+            acks: asyncio.Queue[mesos_pb2.TaskStatus] = asyncio.Queue()
+            self._acks = acks
+            self.spawn(self._send_acknowledgements(acks))
+            try:
+                async for event in self._read(stream, backoff):
+                    yield event
+            except FrameworkRemoved as exc:
+                self._connected.clear()
+                self._emit("framework_removed", exc)
+                self.report(exc)
+                raise
+            except (StreamClosed, SubscriptionLost, TransportError) as exc:
+                if self.tearing_down:  # the master closes the stream after TEARDOWN
+                    log.info("framework torn down; the master closed the stream")
+                    return
+                if not self._closing:
+                    log.warning("subscription lost: %s", exc)
+            finally:
+                self._connected.clear()
+                self._acks = None  # the agents resend what this stream left unacknowledged
+                await self.end_subscription_tasks()
+                with contextlib.suppress(Exception):
+                    await stream.close()
+                self._stream = None
+                self.stream_id = None
+            if self._closing:
+                return
+            self._emit("disconnected")
+            client.forget_leader()
+            delay = backoff.next()
+            log.info("resubscribing in %.2fs", delay)
+            await asyncio.sleep(delay)
+
+    def _event_wait_limit(self) -> float:
+        """Seconds without an event after which the subscription counts as lost."""
+        if self.heartbeat_interval and self._connected.is_set():
+            return self.heartbeat_interval * self.heartbeat_misses + 1.0
+        return self.connect_timeout
+
+    async def _read(
+        self, stream: EventStream[scheduler_pb2.Event], backoff: Backoff
+    ) -> AsyncIterator[scheduler_pb2.Event]:
+        it = stream.__aiter__()
+        loop = asyncio.get_running_loop()
+        watchdog = _Watchdog(self._event_wait_limit)
+        task = asyncio.current_task()
+        try:
+            while True:
+                watchdog.since = loop.time()
+                watchdog.waiting = True
+                try:
+                    event = await it.__anext__()
+                except asyncio.CancelledError:
+                    if watchdog.expired is None or task is None or task.uncancel() > 0:
+                        raise
+                    raise SubscriptionLost(
+                        f"no event from {stream.leader} for {watchdog.expired:g}s "
+                        f"(heartbeat interval {self.heartbeat_interval or 'unknown'}s)"
+                    ) from None
+                except StopAsyncIteration:
+                    watchdog.spent()
+                    raise StreamClosed(f"event stream from {stream.leader} was closed") from None
+                except BaseException:
+                    watchdog.spent()
+                    raise
+                finally:
+                    watchdog.waiting = False
+                kind = event.type
+                if kind == Event.HEARTBEAT:
+                    self.last_heartbeat = time.time()
+                elif kind == Event.SUBSCRIBED:
+                    backoff.reset()
+                    self._subscribed(event.subscribed)
+                    yield event
+                    watchdog.rearm()  # the heartbeat interval is known now
+                    continue
+                elif kind == Event.ERROR:
+                    yield event
+                    self._error(event.error.message)
+                yield event
+        finally:
+            watchdog.close()
+
+    def _subscribed(self, sub: scheduler_pb2.Event.Subscribed) -> None:
+        new_id = sub.framework_id.value
+        self.registered_anew = not self.framework_id
+        if self.framework_id and new_id != self.framework_id:
+            log.warning("master assigned framework id %s instead of %s", new_id, self.framework_id)
+        self.framework_id = new_id
+        interval = sub.heartbeat_interval_seconds if sub.HasField("heartbeat_interval_seconds") else None
+        self.heartbeat_interval = interval
+        self.master_info = sub.master_info if sub.HasField("master_info") else None
+        self.last_heartbeat = time.time()
+        self._connected.set()
+        log.info("subscribed as framework %s (stream %s)", new_id, self.stream_id)
+
+    def _error(self, message: str) -> None:
+        low = message.lower()
+        if "failed over" in low:
+            raise FrameworkFailedOver(f"another scheduler took over framework {self.framework_id}: {message}")
+        if "removed" in low or "torn down" in low:
+            raise FrameworkRemoved(f"Mesos removed framework {self.framework_id}: {message}")
+        lost = SubscriptionLost(f"Mesos sent ERROR: {message}")
+        self.report(lost)  # unlike a routine reconnect, an ERROR from Mesos is reported
+        raise lost
+
+    async def _watch_leader(
+        self, client: HttpClient[scheduler_pb2.Event], stream: EventStream[scheduler_pb2.Event]
+    ) -> None:
+        """Close the stream when the detector sees a new leading master (resubscribe there)."""
+        await client.leader_changed()
+        log.warning("leading master changed; resubscribing")
+        await stream.close()
+
+    # ------------------------------------------------------------------ calls
+    async def _send(self, call: scheduler_pb2.Call, *, wait: bool = True) -> None:
+        """Send a call; wait (bounded by `call_timeout`) for a subscription unless `wait` is False."""
+        name = Call.Type.Name(call.type)
+        client = self._get_client()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.call_timeout
+        while True:
+            if not self._connected.is_set():
+                if not wait or self._closing:
+                    raise CallWhileDisconnected(f"{name} not sent: not subscribed to a master")
+                try:
+                    async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                        await self._connected.wait()
+                except TimeoutError:
+                    raise CallWhileDisconnected(
+                        f"{name} not sent: no subscription within {self.call_timeout:g}s"
+                    ) from None
+            if self.framework_id:
+                call.framework_id.value = self.framework_id
+            try:
+                await client.send(call, stream_id=self.stream_id)
+            except (NotSubscribed, ConnectError) as exc:
+                # Retried only when the master cannot have acted on the call (refused, or never
+                # reached), so an ACCEPT is never sent twice.
+                if not wait or loop.time() >= deadline or self._closing:
+                    raise
+                log.info("%s failed (%s); retrying", name, exc)
+                await asyncio.sleep(min(1.0, max(0.0, deadline - loop.time())))
+                continue
+            self._emit(f"sent_{name.lower()}", call)
+            return
+
+    async def send(self, call: scheduler_pb2.Call, *, wait: bool = True) -> None:
+        """Send any scheduler call (the framework ID is filled in)."""
+        await self._send(call, wait=wait)
+
+    def acknowledge_later(self, status: mesos_pb2.TaskStatus) -> None:
+        """Acknowledge an update from this subscription's sender (in order, batched, off the event path)."""
+        if not status.uuid:
+            return
+        if self._acks is None:
+            log.info(
+                "update for %s not acknowledged (disconnected); Mesos will resend it", status.task_id.value
+            )
+            return
+        self._acks.put_nowait(status)
+
+    async def _send_acknowledgements(self, acks: asyncio.Queue[mesos_pb2.TaskStatus]) -> None:
+        """Send one subscription's acknowledgements in order, pipelined in batches."""
+        while True:
+            batch = [await acks.get()]
+            while len(batch) < _ACK_BATCH and not acks.empty():
+                batch.append(acks.get_nowait())
+            try:
+                await self._acknowledge_many(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not stop the later acknowledgements
+                log.exception("acknowledging %d update(s) failed", len(batch))
+                self._emit("error", exc)
+
+    async def _acknowledge_many(self, statuses: Sequence[mesos_pb2.TaskStatus]) -> None:
+        client = self._client
+        if client is None or not self._connected.is_set():
+            log.info("%d updates not acknowledged (disconnected); Mesos will resend them", len(statuses))
+            return
+        batch = [calls.acknowledge(s.agent_id, s.task_id, s.uuid) for s in statuses]
+        if self.framework_id:
+            for call in batch:
+                call.framework_id.value = self.framework_id
+        results = await client.send_many(batch, stream_id=self.stream_id)
+        failed: list[MesosError] = []
+        for call, result in zip(batch, results, strict=True):
+            if isinstance(result, MesosError):
+                failed.append(result)
+            else:
+                self._emit("sent_acknowledge", call)
+        if failed:
+            # One report for the batch: when the connection breaks every call in it fails alike.
+            if len(failed) > 1:
+                log.info(
+                    "%d of %d acknowledgements failed; Mesos will resend those updates",
+                    len(failed),
+                    len(batch),
+                )
+            self.report(failed[0])
