@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mesos_framework import protocol
-from mesos_framework.local import _agent_state, _codec, _executor_api
+from mesos_framework.local import _agent_state, _codec, _executor_api, _recovery
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
 from mesos_framework.local._executor_api import RECOVERING_MESSAGE, valid_uuid
 from mesos_framework.local._fetcher import Fetcher, FetchError, Uri
@@ -210,108 +210,20 @@ class Agent:
         return float(getattr(self.config, "executor_reregistration_timeout", 2.0))
 
     def crash(self) -> None:
-        """Fault: the agent process dies; executor and task processes keep running.
-
-        Executor streams are cut and the executor API answers 503 until
-        recovery. Only what Mesos checkpoints survives: frameworks with
-        ``checkpoint`` set, their executors, tasks and pending status updates.
-        Other frameworks are forgotten (their executors see the agent go and
-        shut down; recovery destroys what is left), and the master removes
-        their tasks from the agent (``TASK_LOST``, ``REASON_AGENT_DISCONNECTED``).
-        """
-        if self.phase != "RUNNING":
-            return
-        self.phase = "DOWN"
-        self.updates.stop()
-        for fid, fw in list(self.frameworks.items()):
-            for ex in fw.executors.values():
-                for timer in ex.timers:
-                    timer.cancel()
-                ex.timers.clear()
-                if ex.stream is not None:
-                    ex.stream.on_lost = None
-                    ex.stream.close()
-                    ex.stream = None
-            if not fw.info.checkpoint:
-                self.updates.cleanup(fid)
-                del self.frameworks[fid]
-                for ex in fw.executors.values():
-                    ex.framework_removed = True
-                    self._orphans.append(ex)
-        if self.master is not None and self.id is not None and self.reachable:
-            self.master.agent_disconnected(self.id)
+        """Fault: the agent process dies (:func:`._recovery.crash`)."""
+        _recovery.crash(self)
 
     def recover(self) -> None:
-        """The agent process is back: recover checkpointed state, wait for executors.
-
-        Like ``Slave::recover``: containers of forgotten executors are
-        destroyed, queued tasks of recovered executors become launched tasks
-        (still ``TASK_STAGING``), every live recovered executor waits in
-        ``REGISTERING`` for its SUBSCRIBE, and executors that exited while the
-        agent was down are reaped now.
-        """
-        if self.phase != "DOWN":
-            return
-        self.phase = "RECOVERING"
-        self.start_time = time.time()
-        for ex in self._orphans:
-            if ex.process is not None and ex.process.returncode is None:
-                kill_tree(ex.process.pid)
-        loop = asyncio.get_running_loop()
-        for fw in self.frameworks.values():
-            for ex in fw.executors.values():
-                if ex.state == "TERMINATED":
-                    continue
-                for group in ex.queued:
-                    for t in group:
-                        ex.tasks[t.task_id.value] = AgentTask(info=t)
-                ex.queued.clear()
-                if ex.state == "TERMINATING":
-                    ex.timers.append(loop.call_later(self._grace(ex), self._destroy, ex))
-                else:
-                    ex.state = "REGISTERING"
-        exits, self._exits_while_down = self._exits_while_down, []
-        for ex, wait_status, launch_error in exits:
-            self._executor_exited(ex, wait_status, launch_error)
+        """The agent process is back (:func:`._recovery.recover`)."""
+        _recovery.recover(self)
 
     def awaiting_executors(self) -> bool:
         """True while recovering and some recovered executor has not re-subscribed yet."""
-        return self.phase == "RECOVERING" and any(
-            ex.state == "REGISTERING" for fw in self.frameworks.values() for ex in fw.executors.values()
-        )
+        return _recovery.awaiting_executors(self)
 
     def finish_recovery(self, master: Master | None = None, *, timeout: float | None = None) -> None:
-        """The re-registration timeout passed: destroy executors that did not re-subscribe,
-        re-register with the master and resend pending status updates.
-
-        ``timeout`` is the one that applied (for the tasks' message; default
-        ``executor_reregistration_timeout``).
-        """
-        if self.phase != "RECOVERING":
-            return
-        timeout_text = format_duration(self.reregistration_timeout if timeout is None else timeout)
-        for fw in self.frameworks.values():
-            partition_aware = any(
-                c.type == mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE for c in fw.info.capabilities
-            )
-            for ex in list(fw.executors.values()):
-                if ex.state != "REGISTERING":
-                    continue
-                log.info("destroying executor %s: it did not re-subscribe", ex.id)
-                ex.state = "TERMINATING"
-                ex.pending_termination = (
-                    mesos_pb2.TASK_GONE if partition_aware else mesos_pb2.TASK_LOST,
-                    mesos_pb2.TaskStatus.REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
-                    f"Executor did not reregister within {timeout_text}",
-                )
-                self._destroy(ex)
-        self.phase = "RUNNING"
-        if master is not None:
-            self.master = master
-        if self.master is not None and self.reachable:
-            self.register(self.master)
-        for fid in list(self.frameworks):
-            self.updates.resume(fid)
+        """The re-registration timeout passed (:func:`._recovery.finish_recovery`)."""
+        _recovery.finish_recovery(self, master, timeout=timeout)
 
     def snapshot(self) -> list[tuple[mesos_pb2.FrameworkInfo, list[mesos_pb2.ExecutorInfo], list[AgentTask]]]:
         """What a re-registering agent tells a new master: frameworks, custom executors, tasks."""
