@@ -14,6 +14,7 @@ from mesos_framework.errors import ConfigurationError
 from mesos_framework.local import AgentSpec, LocalCluster
 from mesos_framework.local.cli import load_config
 from mesos_framework.scheduler import Scheduler
+from mesos_framework.tasks import TaskState
 from tests.conformance.rawclient import RawScheduler, framework_info
 from tests.integration.scheduler_helpers import Recorder, cmd, running, until
 
@@ -218,7 +219,11 @@ async def test_an_8_instance_http_service_on_2_agents_has_no_port_collisions(
         s = _service(cluster)
         rec = Recorder(s)
         async with s:
-            await until(lambda: len(running(s)) == 8, timeout=120, what="8 running instances")
+            await until(
+                lambda: len(running(s)) == 8,
+                timeout=120,
+                what=lambda: f"8 running instances: {[(r.name, r.state) for r in s.task_records('web')]}",
+            )
             records = s.task_records("web")
             assert {r.agent_id for r in records} == {a.id for a in cluster.agents}
             ports = [p for r in records for p in r.ports]
@@ -233,7 +238,12 @@ async def test_an_8_instance_http_service_on_2_agents_has_no_port_collisions(
                         await asyncio.sleep(0.2)
                 else:
                     pytest.fail(f"nothing answers on port {port}")
-            assert rec.counts["task_launched"] == 8  # nothing failed and was restarted
+            failures = [
+                (u.status.task_id.value, u.status.message)
+                for u in rec.updates
+                if u.status.state in (TaskState.TASK_FAILED, TaskState.TASK_LOST, TaskState.TASK_ERROR)
+            ]
+            assert rec.counts["task_launched"] == 8, failures  # nothing failed and was restarted
             assert len(running(s)) == 8
 
 

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from mesos_framework.local import LocalCluster
-from mesos_framework.local.agent import _descendants
+from mesos_framework.local.agent import descendants as _descendants
 from tests.conformance.rawclient import RawScheduler, framework_info
 from tests.local.conftest import until_running
 

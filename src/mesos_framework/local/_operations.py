@@ -182,7 +182,7 @@ def validate_unreserve(resources: Resources, protos: list[mesos_pb2.Resource]) -
     return None
 
 
-def _persistent_volume_error(protos: list[mesos_pb2.Resource], res: Resources) -> str | None:
+def _persistent_volume_error(protos: list[mesos_pb2.Resource]) -> str | None:
     for r in protos:
         if not r.HasField("disk"):
             one = describe(Resources.from_protos([r]))
@@ -197,7 +197,7 @@ def _persistent_volume_error(protos: list[mesos_pb2.Resource], res: Resources) -
 
 
 def validate_create(protos: list[mesos_pb2.Resource], volumes: Resources, total: Resources) -> str | None:
-    error = _resources_error(protos) or _persistent_volume_error(protos, volumes)
+    error = _resources_error(protos) or _persistent_volume_error(protos)
     if error:
         return error
     seen: dict[str, set[str]] = {}
@@ -211,7 +211,7 @@ def validate_create(protos: list[mesos_pb2.Resource], volumes: Resources, total:
 
 
 def validate_destroy(protos: list[mesos_pb2.Resource], volumes: Resources, entry: AgentEntry) -> str | None:
-    error = _resources_error(protos) or _persistent_volume_error(protos, volumes)
+    error = _resources_error(protos) or _persistent_volume_error(protos)
     if error:
         return error
     plain = volumes.unallocated()
@@ -336,7 +336,7 @@ class Operations:
                     "Value of 'ShrinkVolume.subtract' must be smaller than the size of 'ShrinkVolume.volume'"
                 )
         if error is None:
-            why = _persistent_volume_error([volume], res)
+            why = _persistent_volume_error([volume])
             if why:
                 error = f"Invalid persistent volume in the {field_text} field: " + why.removeprefix(
                     "Not a persistent volume: "

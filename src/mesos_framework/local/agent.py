@@ -24,263 +24,46 @@ import sys
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mesos_framework import protocol
-from mesos_framework.local import _codec
+from mesos_framework.local import _agent_state, _codec, _executor_api, _recovery
+from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
+from mesos_framework.local._executor_api import RECOVERING_MESSAGE, valid_uuid
 from mesos_framework.local._fetcher import Fetcher, FetchError, Uri
+from mesos_framework.local._process import descendants, kill_tree, kill_trees
 from mesos_framework.local._stream import EventStream
-from mesos_framework.local._topology import domain_json
-from mesos_framework.local.config import VERSION, ClusterConfig
+from mesos_framework.local._updates import StatusUpdateManager
+from mesos_framework.local.config import ClusterConfig
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2
 
 if TYPE_CHECKING:
     from mesos_framework.local.master import Master
 
-__all__ = ["Agent", "kill_tree", "valid_uuid"]
+__all__ = [
+    "RECOVERING_MESSAGE",
+    "Agent",
+    "AgentFramework",
+    "AgentTask",
+    "Executor",
+    "descendants",
+    "kill_tree",
+    "valid_uuid",
+]
 
 log = logging.getLogger(__name__)
 
 ExCall = executor_pb2.Call
 ExEvent = executor_pb2.Event
 TERMINAL = _codec.TERMINAL_STATES
-RETRY_MAX = 600.0
-RECOVERING_MESSAGE = "Agent has not finished recovery"
 COMMAND_EXECUTOR = str(Path(__file__).with_name("command_executor.py"))
 
 
 def format_duration(seconds: float) -> str:
     """Stout duration text (``5secs``)."""
     return protocol.format_duration(seconds)
-
-
-def valid_uuid(data: bytes) -> bool:
-    """stout's ``UUID::fromBytes``: 16 bytes with a known version nibble."""
-    return len(data) == 16 and 1 <= (data[6] >> 4) <= 5
-
-
-def _proc_table() -> dict[int, tuple[int, int]]:
-    """pid -> (ppid, session id) of every process, from /proc."""
-    table: dict[int, tuple[int, int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            table[int(entry)] = (int(fields[1]), int(fields[3]))
-        except (OSError, ValueError, IndexError):
-            continue
-    return table
-
-
-def _descendants(pid: int, children: dict[int, list[int]] | None = None) -> list[int]:
-    """Every descendant of ``pid`` still attached to it (``children``: ppid -> pids, if scanned)."""
-    if children is None:
-        children = _children(_proc_table())
-    out: list[int] = []
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        for c in children.get(p, []):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
-def _children(table: dict[int, tuple[int, int]]) -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for child, (ppid, _sid) in table.items():
-        children.setdefault(ppid, []).append(child)
-    return children
-
-
-def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal a container: the process, its descendants, their process groups,
-    and everything left in the session it leads (orphans included)."""
-    kill_trees({pid}, sig=sig)
-
-
-def kill_trees(roots: set[int], ended: set[int] | None = None, *, sig: int = signal.SIGKILL) -> None:
-    """`kill_tree()` for many containers with one /proc scan.
-
-    ``roots`` are running executors (a scan of /proc reads the stat file of every process on the
-    machine, so one scan for a batch matters when thousands of tasks end together). ``ended`` are
-    executors already reaped: only what is left in the sessions they led is signalled, never
-    their pid itself (which may belong to a new process by now).
-    """
-    ended = ended or set()
-    if not roots and not ended:
-        return
-    own_pid, own_group, own_session = os.getpid(), os.getpgrp(), os.getsid(0)
-    table = _proc_table()
-    children = _children(table)
-    sessions: dict[int, list[int]] = {}
-    for p, (_ppid, sid) in table.items():
-        sessions.setdefault(sid, []).append(p)
-    pids: set[int] = set()
-    for root in roots:
-        pids.add(root)
-        pids.update(_descendants(root, children))
-        if root != own_session:
-            pids.update(sessions.get(root, ()))
-    left = {p for leader in ended - {own_session} for p in sessions.get(leader, ())}
-    groups: set[int] = set()
-    for p in pids:
-        with contextlib.suppress(OSError):
-            groups.add(os.getpgid(p))
-    # the roots (the executors) first, so that they cannot report their tasks' deaths
-    for root in roots - {own_pid}:
-        with contextlib.suppress(OSError):
-            os.kill(root, sig)
-    for g in groups - {own_group}:
-        with contextlib.suppress(OSError):
-            os.killpg(g, sig)
-    for p in (pids | left) - {own_pid}:
-        with contextlib.suppress(OSError):
-            os.kill(p, sig)
-
-
-# --------------------------------------------------------------------------
-# status update manager
-
-
-@dataclass
-class _UpdateStream:
-    framework_id: str
-    task_id: str
-    pending: deque[mesos_pb2.TaskStatus] = field(default_factory=deque)
-    seen: set[bytes] = field(default_factory=set)
-    timer: asyncio.TimerHandle | None = None
-    interval: float = 0.0
-    latest_state: int = mesos_pb2.TASK_STAGING
-
-
-class StatusUpdateManager:
-    """Per-task FIFO of updates; only the head is forwarded, retried until acked."""
-
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        self.streams: dict[tuple[str, str], _UpdateStream] = {}
-        self.paused: set[str] = set()
-
-    def update(self, framework_id: str, status: mesos_pb2.TaskStatus) -> bool:
-        """Add an update; False if it is a duplicate (same uuid)."""
-        key = (framework_id, status.task_id.value)
-        stream = self.streams.get(key)
-        if stream is None:
-            stream = self.streams[key] = _UpdateStream(framework_id, status.task_id.value)
-        if status.uuid in stream.seen:
-            return False
-        stream.seen.add(status.uuid)
-        stream.pending.append(status)
-        stream.latest_state = status.state
-        if len(stream.pending) == 1:
-            self._forward(stream, reset=True)
-        return True
-
-    def _forward(self, stream: _UpdateStream, *, reset: bool = False) -> None:
-        if not stream.pending:
-            return
-        if stream.timer is not None:
-            stream.timer.cancel()
-        if reset:
-            stream.interval = self.agent.config.status_update_retry
-        else:
-            stream.interval = min(stream.interval * 2, RETRY_MAX)
-        self.agent.forward_update(stream.framework_id, stream.pending[0], stream.latest_state)
-        loop = asyncio.get_running_loop()
-        stream.timer = loop.call_later(stream.interval, self._forward, stream)
-
-    def acknowledge(self, framework_id: str, task_id: str, uuid_bytes: bytes) -> mesos_pb2.TaskStatus | None:
-        """Ack of the head update: pops it, forwards the next; returns the acked update."""
-        stream = self.streams.get((framework_id, task_id))
-        if stream is None or not stream.pending or stream.pending[0].uuid != uuid_bytes:
-            return None
-        acked = stream.pending.popleft()
-        if stream.timer is not None:
-            stream.timer.cancel()
-            stream.timer = None
-        if stream.pending:
-            self._forward(stream, reset=True)
-        elif acked.state in TERMINAL:
-            del self.streams[(framework_id, task_id)]
-        return acked
-
-    def resume(self, framework_id: str) -> None:
-        """Resend every pending head of a framework now (it re-subscribed)."""
-        for stream in list(self.streams.values()):
-            if stream.framework_id == framework_id and stream.pending:
-                self._forward(stream, reset=True)
-
-    def cleanup(self, framework_id: str) -> None:
-        """Forget a framework's streams."""
-        for key in [k for k in self.streams if k[0] == framework_id]:
-            stream = self.streams.pop(key)
-            if stream.timer is not None:
-                stream.timer.cancel()
-
-    def stop(self) -> None:
-        """Cancel every retry timer."""
-        for stream in self.streams.values():
-            if stream.timer is not None:
-                stream.timer.cancel()
-
-
-# --------------------------------------------------------------------------
-# executors
-
-
-@dataclass
-class AgentTask:
-    """The agent's record of a task."""
-
-    info: mesos_pb2.TaskInfo
-    state: int = mesos_pb2.TASK_STAGING
-    statuses: list[mesos_pb2.TaskStatus] = field(default_factory=list)
-    kill_requested: bool = False
-
-
-@dataclass
-class Executor:
-    """A running (or starting) executor and its container."""
-
-    info: mesos_pb2.ExecutorInfo
-    framework_id: str
-    container_id: str
-    directory: Path
-    kind: str  # "command", "default" or "custom"
-    state: str = "REGISTERING"
-    stream: EventStream | None = None
-    queued: list[list[mesos_pb2.TaskInfo]] = field(default_factory=list)
-    tasks: dict[str, AgentTask] = field(default_factory=dict)
-    completed_tasks: deque[AgentTask] = field(default_factory=lambda: deque(maxlen=200))
-    process: asyncio.subprocess.Process | None = None
-    waiter: asyncio.Task[None] | None = None
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    shutdown_requested: bool = False
-    framework_removed: bool = False
-    pid: int | None = None
-    pending_termination: tuple[int, int, str] | None = None  # state, reason, message
-
-    @property
-    def id(self) -> str:
-        return str(self.info.executor_id.value)
-
-    def all_tasks(self) -> dict[str, AgentTask]:
-        return self.tasks
-
-
-@dataclass
-class AgentFramework:
-    """The agent's record of a framework."""
-
-    info: mesos_pb2.FrameworkInfo
-    executors: dict[str, Executor] = field(default_factory=dict)
-    completed_executors: deque[Executor] = field(default_factory=lambda: deque(maxlen=150))
 
 
 class Agent:
@@ -427,108 +210,20 @@ class Agent:
         return float(getattr(self.config, "executor_reregistration_timeout", 2.0))
 
     def crash(self) -> None:
-        """Fault: the agent process dies; executor and task processes keep running.
-
-        Executor streams are cut and the executor API answers 503 until
-        recovery. Only what Mesos checkpoints survives: frameworks with
-        ``checkpoint`` set, their executors, tasks and pending status updates.
-        Other frameworks are forgotten (their executors see the agent go and
-        shut down; recovery destroys what is left), and the master removes
-        their tasks from the agent (``TASK_LOST``, ``REASON_AGENT_DISCONNECTED``).
-        """
-        if self.phase != "RUNNING":
-            return
-        self.phase = "DOWN"
-        self.updates.stop()
-        for fid, fw in list(self.frameworks.items()):
-            for ex in fw.executors.values():
-                for timer in ex.timers:
-                    timer.cancel()
-                ex.timers.clear()
-                if ex.stream is not None:
-                    ex.stream.on_lost = None
-                    ex.stream.close()
-                    ex.stream = None
-            if not fw.info.checkpoint:
-                self.updates.cleanup(fid)
-                del self.frameworks[fid]
-                for ex in fw.executors.values():
-                    ex.framework_removed = True
-                    self._orphans.append(ex)
-        if self.master is not None and self.id is not None and self.reachable:
-            self.master.agent_disconnected(self.id)
+        """Fault: the agent process dies (:func:`._recovery.crash`)."""
+        _recovery.crash(self)
 
     def recover(self) -> None:
-        """The agent process is back: recover checkpointed state, wait for executors.
-
-        Like ``Slave::recover``: containers of forgotten executors are
-        destroyed, queued tasks of recovered executors become launched tasks
-        (still ``TASK_STAGING``), every live recovered executor waits in
-        ``REGISTERING`` for its SUBSCRIBE, and executors that exited while the
-        agent was down are reaped now.
-        """
-        if self.phase != "DOWN":
-            return
-        self.phase = "RECOVERING"
-        self.start_time = time.time()
-        for ex in self._orphans:
-            if ex.process is not None and ex.process.returncode is None:
-                kill_tree(ex.process.pid)
-        loop = asyncio.get_running_loop()
-        for fw in self.frameworks.values():
-            for ex in fw.executors.values():
-                if ex.state == "TERMINATED":
-                    continue
-                for group in ex.queued:
-                    for t in group:
-                        ex.tasks[t.task_id.value] = AgentTask(info=t)
-                ex.queued.clear()
-                if ex.state == "TERMINATING":
-                    ex.timers.append(loop.call_later(self._grace(ex), self._destroy, ex))
-                else:
-                    ex.state = "REGISTERING"
-        exits, self._exits_while_down = self._exits_while_down, []
-        for ex, wait_status, launch_error in exits:
-            self._executor_exited(ex, wait_status, launch_error)
+        """The agent process is back (:func:`._recovery.recover`)."""
+        _recovery.recover(self)
 
     def awaiting_executors(self) -> bool:
         """True while recovering and some recovered executor has not re-subscribed yet."""
-        return self.phase == "RECOVERING" and any(
-            ex.state == "REGISTERING" for fw in self.frameworks.values() for ex in fw.executors.values()
-        )
+        return _recovery.awaiting_executors(self)
 
     def finish_recovery(self, master: Master | None = None, *, timeout: float | None = None) -> None:
-        """The re-registration timeout passed: destroy executors that did not re-subscribe,
-        re-register with the master and resend pending status updates.
-
-        ``timeout`` is the one that applied (for the tasks' message; default
-        ``executor_reregistration_timeout``).
-        """
-        if self.phase != "RECOVERING":
-            return
-        timeout_text = format_duration(self.reregistration_timeout if timeout is None else timeout)
-        for fw in self.frameworks.values():
-            partition_aware = any(
-                c.type == mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE for c in fw.info.capabilities
-            )
-            for ex in list(fw.executors.values()):
-                if ex.state != "REGISTERING":
-                    continue
-                log.info("destroying executor %s: it did not re-subscribe", ex.id)
-                ex.state = "TERMINATING"
-                ex.pending_termination = (
-                    mesos_pb2.TASK_GONE if partition_aware else mesos_pb2.TASK_LOST,
-                    mesos_pb2.TaskStatus.REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
-                    f"Executor did not reregister within {timeout_text}",
-                )
-                self._destroy(ex)
-        self.phase = "RUNNING"
-        if master is not None:
-            self.master = master
-        if self.master is not None and self.reachable:
-            self.register(self.master)
-        for fid in list(self.frameworks):
-            self.updates.resume(fid)
+        """The re-registration timeout passed (:func:`._recovery.finish_recovery`)."""
+        _recovery.finish_recovery(self, master, timeout=timeout)
 
     def snapshot(self) -> list[tuple[mesos_pb2.FrameworkInfo, list[mesos_pb2.ExecutorInfo], list[AgentTask]]]:
         """What a re-registering agent tells a new master: frameworks, custom executors, tasks."""
@@ -1106,225 +801,24 @@ class Agent:
         kill_tree(ex.process.pid)
         return True
 
-    # ------------------------------------------------------ executor API
+    # ------------------------------------------------- executor API, state
     def executor_call(
         self, call: executor_pb2.Call, accept: str | None, content_type: str
     ) -> tuple[int, str] | EventStream:
-        """Handle a parsed executor call (after content checks)."""
-        if self.phase == "DOWN":
-            # Mesos refuses the connection, then answers 503 until the reconnect stage of recovery.
-            return 503, RECOVERING_MESSAGE
-        error = _validate_executor_call(call)
-        if error is not None:
-            return 400, f"Failed to validate Executor::Call: {error}"
-        if call.type == ExCall.SUBSCRIBE:
-            negotiated = _codec.negotiate(accept)
-            if negotiated is None:
-                return 406, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'"
-        if call.type == ExCall.HEARTBEAT:
-            return 202, ""
-        if call.type != ExCall.SUBSCRIBE and self.phase == "RECOVERING":
-            return 503, RECOVERING_MESSAGE
-        fw = self.frameworks.get(call.framework_id.value)
-        if fw is None:
-            return 400, "Framework cannot be found"
-        ex = fw.executors.get(call.executor_id.value)
-        if ex is None:
-            return 400, "Executor cannot be found"
-        if call.type == ExCall.SUBSCRIBE:
-            return self._subscribe(fw, ex, call.subscribe, _codec.negotiate(accept) or _codec.JSON)
-        if ex.state == "REGISTERING":
-            return 403, "Executor is not subscribed"
-        if call.type == ExCall.UPDATE:
-            self._executor_update(ex, call.update.status)
-            return 202, ""
-        if call.type == ExCall.MESSAGE:
-            if self.master is not None and self.id and self.reachable:
-                self.master.executor_message(self.id, ex.framework_id, ex.id, call.message.data)
-            return 202, ""
-        return 501, ""
+        """Handle a parsed executor call (after content checks): :mod:`._executor_api`."""
+        return _executor_api.executor_call(self, call, accept, content_type)
 
-    def _subscribe(
-        self, fw: AgentFramework, ex: Executor, sub: executor_pb2.Call.Subscribe, content_type: str
-    ) -> EventStream:
-        stream = EventStream(content_type)
-        if ex.stream is not None:
-            ex.stream.on_lost = None
-            ex.stream.close()
-        if ex.state in ("TERMINATING", "TERMINATED"):
-            stream.send(ExEvent(type=ExEvent.SHUTDOWN))
-            stream.close()
-            return stream
-        ex.stream = stream
-        stream.on_lost = lambda: self._executor_stream_lost(ex, stream)
-        for timer in ex.timers:
-            timer.cancel()
-        ex.timers.clear()
-        ex.state = "RUNNING"
-        self.recovery_progress.set()
-        # Replayed updates go to the status update manager, which drops duplicates; each one
-        # accepted is acknowledged to the executor (after SUBSCRIBED), as Slave::subscribe does.
-        replayed = [
-            upd.status
-            for upd in sub.unacknowledged_updates
-            if self._executor_update(ex, upd.status, ack=False)
-        ]
-        unacked = {t.task_id.value for t in sub.unacknowledged_tasks}
-        for task in ex.tasks.values():
-            if task.state == mesos_pb2.TASK_STAGING and task.info.task_id.value not in unacked:
-                pa = any(
-                    c.type == mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE for c in fw.info.capabilities
-                )
-                self._agent_update(
-                    ex.framework_id,
-                    task.info.task_id.value,
-                    mesos_pb2.TASK_DROPPED if pa else mesos_pb2.TASK_LOST,
-                    "Task launched during agent restart",
-                    mesos_pb2.TaskStatus.REASON_AGENT_RESTARTED,
-                    ex.id,
-                )
-        ev = ExEvent(type=ExEvent.SUBSCRIBED)
-        ev.subscribed.executor_info.CopyFrom(ex.info)
-        ev.subscribed.framework_info.CopyFrom(fw.info)
-        ev.subscribed.agent_info.CopyFrom(self.agent_info())
-        ev.subscribed.container_id.value = ex.container_id
-        stream.send(ev)
-        for status in replayed:
-            ack = ExEvent(type=ExEvent.ACKNOWLEDGED)
-            ack.acknowledged.task_id.CopyFrom(status.task_id)
-            ack.acknowledged.uuid = status.uuid
-            stream.send(ack)
-        queued, ex.queued = ex.queued, []
-        for group in queued:
-            for t in group:
-                ex.tasks[t.task_id.value] = AgentTask(info=t)
-            self._deliver(ex, group, group=ex.kind == "default" or len(group) > 1)
-        return stream
+    def executor_update(self, ex: Executor, status: mesos_pb2.TaskStatus, *, ack: bool = True) -> bool:
+        """An executor's update into the status update manager; False if ignored."""
+        return _executor_api.executor_update(self, ex, status, ack=ack)
 
-    def _executor_stream_lost(self, ex: Executor, stream: EventStream) -> None:
-        if ex.stream is stream:
-            ex.stream = None
-
-    def _executor_update(self, ex: Executor, status: mesos_pb2.TaskStatus, *, ack: bool = True) -> bool:
-        """An executor's update into the status update manager; False if ignored (other agent)."""
-        if status.HasField("agent_id") and status.agent_id.value != self.id:
-            return False
-        fid = ex.framework_id
-        st = mesos_pb2.TaskStatus()
-        st.CopyFrom(status)
-        if self.id:
-            st.agent_id.value = self.id
-        # Like Slave::statusUpdate: executor_id only overwritten when the executor set one.
-        if st.HasField("executor_id"):
-            st.executor_id.value = ex.id
-        st.source = mesos_pb2.TaskStatus.SOURCE_EXECUTOR
-        if not st.HasField("timestamp"):
-            st.timestamp = time.time()
-        st.container_status.container_id.value = ex.container_id
-        if not st.container_status.network_infos:
-            st.container_status.network_infos.add().ip_addresses.add(
-                protocol=mesos_pb2.NetworkInfo.IPv4, ip_address=self.address
-            )
-        if ex.pid is not None:
-            st.container_status.executor_pid = ex.pid
-        if ex.tasks.get(st.task_id.value) is None and not self.updates.streams.get((fid, st.task_id.value)):
-            # an update for a task this executor does not run: still forwarded, as Mesos does
-            pass
-        self._record(fid, st)
-        self.updates.update(fid, st)
-        if ack and ex.stream is not None:
-            ev = ExEvent(type=ExEvent.ACKNOWLEDGED)
-            ev.acknowledged.task_id.CopyFrom(st.task_id)
-            ev.acknowledged.uuid = st.uuid
-            ex.stream.send(ev)
-        return True
-
-    # ------------------------------------------------------------- state
     def containers_json(self) -> list[dict[str, Any]]:
         """``/slave(N)/containers``: the live containers."""
-        out = []
-        for fid, fw in self.frameworks.items():
-            for ex in fw.executors.values():
-                if ex.state == "TERMINATED":
-                    continue
-                out.append(
-                    {
-                        "container_id": ex.container_id,
-                        "executor_id": ex.id,
-                        "executor_name": ex.info.name,
-                        "framework_id": fid,
-                        "source": ex.info.source,
-                        "status": {"executor_pid": ex.pid} if ex.pid else {},
-                    }
-                )
-        return out
-
-    def _task_json(self, fid: str, task: AgentTask, executor: Executor) -> dict[str, Any]:
-        res = Resources.from_protos(task.info.resources).unallocated()
-        return {
-            "id": task.info.task_id.value,
-            "name": task.info.name,
-            "framework_id": fid,
-            "executor_id": executor.id if executor.kind != "command" else "",
-            "slave_id": self.id,
-            "state": mesos_pb2.TaskState.Name(task.state),
-            "resources": res.summary(),
-            "statuses": [
-                {"state": mesos_pb2.TaskState.Name(s.state), "timestamp": s.timestamp} for s in task.statuses
-            ],
-        }
-
-    def _executor_json(self, fid: str, ex: Executor) -> dict[str, Any]:
-        res = Resources.from_protos(ex.info.resources).unallocated()
-        tasks = [self._task_json(fid, t, ex) for t in ex.tasks.values() if t.state not in TERMINAL]
-        done = [self._task_json(fid, t, ex) for t in ex.tasks.values() if t.state in TERMINAL]
-        done += [self._task_json(fid, t, ex) for t in ex.completed_tasks]
-        return {
-            "id": ex.id,
-            "name": ex.info.name,
-            "source": ex.info.source,
-            "container": ex.container_id,
-            "directory": str(ex.directory),
-            "resources": res.summary(),
-            "tasks": tasks,
-            "queued_tasks": [{"id": t.task_id.value, "name": t.name} for g in ex.queued for t in g],
-            "completed_tasks": done,
-        }
-
-    def _framework_json(self, fid: str, fw: AgentFramework) -> dict[str, Any]:
-        info = fw.info
-        return {
-            "id": fid,
-            "name": info.name,
-            "user": info.user,
-            "failover_timeout": info.failover_timeout,
-            "checkpoint": info.checkpoint,
-            "hostname": info.hostname,
-            "role": info.role,
-            "executors": [self._executor_json(fid, e) for e in fw.executors.values()],
-            "completed_executors": [self._executor_json(fid, e) for e in fw.completed_executors],
-        }
+        return _agent_state.containers_json(self)
 
     def state_json(self) -> dict[str, Any]:
         """``/slave(N)/state``."""
-        return {
-            "version": VERSION,
-            "git_tag": VERSION,
-            "start_time": self.start_time,
-            "id": self.id,
-            "pid": self.pid,
-            "hostname": self.hostname,
-            **({"domain": domain_json(self.domain)} if self.domain is not None else {}),
-            "capabilities": list(self.CAPABILITIES),
-            "resources": self.total.summary(),
-            "attributes": self.attributes_json(),
-            "master_hostname": self.config.hostname,
-            "flags": {"work_dir": str(self.work_dir), "port": str(self.port)},
-            "frameworks": [self._framework_json(fid, fw) for fid, fw in self.frameworks.items()],
-            "completed_frameworks": [
-                self._framework_json(fw.info.id.value, fw) for fw in self.completed_frameworks
-            ],
-        }
+        return _agent_state.state_json(self)
 
     # ------------------------------------------------------------ shutdown
     async def stop(self, grace: float = 2.0) -> None:
@@ -1365,40 +859,3 @@ class Agent:
 def _open_logs(directory: Path) -> tuple[BinaryIO, BinaryIO]:
     """The sandbox's stdout and stderr files, handed to the executor process."""
     return open(directory / "stdout", "ab"), open(directory / "stderr", "ab")
-
-
-def _validate_executor_call(call: executor_pb2.Call) -> str | None:
-    if not call.HasField("type"):
-        return "Expecting 'type' to be present"
-    if not call.HasField("executor_id"):
-        return "Expecting 'executor_id' to be present"
-    if not call.HasField("framework_id"):
-        return "Expecting 'framework_id' to be present"
-    if call.type == ExCall.SUBSCRIBE and not call.HasField("subscribe"):
-        return "Expecting 'subscribe' to be present"
-    if call.type == ExCall.UPDATE:
-        if not call.HasField("update"):
-            return "Expecting 'update' to be present"
-        status = call.update.status
-        if not status.HasField("uuid"):
-            return "Expecting 'uuid' to be present"
-        if not valid_uuid(status.uuid):
-            return "Not a valid UUID"
-        if status.HasField("executor_id") and status.executor_id.value != call.executor_id.value:
-            return (
-                f"ExecutorID in Call: {call.executor_id.value} does not match ExecutorID in TaskStatus: "
-                f"{status.executor_id.value}"
-            )
-        if status.source != mesos_pb2.TaskStatus.SOURCE_EXECUTOR:
-            return (
-                f"Received Call from executor {call.executor_id.value} of framework "
-                f"{call.framework_id.value} with invalid source, expecting 'SOURCE_EXECUTOR'"
-            )
-        if status.state == mesos_pb2.TASK_STAGING:
-            return (
-                f"Received TASK_STAGING from executor {call.executor_id.value} of framework "
-                f"{call.framework_id.value} which is not allowed"
-            )
-    if call.type == ExCall.MESSAGE and not call.HasField("message"):
-        return "Expecting 'message' to be present"
-    return None

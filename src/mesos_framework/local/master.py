@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mesos_framework.local import _codec
+from mesos_framework.local._allocator import Allocator
+from mesos_framework.local._model import Filter, Offer
 from mesos_framework.local._operations import Operations
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local._task_validation import validate_task_checks
-from mesos_framework.local._topology import domain_info, domain_json, is_remote
+from mesos_framework.local._topology import domain_info, domain_json
 from mesos_framework.local.config import VERSION, ClusterConfig
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
@@ -164,28 +166,6 @@ class MasterTask:
 
 
 @dataclass
-class Offer:
-    """An outstanding offer."""
-
-    id: str
-    framework_id: str
-    agent_id: str
-    role: str
-    resources: Resources
-    timer: asyncio.TimerHandle | None = None
-
-
-@dataclass
-class Filter:
-    """A decline filter: (role, agent) resources refused until ``expires``."""
-
-    role: str
-    agent_id: str
-    resources: Resources
-    expires: float
-
-
-@dataclass
 class Framework:
     """The master's record of a framework."""
 
@@ -253,8 +233,18 @@ def _now() -> float:
 class Master:
     """One master. Serves nothing itself: `server` routes HTTP to it."""
 
-    def __init__(self, config: ClusterConfig, port: int, *, address: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        config: ClusterConfig,
+        port: int,
+        *,
+        address: str = "127.0.0.1",
+        rng: random.Random | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.config = config
+        self.allocator = Allocator(rng=rng, clock=clock)
+        """Offers free resources DRF-fairly; ``rng`` orders agents, ``clock`` times filters."""
         self.port = port
         self.address = address
         self.id = str(uuid.uuid4())
@@ -995,7 +985,7 @@ class Master:
         seconds = min(seconds, MAX_REFUSE)
         if seconds <= 0 or not res:
             return
-        expires = asyncio.get_running_loop().time() + max(seconds, min(1.0, self.config.allocation_interval))
+        expires = self.allocator.now() + max(seconds, min(1.0, self.config.allocation_interval))
         fw.filters.append(Filter(role=role, agent_id=agent_id, resources=res, expires=expires))
 
     def rescind(self, oid: str) -> None:
@@ -1025,115 +1015,9 @@ class Master:
         except Exception:
             log.exception("allocation failed")
 
-    def _shares(self) -> tuple[dict[str, float], dict[str, float]]:
-        """Dominant shares of frameworks and of roles (used plus offered)."""
-        names = ("cpus", "mem", "disk")
-        totals = Resources()
-        for entry in self.agents.values():
-            totals += entry.total.unallocated()
-        total = {n: totals.scalar(n) for n in names}
-
-        def dominant(amounts: dict[str, float]) -> float:
-            return max((amounts.get(n, 0.0) / total[n] for n in names if total[n] > 0), default=0.0)
-
-        fw_share: dict[str, float] = {}
-        by_role: dict[str, dict[str, float]] = {}
-        for fid, fw in self.frameworks.items():
-            mine: dict[str, float] = {}
-            for task in fw.tasks.values():
-                if task.state in TERMINAL:
-                    continue
-                role = by_role.setdefault(task.role, {})
-                for n in names:
-                    amount = task.resources.scalar(n)
-                    mine[n] = mine.get(n, 0.0) + amount
-                    role[n] = role.get(n, 0.0) + amount
-            for oid in fw.offers:
-                offer = self.offers[oid]
-                role = by_role.setdefault(offer.role, {})
-                for n in names:
-                    amount = offer.resources.scalar(n)
-                    mine[n] = mine.get(n, 0.0) + amount
-                    role[n] = role.get(n, 0.0) + amount
-            fw_share[fid] = dominant(mine)
-        return fw_share, {r: dominant(a) for r, a in by_role.items()}
-
     def allocate(self) -> None:
-        """One allocation round: offer every agent's free resources, DRF-fairly."""
-        if self._stopped or not self.leader:
-            return
-        now = asyncio.get_running_loop().time()
-        for fw in self.frameworks.values():
-            fw.filters = [f for f in fw.filters if f.expires > now]
-        candidates = [fw for fw in self.frameworks.values() if fw.connected]
-        if not candidates:
-            return
-        shares = self._shares()
-        batches: dict[str, list[Offer]] = {}
-        agents = list(self.agents.values())
-        random.shuffle(agents)
-        for entry in agents:
-            if not entry.active:
-                continue
-            available = entry.total.unallocated() - entry.used_total()
-            for oid in entry.offers:
-                available -= self.offers[oid].resources.unallocated()
-            if not available.has_allocatable():
-                continue
-            remote = is_remote(self.domain, entry.agent.domain)
-            pairs = [
-                (fw, role)
-                for fw in candidates
-                for role in fw.roles
-                if role not in fw.suppressed and (not remote or has_cap(fw.info, Cap.REGION_AWARE))
-            ]
-            fw_share, role_share = shares
-            pairs.sort(
-                key=lambda p: (
-                    role_share.get(p[1], 0.0),
-                    self._allocations.get(p[1], 0),
-                    p[1],
-                    fw_share.get(p[0].id, 0.0),
-                    self._allocations.get(p[0].id, 0),
-                    p[0].order,
-                )
-            )
-            for fw, role in pairs:
-                mine = available.for_role(role)
-                if not mine.has_allocatable():
-                    continue
-                if any(
-                    f.role == role and f.agent_id == entry.id and f.resources.contains(mine)
-                    for f in fw.filters
-                ):
-                    continue
-                offer = Offer(
-                    id=self._new_offer_id(),
-                    framework_id=fw.id,
-                    agent_id=entry.id,
-                    role=role,
-                    resources=mine.allocated(role),
-                )
-                self.offers[offer.id] = offer
-                fw.offers.add(offer.id)
-                entry.offers.add(offer.id)
-                if self.config.offer_timeout is not None:
-                    offer.timer = asyncio.get_running_loop().call_later(
-                        self.config.offer_timeout, self.rescind, offer.id
-                    )
-                available -= mine
-                self._allocations[role] = self._allocations.get(role, 0) + 1
-                self._allocations[fw.id] = self._allocations.get(fw.id, 0) + 1
-                batches.setdefault(fw.id, []).append(offer)
-                shares = self._shares()
-                if not available.has_allocatable():
-                    break
-        for fid, offers in batches.items():
-            fw = self.frameworks[fid]
-            ev = Event(type=Event.OFFERS)
-            for offer in offers:
-                ev.offers.offers.append(self._offer_proto(fw, offer))
-            fw.send(ev)
+        """One allocation round (:class:`~._allocator.Allocator`)."""
+        self.allocator.allocate(self)
 
     def _offer_proto(self, fw: Framework, offer: Offer) -> mesos_pb2.Offer:
         entry = self.agents[offer.agent_id]
