@@ -164,8 +164,8 @@ class StreamClosed(TransportError):
 class StreamDecodeError(StreamClosed, ProtocolError):
     """The stream carried something that is not a RecordIO stream of events.
 
-    Both a :class:`StreamClosed` (the stream is over) and a
-    :class:`ProtocolError` (the peer broke the protocol).
+    Both a `StreamClosed` (the stream is over) and a
+    `ProtocolError` (the peer broke the protocol).
     """
 
 

@@ -1,7 +1,7 @@
 """``mesos-framework events --framework NAME``: subscribe a framework of that
 name that declines every offer, and print the scheduler events it receives
 (``SUBSCRIBED``, ``OFFERS``, ``HEARTBEAT``, ...). The master's operator
-events (without ``--framework``) are in :mod:`._operator`.
+events (without ``--framework``) are in `_operator`.
 """
 
 from __future__ import annotations

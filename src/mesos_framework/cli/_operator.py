@@ -1,5 +1,5 @@
 """The inspecting commands (``state``, ``agents``, ``frameworks``, ``tasks``, ``events``,
-``logs``, ``maintenance``), built on :class:`~mesos_framework.operator.MasterOperator`."""
+``logs``, ``maintenance``), built on `MasterOperator`."""
 
 from __future__ import annotations
 

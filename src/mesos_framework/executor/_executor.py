@@ -258,7 +258,7 @@ class Executor:
         return self._events.once(event, listener)
 
     def off(self, event: str, listener: Listener) -> None:
-        """Remove a listener added with :meth:`on` (no error if absent)."""
+        """Remove a listener added with `on()` (no error if absent)."""
         self._events.off(event, listener)
 
     async def wait_for(
@@ -507,7 +507,7 @@ class Executor:
             logger.info("executor %s stopped", self.executor_id.value)
 
     async def stop(self) -> None:
-        """Make :meth:`run` return, without killing tasks or telling the agent; wait until it has.
+        """Make `run()` return, without killing tasks or telling the agent; wait until it has.
 
         Safe to await from handlers and listeners (the event being handled is abandoned).
         """
@@ -517,7 +517,7 @@ class Executor:
             await asyncio.wait({task})  # run() (a subclass's too) has returned; its outcome is its own
 
     def _request_stop(self) -> None:
-        """Make :meth:`run` return soon (from inside the executor, without waiting)."""
+        """Make `run()` return soon (from inside the executor, without waiting)."""
         self._finished.set()
 
     async def shutdown(self) -> None:

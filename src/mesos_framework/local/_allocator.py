@@ -33,7 +33,7 @@ Cap = mesos_pb2.FrameworkInfo.Capability
 
 
 class Allocator:
-    """Allocation rounds for a :class:`~.master.Master`."""
+    """Allocation rounds for a `Master`."""
 
     def __init__(self, *, rng: random.Random | None = None, clock: Callable[[], float] | None = None) -> None:
         self.rng = rng or random.Random()

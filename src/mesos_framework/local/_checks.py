@@ -3,7 +3,7 @@
 Standard library only: the command executor (also the default executor)
 loads this module by path. It follows Mesos 1.11's ``src/checks/``:
 
-* :class:`CheckerLoop` (``CheckerProcess``) waits ``delay_seconds``, then
+* `CheckerLoop` (``CheckerProcess``) waits ``delay_seconds``, then
   performs the check every ``interval_seconds`` after the previous one
   finished. COMMAND runs the command (shell or argv, with its environment)
   and reports its exit code; HTTP GETs ``scheme://127.0.0.1:port/path``
@@ -11,10 +11,10 @@ loads this module by path. It follows Mesos 1.11's ``src/checks/``:
   and reports the status code; TCP connects to ``127.0.0.1:port`` and
   reports whether it succeeded. Past ``timeout_seconds`` (0: none) the
   attempt is an error and its processes are killed.
-* :class:`Checker` (``checks::Checker``) reports a ``CheckStatusInfo`` only
+* `Checker` (``checks::Checker``) reports a ``CheckStatusInfo`` only
   when it differs from the previous one; an error reports the empty one
   (``{"type": "HTTP", "http": {}}``).
-* :class:`HealthChecker` (``checks::HealthChecker``) interprets results
+* `HealthChecker` (``checks::HealthChecker``) interprets results
   (COMMAND: exit code 0; HTTP: status in [200, 400); TCP: connected):
   failures within ``grace_period_seconds`` of the start are ignored until
   the first success; every other failure is reported unhealthy with the

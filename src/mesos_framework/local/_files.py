@@ -71,7 +71,7 @@ class Files:
         return [file_info(f"{shown.rstrip('/')}/{e.name}", e) for e in sorted(target.iterdir())]
 
     def read(self, path: str, offset: int, length: int | None) -> tuple[int, bytes]:
-        """The file's size and up to ``length`` bytes (at most :data:`MAX_READ`) from ``offset``."""
+        """The file's size and up to ``length`` bytes (at most `MAX_READ`) from ``offset``."""
         target = self.resolve(path)
         if target.is_dir():
             raise FilesError(400, "Cannot read a directory.\n")

@@ -100,7 +100,7 @@ def _machine_id(machine: Machine) -> dict[str, str]:
 
 
 def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str, Any] | str]:
-    """Answer one of the maintenance calls (:data:`CALLS`)."""
+    """Answer one of the maintenance calls (`CALLS`)."""
     state = _state(master)
     kind = Call.Type.Name(call.type)
     if call.type == Call.GET_MAINTENANCE_SCHEDULE:

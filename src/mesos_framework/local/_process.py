@@ -57,7 +57,7 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
 
 
 def kill_trees(roots: set[int], ended: set[int] | None = None, *, sig: int = signal.SIGKILL) -> None:
-    """:func:`kill_tree` for many containers with one /proc scan.
+    """`kill_tree()` for many containers with one /proc scan.
 
     ``roots`` are running executors (a scan of /proc reads the stat file of every process on the
     machine, so one scan for a batch matters when thousands of tasks end together). ``ended`` are

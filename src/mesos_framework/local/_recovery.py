@@ -1,8 +1,8 @@
 """An agent's restart, as Mesos's ``--recover=reconnect``.
 
-:func:`crash` (the agent process dies; executors and tasks keep running),
-:func:`recover` (it starts again: forgotten containers are destroyed,
-recovered executors may re-subscribe), :func:`finish_recovery` (the
+`crash()` (the agent process dies; executors and tasks keep running),
+`recover()` (it starts again: forgotten containers are destroyed,
+recovered executors may re-subscribe), `finish_recovery()` (the
 re-registration timeout passed: the rest is destroyed, the agent
 re-registers and resends pending updates).
 """

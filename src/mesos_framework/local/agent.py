@@ -210,11 +210,11 @@ class Agent:
         return float(getattr(self.config, "executor_reregistration_timeout", 2.0))
 
     def crash(self) -> None:
-        """Fault: the agent process dies (:func:`._recovery.crash`)."""
+        """Fault: the agent process dies (`_recovery.crash()`)."""
         _recovery.crash(self)
 
     def recover(self) -> None:
-        """The agent process is back (:func:`._recovery.recover`)."""
+        """The agent process is back (`_recovery.recover()`)."""
         _recovery.recover(self)
 
     def awaiting_executors(self) -> bool:
@@ -222,7 +222,7 @@ class Agent:
         return _recovery.awaiting_executors(self)
 
     def finish_recovery(self, master: Master | None = None, *, timeout: float | None = None) -> None:
-        """The re-registration timeout passed (:func:`._recovery.finish_recovery`)."""
+        """The re-registration timeout passed (`_recovery.finish_recovery()`)."""
         _recovery.finish_recovery(self, master, timeout=timeout)
 
     def snapshot(self) -> list[tuple[mesos_pb2.FrameworkInfo, list[mesos_pb2.ExecutorInfo], list[AgentTask]]]:
@@ -805,7 +805,7 @@ class Agent:
     def executor_call(
         self, call: executor_pb2.Call, accept: str | None, content_type: str
     ) -> tuple[int, str] | EventStream:
-        """Handle a parsed executor call (after content checks): :mod:`._executor_api`."""
+        """Handle a parsed executor call (after content checks): `_executor_api`."""
         return _executor_api.executor_call(self, call, accept, content_type)
 
     def executor_update(self, ex: Executor, status: mesos_pb2.TaskStatus, *, ack: bool = True) -> bool:

@@ -47,8 +47,6 @@ def load_config(path: Path) -> dict[str, Any]:
     """A TOML cluster description: ``LocalCluster`` options, ``ClusterConfig`` settings and
     ``[[agent]]`` tables (``resources``, ``attributes``, ``hostname``, ``domain``).
 
-    ::
-
         agents = 2
         resources = "cpus:2;mem:2048;ports:[31000-31999]"
         domain = "eu/a"                 # the master's fault domain

@@ -41,7 +41,7 @@ class LocalCluster:
     ``resources`` uses the agent ``--resources`` syntax; agent N gets its
     ``ports`` shifted down by ``N - 1`` times their span (agent 2 of the
     default: ``[29999-30999]``) unless ``distinct_ports=False``.
-    ``agent_specs`` (one :class:`AgentSpec` or mapping per agent, from agent 1)
+    ``agent_specs`` (one `AgentSpec` or mapping per agent, from agent 1)
     gives agents their own resources, attributes, hostname or fault domain
     (``domain="region/zone"``, which needs the master's ``domain=`` setting).
     ``config`` (or keyword overrides such as ``status_update_retry=0.5``)
@@ -274,7 +274,7 @@ class LocalCluster:
     ) -> Agent:
         """Start one more agent; returns it once registered.
 
-        Without ``resources`` it gets its :class:`AgentSpec`'s, else the
+        Without ``resources`` it gets its `AgentSpec`'s, else the
         cluster's (ports shifted for its index, as for the first agents).
         """
         assert self._agent_endpoint is not None and self.work_dir is not None
@@ -438,7 +438,7 @@ class LocalCluster:
 
 
 def _spec(value: AgentSpec | Mapping[str, Any], index: int) -> AgentSpec:
-    """An :class:`AgentSpec` from itself or a mapping (a config file's ``[[agent]]`` table)."""
+    """An `AgentSpec` from itself or a mapping (a config file's ``[[agent]]`` table)."""
     if isinstance(value, AgentSpec):
         spec = value
     else:

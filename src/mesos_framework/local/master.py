@@ -1016,7 +1016,7 @@ class Master:
             log.exception("allocation failed")
 
     def allocate(self) -> None:
-        """One allocation round (:class:`~._allocator.Allocator`)."""
+        """One allocation round (`Allocator`)."""
         self.allocator.allocate(self)
 
     def _offer_proto(self, fw: Framework, offer: Offer) -> mesos_pb2.Offer:

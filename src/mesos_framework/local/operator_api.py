@@ -1,13 +1,13 @@
 """The master's operator API (``POST /api/v1``), JSON and protobuf.
 
-:func:`handle` parses and validates a ``mesos.v1.master.Call`` as Mesos does
-and :func:`operator_call` answers it: ``SUBSCRIBE`` (an event stream:
+`handle()` parses and validates a ``mesos.v1.master.Call`` as Mesos does
+and `operator_call()` answers it: ``SUBSCRIBE`` (an event stream:
 ``Master.operator_subscribe``), ``GET_HEALTH``, ``GET_VERSION``,
 ``GET_MASTER``, ``GET_FLAGS``, ``GET_METRICS``, ``GET_LOGGING_LEVEL``,
 ``SET_LOGGING_LEVEL``, ``LIST_FILES``, ``READ_FILE``, ``GET_STATE``,
 ``GET_FRAMEWORKS``, ``GET_AGENTS``, ``GET_TASKS``, ``GET_EXECUTORS``,
 ``GET_OPERATIONS``, ``GET_ROLES``, ``GET_WEIGHTS``, ``UPDATE_WEIGHTS``,
-``GET_QUOTA``, the maintenance calls (:mod:`._maintenance`),
+``GET_QUOTA``, the maintenance calls (`_maintenance`),
 ``DEACTIVATE_AGENT``, ``REACTIVATE_AGENT``, ``MARK_AGENT_GONE`` and
 ``TEARDOWN``. Calls a local cluster cannot honour (reservations, volumes,
 quota changes, draining) get Mesos's answer for an unknown agent, else

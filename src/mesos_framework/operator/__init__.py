@@ -1,10 +1,10 @@
 """Clients of the Mesos v1 operator APIs.
 
-* :class:`MasterOperator` — every call of a master's ``/api/v1`` (state,
+* `MasterOperator` — every call of a master's ``/api/v1`` (state,
   agents, frameworks, tasks, flags, metrics, files, weights, quota,
   maintenance, reservations and volumes, agent draining, teardown) and its
-  ``SUBSCRIBE`` event stream (:class:`MasterEvents`, reconnecting).
-* :class:`AgentOperator` — every call of an agent's ``/api/v1`` (state,
+  ``SUBSCRIBE`` event stream (`MasterEvents`, reconnecting).
+* `AgentOperator` — every call of an agent's ``/api/v1`` (state,
   containers, files, container launch/wait/kill and process I/O).
 
 Both speak protobuf (the default) or JSON and reuse the transport's leader

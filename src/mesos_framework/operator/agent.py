@@ -1,4 +1,4 @@
-"""An agent's operator API (``mesos.v1.agent``): :class:`AgentOperator`."""
+"""An agent's operator API (``mesos.v1.agent``): `AgentOperator`."""
 
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ def _container(container_id: str | MessageOrDict) -> Any:
 class AgentOperator(OperatorClient[agent_pb2.Call, agent_pb2.Response, agent_pb2.Call]):
     """Every call of an agent's v1 operator API as a typed async method.
 
-    ``agent`` is ``"host:port"``, a URL or an :class:`Endpoint`.
+    ``agent`` is ``"host:port"``, a URL or an `Endpoint`.
     ``api_path`` defaults to ``/slave(1)/api/v1``, which real Mesos agents
     and the local cluster's first agent both serve; the local cluster's
-    agent N is at ``/slave(N)/api/v1`` (:meth:`for_pid` builds the client
+    agent N is at ``/slave(N)/api/v1`` (`for_pid()` builds the client
     from an agent's ``pid`` as ``GET_AGENTS`` reports it). Reads return the
     matching part of ``mesos.agent.Response``; the container I/O calls
     stream ``ProcessIO`` records.

@@ -1,4 +1,4 @@
-"""The master's operator API (``mesos.v1.master``): :class:`MasterOperator`."""
+"""The master's operator API (``mesos.v1.master``): `MasterOperator`."""
 
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ class MasterOperator(OperatorClient[master_pb2.Call, master_pb2.Response, master
     """Every call of a master's v1 operator API as a typed async method.
 
     ``master`` is anything the scheduler accepts: ``"host:port"``, a host
-    list (``"h1:5050,h2:5050"``), a URL, ``zk://...``, an :class:`Endpoint`
+    list (``"h1:5050,h2:5050"``), a URL, ``zk://...``, an `Endpoint`
     or a detector; calls follow the redirects of non-leading masters. Calls
     return the matching part of ``mesos.master.Response`` (e.g.
     ``get_health()`` returns a ``Response.GetHealth``); calls that change
     something return ``None``. Failures raise the typed errors of
-    :mod:`mesos_framework.errors` (``BadRequest``, ``Conflict``, ...).
+    `mesos_framework.errors` (``BadRequest``, ``Conflict``, ...).
     """
 
     _call_type = master_pb2.Call
@@ -279,13 +279,13 @@ class MasterOperator(OperatorClient[master_pb2.Call, master_pb2.Response, master
         intervals) is subscribed again, at the leader then, and the next
         event is a fresh ``SUBSCRIBED``; ``give_up_after`` bounds each
         attempt to (re)connect. Use as ``async with op.subscribe() as events:``
-        or close it with :meth:`MasterEvents.close`.
+        or close it with `MasterEvents.close()`.
         """
         return MasterEvents(self, reconnect=reconnect, give_up_after=give_up_after)
 
 
 class MasterEvents:
-    """The events of a master operator ``SUBSCRIBE`` (see :meth:`MasterOperator.subscribe`)."""
+    """The events of a master operator ``SUBSCRIBE`` (see `MasterOperator.subscribe()`)."""
 
     def __init__(self, operator: MasterOperator, *, reconnect: bool, give_up_after: float | None) -> None:
         self._operator = operator

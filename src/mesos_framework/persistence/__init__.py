@@ -1,9 +1,9 @@
 """Persistence of scheduler state: the store protocol and its stores.
 
-* :class:`MemoryStore`: this process only (tests, or no persistence).
-* :class:`SQLiteStore`: one file on this machine (standard library, no server).
-* :class:`ZooKeeperStore`: ZooKeeper, for schedulers on several machines.
-* :func:`open_store`: the store a spec string names (``"memory"``,
+* `MemoryStore`: this process only (tests, or no persistence).
+* `SQLiteStore`: one file on this machine (standard library, no server).
+* `ZooKeeperStore`: ZooKeeper, for schedulers on several machines.
+* `open_store()`: the store a spec string names (``"memory"``,
   ``"sqlite:///var/lib/app/state.db"``, ``"zk://h1:2181,h2:2181/app"``).
 """
 

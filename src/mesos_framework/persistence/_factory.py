@@ -1,4 +1,4 @@
-"""Choosing a state store with one option: :func:`open_store`."""
+"""Choosing a state store with one option: `open_store()`."""
 
 from __future__ import annotations
 
@@ -24,17 +24,17 @@ def open_store(
 ) -> StateStore:
     """The state store a spec names (not opened yet: the caller awaits ``open()``).
 
-    * ``None`` or ``"memory"``: a :class:`MemoryStore` (nothing survives the process).
+    * ``None`` or ``"memory"``: a `MemoryStore` (nothing survives the process).
     * ``"sqlite:///abs/path.db"``, a path ending ``.db``, ``.sqlite`` or
-      ``.sqlite3``, or a :class:`~pathlib.Path`: an :class:`SQLiteStore` in that file
+      ``.sqlite3``, or a `Path`: an `SQLiteStore` in that file
       (a relative path is taken from the current directory, now).
     * ``"zk://[user:password@]host:port[,host:port...]/path"``: a
-      :class:`ZooKeeperStore` under ``/path`` (digest credentials optional).
-    * A store object (anything with the :class:`StateStore` methods): itself.
+      `ZooKeeperStore` under ``/path`` (digest credentials optional).
+    * A store object (anything with the `StateStore` methods): itself.
 
     ``timeout`` (seconds) bounds each operation of an SQLite or ZooKeeper
     store (their defaults otherwise). Anything else raises
-    :class:`ConfigurationError` naming the option ``state_store``.
+    `ConfigurationError` naming the option ``state_store``.
     """
     if timeout is not None:
         check_timeout(timeout, "state_store_timeout")

@@ -5,7 +5,7 @@ one thread of its own, so operations apply in the order they were submitted
 (a task's STAGING save can never land after its delete) and the event loop
 never waits on a disk or a ZooKeeper server. Each operation gets a deadline
 when it is submitted (``timeout`` seconds later); the loop stops waiting
-then and raises :class:`StateStoreError`, whatever the thread is doing. The
+then and raises `StateStoreError`, whatever the thread is doing. The
 operation function receives the deadline and should bound its own blocking
 calls by it, so that a stuck server does not hold up the operations queued
 behind it.
@@ -47,7 +47,7 @@ class StoreWorker:
 
     @property
     def running(self) -> bool:
-        """True between :meth:`start` and :meth:`stop`."""
+        """True between `start()` and `stop()`."""
         return self._executor is not None
 
     def start(self) -> None:
@@ -58,10 +58,10 @@ class StoreWorker:
             )
 
     async def run(self, what: str, fn: Callable[[float], T], *, limit: float | None = None) -> T:
-        """Run ``fn(deadline)`` on the thread; its result, or :class:`StateStoreError`.
+        """Run ``fn(deadline)`` on the thread; its result, or `StateStoreError`.
 
-        ``deadline`` is a :func:`time.monotonic` time. Every failure becomes a
-        :class:`StateStoreError` naming ``what`` and the store (subclasses of
+        ``deadline`` is a `time.monotonic()` time. Every failure becomes a
+        `StateStoreError` naming ``what`` and the store (subclasses of
         it raised by ``fn`` pass through unchanged). Not waiting any more does not
         stop the thread: a timed-out write may still be applied later (before
         any write submitted after it).

@@ -2,9 +2,9 @@
 
 A store holds the framework ID and one small record per launched task.
 Writes for one store are applied in the order they were made. Every store
-checks the values it is given the same way (:func:`check_framework_id`,
-:func:`check_task_id`, :func:`check_record`), raising
-:class:`~mesos_framework.errors.StateValueError`.
+checks the values it is given the same way (`check_framework_id()`,
+`check_task_id()`, `check_record()`), raising
+`StateValueError`.
 """
 
 from __future__ import annotations
@@ -57,14 +57,14 @@ class StateStore(Protocol):
 
 
 def check_framework_id(framework_id: object) -> str:
-    """``framework_id`` if it is a non-empty string without NUL, else :class:`StateValueError`."""
+    """``framework_id`` if it is a non-empty string without NUL, else `StateValueError`."""
     if not isinstance(framework_id, str) or not framework_id.strip() or "\0" in framework_id:
         raise StateValueError(f"a framework ID must be a non-empty string without NUL, got {framework_id!r}")
     return framework_id
 
 
 def check_task_id(task_id: object) -> str:
-    """``task_id`` if every store can hold it as a key, else :class:`StateValueError`.
+    """``task_id`` if every store can hold it as a key, else `StateValueError`.
 
     It must be a non-empty string without ``/`` or NUL, other than ``.`` and
     ``..`` (ZooKeeper keeps one node per task, named by its ID).
@@ -84,7 +84,7 @@ def check_task_id(task_id: object) -> str:
 
 
 def check_record(record: object) -> TaskRecord:
-    """``record`` if it is a :class:`TaskRecord` with a valid task ID, else :class:`StateValueError`."""
+    """``record`` if it is a `TaskRecord` with a valid task ID, else `StateValueError`."""
     if not isinstance(record, TaskRecord):
         raise StateValueError(f"expected a TaskRecord, got {type(record).__name__}: {record!r:.80}")
     check_task_id(record.task_id)
@@ -101,7 +101,7 @@ def encode_record(record: object) -> bytes:
 
 
 def check_timeout(value: object, option: str) -> float:
-    """``value`` in seconds if a finite number > 0, else :class:`ConfigurationError` naming ``option``."""
+    """``value`` in seconds if a finite number > 0, else `ConfigurationError` naming ``option``."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value < math.inf):
         raise ConfigurationError(f"must be a finite number of seconds > 0, got {value!r}", option=option)
     return float(value)

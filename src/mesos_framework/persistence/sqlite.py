@@ -1,12 +1,12 @@
-"""A :class:`~mesos_framework.persistence.base.StateStore` in one SQLite file (standard library).
+"""A `StateStore` in one SQLite file (standard library).
 
 For a scheduler on one machine: nothing to install or run, and a scheduler
 restarted on the same machine (after a crash, a ``kill -9`` or a reboot)
 finds its framework ID and task records again. Schedulers on several
 machines share state through ZooKeeper instead
-(:class:`~mesos_framework.persistence.zookeeper.ZooKeeperStore`).
+(`ZooKeeperStore`).
 
-The file holds two tables::
+The file holds two tables:
 
     meta(key TEXT PRIMARY KEY, value TEXT)        key 'framework_id'
     tasks(task_id TEXT PRIMARY KEY, record TEXT)  one task record, compact JSON
@@ -19,7 +19,7 @@ sqlite3 blocks, so every operation runs on one thread of the store's own, in
 the order submitted, and each is bounded by ``timeout`` (which is also how
 long SQLite waits for a lock held by another process): the event loop never
 waits on the disk, and a stuck disk surfaces as
-:class:`~mesos_framework.errors.StateStoreError`.
+`StateStoreError`.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, record TEXT NOT NULL
 class SQLiteStore:
     """Scheduler state in the SQLite database file ``path``.
 
-    The file and its tables are created on :meth:`open` (the directory must
+    The file and its tables are created on `open()` (the directory must
     exist). ``timeout`` (seconds) bounds every operation, including the wait
     for a lock held by another process. One file serves one framework; it can
     be opened again by the next process once this one has closed it or died.

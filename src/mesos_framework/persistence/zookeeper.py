@@ -11,11 +11,11 @@ store's own: operations apply in the order they were submitted (a task's
 STAGING save can never land after its delete), and the event loop never
 waits on ZooKeeper. Every operation is bounded by ``operation_timeout``
 from the moment it is submitted: connection losses are retried until then,
-and then it fails with :class:`~mesos_framework.errors.StateStoreError`
+and then it fails with `StateStoreError`
 (during an outage a write may thus fail although kazoo sends it once
 ZooKeeper is back; it still lands before any later write). A session that
 expires is re-established by kazoo and nothing here depends on ephemeral
-nodes. :meth:`ZooKeeperStore.close` returns within ``operation_timeout``
+nodes. `ZooKeeperStore.close()` returns within ``operation_timeout``
 plus a few seconds even while ZooKeeper is down. Records written by the
 JavaScript library (``{name, taskId, runtimeInfo}``) are read too.
 """
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: How long :meth:`ZooKeeperStore.close` waits for kazoo to stop before leaving it to finish alone.
+#: How long `ZooKeeperStore.close()` waits for kazoo to stop before leaving it to finish alone.
 _STOP_WAIT = 5.0
 
 
@@ -60,8 +60,8 @@ class ZooKeeperStore:
 
     ``hosts`` is a kazoo host string (``"h1:2181,h2:2181"``, optionally with
     a chroot). ``client`` injects an existing ``KazooClient`` (it is then not
-    stopped on :meth:`close`). ``auth`` is ``"user:password"`` for
-    ZooKeeper's digest scheme. ``connect_timeout`` bounds :meth:`open`,
+    stopped on `close()`). ``auth`` is ``"user:password"`` for
+    ZooKeeper's digest scheme. ``connect_timeout`` bounds `open()`,
     ``operation_timeout`` every other operation.
     """
 

@@ -9,7 +9,7 @@ executor packages, and the operator API's ``mesos.master.Call`` /
 ``mesos.master.Response`` / ``mesos.master.Event``, ``mesos.agent.Call`` /
 ``mesos.agent.Response`` with ``mesos.quota``, ``mesos.maintenance`` and
 ``mesos.allocator``.  They are real protobuf classes, so construct them with
-keyword arguments; nested messages may be given as dicts and enums as names::
+keyword arguments; nested messages may be given as dicts and enums as names:
 
     cmd = mesos.CommandInfo(value="env && sleep 100", shell=True)
     task_id = mesos.TaskID.from_json('{"value": "web-1"}')

@@ -6,13 +6,13 @@ for every other call (lean kept-alive HTTP/1.1 connections parsed by
 httptools, `mesos_framework.transport._calls`). It follows the
 master's ``307`` redirects to the leader, retries ``SUBSCRIBE`` with backoff
 while no leader answers, and maps every HTTP failure to the typed errors of
-:mod:`mesos_framework.errors`.
+`mesos_framework.errors`.
 
 Redirects are followed with two safety rules (both for calls and for
-``SUBSCRIBE``, in :meth:`HttpClient._redirect` and :meth:`HttpClient._headers_for`):
+``SUBSCRIBE``, in `HttpClient._redirect()` and `HttpClient._headers_for()`):
 
 * never from ``https`` to plain ``http``: that raises
-  :class:`~mesos_framework.errors.InsecureRedirect`;
+  `InsecureRedirect`;
 * credentials (HTTP Basic or a bearer token) go only to the origins
   (scheme, host, port) of the masters the detector reported: the configured
   list, the leader found in ZooKeeper, the endpoint given. A redirect to any
