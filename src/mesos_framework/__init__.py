@@ -10,7 +10,9 @@ The public names are re-exported here; the layers live in subpackages:
 - `mesos_framework.executor`: the [`Executor`][mesos_framework.Executor] and
   [`CommandExecutor`][mesos_framework.CommandExecutor].
 - `mesos_framework.health`: the [`TaskHealthHelper`][mesos_framework.TaskHealthHelper].
-- `mesos_framework.persistence`: state stores (memory, ZooKeeper).
+- `mesos_framework.scheduler`'s `Session`: a framework's events as an async iterator, with the calls.
+- `mesos_framework.operator`: the operator API clients (`MasterOperator`, `AgentOperator`).
+- `mesos_framework.persistence`: state stores (memory, SQLite, ZooKeeper).
 - `mesos_framework.local`: a local Mesos-compatible cluster
   ([`LocalCluster`][mesos_framework.LocalCluster]).
 - `mesos_framework.errors`: the exception tree.
@@ -35,19 +37,23 @@ if TYPE_CHECKING:
     from mesos_framework.executor import CommandExecutor, Executor, ExecutorEnvironment
     from mesos_framework.health import TaskHealthHelper
     from mesos_framework.local import LocalCluster
+    from mesos_framework.operator import AgentOperator, MasterOperator
     from mesos_framework.protocol import Builder, ContentType, get_mesos, mesos
-    from mesos_framework.scheduler import Scheduler
+    from mesos_framework.scheduler import Scheduler, Session
     from mesos_framework.tasks import TaskSpec, TaskState
 
 __all__ = [
+    "AgentOperator",
     "Builder",
     "CommandExecutor",
     "ContentType",
     "Executor",
     "ExecutorEnvironment",
     "LocalCluster",
+    "MasterOperator",
     "MesosError",
     "Scheduler",
+    "Session",
     "TaskHealthHelper",
     "TaskSpec",
     "TaskState",
@@ -59,14 +65,17 @@ __all__ = [
 
 # Each name maps to the public subpackage that exports it (never to a module inside it).
 _EXPORTS = {
+    "AgentOperator": "mesos_framework.operator",
     "Builder": "mesos_framework.protocol",
     "CommandExecutor": "mesos_framework.executor",
     "ContentType": "mesos_framework.protocol",
     "Executor": "mesos_framework.executor",
     "ExecutorEnvironment": "mesos_framework.executor",
     "LocalCluster": "mesos_framework.local",
+    "MasterOperator": "mesos_framework.operator",
     "MesosError": "mesos_framework.errors",
     "Scheduler": "mesos_framework.scheduler",
+    "Session": "mesos_framework.scheduler",
     "TaskHealthHelper": "mesos_framework.health",
     "TaskSpec": "mesos_framework.tasks",
     "TaskState": "mesos_framework.tasks",
@@ -81,6 +90,7 @@ _EXPORTS = {
             "executor",
             "health",
             "local",
+            "operator",
             "persistence",
             "protocol",
             "scheduler",

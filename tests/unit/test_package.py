@@ -38,6 +38,7 @@ PUBLIC_SUBPACKAGES = (
     "health",
     "persistence",
     "local",
+    "operator",
 )
 
 
