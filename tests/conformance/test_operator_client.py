@@ -209,6 +209,11 @@ async def test_maintenance_window_sends_inverse_offers(
                 break
             await asyncio.sleep(0.2)
         assert [st.status for st in statuses] == [mesos.allocator.InverseOfferStatus.ACCEPT]
+        # Offers made since carry the window (events queued from before do not).
+        offers = await s.wait_for(
+            lambda e: e["type"] == "OFFERS" and "unavailability" in e["offers"]["offers"][0], within=60
+        )
+        assert [o["unavailability"]["start"] for o in offers["offers"]["offers"]] == [{"nanoseconds": start}]
         with pytest.raises(BadRequest, match="is not in DOWN mode and cannot be brought up"):
             await op.stop_maintenance([machine])
         if flavour == "local":  # real Mesos shuts the agent down: not on the shared cluster

@@ -82,10 +82,23 @@ async def until(check: Callable[[], Any], within: float = 20.0) -> Any:
 
 
 async def test_page_shows_agents_a_launched_task_and_its_stdout(cluster: LocalCluster, browser: Any) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     def text_of(css: str) -> str:
-        return "\n".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, css))
+        """The visible text of the matching elements, read in one step (the page re-renders live)."""
+        script = (
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText).join('\\n')"
+        )
+        return str(browser.execute_script(script, css))
+
+    def click(by: str, what: str) -> bool:
+        """A real click; False if the element was replaced by a re-render just then (try again)."""
+        try:
+            browser.find_element(by, what).click()
+        except StaleElementReferenceException:
+            return False
+        return True
 
     await asyncio.to_thread(browser.get, cluster.url + "/")
     agent_id = cluster.agents[0].id
@@ -119,9 +132,9 @@ async def test_page_shows_agents_a_launched_task_and_its_stdout(cluster: LocalCl
             assert "31005" in text_of(row).split()
             assert time.monotonic() - launched < 10
             assert "conformance-webui" in text_of("#frameworks")
-            await asyncio.to_thread(lambda: browser.find_element(By.CSS_SELECTOR, row).click())
+            await until(lambda: click(By.CSS_SELECTOR, row))
             await until(lambda: "hello-from-webui" in text_of("#output"))
-            await asyncio.to_thread(lambda: browser.find_element(By.ID, "show-stderr").click())
+            await until(lambda: click(By.ID, "show-stderr"))
             await until(lambda: "oops" in text_of("#output"))
             assert "hello-from-webui" not in text_of("#output")
             await asyncio.to_thread(browser.save_screenshot, str(SCREENSHOT))

@@ -8,7 +8,9 @@ there and has not answered one within the answer's ``refuse_seconds``
 (default 5). ``ACCEPT_INVERSE_OFFERS``/``DECLINE_INVERSE_OFFERS`` are
 recorded as the machine's statuses in ``GET_MAINTENANCE_STATUS``. ``START_MAINTENANCE`` takes
 draining machines ``DOWN`` (their agents are deactivated: no more offers);
-``STOP_MAINTENANCE`` brings them back up and out of the schedule. A machine
+``STOP_MAINTENANCE`` brings them back up and out of the schedule. Offers
+of an agent on a scheduled machine carry the window's unavailability; when
+it changes, the agent's outstanding offers are rescinded. A machine
 is matched to an agent by hostname and IP, as Mesos does.
 """
 
@@ -99,6 +101,14 @@ def _machine_id(machine: Machine) -> dict[str, str]:
     return {"hostname": machine[0], "ip": machine[1]}
 
 
+def annotate_offer(master: Master, entry: AgentEntry, offer: mesos_pb2.Offer) -> None:
+    """An offer of an agent on a scheduled machine carries the window's unavailability."""
+    state = _state(master)
+    unavailability = state.unavailability.get(agent_machine(entry))
+    if unavailability is not None and agent_machine(entry) in state.modes:
+        offer.unavailability.CopyFrom(unavailability)
+
+
 def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str, Any] | str]:
     """Answer one of the maintenance calls (`CALLS`)."""
     state = _state(master)
@@ -145,9 +155,20 @@ def _update_schedule(master: Master, state: _State, schedule: maintenance_pb2.Sc
             return 400, f"Machine '{shown}' is deactivated and cannot be removed from the schedule"
     state.schedule.CopyFrom(schedule)
     state.modes = {m: state.modes.get(m, mesos_pb2.MachineInfo.DRAINING) for m in seen}
+    before = state.unavailability
     state.unavailability = {
         _key(mid): window.unavailability for window in schedule.windows for mid in window.machine_ids
     }
+    changed = {
+        m for m in set(before) | set(state.unavailability) if before.get(m) != state.unavailability.get(m)
+    }
+    for entry in master.agents.values():
+        if agent_machine(entry) in changed:
+            # As Mesos does: offers made before carry the old unavailability, so they are rescinded.
+            for oid in list(entry.offers):
+                master.rescind(oid)
+    if changed:
+        master.allocate_soon()
     state.statuses = {m: v for m, v in state.statuses.items() if m in seen}
     state.outstanding = {k: o for k, o in state.outstanding.items() if o.machine in seen}
     send_inverse_offers(master, state)

@@ -1040,6 +1040,10 @@ class Master:
             o.allocation_info.role = offer.role
         for eid in fw.executors.get(offer.agent_id, {}):
             o.executor_ids.add().value = eid
+        if hasattr(self, "_maintenance"):  # a maintenance schedule was set (operator API)
+            from mesos_framework.local import _maintenance  # noqa: PLC0415
+
+            _maintenance.annotate_offer(self, entry, o)
         return o
 
     # ---------------------------------------------------------------- accept
