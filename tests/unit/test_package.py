@@ -134,6 +134,25 @@ def test_import_loads_no_subpackage_and_no_dependency() -> None:
     assert "importlib.metadata" not in loaded
 
 
+def test_the_command_lines_help_loads_no_event_loop_or_client_code() -> None:
+    # `mesos-framework --help` (and each command's) answers without asyncio, the protocol or
+    # the local cluster's server: only click and the command definitions.
+    code = (
+        "import sys\n"
+        "from mesos_framework.cli import cli\n"
+        "try:\n"
+        "    cli.main(['--help'], prog_name='mesos-framework', standalone_mode=False)\n"
+        "    cli.main(['local', '--help'], prog_name='mesos-framework', standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('asyncio', 'aiohttp', 'google', 'kazoo', 'mesos_framework.protocol')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "[]", out.stderr
+
+
 def test_plain_http_clients_load_no_aiohttp() -> None:
     # Calls go over the httptools connections; aiohttp (and its SSL contexts) only with a stream.
     code = (

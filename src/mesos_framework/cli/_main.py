@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -33,6 +32,8 @@ def _fail(ctx: click.Context, exc: BaseException) -> NoReturn:
 
 
 def _run_async(ctx: click.Context, coro: Coroutine[Any, Any, int]) -> int:
+    import asyncio  # noqa: PLC0415 - not on the path of --help
+
     try:
         return asyncio.run(coro)
     except KeyboardInterrupt:
@@ -95,6 +96,8 @@ def accepts_master_option(file: Path) -> bool:
 
 
 async def _child(file: Path, master: str, args: tuple[str, ...]) -> int:
+    import asyncio  # noqa: PLC0415 - not on the path of --help
+
     env = {**os.environ, "MESOS_MASTER": master}
     extra = ("--master", master) if accepts_master_option(file) and "--master" not in args else ()
     proc = await asyncio.create_subprocess_exec(sys.executable, str(file), *extra, *args, env=env)

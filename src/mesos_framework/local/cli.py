@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import tomllib
@@ -82,6 +81,8 @@ def load_config(path: Path) -> dict[str, Any]:
 
 
 async def _serve(options: dict[str, Any]) -> None:
+    import asyncio  # noqa: PLC0415 - keeps --help fast
+
     from mesos_framework.local.cluster import LocalCluster  # noqa: PLC0415 - keeps --help fast
 
     stop = asyncio.Event()
@@ -203,6 +204,8 @@ def local_command(  # noqa: PLR0917
                 for index, value in values.items():
                     specs[index - 1][key] = value
             options["agent_specs"] = specs
+        import asyncio  # noqa: PLC0415 - keeps --help fast
+
         asyncio.run(_serve(options))
     except ConfigurationError as exc:
         raise click.UsageError(str(exc)) from None
