@@ -154,16 +154,31 @@ async def test_admin_endpoints_drive_the_scheduler(local_cluster: LocalCluster) 
             assert (await get(http, f"{url}/tasks?type=nope"))[0] == 404
 
             # Scale: up, and the errors (bad body, unknown type, a type that does not scale).
-            assert await post(http, f"{url}/types/web/scale", {"instances": 3}) == (
+            assert await post(http, f"{url}/tasks/types/web/scale", {"instances": 3}) == (
                 200,
                 {"type": "web", "instances": 3},
             )
             await until(lambda: running(s, "web") == ["web-1", "web-2", "web-3"], what="web scaled to 3")
+            # The JavaScript boilerplate's form, and its type listing.
+            async with http.put(f"{url}/tasks/types/web/scale/4") as resp:
+                assert resp.status == 200 and await resp.json() == {"type": "web", "instances": 4}
+            await until(lambda: len(running(s, "web")) == 4, what="web scaled to 4")
+            assert (await get(http, f"{url}/tasks/types")) == (
+                200,
+                [
+                    {"type": "web", "instances": 4, "running": 4, "allow_scaling": True},
+                    {"type": "db", "instances": 1, "running": 1, "allow_scaling": False},
+                ],
+            )
+            async with http.put(f"{url}/tasks/types/web/scale/many") as resp:
+                assert resp.status == 400
+            assert (await post(http, f"{url}/tasks/types/web/scale", {"instances": 3}))[0] == 200
+            await until(lambda: running(s, "web") == ["web-1", "web-2", "web-3"], what="web back to 3")
             for bad in ({"instances": -1}, {"instances": "2"}, {}, [3]):
-                status, body = await post(http, f"{url}/types/web/scale", bad)
+                status, body = await post(http, f"{url}/tasks/types/web/scale", bad)
                 assert status == 400 and "error" in body
-            assert (await post(http, f"{url}/types/nope/scale", {"instances": 1}))[0] == 404
-            assert (await post(http, f"{url}/types/db/scale", {"instances": 2}))[0] == 409
+            assert (await post(http, f"{url}/tasks/types/nope/scale", {"instances": 1}))[0] == 404
+            assert (await post(http, f"{url}/tasks/types/db/scale", {"instances": 2}))[0] == 409
             assert s.instances("web") == 3 and s.instances("db") == 1
 
             # Restart one task.
@@ -175,10 +190,10 @@ async def test_admin_endpoints_drive_the_scheduler(local_cluster: LocalCluster) 
             # Rolling restart of a type: every instance replaced, reported in /tasks.
             await until(lambda: len(running(s, "web")) == 3)
             before = web_ids(s)
-            status, body = await post(http, f"{url}/types/web/rolling-restart", {"timeout": 120})
+            status, body = await post(http, f"{url}/tasks/types/web/rolling-restart", {"timeout": 120})
             assert (status, body) == (202, {"type": "web", "status": "running"})
-            assert (await post(http, f"{url}/types/nope/rolling-restart"))[0] == 404
-            assert (await post(http, f"{url}/types/web/rolling-restart", {"timeout": 0}))[0] == 400
+            assert (await post(http, f"{url}/tasks/types/nope/rolling-restart"))[0] == 404
+            assert (await post(http, f"{url}/tasks/types/web/rolling-restart", {"timeout": 0}))[0] == 400
 
             async def rolled() -> str:
                 return str((await get(http, f"{url}/tasks"))[1]["rolling_restarts"].get("web"))
@@ -211,9 +226,12 @@ async def test_token_required_and_a_wrong_one_changes_nothing(
         for wrong in (None, "wrong", token + "x", ""):
             for path in ("/metrics", "/tasks"):
                 assert (await get(http, url + path, wrong))[0] == 401
-            assert (await post(http, f"{url}/types/web/scale", {"instances": 5}, wrong))[0] == 401
+            assert (await post(http, f"{url}/tasks/types/web/scale", {"instances": 5}, wrong))[0] == 401
             assert (await post(http, f"{url}/tasks/web-1/restart", None, wrong))[0] == 401
-            assert (await post(http, f"{url}/types/web/rolling-restart", None, wrong))[0] == 401
+            auth = {"Authorization": f"Bearer {wrong}"} if wrong else {}
+            async with http.put(f"{url}/tasks/types/web/scale/5", headers=auth) as resp:
+                assert resp.status == 401
+            assert (await post(http, f"{url}/tasks/types/web/rolling-restart", None, wrong))[0] == 401
         async with http.post(f"{url}/tasks/web-1/restart", headers={"Authorization": f"Basic {token}"}) as r:
             assert r.status == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
         # Nothing changed: no scaling, no kill, no launch, no rolling restart.
@@ -221,13 +239,13 @@ async def test_token_required_and_a_wrong_one_changes_nothing(
         assert web_ids(s) == ids
         assert rec.counts["sent_kill"] == 0 and rec.counts["sent_accept"] == launched
         assert admin.rolling == {}
-        assert "refused POST /types/web/scale" in caplog.text
+        assert "refused POST /tasks/types/web/scale" in caplog.text
 
         # The right token works, and the write is logged.
         caplog.clear()
         with caplog.at_level("INFO", logger="mesos_framework.admin"):
             assert (await get(http, f"{url}/tasks", token))[0] == 200
             assert (await get(http, f"{url}/metrics", token))[0] == 200
-            assert (await post(http, f"{url}/types/web/scale", {"instances": 1}, token))[0] == 200
+            assert (await post(http, f"{url}/tasks/types/web/scale", {"instances": 1}, token))[0] == 200
         await until(lambda: running(s, "web") == ["web-1"], what="web scaled down to 1")
         assert "admin: scale web from 127.0.0.1 (200)" in caplog.text

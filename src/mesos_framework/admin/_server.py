@@ -12,6 +12,7 @@ import contextlib
 import hmac
 import ipaddress
 import logging
+from collections import Counter as Tally
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -71,9 +72,11 @@ class AdminServer:
     - `GET /metrics`: Prometheus text metrics (see `SchedulerMetrics`).
     - `GET /tasks` (`?type=web` for one type): tracked tasks, pending and stopped instances,
       the types with their desired counts, and the rolling restarts started here.
-    - `POST /types/{type}/scale` with `{"instances": N}`: scale a type (`allow_scaling`).
+    - `GET /tasks/types`: each type with its desired and running instances and `allow_scaling`.
+    - `POST /tasks/types/{type}/scale` with `{"instances": N}` (or the JavaScript
+      boilerplate's `PUT /tasks/types/{type}/scale/{N}`): scale a type (`allow_scaling`).
     - `POST /tasks/{task}/restart`: restart a task (by task ID or instance name `web-1`).
-    - `POST /types/{type}/rolling-restart` (optional `{"timeout": s, "healthy": bool}`):
+    - `POST /tasks/types/{type}/rolling-restart` (optional `{"timeout": s, "healthy": bool}`):
       starts a rolling restart and answers 202; its progress shows in `/tasks`.
 
     With `token`, every path but `/health` and `/ready` needs `Authorization: Bearer <token>`;
@@ -150,9 +153,11 @@ class AdminServer:
                 web.get("/ready", self._ready),
                 web.get("/metrics", self._metrics),
                 web.get("/tasks", self._tasks),
-                web.post("/types/{type}/scale", self._scale),
+                web.get("/tasks/types", self._types),
+                web.post("/tasks/types/{type}/scale", self._scale),
+                web.put("/tasks/types/{type}/scale/{instances}", self._scale),
+                web.post("/tasks/types/{type}/rolling-restart", self._rolling_restart),
                 web.post("/tasks/{task}/restart", self._restart),
-                web.post("/types/{type}/rolling-restart", self._rolling_restart),
             ]
         )
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -285,11 +290,29 @@ class AdminServer:
         log.info("admin: %s from %s (%d)", what, request.remote, response.status)
         return response
 
+    async def _types(self, _request: web.Request) -> web.Response:
+        s = self.scheduler
+        running = Tally(r.type_name for r in s.running_tasks())
+        body = [
+            {
+                "type": spec.name,
+                "instances": s.instances(spec.name),
+                "running": running.get(spec.name, 0),
+                "allow_scaling": spec.allow_scaling,
+            }
+            for spec in s.options.tasks
+        ]
+        return _json(body)
+
     async def _scale(self, request: web.Request) -> web.Response:
         type_name = request.match_info["type"]
 
         async def action() -> web.Response:
-            instances = (await self._body(request)).get("instances")
+            given = request.match_info.get("instances")
+            if given is None:
+                instances = (await self._body(request)).get("instances")
+            else:
+                instances = int(given) if given.isdigit() else given
             if isinstance(instances, bool) or not isinstance(instances, int) or instances < 0:
                 raise ConfigurationError(
                     f"expected {{'instances': <whole number >= 0>}}, got {instances!r}", option="instances"
