@@ -30,8 +30,8 @@ __all__ = ["PREFIX", "SchedulerMetrics"]
 
 log = logging.getLogger("mesos_framework.admin")
 
-#: Every metric name starts with this.
 PREFIX = "mesos_framework"
+"""What every metric name starts with (`mesos_framework_tasks`...)."""
 
 #: Updates remembered while their acknowledgement is outstanding (for the delay histogram).
 _MAX_UNACKED = 10_000
