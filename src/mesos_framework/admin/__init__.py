@@ -9,6 +9,6 @@ Nothing here is imported by the scheduler: importing `mesos_framework.admin` is 
 """
 
 from mesos_framework.admin._metrics import PREFIX, SchedulerMetrics
-from mesos_framework.admin._server import AdminServer
+from mesos_framework.admin._server import ENV_HOST, ENV_PORT, ENV_TOKEN, AdminServer
 
-__all__ = ["PREFIX", "AdminServer", "SchedulerMetrics"]
+__all__ = ["ENV_HOST", "ENV_PORT", "ENV_TOKEN", "PREFIX", "AdminServer", "SchedulerMetrics"]

@@ -12,8 +12,9 @@ import contextlib
 import hmac
 import ipaddress
 import logging
+import os
 from collections import Counter as Tally
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,9 +33,16 @@ from mesos_framework.errors import (
 if TYPE_CHECKING:
     from mesos_framework.scheduler import Scheduler
 
-__all__ = ["AdminServer"]
+__all__ = ["ENV_HOST", "ENV_PORT", "ENV_TOKEN", "AdminServer"]
 
 log = logging.getLogger("mesos_framework.admin")
+
+ENV_PORT = "MESOS_FRAMEWORK_ADMIN_PORT"
+"""The environment variable `AdminServer.from_env` reads the port from (set by `run --admin-port`)."""
+ENV_HOST = "MESOS_FRAMEWORK_ADMIN_HOST"
+"""The environment variable `AdminServer.from_env` reads the host from (default loopback)."""
+ENV_TOKEN = "MESOS_FRAMEWORK_ADMIN_TOKEN"
+"""The environment variable `AdminServer.from_env` reads the bearer token from."""
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -125,6 +133,23 @@ class AdminServer:
         #: Rolling restarts started through the API, by type: "running", "done" or the error.
         self.rolling: dict[str, str] = {}
         self._rolling_tasks: dict[str, asyncio.Task[None]] = {}
+
+    @classmethod
+    def from_env(cls, scheduler: Scheduler, environ: Mapping[str, str] | None = None) -> AdminServer | None:
+        """The server `mesos-framework run --admin-port N` asks for, or None when not asked.
+
+        Reads `MESOS_FRAMEWORK_ADMIN_PORT` (unset or empty: None), `MESOS_FRAMEWORK_ADMIN_HOST`
+        and `MESOS_FRAMEWORK_ADMIN_TOKEN` from `environ` (`os.environ` if not given).
+        """
+        env = os.environ if environ is None else environ
+        raw = env.get(ENV_PORT, "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit():
+            raise ConfigurationError(f"expected a TCP port 0..65535, got {raw!r}", option=ENV_PORT)
+        host = env.get(ENV_HOST, "").strip() or "127.0.0.1"
+        token = env.get(ENV_TOKEN) or None
+        return cls(scheduler, host=host, port=int(raw), token=token)
 
     # ---------------------------------------------------------------- lifecycle
     @property
