@@ -107,6 +107,16 @@ async def test_metrics_scraped_while_tasks_run(local_cluster: LocalCluster) -> N
         assert value(m, "task_launches_total") == 4
         assert value(m, "task_kills_total") == 1
         assert value(m, "status_updates_total", state="TASK_KILLED") >= 1
+
+        # A lost subscription: one disconnection, one resubscription.
+        assert s.framework_id is not None
+        assert local_cluster.drop_framework_stream(s.framework_id)
+        await until(lambda: rec.counts["subscribed"] == 2 and s.connected, what="resubscribed")
+        m = parse((await get(http, f"{admin.url}/metrics"))[1])
+        assert value(m, "subscriptions_total") == 2
+        assert value(m, "resubscriptions_total") == 1
+        assert value(m, "disconnections_total") == rec.counts["disconnected"] == 1
+        assert value(m, "subscribed") == 1
     # Detached on stop: only the Recorder's listeners are left.
     assert s._events.listener_count("sent_accept") == 2
     assert s._events.listener_count("offers") == 1 and s._events.listener_count("closed") == 0
