@@ -74,3 +74,16 @@ def test_the_scheduler_loads_neither_prometheus_nor_the_web_server() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert ast.literal_eval(out.stdout.strip()) == []
+
+
+def test_without_prometheus_client_the_error_names_the_extra() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['prometheus_client'] = None\n"
+        "try:\n"
+        "    import mesos_framework.admin\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'mesos-framework[metrics]'" in out.stdout

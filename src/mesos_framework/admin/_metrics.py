@@ -16,9 +16,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+try:
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+    from prometheus_client.core import GaugeMetricFamily, Metric
+    from prometheus_client.registry import Collector
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    raise ImportError(
+        "mesos_framework.admin needs prometheus-client: pip install 'mesos-framework[metrics]'"
+    ) from exc
 
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 from mesos_framework.scheduler import EventName
