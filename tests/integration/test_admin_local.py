@@ -159,8 +159,11 @@ async def test_admin_endpoints_drive_the_scheduler(local_cluster: LocalCluster) 
             assert {t["state"] for t in body["tasks"]} == {"TASK_RUNNING"}
             assert body["types"] == {"web": {"instances": 2}, "db": {"instances": 1}}
             assert body["framework_id"] == s.framework_id
+            # A property JSON has no type for is shown as its str().
+            s.task_records("db")[0].properties["checked"] = frozenset({"ok"})
             status, body = await get(http, f"{url}/tasks?type=db")
             assert [t["name"] for t in body["tasks"]] == ["db-1"] and list(body["types"]) == ["db"]
+            assert body["tasks"][0]["properties"] == {"checked": "frozenset({'ok'})"}
             assert (await get(http, f"{url}/tasks?type=nope"))[0] == 404
 
             # Scale: up, and the errors (bad body, unknown type, a type that does not scale).

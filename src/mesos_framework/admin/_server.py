@@ -51,7 +51,9 @@ _OPEN_PATHS = frozenset({"/health", "/ready"})
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+    # default=str: a task's free-form properties may hold values JSON has no type for.
+    body = orjson.dumps(data, default=str)
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
 def _error(status: int, message: str) -> web.Response:
