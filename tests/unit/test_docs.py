@@ -25,6 +25,7 @@ API_PAGES = (
     "executor",
     "health",
     "persistence",
+    "admin",
     "operator",
     "local",
     "testing",

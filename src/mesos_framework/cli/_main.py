@@ -64,9 +64,17 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     help="'local' (start a local cluster for the run), host:port, a URL, or zk://...",
 )
 @click.option("--agents", default=1, show_default=True, help="Agents of the local cluster.")
+@click.option(
+    "--admin-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Set MESOS_FRAMEWORK_ADMIN_PORT for the file (its AdminServer.from_env serves there).",
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def run(ctx: click.Context, file: Path, master: str, agents: int, args: tuple[str, ...]) -> None:
+def run(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context, file: Path, master: str, agents: int, admin_port: int | None, args: tuple[str, ...]
+) -> None:
     """Run the framework in FILE against --master.
 
     The file runs as a child process with MESOS_MASTER set to the master;
@@ -74,6 +82,8 @@ def run(ctx: click.Context, file: Path, master: str, agents: int, args: tuple[st
     arguments. With --master local a local cluster is started first and
     stopped when the file exits.
     """
+    if admin_port is not None:
+        os.environ["MESOS_FRAMEWORK_ADMIN_PORT"] = str(admin_port)  # the child inherits it
     ctx.exit(_run_async(ctx, _run_file(file, master, agents, args)))
 
 
