@@ -6,6 +6,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.protocol._schema import mesos_pb2
@@ -277,3 +279,30 @@ def test_unknown_agent_values_count_only_where_known() -> None:
     )
     assert not tracker.allows({"rack": "a", "hostname": "h"})
     assert tracker.allows({"rack": "b", "hostname": "h"})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    racks=st.lists(st.sampled_from(["a", "b", "c", ""]), min_size=1, max_size=8),
+    before=st.lists(st.sampled_from(["a", "b", "c"]), max_size=6),
+    limit=st.integers(min_value=1, max_value=3),
+    instances=st.integers(min_value=1, max_value=12),
+)
+def test_max_per_and_unique_hold_for_any_offers(
+    racks: list[str], before: list[str], limit: int, instances: int
+) -> None:
+    offers = [agent_offer(i, **({"rack": r} if r else {})) for i, r in enumerate(racks, 1)]
+    placed = {"web": [{"rack": r, "hostname": f"old{i}"} for i, r in enumerate(before)]}
+    s = spec(instances=instances, constraints=[["rack", "MAX_PER", str(limit)], ["hostname", "UNIQUE"]])
+    q = queue(s)
+    result = match_offers(offers, q, framework_name="fw", placed=placed)
+    per_rack = placements(result, "rack") + Counter(before)
+    assert all(n <= max(limit, Counter(before)[r]) for r, n in per_rack.items())
+    assert all(n == 1 for n in placements(result).values())
+    assert "" not in placements(result, "rack")  # agents without the attribute take none
+    # Nothing was left waiting that an offer could have taken.
+    if len(q):
+        for rack in {r for r in racks if r}:
+            used = per_rack[rack]
+            free_hosts = sum(1 for r in racks if r == rack) - placements(result, "rack")[rack]
+            assert used >= limit or free_hosts == 0
