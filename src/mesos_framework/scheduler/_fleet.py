@@ -359,7 +359,7 @@ class Fleet:
                 continue  # not constrained, or on its way out
             values = agents.get(rec.agent_id) if rec.agent_id else None
             if values is None and rec.hostname:
-                values = {"hostname": rec.hostname}  # an agent not seen since a restart
+                values = {"hostname": rec.hostname, "@hostname": rec.hostname}  # agent not seen yet
             into.append(values)
         return placed
 

@@ -2,8 +2,9 @@
 
 A task spec's ``constraints`` limit the agents its instances may run on, the
 way Marathon's do. Each constraint is ``[field, OPERATOR]`` or
-``[field, OPERATOR, value]``; ``field`` is ``hostname`` (the offer's) or the
-name of an agent attribute:
+``[field, OPERATOR, value]``; ``field`` is ``hostname`` (the offer's; also
+``@hostname``), ``@region`` or ``@zone`` (the agent's fault domain) or the name
+of an agent attribute:
 
 * ``UNIQUE``: at most one instance per value (``["hostname", "UNIQUE"]``).
 * ``CLUSTER``: every instance on the same value (``["rack", "CLUSTER", "r1"]``);
@@ -194,9 +195,13 @@ def attribute_value(attribute: mesos_pb2.Attribute) -> str:
 
 
 def offer_values(offer: mesos_pb2.Offer) -> dict[str, str]:
-    """An offer's placement values: its attributes and ``hostname`` (which wins over an attribute)."""
+    """An offer's placement values: its attributes, ``hostname`` and ``@hostname``, and
+    ``@region`` / ``@zone`` from the agent's fault domain (as Marathon names them)."""
     values = {attr.name: attribute_value(attr) for attr in offer.attributes}
-    values["hostname"] = offer.hostname
+    values["hostname"] = values["@hostname"] = offer.hostname
+    if offer.HasField("domain") and offer.domain.HasField("fault_domain"):
+        values["@region"] = offer.domain.fault_domain.region.name
+        values["@zone"] = offer.domain.fault_domain.zone.name
     return values
 
 

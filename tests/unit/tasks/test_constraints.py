@@ -140,7 +140,25 @@ def test_attribute_values_render_as_marathon_compares_them() -> None:
     assert attribute_value(text_attr("rack", "r1")) == "r1"
     offer = agent_offer(1, rack="r1")
     offer.attributes.append(scalar)
-    assert offer_values(offer) == {"rack": "r1", "gen": "0.012", "hostname": "host1"}
+    assert offer_values(offer) == {"rack": "r1", "gen": "0.012", "hostname": "host1", "@hostname": "host1"}
+    offer.domain.fault_domain.region.name = "eu"
+    offer.domain.fault_domain.zone.name = "eu-a"
+    assert offer_values(offer)["@region"] == "eu"
+    assert offer_values(offer)["@zone"] == "eu-a"
+
+
+def test_fault_domain_fields() -> None:
+    offers = []
+    for i, zone in enumerate(["a", "a", "b"], 1):
+        offer = agent_offer(i)
+        offer.domain.fault_domain.region.name = "eu"
+        offer.domain.fault_domain.zone.name = zone
+        offers.append(offer)
+    s = spec(instances=4, constraints=[["@zone", "MAX_PER", "2"], ["@region", "IS", "eu"]])
+    result = match_offers(offers, queue(s), framework_name="fw")
+    assert placements(result, "@zone") == {"a": 2, "b": 2}
+    other = spec(instances=1, constraints=[["@region", "IS", "us"]])
+    assert match_offers(offers, queue(other), framework_name="fw").all_launches() == []
 
 
 def test_is_matches_a_scalar_attribute_by_its_rendering() -> None:
