@@ -124,8 +124,6 @@ def test_a_bad_message_is_a_configuration_error_naming_the_field() -> None:
     with pytest.raises(ConfigurationError, match=r"tasks\.web\.command.*shell") as info:
         TaskSpec.from_dict("web", {"instances": 1, "commandInfo": {"value": "true", "shell": "yes"}})
     assert info.value.option == "tasks.web.command"
-
-
 def test_executor_info_without_an_id_gets_the_task_id_at_launch() -> None:
     from mesos_framework.tasks import PendingQueue, match_offers
     from tests.unit.tasks.offers_factory import make_offer
