@@ -412,14 +412,18 @@ def render_generic(section: Section) -> list[str]:
 
 
 def render_offer_matching(section: Section) -> list[str]:
-    """Generic table plus a linearity ratio: time growth / (tasks + offers) growth."""
+    """Generic table plus a linearity ratio: time growth / (tasks + offers) growth.
+
+    Rows with a ``name`` (``plain``, ``constraints``) are compared with the first row of that name.
+    """
     rows = section.rows
     if rows and all({"tasks", "offers", "seconds"} <= r.keys() for r in rows):
-        base = rows[0]
-        base_size = base["tasks"] + base["offers"]
+        bases: dict[Any, Row] = {}
         for r in rows:
+            base = bases.setdefault(r.get("name"), r)
+            base_size = base["tasks"] + base.get("running", 0) + base["offers"]
             grow_time = r["seconds"] / base["seconds"] if base["seconds"] else float("nan")
-            grow_size = (r["tasks"] + r["offers"]) / base_size
+            grow_size = (r["tasks"] + r.get("running", 0) + r["offers"]) / base_size
             r["time growth / size growth"] = round(grow_time / grow_size, 2)
     lines = render_generic(section)
     lines += ["", "A `time growth / size growth` near 1.0 at every size means linear in tasks + offers."]
@@ -543,7 +547,7 @@ def run_sections(
             sections.append(
                 run_module_section(
                     key,
-                    "3. Offer matching scale (N tasks x N/10 offers)",
+                    "3. Offer matching scale (N tasks x N/10 offers; plain and with constraints)",
                     "offer_matching",
                     sizes=match_sizes,
                 )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from mesos_framework.errors import ConfigurationError, RestartsExhausted, ScalingNotAllowed, UnknownTask
 from mesos_framework.protocol._schema import mesos_pb2
+from mesos_framework.tasks.constraints import Placement, offer_values
 from mesos_framework.tasks.matching import PendingQueue, match_offers, offer_ip
 from mesos_framework.tasks.records import TaskRecord, TaskTable
 from mesos_framework.tasks.spec import TaskSpec, id_safe, parse_task_id
@@ -161,6 +162,8 @@ class Fleet:
         self.holding = False
         #: Someone other than the fleet handles offers (a user's OFFERS handler or listener).
         self.offers_wanted_elsewhere = False
+        #: Placement values (hostname, attributes) of the agents seen in offers, for constraints.
+        self._agent_values: dict[str, Placement] = {}
 
     # ------------------------------------------------------------------ queries
     @property
@@ -305,6 +308,7 @@ class Fleet:
             roles=self.roles,
             serial_numbered=self.serial_numbered,
             templates=self._templates,
+            placed=self._placed(offers),
         )
         actions: list[Action] = []
         for launches in result.launches.values():
@@ -334,6 +338,30 @@ class Fleet:
             refuse = self.refuse_seconds if self.pending else self.idle_refuse_seconds
             actions.append(Decline(tuple(o.id for o in result.unused), refuse))
         return actions
+
+    def _placed(self, offers: Sequence[mesos_pb2.Offer]) -> dict[str, list[Placement | None]] | None:
+        """Per constrained type waiting for offers, the placement values of its live tasks.
+
+        One pass over the tasks per round (linear); agents' values come from the offers seen.
+        """
+        if not any(spec.constraints for spec in self.specs.values()):
+            return None
+        agents = self._agent_values
+        for offer in offers:
+            agents[offer.agent_id.value] = offer_values(offer)
+        constrained = {g.spec.name for g in self.pending.groups() if g.serials and g.spec.constraints}
+        if not constrained:
+            return None
+        placed: dict[str, list[Placement | None]] = {name: [] for name in constrained}
+        for rec in self.tasks:
+            into = placed.get(rec.type_name)
+            if into is None or rec.killing or rec.restarting:
+                continue  # not constrained, or on its way out
+            values = agents.get(rec.agent_id) if rec.agent_id else None
+            if values is None and rec.hostname:
+                values = {"hostname": rec.hostname, "@hostname": rec.hostname}  # agent not seen yet
+            into.append(values)
+        return placed
 
     def launch_failed(self, records: Iterable[TaskRecord], now: float) -> list[Action]:
         """The master never acted on a launch: its instances wait again (after the restart backoff)."""

@@ -11,6 +11,7 @@ from mesos_framework._lazy import exports as _exports
 
 if TYPE_CHECKING:
     from mesos_framework.tasks import ranges
+    from mesos_framework.tasks.constraints import Constraint
     from mesos_framework.tasks.matching import (
         Launch,
         MatchResult,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_RESTART_STATES",
+    "Constraint",
     "Launch",
     "MatchResult",
     "OfferPool",
@@ -58,6 +60,7 @@ if not TYPE_CHECKING:
         __name__,
         {
             "ranges": "mesos_framework.tasks.ranges",
+            "Constraint": "mesos_framework.tasks.constraints",
             "Launch": "mesos_framework.tasks.matching",
             "MatchResult": "mesos_framework.tasks.matching",
             "OfferPool": "mesos_framework.tasks.matching",

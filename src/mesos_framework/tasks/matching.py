@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks import ranges as rng
+from mesos_framework.tasks.constraints import ConstraintTracker, Placement, offer_values
 from mesos_framework.tasks.resources import ResourceKey, Resources
 from mesos_framework.tasks.spec import TaskSpec, serial_env_name
 
@@ -258,25 +259,40 @@ def match_offers(
     roles: Sequence[str] = ("*",),
     serial_numbered: bool = True,
     templates: dict[str, bytes] | None = None,
+    placed: Mapping[str, Iterable[Placement | None]] | None = None,
 ) -> MatchResult:
     """Place pending instances on offers, removing placed ones from ``pending``.
 
     Each offer is filled greedily in priority order. ``templates`` caches each
-    type's serialized ``TaskInfo`` template between calls.
+    type's serialized ``TaskInfo`` template between calls. ``placed`` gives,
+    per constrained type, the placement values (`offer_values`; ``None`` when
+    unknown) of each of its instances already running or launching.
     """
     cache = templates if templates is not None else {}
     result = MatchResult()
+    trackers: dict[str, ConstraintTracker] = {}
+    for group in pending.groups():
+        if group.serials and group.spec.constraints:
+            before = placed.get(group.spec.name, ()) if placed is not None else ()
+            trackers[group.spec.name] = ConstraintTracker.of(group.spec.constraints, before)
     for offer in offers:
         if not pending:
             result.unused.append(offer)
             continue
         pool = OfferPool(offer, roles)
-        placed: list[Launch] = []
+        values = offer_values(offer) if trackers else None
+        launched: list[Launch] = []
         for group in pending.groups():
             if not group.serials:
                 continue
             res = group.spec.resources
+            tracker = trackers.get(group.spec.name) if trackers else None
             while group.serials and pool.fits(group.scalars, res.dynamic_ports, res.fixed_ports):
+                if tracker is not None:
+                    assert values is not None
+                    if not tracker.allows(values):
+                        break
+                    tracker.add(values)
                 resources, ports = pool.take(group.scalars, res.dynamic_ports, res.fixed_ports)
                 serial = group.pop()
                 info = build_task_info(
@@ -289,9 +305,9 @@ def match_offers(
                     serial_numbered=serial_numbered,
                     template=cache,
                 )
-                placed.append(Launch(group.spec, serial, info, offer, ports))
-        if placed:
-            result.launches[offer.id.value] = placed
+                launched.append(Launch(group.spec, serial, info, offer, ports))
+        if launched:
+            result.launches[offer.id.value] = launched
         else:
             result.unused.append(offer)
     return result

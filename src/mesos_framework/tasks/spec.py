@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from mesos_framework import protocol as _protocol
 from mesos_framework.errors import ConfigurationError, MessageError
 from mesos_framework.protocol._schema import mesos_pb2
+from mesos_framework.tasks.constraints import Constraint, parse_constraints
 from mesos_framework.tasks.resources import to_milli
 
 __all__ = [
@@ -149,6 +150,7 @@ _ALIASES: dict[str, str] = {
     "env": "environment",
     "kill_grace_period": "kill_grace_period",
     "killGracePeriod": "kill_grace_period",
+    "constraints": "constraints",
 }
 _RESOURCE_ALIASES: dict[str, str] = {
     "cpus": "cpus",
@@ -172,6 +174,8 @@ class TaskSpec:
     launches first. ``port_mappings`` map the task's host ports, in order, to
     container ports (Docker BRIDGE/USER networks, or a Mesos container's
     first network). ``environment`` is added to every instance's command.
+    ``constraints`` limit where instances run (Marathon's operators, see
+    `mesos_framework.tasks.constraints`).
     """
 
     name: str
@@ -187,6 +191,7 @@ class TaskSpec:
     labels: tuple[tuple[str, str], ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
     kill_grace_period: float | None = None
+    constraints: tuple[Constraint, ...] = ()
     _option: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -248,6 +253,10 @@ class TaskSpec:
                 )
         if self.kill_grace_period is not None and self.kill_grace_period < 0:
             raise ConfigurationError("must not be negative", option=f"{where}.kill_grace_period")
+        if self.constraints:
+            # Placement constraints (tasks/constraints.py); errors name tasks.<type>.constraints[i].
+            checked = parse_constraints(self.constraints, f"{where}.constraints")
+            object.__setattr__(self, "constraints", checked)
 
     # -- parsing ------------------------------------------------------------
     @classmethod
@@ -317,6 +326,8 @@ class TaskSpec:
             kwargs["environment"] = tuple(env.items())
         if values.get("kill_grace_period") is not None:
             kwargs["kill_grace_period"] = _number(values["kill_grace_period"], f"{where}.kill_grace_period")
+        if values.get("constraints") is not None:
+            kwargs["constraints"] = parse_constraints(values["constraints"], f"{where}.constraints")
         return cls(**kwargs)
 
     # -- derived ------------------------------------------------------------

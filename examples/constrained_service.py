@@ -1,0 +1,143 @@
+"""A constrained service: placement constraints on hostname and agent attributes.
+
+Three task types with Marathon-style constraints:
+
+- ``web``: one instance per agent (``["hostname", "UNIQUE"]``);
+- ``cache``: spread over both racks (``["rack", "GROUP_BY", "2"]``);
+- ``db``: only on rack ``r1`` (``["rack", "IS", "r1"]``), at most one per agent
+  (``["hostname", "MAX_PER", "1"]``). Three are asked for but rack ``r1`` has
+  two agents, so the third waits for an agent that fits.
+
+With ``--master local`` (the default) the example starts its own local cluster
+of three agents: ``agent-1`` and ``agent-2`` on rack ``r1``, ``agent-3`` on rack
+``r2``. On a real cluster, start the agents with ``--attributes=rack:r1`` (or
+``r2``). It prints where each instance landed, scales ``web`` past the number
+of agents to show the extra instance waiting, and tears down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+
+from _common import LiveView, arg_parser, configure_logging, log, report_errors
+
+from mesos_framework import MesosError, Scheduler
+
+RACKS = {"agent-1": "r1", "agent-2": "r1", "agent-3": "r2"}
+CMD = {"value": "exec sleep 600", "shell": True}
+RES = {"cpus": 0.1, "mem": 32}
+
+
+def build_scheduler(master: str) -> Scheduler:
+    """Three constrained task types."""
+    return Scheduler(
+        master=master,
+        framework_name="constrained-service",
+        tasks={
+            "web": {
+                "instances": 3,
+                "allow_scaling": True,
+                "command": CMD,
+                "resources": RES,
+                "constraints": [["hostname", "UNIQUE"]],
+            },
+            "cache": {
+                "instances": 4,
+                "command": CMD,
+                "resources": RES,
+                "constraints": [["rack", "GROUP_BY", "2"]],
+            },
+            "db": {
+                "instances": 3,
+                "command": CMD,
+                "resources": RES,
+                "constraints": [["rack", "IS", "r1"], ["hostname", "MAX_PER", "1"]],
+            },
+        },
+        refuse_seconds=0.5,
+    )
+
+
+@contextlib.asynccontextmanager
+async def cluster_url(master: str) -> AsyncIterator[str]:
+    """The master to use: a local cluster of three agents with racks for ``local``."""
+    if master != "local":
+        yield master
+        return
+    from mesos_framework.local import AgentSpec, LocalCluster
+
+    specs = [AgentSpec(hostname=host, attributes={"rack": rack}) for host, rack in RACKS.items()]
+    async with LocalCluster(agents=3, agent_specs=specs, allocation_interval=0.2) as cluster:
+        log.info("local cluster: %s", ", ".join(f"{h} (rack {r})" for h, r in RACKS.items()))
+        yield cluster.url
+
+
+def placement(view: LiveView, type_name: str) -> str:
+    """``host=count`` for the running instances of a type."""
+    counts = Counter(r.hostname or "?" for r in view.running(type_name))
+    return " ".join(f"{host}={n}" for host, n in sorted(counts.items()))
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    status = 0
+    async with cluster_url(args.master) as master:
+        scheduler = build_scheduler(master)
+        view = LiveView(scheduler)
+        report_errors(scheduler)
+
+        def settled(web: int) -> bool:
+            return (
+                len(view.running("web")) == web
+                and len(view.running("cache")) == 4
+                and len(view.running("db")) == 2
+            )
+
+        await scheduler.start()
+        try:
+            await view.wait_until("the service", lambda: settled(3), args.step_timeout)
+            for type_name in ("web", "cache", "db"):
+                log.info("%s on: %s", type_name, placement(view, type_name))
+            racks = Counter(RACKS.get(r.hostname or "", "?") for r in view.running("cache"))
+            log.info("cache per rack: %s", " ".join(f"{k}={v}" for k, v in sorted(racks.items())))
+            log.info("waiting for an agent that fits: %s", " ".join(f"{t}-{n}" for t, n in scheduler.pending))
+
+            log.info("== scaling web to 4 (one more than there are agents)")
+            await scheduler.scale("web", 4)
+            await asyncio.sleep(args.settle)
+            log.info("web on: %s", placement(view, "web"))
+            log.info("waiting for an agent that fits: %s", " ".join(f"{t}-{n}" for t, n in scheduler.pending))
+            if args.run_for:
+                log.info("running for %gs", args.run_for)
+                await asyncio.sleep(args.run_for)
+        except (TimeoutError, MesosError) as exc:
+            log.info("failed: %s", exc)
+            status = 1
+        finally:
+            log.info("== teardown")
+            if scheduler.connected:
+                await scheduler.teardown()
+                await scheduler.wait_closed()
+            else:
+                await scheduler.stop()
+                status = 1
+    log.info("done (exit status %d)", status)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = arg_parser("A service placed by constraints on hostname and a rack attribute.")
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds to watch offers after scaling (2)")
+    parser.add_argument("--run-for", type=float, default=0.0, help="seconds to keep running before teardown")
+    parser.add_argument("--step-timeout", type=float, default=60.0, help="seconds each step may take")
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
