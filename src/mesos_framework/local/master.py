@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mesos_framework.local import _codec
+from mesos_framework.local._limits import resources_problem
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local.config import VERSION, ClusterConfig
 from mesos_framework.local.resources import Resources
@@ -1263,9 +1264,10 @@ class Master:
             return "Task's `max_completion_time` must be non-negative"
         if not task.resources:
             return "Task uses no resources"
+        err = resources_problem([*task.resources, *task.executor.resources])
+        if err:
+            return err
         for r in task.resources:
-            if r.type == mesos_pb2.Value.SCALAR and (r.scalar.value < 0 or not math.isfinite(r.scalar.value)):
-                return f"Task uses invalid resources: Invalid scalar resource {r.name}"
             if r.type == mesos_pb2.Value.RANGES and any(rg.begin > rg.end for rg in r.ranges.range):
                 return f"Task uses invalid resources: Invalid ranges resource {r.name}"
         if task.limits:
@@ -1402,6 +1404,9 @@ class Master:
             return fail("Docker ContainerInfo is not supported on the executor")
         if executor.type == mesos_pb2.ExecutorInfo.DEFAULT and executor.HasField("command"):
             return fail("'ExecutorInfo.command' must not be set for 'DEFAULT' executor")
+        err = resources_problem([*executor.resources, *(r for t in tasks for r in t.resources)])
+        if err:
+            return fail(err)
         eres = Resources.from_protos(executor.resources, role)
         eid = executor.executor_id.value
         new_executor = eid not in fw.executors.get(entry.id, {})
