@@ -22,7 +22,13 @@ settings.register_profile(
     deadline=None,
     database=None,
     print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        # the endpoint fuzzing shares one framework among a test function's examples, on purpose
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 
 
