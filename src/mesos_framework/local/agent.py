@@ -653,6 +653,8 @@ class Agent:
             "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": format_duration(grace),
             "LIBPROCESS_PORT": "0",
             "LIBPROCESS_IP": self.address,
+            # the executor ends its tasks when this process dies (issue 15 item 8)
+            "MESOS_FRAMEWORK_LOCAL_CLUSTER_PID": str(os.getpid()),
         }
         if fw_info.checkpoint:
             env["MESOS_RECOVERY_TIMEOUT"] = "15mins"
