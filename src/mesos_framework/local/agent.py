@@ -400,6 +400,8 @@ class Agent:
             "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": format_duration(grace),
             "LIBPROCESS_PORT": "0",
             "LIBPROCESS_IP": self.address,
+            # the executor ends its tasks when this process dies (issue 15 item 8)
+            "MESOS_FRAMEWORK_LOCAL_CLUSTER_PID": str(os.getpid()),
         }
         if executor.kind == "default":  # its task groups' fetches share the agent's cache
             env["MESOS_FRAMEWORK_LOCAL_FETCH_CACHE"] = str(self.fetcher.cache_dir)

@@ -125,6 +125,30 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
     return await reader.readexactly(int(headers.get("content-length", "0")))
 
 
+def _cluster_gone() -> bool:
+    """Whether the local cluster process that started this executor has died.
+
+    A checkpointing executor waits up to ``MESOS_RECOVERY_TIMEOUT`` (15 minutes) for its agent,
+    as across an agent restart.  Local agents live in the cluster's process and their restarts
+    keep it; once the process itself is gone (SIGKILL, a crash) no agent comes back, and the
+    tasks must not outlive it by a quarter of an hour (issue 15 item 8).
+    """
+    raw = os.environ.get("MESOS_FRAMEWORK_LOCAL_CLUSTER_PID", "")
+    if not raw.isdigit():
+        return False
+    pid = int(raw)
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone (or its id taken by another user's process)
+        return True
+    try:  # killed, not yet reaped by its parent
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            state = f.read().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in ("Z", "X")
+
+
 async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
     """The pieces of a chunked HTTP body."""
     while True:
@@ -329,7 +353,7 @@ class CommandExecutor:
     async def reconnect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         """Re-subscribe after random delays until the recovery timeout (checkpointing only)."""
         deadline = time.monotonic() + self.recovery_timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not _cluster_gone():
             await asyncio.sleep(random.uniform(0.0, self.backoff_max))
             status, reader, writer = await self.subscribe()
             if reader is not None and writer is not None:

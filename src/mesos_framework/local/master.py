@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mesos_framework.local import _codec
 from mesos_framework.local._allocator import Allocator
+from mesos_framework.local._limits import resources_problem
 from mesos_framework.local._model import Filter, Offer
 from mesos_framework.local._operations import Operations
 from mesos_framework.local._stream import EventStream
@@ -1172,9 +1173,10 @@ class Master:
             return err
         if not task.resources:
             return "Task uses no resources"
+        err = resources_problem([*task.resources, *task.executor.resources])
+        if err:
+            return err
         for r in task.resources:
-            if r.type == mesos_pb2.Value.SCALAR and (r.scalar.value < 0 or not math.isfinite(r.scalar.value)):
-                return f"Task uses invalid resources: Invalid scalar resource {r.name}"
             if r.type == mesos_pb2.Value.RANGES and any(rg.begin > rg.end for rg in r.ranges.range):
                 return f"Task uses invalid resources: Invalid ranges resource {r.name}"
         if task.limits:
@@ -1311,6 +1313,9 @@ class Master:
             return fail("Docker ContainerInfo is not supported on the executor")
         if executor.type == mesos_pb2.ExecutorInfo.DEFAULT and executor.HasField("command"):
             return fail("'ExecutorInfo.command' must not be set for 'DEFAULT' executor")
+        err = resources_problem([*executor.resources, *(r for t in tasks for r in t.resources)])
+        if err:
+            return fail(err)
         eres = Resources.from_protos(executor.resources, role)
         eid = executor.executor_id.value
         new_executor = eid not in fw.executors.get(entry.id, {})

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mesos_framework.errors import ConfigurationError
+from mesos_framework.local._limits import fixed_point
 from mesos_framework.protocol._schema import mesos_pb2
 
 __all__ = ["Key", "Resources", "parse_resources"]
@@ -64,7 +65,7 @@ class Key:
 
 
 def _milli(value: float) -> int:
-    return round(value * 1000)
+    return fixed_point(value)
 
 
 def _merge(ranges: Iterable[tuple[int, int]]) -> Ranges:

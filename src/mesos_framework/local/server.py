@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from mesos_framework.local import _codec, _files, _operator_agent, _webui, operator_api
+from mesos_framework.local import _codec, _files, _limits, _operator_agent, _webui, operator_api
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local.agent import valid_uuid
 from mesos_framework.local.config import VERSION
@@ -139,7 +139,7 @@ class Endpoint:
     # ------------------------------------------------------------ lifecycle
     async def start(self, port: int = 0, host: str = "127.0.0.1") -> int:
         """Listen on ``host:port`` (0 = any free port); returns the port."""
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=_limits.MAX_BODY)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
