@@ -34,26 +34,8 @@ async def test_accept_with_a_scalar_too_large_for_fixed_point(
         await s.teardown()
 
 
-OPERATOR_REWRITE = (
-    "issue 15 item 7: the local operator endpoint answers 501 to a call type it does not know; "
-    "fixed by the operator API rewrite (branch 'operator', operator_api.handle parses master::Call)"
-)
-FILES_REWRITE = (
-    "issue 15 item 7: /files/read with a NUL in the path answers 500 (ValueError from the file "
-    "system call); the /files endpoints are being replaced (branch 'operator', local/_files.py)"
-)
-
-
-def _xfail_local(flavour: str, request: pytest.FixtureRequest, reason: str) -> None:
-    if flavour == "local":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-async def test_operator_call_of_a_type_not_in_the_enum(
-    master_url: str, http: aiohttp.ClientSession, flavour: str, request: pytest.FixtureRequest
-) -> None:
+async def test_operator_call_of_a_type_not_in_the_enum(master_url: str, http: aiohttp.ClientSession) -> None:
     """An unknown enum name is dropped by the JSON parser, so the call has no type: 400."""
-    _xfail_local(flavour, request, OPERATOR_REWRITE)
     async with http.post(master_url + "/api/v1", json={"type": "NOT_A_CALL"}, headers=JSON_HEADERS) as r:
         assert r.status == 400
         assert await r.text() == "Failed to validate master::Call: Expecting 'type' to be present"
@@ -97,9 +79,6 @@ async def test_scheduler_call_of_type_unknown(
 
 
 @pytest.mark.parametrize("path", ["%00", "/tmp/%00x"])
-async def test_files_read_of_a_path_with_nul(
-    master_url: str, http: aiohttp.ClientSession, path: str, flavour: str, request: pytest.FixtureRequest
-) -> None:
-    _xfail_local(flavour, request, FILES_REWRITE)
+async def test_files_read_of_a_path_with_nul(master_url: str, http: aiohttp.ClientSession, path: str) -> None:
     async with http.get(f"{master_url}/files/read?path={path}&offset=0") as r:
         assert r.status == 404
