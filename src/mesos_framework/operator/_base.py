@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 
@@ -66,7 +67,9 @@ class OperatorClient(Generic[C, R, E]):
 
     def _make(self, kind: str, field: str | None = None, payload: Any = None) -> C:
         """A call of type ``kind`` with its ``field`` set from a message or dict."""
-        call = self._call_type(type=kind)
+        # (as a plain factory: the protobuf stubs type a message's keyword arguments per class)
+        factory: Callable[..., C] = self._call_type
+        call = factory(type=kind)
         if field is not None:
             sub = getattr(call, field)
             if isinstance(payload, Message):
