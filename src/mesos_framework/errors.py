@@ -10,11 +10,16 @@ Every error the library raises derives from :class:`MesosError`::
     │                            (unknown field, wrong type, unknown enum name,
     │                            missing required field); ``path`` names the field
     ├─ ProtocolError             bad RecordIO framing, undecodable record,
-    │                            unexpected content type
+    │  │                         unexpected content type, unusable redirect
+    │  └─ InsecureRedirect       an https server redirected to plain http
     ├─ TransportError            the network failed (wraps the library's errors)
     │  ├─ ConnectError           no connection could be made
+    │  │  └─ TLSError            the TLS handshake failed (not retried)
+    │  ├─ CallTimeout            a call got no complete answer in time
     │  ├─ NoLeaderError          no leading master could be found
     │  └─ StreamClosed           the subscription stream ended
+    │     └─ StreamDecodeError   ... because it carried undecodable data
+    │                            (also a ProtocolError)
     ├─ APIError                  Mesos answered with an unexpected HTTP status
     │  ├─ BadRequest (400)       ├─ Unauthorized (401)
     │  ├─ Forbidden (403)        │  ├─ NotSubscribed  (403 "not subscribed")
@@ -31,8 +36,9 @@ Every error the library raises derives from :class:`MesosError`::
     │  └─ CallWhileDisconnected  a call could not be delivered in time
     ├─ RestartsExhausted         an instance ran out of restarts (max_restarts)
     ├─ ResourceError             resources that cannot satisfy a task spec
-    ├─ StateStoreError           persistence failed
-    │  └─ StateConflict          a versioned write lost a race
+    ├─ StateStoreError           persistence failed (or timed out)
+    │  ├─ StateConflict          a versioned write lost a race
+    │  └─ StateValueError        a value a store cannot hold (also a ValueError)
     └─ ExecutorEnvironmentError  a MESOS_* variable is missing or malformed
                                  (also a ConfigurationError)
 
@@ -45,6 +51,7 @@ from __future__ import annotations
 __all__ = [
     "APIError",
     "BadRequest",
+    "CallTimeout",
     "CallWhileDisconnected",
     "ConfigurationError",
     "Conflict",
@@ -53,6 +60,7 @@ __all__ = [
     "Forbidden",
     "FrameworkFailedOver",
     "FrameworkRemoved",
+    "InsecureRedirect",
     "MesosError",
     "MessageError",
     "MethodNotAllowed",
@@ -69,9 +77,12 @@ __all__ = [
     "ServerError",
     "StateConflict",
     "StateStoreError",
+    "StateValueError",
     "StreamClosed",
+    "StreamDecodeError",
     "SubscriptionError",
     "SubscriptionLost",
+    "TLSError",
     "TransportError",
     "Unauthorized",
     "Unavailable",
@@ -115,6 +126,13 @@ class ProtocolError(MesosError):
     """The peer broke the wire protocol (framing, encoding, content type)."""
 
 
+class InsecureRedirect(ProtocolError):
+    """A server reached over https redirected to a plain ``http://`` URL; not followed.
+
+    Following it would send the call, and any credentials, in clear text.
+    """
+
+
 class TransportError(MesosError):
     """The network failed; the cause is chained as ``__cause__``."""
 
@@ -125,12 +143,30 @@ class ConnectError(TransportError):
     """No connection could be established to the master or agent."""
 
 
+class TLSError(ConnectError):
+    """The TLS handshake failed (untrusted or mismatched certificate); not retried."""
+
+    retryable = False
+
+
+class CallTimeout(TransportError):
+    """A call got no complete answer within ``request_timeout``."""
+
+
 class NoLeaderError(TransportError):
     """No leading master could be detected."""
 
 
 class StreamClosed(TransportError):
     """A subscription stream ended."""
+
+
+class StreamDecodeError(StreamClosed, ProtocolError):
+    """The stream carried something that is not a RecordIO stream of events.
+
+    Both a :class:`StreamClosed` (the stream is over) and a
+    :class:`ProtocolError` (the peer broke the protocol).
+    """
 
 
 class APIError(MesosError):
@@ -292,6 +328,13 @@ class StateStoreError(MesosError):
 
 class StateConflict(StateStoreError):
     """A versioned write lost a race with another writer."""
+
+    retryable = False
+
+
+class StateValueError(StateStoreError, ValueError):
+    """A value given to a store (or read from it) that it cannot hold: an empty
+    framework ID, a task ID with ``/``, something that is not a task record."""
 
     retryable = False
 

@@ -1,4 +1,5 @@
-"""The state stores, against a real ZooKeeper (and the in-memory one)."""
+"""The ZooKeeper store's own behaviour (layout, seed records, restarts); what every
+store does is in test_stores.py."""
 
 from __future__ import annotations
 
@@ -8,43 +9,13 @@ import pytest
 from kazoo.client import KazooClient
 
 from mesos_framework.errors import StateStoreError
-from mesos_framework.persistence import MemoryStore, StateStore, ZooKeeperStore
+from mesos_framework.persistence import ZooKeeperStore
 from mesos_framework.tasks import TaskRecord, TaskState
 from tests.support.zookeeper import ZooKeeperServer
 
 pytestmark = [
     pytest.mark.zookeeper,
 ]
-
-
-async def _exercise(store: StateStore) -> None:
-    await store.open()
-    assert await store.load_framework_id() is None
-    await store.save_framework_id("fw-0001")
-    assert await store.load_framework_id() == "fw-0001"
-    r1 = TaskRecord("app.web-1.a", "web", 1, state=TaskState.TASK_RUNNING, agent_id="ag", ports=(31000,))
-    r2 = TaskRecord("app.web-2.b", "web", 2)
-    await store.save_task(r1)
-    await store.save_task(r2)
-    r2.state = TaskState.TASK_RUNNING
-    await store.save_task(r2)
-    loaded = {r.task_id: r.to_dict() for r in await store.load_tasks()}
-    assert loaded == {r1.task_id: r1.to_dict(), r2.task_id: r2.to_dict()}
-    await store.delete_task(r1.task_id)
-    await store.delete_task("never-there")
-    assert [r.task_id for r in await store.load_tasks()] == [r2.task_id]
-    await store.clear_framework_id()
-    assert await store.load_framework_id() is None
-    await store.close()
-    await store.close()
-
-
-async def test_memory_store() -> None:
-    await _exercise(MemoryStore())
-
-
-async def test_zookeeper_store(zookeeper_server: ZooKeeperServer) -> None:
-    await _exercise(ZooKeeperStore(zookeeper_server.hosts, "/dcos-service-store-test"))
 
 
 async def test_zookeeper_layout_matches_the_seed_and_reads_seed_records(

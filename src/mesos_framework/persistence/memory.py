@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import orjson
+
+from mesos_framework.persistence.base import check_framework_id, check_task_id, encode_record
 from mesos_framework.tasks.records import TaskRecord
 
 __all__ = ["MemoryStore"]
@@ -26,7 +29,7 @@ class MemoryStore:
 
     async def save_framework_id(self, framework_id: str) -> None:
         """Store the framework ID."""
-        self.framework_id = framework_id
+        self.framework_id = check_framework_id(framework_id)
 
     async def clear_framework_id(self) -> None:
         """Forget the framework ID."""
@@ -37,9 +40,9 @@ class MemoryStore:
         return [TaskRecord.from_dict(d) for d in self.tasks.values()]
 
     async def save_task(self, record: TaskRecord) -> None:
-        """Store a copy of the record."""
-        self.tasks[record.task_id] = record.to_dict()
+        """Store a copy of the record (checked as the other stores check it: JSON-ready)."""
+        self.tasks[record.task_id] = orjson.loads(encode_record(record))
 
     async def delete_task(self, task_id: str) -> None:
         """Drop a record."""
-        self.tasks.pop(task_id, None)
+        self.tasks.pop(check_task_id(task_id), None)

@@ -8,27 +8,40 @@ existing deployments keep their framework ID)::
 
 kazoo is blocking, so every operation runs on one worker thread of the
 store's own: operations apply in the order they were submitted (a task's
-STAGING save can never land after its delete). Connection losses are retried
-by kazoo until ``operation_timeout``; a session that expires is
-re-established by kazoo and nothing here depends on ephemeral nodes. Records
-written by the JavaScript library (``{name, taskId, runtimeInfo}``) are read
-too.
+STAGING save can never land after its delete), and the event loop never
+waits on ZooKeeper. Every operation is bounded by ``operation_timeout``
+from the moment it is submitted: connection losses are retried until then,
+and then it fails with :class:`~mesos_framework.errors.StateStoreError`
+(during an outage a write may thus fail although kazoo sends it once
+ZooKeeper is back; it still lands before any later write). A session that
+expires is re-established by kazoo and nothing here depends on ephemeral
+nodes. :meth:`ZooKeeperStore.close` returns within ``operation_timeout``
+plus a few seconds even while ZooKeeper is down. Records written by the
+JavaScript library (``{name, taskId, runtimeInfo}``) are read too.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
 from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError, NoNodeError
+from kazoo.retry import KazooRetry, RetryFailedError
 
-from mesos_framework.errors import StateStoreError
+from mesos_framework.errors import ConfigurationError, StateStoreError
+from mesos_framework.persistence._worker import StoreWorker
+from mesos_framework.persistence.base import (
+    check_framework_id,
+    check_task_id,
+    check_timeout,
+    encode_record,
+)
 from mesos_framework.tasks.records import TaskRecord
 from mesos_framework.tasks.state import TaskState
 
@@ -38,13 +51,18 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: How long :meth:`ZooKeeperStore.close` waits for kazoo to stop before leaving it to finish alone.
+_STOP_WAIT = 5.0
+
 
 class ZooKeeperStore:
     """Scheduler state in ZooKeeper under ``path``.
 
     ``hosts`` is a kazoo host string (``"h1:2181,h2:2181"``, optionally with
     a chroot). ``client`` injects an existing ``KazooClient`` (it is then not
-    stopped on :meth:`close`).
+    stopped on :meth:`close`). ``auth`` is ``"user:password"`` for
+    ZooKeeper's digest scheme. ``connect_timeout`` bounds :meth:`open`,
+    ``operation_timeout`` every other operation.
     """
 
     def __init__(
@@ -55,162 +73,207 @@ class ZooKeeperStore:
         connect_timeout: float = 15.0,
         operation_timeout: float = 60.0,
         client: Any = None,
+        auth: str | None = None,
     ) -> None:
-        if not path.startswith("/") or path.endswith("/") or "//" in path:
+        if not isinstance(path, str) or not path.startswith("/") or path.endswith("/") or "//" in path:
             raise StateStoreError(f"ZooKeeper path {path!r} must start with / and not end with /")
+        if client is None and (not isinstance(hosts, str) or not hosts.strip()):
+            raise ConfigurationError(f"no ZooKeeper hosts given: {hosts!r}", option="hosts")
+        if auth is not None and (not isinstance(auth, str) or ":" not in auth):
+            raise ConfigurationError("ZooKeeper credentials must be 'user:password'", option="auth")
         self.hosts = hosts
         self.path = path
-        self.connect_timeout = connect_timeout
-        self.operation_timeout = operation_timeout
+        self._auth = auth
+        self.connect_timeout = check_timeout(connect_timeout, "connect_timeout")
+        self.operation_timeout = check_timeout(operation_timeout, "operation_timeout")
         self._client = client
         self._own_client = client is None
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._worker = StoreWorker(
+            f"ZooKeeper store {path} on {hosts}", self.operation_timeout, thread_name="mf-zk"
+        )
 
-    async def _run(self, what: str, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise StateStoreError(f"{what}: the ZooKeeper store is not open")
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, lambda: fn(*args))
-        except StateStoreError:
-            raise
-        except Exception as exc:
-            raise StateStoreError(f"ZooKeeper {what} under {self.path} failed: {exc!r}") from exc
+    def __repr__(self) -> str:
+        state = "open" if self._worker.running else "closed"
+        return f"<ZooKeeperStore {self.hosts}{self.path} {state}>"
 
     # -- lifecycle --------------------------------------------------------
     async def open(self) -> None:
         """Connect to ZooKeeper (retries until ``connect_timeout``)."""
-        if self._executor is not None:
+        if self._worker.running:
             return
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mf-zk")
+        self._worker.start()
         try:
-            await self._run("connect", self._connect)
+            await self._worker.run("connect", self._connect, limit=self.connect_timeout)
         except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            await self.close()
             raise
 
-    def _connect(self) -> None:
-
+    def _connect(self, deadline: float) -> None:
         if self._client is None:
             self._client = KazooClient(
                 hosts=self.hosts,
                 timeout=10.0,
                 connection_retry={"max_tries": -1, "delay": 0.2, "max_delay": 2.0},
-                command_retry={
-                    "max_tries": -1,
-                    "delay": 0.2,
-                    "max_delay": 2.0,
-                    "deadline": self.operation_timeout,
-                },
+                auth_data=[("digest", self._auth)] if self._auth else None,
             )
         if not self._client.connected:
-            self._client.start(timeout=self.connect_timeout)
-        self._client.ensure_path(self.path + "/tasks")
+            self._client.start(timeout=max(0.1, deadline - time.monotonic()))
+        self._retrying(
+            deadline, lambda: self._wait(self._client.ensure_path_async(self.path + "/tasks"), deadline)
+        )
 
     async def close(self) -> None:
-        """Disconnect (waits for queued writes first)."""
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
+        """Disconnect after the queued operations; returns within about ``operation_timeout``.
+
+        While ZooKeeper is unreachable the queued operations fail at their
+        deadlines and kazoo is left to stop in the background.
+        """
+        await self._worker.stop(self._stop_client)
+
+    def _stop_client(self) -> None:
         client = self._client
+        if not self._own_client or client is None:
+            return
+        self._client = None
 
         def stop() -> None:
-            if self._own_client and client is not None:
+            try:
                 client.stop()
                 client.close()
+            except Exception as exc:
+                log.warning("stopping the ZooKeeper client of %s: %r", self.path, exc)
 
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(executor, stop)
-        finally:
-            executor.shutdown(wait=True)
-            if self._own_client:
-                self._client = None
+        # kazoo's stop() waits up to 10 s for its connection thread while ZooKeeper is down.
+        thread = threading.Thread(target=stop, name="mf-zk-stop", daemon=True)
+        thread.start()
+        thread.join(_STOP_WAIT)
+        if thread.is_alive():
+            log.info("the ZooKeeper client of %s is still stopping; not waiting for it", self.path)
 
     # -- framework id -----------------------------------------------------
     async def load_framework_id(self) -> str | None:
         """The stored framework ID, or ``None`` (also for an empty node)."""
 
-        def load() -> str | None:
-
+        def load(deadline: float) -> str | None:
+            client = self._conn()
             try:
-                data, _ = self._client.retry(self._client.get, self.path + "/framework-id")
+                data, _ = self._retrying(
+                    deadline, lambda: self._wait(client.get_async(self.path + "/framework-id"), deadline)
+                )
             except NoNodeError:
                 return None
             text = (data or b"").decode("utf-8").strip()
             return text or None
 
-        return await self._run("read of framework-id", load)
+        return await self._worker.run("read of framework-id", load)
 
     async def save_framework_id(self, framework_id: str) -> None:
         """Store the framework ID."""
-        await self._run(
-            "write of framework-id", self._put, self.path + "/framework-id", framework_id.encode()
+        data = check_framework_id(framework_id).encode()
+        await self._worker.run(
+            "write of framework-id", lambda deadline: self._put(self.path + "/framework-id", data, deadline)
         )
 
     async def clear_framework_id(self) -> None:
         """Forget the framework ID."""
-        await self._run("delete of framework-id", self._delete, self.path + "/framework-id")
+        await self._worker.run(
+            "delete of framework-id", lambda deadline: self._delete(self.path + "/framework-id", deadline)
+        )
 
     # -- tasks ------------------------------------------------------------
     async def load_tasks(self) -> list[TaskRecord]:
         """Every stored record; unreadable or empty nodes are logged, deleted and skipped."""
 
-        def load() -> list[TaskRecord]:
-
-            client = self._client
+        def load(deadline: float) -> list[TaskRecord]:
+            client = self._conn()
             try:
-                children = client.retry(client.get_children, self.path + "/tasks")
+                children = self._retrying(
+                    deadline, lambda: self._wait(client.get_children_async(self.path + "/tasks"), deadline)
+                )
             except NoNodeError:
                 return []
             out = []
             for child in sorted(children):
                 node = f"{self.path}/tasks/{child}"
                 try:
-                    data, _ = client.retry(client.get, node)
+                    data, _ = self._retrying(deadline, _bind(self._wait, client.get_async, node, deadline))
                 except NoNodeError:
                     continue
                 try:
                     out.append(_decode(data))
                 except StateStoreError as exc:
                     log.warning("dropping unreadable task node %s: %s", node, exc)
-                    self._delete(node)
+                    self._delete(node, deadline)
             return out
 
-        return await self._run("read of tasks", load)
+        return await self._worker.run("read of tasks", load)
 
     async def save_task(self, record: TaskRecord) -> None:
         """Create or replace a task's node."""
-        data = orjson.dumps(record.to_dict())
-        await self._run(
-            f"write of task {record.task_id}", self._put, f"{self.path}/tasks/{record.task_id}", data
+        data = encode_record(record)
+        node = f"{self.path}/tasks/{record.task_id}"
+        await self._worker.run(
+            f"write of task {record.task_id}", lambda deadline: self._put(node, data, deadline)
         )
 
     async def delete_task(self, task_id: str) -> None:
         """Delete a task's node (missing is fine)."""
-        await self._run(f"delete of task {task_id}", self._delete, f"{self.path}/tasks/{task_id}")
+        node = f"{self.path}/tasks/{check_task_id(task_id)}"
+        await self._worker.run(f"delete of task {task_id}", lambda deadline: self._delete(node, deadline))
 
     # -- helpers (worker thread) -------------------------------------------
-    def _put(self, node: str, data: bytes) -> None:
+    def _conn(self) -> Any:
+        if self._client is None:
+            raise StateStoreError("not connected")
+        return self._client
 
-        client = self._client
+    def _wait(self, result: Any, deadline: float) -> Any:
+        """The value of a kazoo async result, waiting no longer than ``deadline``."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise StateStoreError("timed out (ZooKeeper did not answer)")
+        try:
+            return result.get(timeout=remaining)
+        except self._conn().handler.timeout_exception as exc:
+            raise StateStoreError(f"timed out (no answer from ZooKeeper within {remaining:.3g}s)") from exc
+
+    def _retrying(self, deadline: float, fn: Callable[[], T]) -> T:
+        """``fn()``, retried on connection loss and session expiry until ``deadline``."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise StateStoreError("timed out (ZooKeeper did not answer)")
+        retry = KazooRetry(
+            max_tries=-1, delay=0.1, backoff=2, max_delay=1.0, deadline=remaining, ignore_expire=True
+        )
+        try:
+            result: T = retry(fn)
+        except RetryFailedError as exc:
+            raise StateStoreError(f"timed out (ZooKeeper unreachable): {exc}") from exc
+        return result
+
+    def _put(self, node: str, data: bytes, deadline: float) -> None:
+        client = self._conn()
 
         def put() -> None:
             try:
-                client.set(node, data)
+                self._wait(client.set_async(node, data), deadline)
             except NoNodeError:
                 try:
-                    client.create(node, data, makepath=True)
+                    self._wait(client.create_async(node, data, makepath=True), deadline)
                 except NodeExistsError:
-                    client.set(node, data)
+                    self._wait(client.set_async(node, data), deadline)
 
-        client.retry(put)
+        self._retrying(deadline, put)
 
-    def _delete(self, node: str) -> None:
-
+    def _delete(self, node: str, deadline: float) -> None:
+        client = self._conn()
         with contextlib.suppress(NoNodeError):
-            self._client.retry(self._client.delete, node)
+            self._retrying(deadline, lambda: self._wait(client.delete_async(node), deadline))
+
+
+def _bind(wait: Callable[[Any, float], Any], call: Callable[[str], Any], node: str, deadline: float) -> Any:
+    """A retryable ``wait(call(node), deadline)`` (binds ``node`` now, not at call time)."""
+    return lambda: wait(call(node), deadline)
 
 
 def _decode(data: bytes | None) -> TaskRecord:

@@ -626,5 +626,14 @@ def to_dict(msg: Message) -> dict[str, Any]:
 
 
 def to_json(msg: Message) -> bytes:
-    """Return ``msg`` as compact Mesos JSON (UTF-8 bytes); see :func:`to_dict`."""
-    return orjson.dumps(_msg_out(msg.DESCRIPTOR).convert(msg))
+    """Return ``msg`` as compact Mesos JSON (UTF-8 bytes); see :func:`to_dict`.
+
+    A string field holding bytes that are not UTF-8 (protobuf's proto2 parser keeps them as
+    ``bytes``) cannot be written as JSON: :class:`MessageError`.
+    """
+    try:
+        return orjson.dumps(_msg_out(msg.DESCRIPTOR).convert(msg))
+    except orjson.JSONEncodeError as exc:
+        raise MessageError(
+            msg.DESCRIPTOR.name, f"cannot be written as JSON ({exc}; a string that is not UTF-8?)"
+        ) from None

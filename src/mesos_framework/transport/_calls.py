@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import httptools
 
-from mesos_framework.errors import ConnectError, MesosError, ProtocolError, TransportError
+from mesos_framework.errors import ConnectError, MesosError, ProtocolError, TLSError, TransportError
 from mesos_framework.transport.endpoint import Endpoint
 
 __all__ = ["CallPool", "Response", "TLSError"]
@@ -42,12 +42,6 @@ log = logging.getLogger(__name__)
 
 #: An injectable name lookup: ``(host, port) -> IP addresses``.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
-
-
-class TLSError(ConnectError):
-    """The TLS handshake failed (untrusted or mismatched certificate); not retried."""
-
-    retryable = False
 
 
 @dataclass(frozen=True, slots=True)

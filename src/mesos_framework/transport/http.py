@@ -7,6 +7,17 @@ httptools, :mod:`mesos_framework.transport._calls`). It follows the
 master's ``307`` redirects to the leader, retries ``SUBSCRIBE`` with backoff
 while no leader answers, and maps every HTTP failure to the typed errors of
 :mod:`mesos_framework.errors`.
+
+Redirects are followed with two safety rules (both for calls and for
+``SUBSCRIBE``, in :meth:`HttpClient._redirect` and :meth:`HttpClient._headers_for`):
+
+* never from ``https`` to plain ``http``: that raises
+  :class:`~mesos_framework.errors.InsecureRedirect`;
+* credentials (HTTP Basic or a bearer token) go only to the origins
+  (scheme, host, port) of the masters the detector reported: the configured
+  list, the leader found in ZooKeeper, the endpoint given. A redirect to any
+  other origin is followed without the ``Authorization`` header, with a
+  warning; the master then answers ``401`` if it needs credentials.
 """
 
 from __future__ import annotations
@@ -27,13 +38,17 @@ from google.protobuf.message import Message
 from typing_extensions import TypeVar
 
 from mesos_framework.errors import (
+    CallTimeout,
     ConfigurationError,
     ConnectError,
+    InsecureRedirect,
     MesosError,
     NoLeaderError,
     NotFound,
     ProtocolError,
     StreamClosed,
+    StreamDecodeError,
+    TLSError,
     TransportError,
     Unavailable,
     api_error,
@@ -46,7 +61,7 @@ from mesos_framework.protocol import (
     encode,
 )
 from mesos_framework.protocol._schema import scheduler_pb2
-from mesos_framework.transport._calls import CallPool, Resolver, Response, TLSError
+from mesos_framework.transport._calls import CallPool, Resolver, Response
 from mesos_framework.transport.backoff import Backoff
 from mesos_framework.transport.config import Credentials, TLSConfig
 from mesos_framework.transport.detector import MasterDetector, StaticDetector, detector_for
@@ -71,18 +86,6 @@ E = TypeVar("E", bound=Message, default=scheduler_pb2.Event)
 _MAX_ERROR_BODY = 64 * 1024
 _REDIRECTS = (307, 308)
 _USER_AGENT = "mesos-framework-python"
-
-
-class CallTimeout(TransportError):
-    """A call got no complete answer within ``request_timeout``."""
-
-
-class StreamDecodeError(StreamClosed, ProtocolError):
-    """The stream carried something that is not a RecordIO stream of events.
-
-    Both a :class:`StreamClosed` (the stream is over) and a
-    :class:`ProtocolError` (the peer broke the protocol).
-    """
 
 
 class _FunctionResolver(AbstractResolver):
@@ -143,6 +146,15 @@ def _error_text(data: bytes, content_type: str) -> str:
     if len(text) > 2000:
         text = text[:2000] + "..."
     return text
+
+
+def _origin(endpoint: Endpoint) -> tuple[str, str, int]:
+    """What credentials are scoped to, as browsers do: scheme, host (case-insensitive), port."""
+    return endpoint.scheme, endpoint.host.lower(), endpoint.port
+
+
+def _is_auth(name: str) -> bool:
+    return name.lower() == "authorization"
 
 
 def _failure(response: Response, call_type: str | None, url: str) -> MesosError:
@@ -368,6 +380,9 @@ class HttpClient(Generic[E]):
         elif token is not None:
             self._auth = f"Bearer {token}"
         self._leader: tuple[Endpoint, str] | None = None
+        #: Origins (scheme, host, port) of the masters the detector reported: credentials go there only.
+        self._masters: set[tuple[str, str, int]] = set()
+        self._warned: set[tuple[str, str, int]] = set()
         self._stream_session: aiohttp.ClientSession | None = None
         self._call_pool: CallPool | None = None
         self._call_headers = self._headers(stream=False)
@@ -470,10 +485,17 @@ class HttpClient(Generic[E]):
             return results
         endpoint, path = self._leader
         bodies = [encode(call, self.content_type) for call in calls]
+        headers = self._headers_for(endpoint, self._call_headers)
         try:
             async with asyncio.timeout(self.request_timeout):
                 answers = await self._calls().request_many(
-                    endpoint, "POST", path, self._call_headers, bodies, stream_id=stream_id
+                    endpoint,
+                    "POST",
+                    path,
+                    headers,
+                    bodies,
+                    stream_id=stream_id,
+                    cacheable=headers is self._call_headers,
                 )
         except TimeoutError:
             timeout = CallTimeout(
@@ -525,7 +547,7 @@ class HttpClient(Generic[E]):
         if self._leader is not None:
             targets = [self._leader]
         else:
-            targets = [(endpoint, self.api_path) for endpoint in await self.detector.detect()]
+            targets = [(endpoint, self.api_path) for endpoint in self._known(await self.detector.detect())]
             if not targets:
                 raise NoLeaderError(f"cannot send {call_type}: no master detected by {self.detector!r}")
         pool = self._calls()
@@ -596,12 +618,31 @@ class HttpClient(Generic[E]):
 
     async def _detect(self, deadline: float | None) -> list[Endpoint]:
         if deadline is None:
-            return await self.detector.detect()
+            return self._known(await self.detector.detect())
         try:
             async with asyncio.timeout_at(deadline):
-                return await self.detector.detect()
+                return self._known(await self.detector.detect())
         except TimeoutError:
             return []
+
+    def _known(self, endpoints: list[Endpoint]) -> list[Endpoint]:
+        """Remember the origins of detected masters (they may receive credentials); ``endpoints``."""
+        self._masters.update(_origin(endpoint) for endpoint in endpoints)
+        return endpoints
+
+    def _headers_for(self, endpoint: Endpoint, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """``headers`` for a request to ``endpoint``: no ``Authorization`` unless it is a known master."""
+        if _origin(endpoint) in self._masters or not any(_is_auth(name) for name in headers):
+            return headers
+        origin = _origin(endpoint)
+        if origin not in self._warned:
+            self._warned.add(origin)
+            log.warning(
+                "not sending credentials to %s: redirected there, but it is not one of the masters "
+                "the detector reported (list every master in the master spec, or use zk://)",
+                endpoint,
+            )
+        return {name: value for name, value in headers.items() if not _is_auth(name)}
 
     def _give_up(self, last: MesosError, attempts: int, timeout: float | None) -> TransportError:
         what = f"after {attempts} attempt(s) in {timeout:g}s" if timeout is not None else ""
@@ -649,8 +690,15 @@ class HttpClient(Generic[E]):
         endpoint, path = target
         hops = 0
         while True:
+            hop_headers = self._headers_for(endpoint, headers)
             response = await pool.request(
-                endpoint, method, path, headers, body, stream_id=stream_id, cacheable=cacheable
+                endpoint,
+                method,
+                path,
+                hop_headers,
+                body,
+                stream_id=stream_id,
+                cacheable=cacheable and hop_headers is headers,
             )
             if response.status not in _REDIRECTS:
                 return endpoint, path, response
@@ -669,7 +717,13 @@ class HttpClient(Generic[E]):
             raise ProtocolError(f"{url} answered {status} without a Location header")
         if hops > self.max_redirects:
             raise ProtocolError(f"more than {self.max_redirects} redirects, last from {url} to {location}")
-        return resolve_location(endpoint, location)
+        target, path = resolve_location(endpoint, location)
+        if endpoint.scheme == "https" and target.scheme != "https":
+            raise InsecureRedirect(
+                f"{url} redirected to {location!r}: not following a redirect from https to plain http "
+                f"(the call and its credentials would travel unencrypted)"
+            )
+        return target, path
 
     def _session(self) -> aiohttp.ClientSession:
         """The aiohttp session of the event streams (one connection per stream)."""
@@ -708,7 +762,9 @@ class HttpClient(Generic[E]):
         while True:
             url = endpoint.url(path)
             try:
-                response = await session.post(url, data=body, headers=headers, allow_redirects=False)
+                response = await session.post(
+                    url, data=body, headers=self._headers_for(endpoint, headers), allow_redirects=False
+                )
             except aiohttp.ClientConnectorCertificateError as exc:
                 raise TLSError(f"TLS certificate of {endpoint} not trusted: {exc.certificate_error}") from exc
             except aiohttp.ClientSSLError as exc:
