@@ -1,7 +1,6 @@
 """SIGKILL + restart with the SQLite state store on real Mesos: the restarted scheduler adopts its tasks.
 
-The master shows the same tasks running, none completed, none launched again. Needs
-`mesos_framework.persistence.open_store` (the SQLite store); skipped until it is there.
+The master shows the same tasks running, none completed, none launched again.
 """
 
 from __future__ import annotations
@@ -18,15 +17,7 @@ from tests.integration.scheduler_helpers import master_json, master_tasks, until
 from tests.integration.test_scheduler_recovery import ROOT, Proc
 from tests.support.real_mesos import RealMesos
 
-try:
-    from mesos_framework.persistence import open_store  # type: ignore[attr-defined]
-except ImportError:  # the SQLite store is merged from another branch
-    open_store = None
-
-pytestmark = [
-    pytest.mark.real_mesos,
-    pytest.mark.skipif(open_store is None, reason="mesos_framework.persistence.open_store is missing"),
-]
+pytestmark = pytest.mark.real_mesos
 
 
 @asynccontextmanager
