@@ -61,7 +61,7 @@ class Forget:
 
 @dataclass(slots=True, frozen=True)
 class LaunchOnOffer:
-    """ACCEPT one offer with a LAUNCH of these tasks (their records are persisted before)."""
+    """ACCEPT one offer with a LAUNCH of these tasks (their records are queued for the store before)."""
 
     offer_id: mesos_pb2.OfferID
     records: tuple[TaskRecord, ...]
@@ -323,7 +323,8 @@ class Fleet:
                 )
                 self.tasks.add(rec)
                 records.append(rec)
-                # Recorded before launching: a scheduler killed after ACCEPT still knows its tasks.
+                # Queued for the store before launching (written off the event path; a task whose
+                # record did not land is found by a restarted scheduler's implicit reconciliation).
                 actions.append(Persist(rec))
             actions.append(
                 LaunchOnOffer(
