@@ -24,7 +24,7 @@ from mesos_framework.errors import ConfigurationError, RestartsExhausted, Scalin
 from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks.matching import PendingQueue, match_offers, offer_ip
 from mesos_framework.tasks.records import TaskRecord, TaskTable
-from mesos_framework.tasks.spec import TaskSpec, id_safe, parse_task_id
+from mesos_framework.tasks.spec import MAX_INSTANCES, TaskSpec, id_safe, parse_task_id
 from mesos_framework.tasks.state import RestartPolicy, TaskState
 
 __all__ = [
@@ -509,8 +509,14 @@ class Fleet:
         spec = self.spec(type_name)
         if not spec.allow_scaling:
             raise ScalingNotAllowed(f"task type {type_name!r} does not allow scaling", option="allow_scaling")
-        if isinstance(instances, bool) or not isinstance(instances, int) or instances < 0:
-            raise ConfigurationError(f"expected a whole number >= 0, got {instances!r}", option="instances")
+        if (
+            isinstance(instances, bool)
+            or not isinstance(instances, int)
+            or not 0 <= instances <= MAX_INSTANCES
+        ):
+            raise ConfigurationError(
+                f"expected a whole number from 0 to {MAX_INSTANCES}, got {instances!r}", option="instances"
+            )
         actions: list[Action] = []
         old = self.desired[type_name]
         self.desired[type_name] = instances
