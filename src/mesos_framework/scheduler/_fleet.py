@@ -16,6 +16,7 @@ suppression in line with it without racing a flag against its own calls.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,19 @@ __all__ = [
 log = logging.getLogger("mesos_framework.scheduler")
 
 Slot = tuple[str, int]
+
+#: The largest scalar Mesos can hold (64-bit fixed point with three decimals): larger, the offer is bad.
+_MAX_OFFER_SCALAR = (2**63 - 1) / 1000
+
+
+def _bad_offer(offer: mesos_pb2.Offer) -> str | None:
+    """Why an offer cannot be used (a scalar that is not finite, negative or too large), or None."""
+    for res in offer.resources:
+        if res.type == mesos_pb2.Value.SCALAR:
+            value = res.scalar.value
+            if not math.isfinite(value) or not 0 <= value <= _MAX_OFFER_SCALAR:
+                return f"{res.name} = {value!r}"
+    return None
 
 
 @dataclass(slots=True, frozen=True)
@@ -298,6 +312,18 @@ class Fleet:
             if self.offers_wanted_elsewhere:
                 return []  # someone else's to accept or decline
             return [Decline(tuple(o.id for o in offers), self.idle_refuse_seconds)]
+        actions: list[Action] = []
+        bad = []
+        for offer in offers:
+            why = _bad_offer(offer)
+            if why is not None:
+                log.warning("declining offer %s from agent %s: %s", offer.id.value, offer.agent_id.value, why)
+                bad.append(offer.id)
+        if bad:
+            actions.append(Decline(tuple(bad), self.refuse_seconds))
+            offers = [o for o in offers if o.id not in bad]
+            if not offers:
+                return actions
         result = match_offers(
             offers,
             self.pending,
@@ -306,7 +332,6 @@ class Fleet:
             serial_numbered=self.serial_numbered,
             templates=self._templates,
         )
-        actions: list[Action] = []
         for launches in result.launches.values():
             records = []
             for launch in launches:

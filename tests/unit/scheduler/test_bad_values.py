@@ -14,7 +14,7 @@ import pytest
 from mesos_framework.errors import ConfigurationError, ScalingNotAllowed
 from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.scheduler import Scheduler
-from mesos_framework.scheduler._fleet import Fleet
+from mesos_framework.scheduler._fleet import Decline, Fleet, LaunchOnOffer
 from mesos_framework.tasks.spec import MAX_INSTANCES, MAX_PORTS, MAX_SCALAR, TaskResources, TaskSpec
 
 
@@ -147,3 +147,31 @@ def test_scale_is_bounded() -> None:
     assert info.value.option == "instances"
     assert not isinstance(info.value, ScalingNotAllowed)
     fleet.scale("web", MAX_INSTANCES)
+
+
+def _offer(offer_id: str, cpus: float) -> mesos_pb2.Offer:
+    offer = mesos_pb2.Offer()
+    offer.id.value = offer_id
+    offer.framework_id.value = "fw"
+    offer.agent_id.value = "agent-" + offer_id
+    offer.hostname = "host"
+    for name, value in (("cpus", cpus), ("mem", 1024.0)):
+        res = offer.resources.add()
+        res.name = name
+        res.type = mesos_pb2.Value.SCALAR
+        res.scalar.value = value
+    return offer
+
+
+@pytest.mark.parametrize("cpus", [math.nan, math.inf, 1e308, -5.0])
+def test_a_hostile_offer_is_declined_and_the_others_used(
+    cpus: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    fleet = Fleet([TaskSpec.from_dict("web", _task())], framework_name="fw")
+    fleet.fill()
+    actions = fleet.offers([_offer("bad", cpus), _offer("good", 4.0)], 0.0)
+    declines = [a for a in actions if isinstance(a, Decline)]
+    launches = [a for a in actions if isinstance(a, LaunchOnOffer)]
+    assert [o.value for d in declines for o in d.offer_ids] == ["bad"]
+    assert [a.offer_id.value for a in launches] == ["good"]
+    assert any("declining offer bad" in r.getMessage() for r in caplog.records)
