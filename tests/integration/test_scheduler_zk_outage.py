@@ -132,6 +132,8 @@ async def test_stop_returns_promptly_while_zookeeper_is_down(
     pid_file.touch()
     # The store's own timeout is long (a minute): stop() must not wait for it.
     s = _scheduler(local_cluster.url, zookeeper_fresh, pid_file, timeout=60)
+    store = s.options.state_store
+    assert isinstance(store, ZooKeeperStore)
     await s.start()
     try:
         await until(lambda: len(_running_ids(s)) == 3, what="3 running")
@@ -142,3 +144,7 @@ async def test_stop_returns_promptly_while_zookeeper_is_down(
     finally:
         # Generous for a loaded machine, far below the 60 s the store would wait.
         await asyncio.wait_for(s.stop(), 30)
+    # The store finishes closing in the background once ZooKeeper answers again (its kazoo
+    # client must not outlive the test: its reconnection attempts would disturb later tests).
+    await asyncio.to_thread(zookeeper_fresh.start)
+    await until(lambda: store._client is None, timeout=90, what="the store closed in the background")

@@ -10,7 +10,8 @@ most one write per task.
 
 A write that fails (a ZooKeeper outage, a locked database) is reported once
 as `StateStoreError` (the scheduler's `error` event) and retried with a
-capped backoff until it lands; `caught_up` is logged when the queue drains
+capped backoff until it lands, behind the other waiting writes (so one that
+keeps failing holds up no other); `caught_up` is logged when the queue drains
 again. A value the store refuses (`StateValueError`) is reported and
 dropped: writing it again cannot succeed.
 """
@@ -139,7 +140,9 @@ class Persister:
                         self._report(error)
                     else:
                         log.debug("state store write still failing: %s", error)
-                    self._put_back(key, write)
+                    # Last in line: a write that keeps failing cannot hold up the others.
+                    if key not in self._pending:
+                        self._pending[key] = write
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.retry_maximum)
                     continue
@@ -152,7 +155,7 @@ class Persister:
                 self._idle.set()
 
     def _put_back(self, key: str, write: _Write) -> None:
-        """A write that did not land goes first again, unless a newer one for its key waits."""
+        """A write interrupted goes first again, unless a newer one for its key waits."""
         if key not in self._pending:
             self._pending = {key: write, **self._pending}
 

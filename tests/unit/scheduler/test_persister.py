@@ -26,6 +26,7 @@ class FaultyStore:
         self.gate.set()
         self.failures = 0
         self.refuse: set[str] = set()
+        self.poison: set[str] = set()
         self.attempts = 0
 
     async def _write(self, op: str, value: object) -> None:
@@ -36,6 +37,8 @@ class FaultyStore:
             raise StateStoreError("ZooKeeper is down")
         if value in self.refuse:
             raise StateValueError(f"refused {value}")
+        if value in self.poison:
+            raise StateStoreError(f"cannot write {value}")
         self.writes.append((op, value))
 
     async def open(self) -> None: ...
@@ -121,6 +124,28 @@ async def test_a_newer_write_replaces_a_failed_one() -> None:
     store.gate.set()
     await _drained(p)
     assert store.writes == [("delete", "a")]
+    await p.close()
+
+
+async def test_a_write_that_keeps_failing_holds_up_no_other() -> None:
+    store = FaultyStore()
+    store.poison.add("stuck")
+    errors: list[BaseException] = []
+    p = Persister(store, errors.append, retry_minimum=0.01, retry_maximum=0.01)
+    p.forget("stuck")
+    p.forget("a")
+    p.forget("b")
+    for _ in range(500):
+        if len(store.writes) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert store.writes == [("delete", "a"), ("delete", "b")]
+    assert p.failing and p.pending == 1
+    assert len(errors) == 1
+    store.poison.clear()
+    await _drained(p)
+    assert store.writes[-1] == ("delete", "stuck")
+    assert not p.failing
     await p.close()
 
 
