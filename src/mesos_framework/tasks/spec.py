@@ -311,6 +311,10 @@ class TaskSpec:
                         option=f"{where}.port_mappings[{i}].protocol",
                     )
         hc = self.health_check
+        if hc is not None:
+            for seconds in ("delay_seconds", "interval_seconds", "timeout_seconds", "grace_period_seconds"):
+                if hc.HasField(seconds):
+                    _in_range(getattr(hc, seconds), f"{where}.health_check.{seconds}", 0, MAX_SECONDS)
         if hc is not None and res.ports == 0 and not self.port_mappings:
             hc_port: int | None = None
             if hc.type == mesos_pb2.HealthCheck.HTTP:

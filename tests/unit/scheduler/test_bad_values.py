@@ -106,6 +106,15 @@ def test_kill_grace_period_is_finite_and_in_range(value: float) -> None:
     assert _option_of(kill_grace_period=value) == "tasks.web.kill_grace_period"
 
 
+@pytest.mark.parametrize(
+    "field", ["delay_seconds", "interval_seconds", "timeout_seconds", "grace_period_seconds"]
+)
+@pytest.mark.parametrize("value", [math.nan, math.inf, -1.0, 1e308])
+def test_health_check_durations_are_finite_and_in_range(field: str, value: float) -> None:
+    check = {"type": "COMMAND", "command": {"value": "true"}, field: value}
+    assert _option_of(health_check=check) == f"tasks.web.health_check.{field}"
+
+
 def test_priority_fits_an_int32() -> None:
     assert _option_of(priority=2**31) == "tasks.web.priority"
 
