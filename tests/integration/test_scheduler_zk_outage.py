@@ -4,7 +4,8 @@ While ZooKeeper is down the scheduler keeps handling events: killed tasks are
 relaunched, updates acknowledged, and the failing writes are reported as
 `StateStoreError` through `error`. Once ZooKeeper is back the store catches
 up, and a restarted scheduler adopts exactly the tasks that run. `stop()`
-returns promptly during an outage.
+returns promptly during an outage. A new framework launches nothing until its ID is
+stored.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from kazoo.client import KazooClient
 
 from mesos_framework.errors import StateStoreError
 from mesos_framework.local import LocalCluster
-from mesos_framework.persistence import ZooKeeperStore
+from mesos_framework.persistence import MemoryStore, ZooKeeperStore
 from mesos_framework.scheduler import Scheduler
 from mesos_framework.tasks import TaskState
 from tests.integration.scheduler_helpers import Recorder, cmd, master_tasks, until
 from tests.support.zookeeper import ZooKeeperServer
 
 pytestmark = [
-    pytest.mark.zookeeper,
     pytest.mark.slow,
     pytest.mark.local_cluster(status_update_retry=0.5, allocation_interval=0.2),
 ]
@@ -71,6 +71,7 @@ def _stored(zk: ZooKeeperServer) -> dict[str, bytes]:
         client.close()
 
 
+@pytest.mark.zookeeper
 async def test_zookeeper_outage_keeps_the_fleet_going_and_the_store_catches_up(
     local_cluster: LocalCluster, zookeeper_fresh: ZooKeeperServer, tmp_path: Path
 ) -> None:
@@ -125,6 +126,7 @@ async def test_zookeeper_outage_keeps_the_fleet_going_and_the_store_catches_up(
         assert set(await master_tasks(local_cluster.url, framework_id)) == relaunched
 
 
+@pytest.mark.zookeeper
 async def test_stop_returns_promptly_while_zookeeper_is_down(
     local_cluster: LocalCluster, zookeeper_fresh: ZooKeeperServer, tmp_path: Path
 ) -> None:
@@ -148,3 +150,39 @@ async def test_stop_returns_promptly_while_zookeeper_is_down(
     # client must not outlive the test: its reconnection attempts would disturb later tests).
     await asyncio.to_thread(zookeeper_fresh.start)
     await until(lambda: store._client is None, timeout=90, what="the store closed in the background")
+
+
+class GatedStore(MemoryStore):
+    """A store whose framework ID write waits for ``gate`` (fault injection: a slow or down store)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def save_framework_id(self, framework_id: str) -> None:
+        await self.gate.wait()
+        await super().save_framework_id(framework_id)
+
+
+async def test_a_new_framework_launches_once_its_id_is_stored(local_cluster: LocalCluster) -> None:
+    # Launched before, its tasks would be orphaned by a scheduler restarted without the ID
+    # (it would register another framework and launch every instance again).
+    store = GatedStore()
+    s = Scheduler(
+        master=local_cluster.url,
+        framework_name="fidfirst",
+        state_store=store,
+        tasks={"web": {**cmd(), "instances": 2}},
+    )
+    rec = Recorder(s)
+    async with s:
+        await until(
+            lambda: (
+                s.framework_id is not None and (rec.counts["sent_decline"] >= 2 or bool(rec.launched_ids))
+            ),
+            what="offers held (or used)",
+        )
+        assert rec.launched_ids == []
+        store.gate.set()
+        await until(lambda: len(_running_ids(s)) == 2, what="2 running once the ID is stored")
+        assert store.framework_id == s.framework_id

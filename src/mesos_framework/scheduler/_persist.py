@@ -80,8 +80,11 @@ class Persister:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._writing: str | None = None
         #: True while writes fail (from the first failure until the queue has drained again).
         self.failing = False
+        #: Called once a framework ID write has landed (or was refused for good, and reported).
+        self.framework_id_settled: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ queue
     def save(self, record: TaskRecord) -> None:
@@ -109,6 +112,11 @@ class Persister:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="mesos-scheduler-store")
 
     @property
+    def framework_id_pending(self) -> bool:
+        """True while a framework ID write waits or is being made."""
+        return _FRAMEWORK in self._pending or self._writing == _FRAMEWORK
+
+    @property
     def pending(self) -> int:
         """How many writes wait (one per key at most)."""
         return len(self._pending)
@@ -125,6 +133,7 @@ class Persister:
                     continue
                 key = next(iter(self._pending))
                 write = self._pending.pop(key)
+                self._writing = key
                 try:
                     await asyncio.wait_for(self._write(key, write), self.timeout + _GRACE)
                 except asyncio.CancelledError:
@@ -132,6 +141,7 @@ class Persister:
                     raise
                 except StateValueError as exc:
                     self._report(exc)  # writing it again cannot succeed
+                    self._framework_id_done(key, write)
                     continue
                 except Exception as exc:
                     error = exc if isinstance(exc, StateStoreError) else _wrap(key, exc, self.timeout)
@@ -146,13 +156,21 @@ class Persister:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.retry_maximum)
                     continue
+                finally:
+                    self._writing = None
                 delay = self.retry_minimum
+                self._framework_id_done(key, write)
                 if self.failing and not self._pending:
                     self.failing = False
                     log.warning("state store caught up: every pending write has landed")
         finally:
+            self._writing = None
             if not self._pending:
                 self._idle.set()
+
+    def _framework_id_done(self, key: str, write: _Write) -> None:
+        if key == _FRAMEWORK and write and self.framework_id_settled is not None:
+            self.framework_id_settled()
 
     def _put_back(self, key: str, write: _Write) -> None:
         """A write interrupted goes first again, unless a newer one for its key waits."""

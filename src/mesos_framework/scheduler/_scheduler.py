@@ -170,6 +170,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         self._suppression: asyncio.Task[None] | None = None
         self._log_state: LogState | None = None
         self._reconciler: Reconciler | None = None
+        self._reconciled = False  # this subscription's first reconciliation round has settled
         # Built once: per event type, (type name, payload field, emitted name, default handler).
         defaults: dict[int, _Default] = {
             Event.OFFERS: self._on_offers,
@@ -431,6 +432,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             return
         await store.open()
         self._persister = Persister(store, self._report)
+        self._persister.framework_id_settled = self._framework_id_stored
         stored_id = await store.load_framework_id()
         if stored_id and self._framework_id and stored_id != self._framework_id:
             log.warning("framework_id option %s overrides stored %s", self._framework_id, stored_id)
@@ -525,18 +527,30 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
     def _subscribed_then(self) -> None:
         session, reconciler = self._session, self._reconciler
         assert session is not None and reconciler is not None
-        # Re-attached: launch nothing until the master has said which tasks it runs.
-        self._fleet.holding = not session.registered_anew
+        # Re-attached: launch nothing until the master has said which tasks it runs. A new
+        # framework: nothing until its ID is stored (a scheduler restarted without it would
+        # register yet another framework and launch every instance again).
+        self._reconciled = False
+        self._fleet.holding = not session.registered_anew or self._framework_id_unstored()
         known = [(r.task_id, r.agent_id) for r in self._fleet.tasks if not r.state.is_terminal]
         reconciler.subscribed(known, registered_anew=session.registered_anew)
         if self._fleet.to_kill:
             session.spawn(self._apply(self._fleet.take_to_kill()))
         self._after_change()
 
+    def _framework_id_unstored(self) -> bool:
+        return self._persister is not None and self._persister.framework_id_pending
+
     def _settled(self) -> None:
-        if self._fleet.holding:
+        self._reconciled = True
+        if self._fleet.holding and not self._framework_id_unstored():
             self._fleet.holding = False
             log.info("reconciled; launching what is missing (%d pending)", len(self._fleet.pending))
+
+    def _framework_id_stored(self) -> None:
+        if self._fleet.holding and self._reconciled and not self._framework_id_unstored():
+            self._fleet.holding = False
+            log.info("framework ID stored; launching what is missing (%d pending)", len(self._fleet.pending))
 
     async def _register_anew(self) -> None:
         """Forget the removed framework (its tasks are gone) and subscribe as a new one."""

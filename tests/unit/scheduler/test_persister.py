@@ -194,10 +194,14 @@ def test_store_timeout_is_the_stores_own_or_a_default() -> None:
 async def test_framework_id_writes(framework_id: str) -> None:
     store = FaultyStore()
     p = Persister(store, lambda exc: None)
+    stored: list[bool] = []
+    p.framework_id_settled = lambda: stored.append(p.framework_id_pending)
     if framework_id:
         p.save_framework_id(framework_id)
     else:
         p.clear_framework_id()
     await _drained(p)
     assert store.writes == [("framework", framework_id) if framework_id else ("clear", None)]
+    assert stored == ([False] if framework_id else [])
+    assert not p.framework_id_pending
     await p.close()
