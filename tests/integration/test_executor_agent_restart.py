@@ -54,7 +54,10 @@ async def main():
     def record(call):
         calls.append(call)
         name = f"{executor.executor_id.value}-subscribe-{len(calls)}.pb"
-        (CTL / name).write_bytes(call.SerializeToString())
+        # Written whole, then renamed: the test never reads a file created but not yet written.
+        part = CTL / (name + ".part")
+        part.write_bytes(call.SerializeToString())
+        part.replace(CTL / name)
 
     async def maybe_exit(ack):
         if not executor.tasks and not executor.unacknowledged_updates:

@@ -353,3 +353,41 @@ async def test_a_refused_accept_puts_the_instance_back(master: ScriptedMaster) -
         await until(lambda: len(launched(master)) == 2)
         first, second = launched(master)
         assert first != second and [r.task_id for r in s.tasks] == [second]
+
+
+class SlowSuppressMaster(ScriptedMaster):
+    """Answers SUPPRESS only after a while (a loaded master), everything else at once."""
+
+    suppress_delay = 0.6
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        call = decode(Call, body, ContentType.JSON)
+        if call.type == Call.SUPPRESS:
+            self.calls.append(call)
+            await asyncio.sleep(self.suppress_delay)
+            return web.Response(status=202)
+        return await super().handle(request)  # (aiohttp keeps the body read above)
+
+
+async def test_a_restart_due_while_a_suppress_is_in_flight_revives() -> None:
+    # Issue 15: the suppression flag was read before SUPPRESS went out and set after it returned, so
+    # a restart falling due meanwhile sent no REVIVE and the instance waited for ever.
+    async with SlowSuppressMaster() as master:
+        s = scheduler(
+            master,
+            tasks={"crash": {"command": {"value": "false"}, "resources": {"cpus": 0.1, "mem": 16}}},
+            restart_backoff_minimum=0.05,
+            restart_backoff_maximum=0.05,
+        )
+        async with s:
+            await s.subscribe(timeout=10)
+            push_offer(master, "o1")
+            await until(lambda: bool(master.of_type(Call.ACCEPT)), what="the launch")
+            await until(lambda: bool(master.of_type(Call.SUPPRESS)), what="SUPPRESS sent")
+            (task_id,) = launched(master)
+            master.push_update(task_id, mesos_pb2.TASK_FAILED, uuid=b"\x07" * 16)
+            await until(lambda: s.pending == [("crash", 1)], what="the restart due")
+            await until(lambda: bool(master.of_type(Call.REVIVE)), what="REVIVE after the SUPPRESS")
+            kinds = [c.type for c in master.calls if c.type in (Call.SUPPRESS, Call.REVIVE)]
+            assert kinds[-1] == Call.REVIVE

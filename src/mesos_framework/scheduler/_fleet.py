@@ -16,6 +16,7 @@ suppression in line with it without racing a flag against its own calls.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks.constraints import Placement, offer_values
 from mesos_framework.tasks.matching import PendingQueue, match_offers, offer_ip
 from mesos_framework.tasks.records import TaskRecord, TaskTable
-from mesos_framework.tasks.spec import TaskSpec, id_safe, parse_task_id
+from mesos_framework.tasks.spec import MAX_INSTANCES, TaskSpec, id_safe, parse_task_id
 from mesos_framework.tasks.state import RestartPolicy, TaskState
 
 __all__ = [
@@ -45,6 +46,19 @@ log = logging.getLogger("mesos_framework.scheduler")
 
 Slot = tuple[str, int]
 
+#: The largest scalar Mesos can hold (64-bit fixed point with three decimals): larger, the offer is bad.
+_MAX_OFFER_SCALAR = (2**63 - 1) / 1000
+
+
+def _bad_offer(offer: mesos_pb2.Offer) -> str | None:
+    """Why an offer cannot be used (a scalar that is not finite, negative or too large), or None."""
+    for res in offer.resources:
+        if res.type == mesos_pb2.Value.SCALAR:
+            value = res.scalar.value
+            if not math.isfinite(value) or not 0 <= value <= _MAX_OFFER_SCALAR:
+                return f"{res.name} = {value!r}"
+    return None
+
 
 @dataclass(slots=True, frozen=True)
 class Persist:
@@ -62,7 +76,7 @@ class Forget:
 
 @dataclass(slots=True, frozen=True)
 class LaunchOnOffer:
-    """ACCEPT one offer with a LAUNCH of these tasks (their records are persisted before)."""
+    """ACCEPT one offer with a LAUNCH of these tasks (their records are queued for the store before)."""
 
     offer_id: mesos_pb2.OfferID
     records: tuple[TaskRecord, ...]
@@ -301,6 +315,18 @@ class Fleet:
             if self.offers_wanted_elsewhere:
                 return []  # someone else's to accept or decline
             return [Decline(tuple(o.id for o in offers), self.idle_refuse_seconds)]
+        actions: list[Action] = []
+        bad = []
+        for offer in offers:
+            why = _bad_offer(offer)
+            if why is not None:
+                log.warning("declining offer %s from agent %s: %s", offer.id.value, offer.agent_id.value, why)
+                bad.append(offer.id)
+        if bad:
+            actions.append(Decline(tuple(bad), self.refuse_seconds))
+            offers = [o for o in offers if o.id not in bad]
+            if not offers:
+                return actions
         result = match_offers(
             offers,
             self.pending,
@@ -310,7 +336,6 @@ class Fleet:
             templates=self._templates,
             placed=self._placed(offers),
         )
-        actions: list[Action] = []
         for launches in result.launches.values():
             records = []
             for launch in launches:
@@ -327,7 +352,8 @@ class Fleet:
                 )
                 self.tasks.add(rec)
                 records.append(rec)
-                # Recorded before launching: a scheduler killed after ACCEPT still knows its tasks.
+                # Queued for the store before launching (written off the event path; a task whose
+                # record did not land is found by a restarted scheduler's implicit reconciliation).
                 actions.append(Persist(rec))
             actions.append(
                 LaunchOnOffer(
@@ -536,8 +562,14 @@ class Fleet:
         spec = self.spec(type_name)
         if not spec.allow_scaling:
             raise ScalingNotAllowed(f"task type {type_name!r} does not allow scaling", option="allow_scaling")
-        if isinstance(instances, bool) or not isinstance(instances, int) or instances < 0:
-            raise ConfigurationError(f"expected a whole number >= 0, got {instances!r}", option="instances")
+        if (
+            isinstance(instances, bool)
+            or not isinstance(instances, int)
+            or not 0 <= instances <= MAX_INSTANCES
+        ):
+            raise ConfigurationError(
+                f"expected a whole number from 0 to {MAX_INSTANCES}, got {instances!r}", option="instances"
+            )
         actions: list[Action] = []
         old = self.desired[type_name]
         self.desired[type_name] = instances

@@ -26,7 +26,6 @@ from mesos_framework.errors import (
     FrameworkFailedOver,
     FrameworkRemoved,
     MesosError,
-    StateStoreError,
 )
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 from mesos_framework.scheduler import calls
@@ -44,6 +43,7 @@ from mesos_framework.scheduler._fleet import (
     Report,
 )
 from mesos_framework.scheduler._listen import SchedulerEvents
+from mesos_framework.scheduler._persist import Persister
 from mesos_framework.scheduler._reconcile import Reconciler
 from mesos_framework.scheduler._resources import (
     LogState,
@@ -97,9 +97,22 @@ EVENTS = frozenset(
 
 _Default = Callable[[Any], Awaitable[None]]
 
+#: How long `stop()` waits for pending state store writes to land (seconds; none while failing).
+_FLUSH_WAIT = 5.0
+
 #: States of a task lost with its agent (which may come back with it).
 _AGENT_LOSS = frozenset({mesos_pb2.TASK_LOST, mesos_pb2.TASK_UNREACHABLE})
 _RECONCILIATION = mesos_pb2.TaskStatus.REASON_RECONCILIATION
+
+
+#: Stores still closing after `stop()` stopped waiting for them (kept referenced until done).
+_closing: set[asyncio.Future[None]] = set()
+
+
+def _store_closed(future: asyncio.Future[None]) -> None:
+    _closing.discard(future)
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("closing the state store failed: %r", future.exception())
 
 
 class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
@@ -140,6 +153,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         self._framework_id: str | None = opts.framework_id
         self._session: Session | None = None
         self._store: StateStore | None = None
+        self._persister: Persister | None = None
         self._local: Any = None
         self._recovered = False
         self._closed = asyncio.Event()
@@ -156,6 +170,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         self._suppression: asyncio.Task[None] | None = None
         self._log_state: LogState | None = None
         self._reconciler: Reconciler | None = None
+        self._reconciled = False  # this subscription's first reconciliation round has settled
         # Built once: per event type, (type name, payload field, emitted name, default handler).
         defaults: dict[int, _Default] = {
             Event.OFFERS: self._on_offers,
@@ -351,9 +366,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         if self._session is not None:
             with contextlib.suppress(Exception):
                 await self._session.close()
-        if self._store is not None:
-            with contextlib.suppress(Exception):
-                await self._store.close()
+        await self._close_store()
         if self._local is not None:
             with contextlib.suppress(Exception):
                 await self._local.__aexit__(None, None, None)
@@ -389,12 +402,37 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             log.error("background task failed", exc_info=exc)
             self._events.emit("error", exc)
 
+    async def _close_store(self) -> None:
+        """Let the pending writes land (not waiting during an outage), then close the store.
+
+        A store that is failing gets no wait: `stop()` returns promptly during an outage,
+        and what was not written is found again by a restarted scheduler's reconciliation.
+        """
+        persister, self._persister = self._persister, None
+        store, self._store = self._store, None
+        failing = False
+        if persister is not None:
+            failing = persister.failing or not await persister.flush(min(persister.timeout, _FLUSH_WAIT))
+            await persister.close()
+        if store is None:
+            return
+        limit = 1.0 if failing else (persister.timeout if persister is not None else 30.0) + 2.0
+        # Not cancelled when the wait ends: the store finishes closing on its own while the loop runs.
+        closing = asyncio.ensure_future(store.close())
+        _closing.add(closing)
+        closing.add_done_callback(_store_closed)
+        await asyncio.wait({closing}, timeout=limit)
+        if not closing.done():
+            log.warning("closing the state store: not waiting any longer (%gs)", limit)
+
     # ---------------------------------------------------------------- recovery
     async def _recover(self) -> None:
         store = self._store
         if store is None:
             return
         await store.open()
+        self._persister = Persister(store, self._report)
+        self._persister.framework_id_settled = self._framework_id_stored
         stored_id = await store.load_framework_id()
         if stored_id and self._framework_id and stored_id != self._framework_id:
             log.warning("framework_id option %s overrides stored %s", self._framework_id, stored_id)
@@ -412,21 +450,14 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             len(self._fleet.to_kill),
         )
 
-    async def _persist(self, rec: TaskRecord) -> None:
-        if self._store is None:
-            return
-        try:
-            await self._store.save_task(rec)
-        except StateStoreError as exc:
-            self._report(exc)
+    def _persist(self, rec: TaskRecord) -> None:
+        # Off the event path: the persister writes it (retried until it lands), events go on.
+        if self._persister is not None:
+            self._persister.save(rec)
 
-    async def _forget(self, task_id: str) -> None:
-        if self._store is None:
-            return
-        try:
-            await self._store.delete_task(task_id)
-        except StateStoreError as exc:
-            self._report(exc)
+    def _forget(self, task_id: str) -> None:
+        if self._persister is not None:
+            self._persister.forget(task_id)
 
     # -------------------------------------------------------------- main loop
     async def _main_loop(self) -> None:
@@ -489,28 +520,37 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         new_id = sub.framework_id.value
         changed = new_id != self._framework_id
         self._framework_id = new_id
-        if self._store is not None and (changed or not self._recovered):
-            try:
-                await self._store.save_framework_id(new_id)
-                self._recovered = True
-            except StateStoreError as exc:
-                self._report(exc)
+        if self._persister is not None and (changed or not self._recovered):
+            self._persister.save_framework_id(new_id)
+            self._recovered = True
 
     def _subscribed_then(self) -> None:
         session, reconciler = self._session, self._reconciler
         assert session is not None and reconciler is not None
-        # Re-attached: launch nothing until the master has said which tasks it runs.
-        self._fleet.holding = not session.registered_anew
+        # Re-attached: launch nothing until the master has said which tasks it runs. A new
+        # framework: nothing until its ID is stored (a scheduler restarted without it would
+        # register yet another framework and launch every instance again).
+        self._reconciled = False
+        self._fleet.holding = not session.registered_anew or self._framework_id_unstored()
         known = [(r.task_id, r.agent_id) for r in self._fleet.tasks if not r.state.is_terminal]
         reconciler.subscribed(known, registered_anew=session.registered_anew)
         if self._fleet.to_kill:
             session.spawn(self._apply(self._fleet.take_to_kill()))
         self._after_change()
 
+    def _framework_id_unstored(self) -> bool:
+        return self._persister is not None and self._persister.framework_id_pending
+
     def _settled(self) -> None:
-        if self._fleet.holding:
+        self._reconciled = True
+        if self._fleet.holding and not self._framework_id_unstored():
             self._fleet.holding = False
             log.info("reconciled; launching what is missing (%d pending)", len(self._fleet.pending))
+
+    def _framework_id_stored(self) -> None:
+        if self._fleet.holding and self._reconciled and not self._framework_id_unstored():
+            self._fleet.holding = False
+            log.info("framework ID stored; launching what is missing (%d pending)", len(self._fleet.pending))
 
     async def _register_anew(self) -> None:
         """Forget the removed framework (its tasks are gone) and subscribe as a new one."""
@@ -518,11 +558,8 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         self._framework_id = None
         if self._session is not None:
             self._session.framework_id = None
-        if self._store is not None:
-            try:
-                await self._store.clear_framework_id()
-            except StateStoreError as exc:
-                self._report(exc)
+        if self._persister is not None:
+            self._persister.clear_framework_id()
         await self._apply(self._fleet.register_anew())
 
     async def register_new_framework(self) -> None:
@@ -543,11 +580,11 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         """Carry out the fleet's actions in order; `asked`: a user's request (errors raise)."""
         for action in actions:
             if isinstance(action, Persist):
-                await self._persist(action.record)
+                self._persist(action.record)
             elif isinstance(action, Emit):
                 self._events.emit(action.name, action.record)
             elif isinstance(action, Forget):
-                await self._forget(action.task_id)
+                self._forget(action.task_id)
             elif isinstance(action, LaunchOnOffer):
                 await self._launch(action)
             elif isinstance(action, Kill):
@@ -726,13 +763,10 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             if self._session is not None:
                 self._session.tearing_down = False
             raise
-        if self._store is not None:
-            try:
-                for rec in list(self._fleet.tasks):
-                    await self._store.delete_task(rec.task_id)
-                await self._store.clear_framework_id()
-            except StateStoreError as exc:
-                self._report(exc)
+        if self._persister is not None:
+            for rec in list(self._fleet.tasks):
+                self._persister.forget(rec.task_id)
+            self._persister.clear_framework_id()
         self._spawn(self.stop())
 
     async def revive(self, roles: Iterable[str] = ()) -> None:

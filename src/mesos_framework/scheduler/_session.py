@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from mesos_framework.errors import (
     FrameworkRemoved,
     MesosError,
     NotSubscribed,
+    ProtocolError,
     StreamClosed,
     SubscriptionLost,
     TransportError,
@@ -45,6 +47,13 @@ Call = scheduler_pb2.Call
 Event = scheduler_pb2.Event
 
 #: The events a `Session` emits itself (plus `sent_<call>` after each call).
+#: Mesos's scheduler heartbeat interval (master/constants.hpp DEFAULT_HEARTBEAT_INTERVAL), used
+#: when a master sends one that is not a finite number > 0.
+DEFAULT_HEARTBEAT_INTERVAL = 15.0
+#: The bounds a master's heartbeat interval is clamped to (seconds, with a warning).
+MIN_HEARTBEAT_INTERVAL = 0.01
+MAX_HEARTBEAT_INTERVAL = 300.0
+
 SESSION_EVENTS = frozenset({"error", "disconnected", "framework_removed"})
 
 
@@ -319,7 +328,9 @@ class Session(CallsMixin):
                 if self.tearing_down:  # the master closes the stream after TEARDOWN
                     log.info("framework torn down; the master closed the stream")
                     return
-                if not self._closing:
+                if isinstance(exc, ProtocolError) and not self._closing:
+                    self.report(exc)  # a corrupt stream is the master's fault: reported, not routine
+                elif not self._closing:
                     log.warning("subscription lost: %s", exc)
             finally:
                 self._connected.clear()
@@ -394,7 +405,7 @@ class Session(CallsMixin):
             log.warning("master assigned framework id %s instead of %s", new_id, self.framework_id)
         self.framework_id = new_id
         interval = sub.heartbeat_interval_seconds if sub.HasField("heartbeat_interval_seconds") else None
-        self.heartbeat_interval = interval
+        self.heartbeat_interval = _heartbeat_interval(interval)
         self.master_info = sub.master_info if sub.HasField("master_info") else None
         self.last_heartbeat = time.time()
         self._connected.set()
@@ -505,3 +516,31 @@ class Session(CallsMixin):
                     len(batch),
                 )
             self.report(failed[0])
+
+
+def _heartbeat_interval(interval: float | None) -> float | None:
+    """The master's heartbeat interval, made safe: liveness is never switched off by its value.
+
+    Missing: None (the watchdog then waits `connect_timeout` between events). Not a finite
+    number or not > 0 (a hostile or broken master): Mesos's default (15 s), with a warning.
+    Above `MAX_HEARTBEAT_INTERVAL`: clamped to it, with a warning; below
+    `MIN_HEARTBEAT_INTERVAL`: raised to it (no resubscription storm).
+    """
+    if interval is None:
+        return None
+    if not math.isfinite(interval) or interval <= 0:
+        log.warning(
+            "the master sent a heartbeat interval of %r s; using %g s", interval, DEFAULT_HEARTBEAT_INTERVAL
+        )
+        return DEFAULT_HEARTBEAT_INTERVAL
+    if interval > MAX_HEARTBEAT_INTERVAL:
+        log.warning(
+            "the master sent a heartbeat interval of %g s; using %g s", interval, MAX_HEARTBEAT_INTERVAL
+        )
+        return MAX_HEARTBEAT_INTERVAL
+    if interval < MIN_HEARTBEAT_INTERVAL:
+        log.warning(
+            "the master sent a heartbeat interval of %g s; using %g s", interval, MIN_HEARTBEAT_INTERVAL
+        )
+        return MIN_HEARTBEAT_INTERVAL
+    return float(interval)

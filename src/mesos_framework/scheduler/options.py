@@ -10,6 +10,7 @@ to `Scheduler` is an error that names its replacement; `options_from_js()` (used
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import uuid
@@ -21,7 +22,7 @@ from mesos_framework.errors import ConfigurationError
 from mesos_framework.persistence.base import StateStore
 from mesos_framework.protocol import ContentType
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
-from mesos_framework.tasks.spec import TaskSpec
+from mesos_framework.tasks.spec import MAX_SECONDS, TaskSpec
 from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy, TaskState
 from mesos_framework.transport import TLSConfig
 
@@ -216,13 +217,20 @@ def _bool(value: Any, option: str) -> bool:
     return value
 
 
-def _num(value: Any, option: str, *, minimum: float = 0.0, strict: bool = False) -> float:
+def _num(
+    value: Any, option: str, *, minimum: float = 0.0, strict: bool = False, maximum: float = MAX_SECONDS
+) -> float:
+    """A finite number in range (`maximum`: about 31 years, for the many options in seconds)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigurationError(f"expected a number, got {value!r}", option=option)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigurationError(f"must be a finite number, got {value!r}", option=option)
     if value < minimum or (strict and value == minimum):
         raise ConfigurationError(
             f"must be {'>' if strict else '>='} {minimum:g}, got {value!r}", option=option
         )
+    if value > maximum:
+        raise ConfigurationError(f"must be at most {maximum:g}, got {value!r}", option=option)
     return float(value)
 
 

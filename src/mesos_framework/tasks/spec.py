@@ -9,6 +9,7 @@ snake_case keys); every error names the option path, such as
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,10 @@ from mesos_framework.tasks.constraints import Constraint, parse_constraints
 from mesos_framework.tasks.resources import to_milli
 
 __all__ = [
+    "MAX_INSTANCES",
+    "MAX_PORTS",
+    "MAX_SCALAR",
+    "MAX_SECONDS",
     "PortMapping",
     "TaskResources",
     "TaskSpec",
@@ -35,6 +40,16 @@ M = TypeVar("M", bound=Message)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 _PROTOCOLS = ("tcp", "udp", "sctp")
+
+#: The most instances one task type may have (each waits in memory until launched).
+MAX_INSTANCES = 10_000
+#: The most host ports one task may ask for (there are no more on any host).
+MAX_PORTS = 65_535
+#: The largest scalar resource (cpus, mem, disk, gpus) a task may ask for. Mesos keeps scalars as
+#: 64-bit fixed-point numbers with three decimals, so about 9.2e12 is its own limit.
+MAX_SCALAR = 1e12
+#: The longest duration (seconds, about 31 years) a spec or option may give.
+MAX_SECONDS = 1e9
 
 
 def _message(cls: type[M], value: Any, option: str) -> M:
@@ -54,14 +69,56 @@ def _message(cls: type[M], value: Any, option: str) -> M:
     )
 
 
-def _number(value: Any, option: str, *, minimum: float = 0.0, integer: bool = False) -> float:
+def _number(
+    value: Any,
+    option: str,
+    *,
+    minimum: float = 0.0,
+    maximum: float = MAX_SCALAR,
+    integer: bool = False,
+) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigurationError(f"expected a number, got {value!r}", option=option)
     if integer and not isinstance(value, int):
         raise ConfigurationError(f"expected a whole number, got {value!r}", option=option)
+    _in_range(value, option, minimum, maximum)
+    return float(value)
+
+
+def _in_range(value: float, option: str, minimum: float, maximum: float) -> None:
+    """A finite number within ``[minimum, maximum]``, else `ConfigurationError` naming ``option``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigurationError(f"must be a finite number, got {value!r}", option=option)
     if value < minimum:
         raise ConfigurationError(f"must be at least {minimum:g}, got {value!r}", option=option)
-    return float(value)
+    if value > maximum:
+        raise ConfigurationError(f"must be at most {maximum:g}, got {value!r}", option=option)
+
+
+def _check_command(command: mesos_pb2.CommandInfo, option: str, *, container: bool) -> None:
+    """A command Mesos can run: not empty (unless a container's entrypoint runs), no NUL, sane names."""
+    shell = command.shell if command.HasField("shell") else True
+    if not command.value.strip() and (shell or not container):
+        raise ConfigurationError("an empty command: give the command to run", option=f"{option}.value")
+    if "\0" in command.value:
+        raise ConfigurationError("a command must not contain a NUL character", option=f"{option}.value")
+    for i, arg in enumerate(command.arguments):
+        if "\0" in arg:
+            raise ConfigurationError(
+                "an argument must not contain a NUL character", option=f"{option}.arguments[{i}]"
+            )
+    for i, var in enumerate(command.environment.variables):
+        _check_env(var.name, var.value, f"{option}.environment.variables[{i}]")
+
+
+def _check_env(name: str, value: str, option: str) -> None:
+    if not name or "=" in name or "\0" in name:
+        raise ConfigurationError(
+            f"an environment variable name must be non-empty, without '=' or NUL, got {name!r}",
+            option=option,
+        )
+    if "\0" in value:
+        raise ConfigurationError(f"the value of {name} must not contain a NUL character", option=option)
 
 
 def serial_env_name(type_name: str) -> str:
@@ -201,9 +258,11 @@ class TaskSpec:
                 "a task type name must start with a letter or digit; use letters, digits and _ . : / -",
                 option=where,
             )
-        if self.instances < 0:
-            raise ConfigurationError("must not be negative", option=f"{where}.instances")
+        _in_range(self.instances, f"{where}.instances", 0, MAX_INSTANCES)
         res = self.resources
+        for field_name in ("cpus", "mem", "disk", "gpus"):
+            _in_range(getattr(res, field_name), f"{where}.resources.{field_name}", 0, MAX_SCALAR)
+        _in_range(res.ports, f"{where}.resources.ports", 0, MAX_PORTS)
         if res.cpus <= 0 and res.mem <= 0:
             raise ConfigurationError("a task needs cpus or mem", option=f"{where}.resources")
         if res.ports < len(res.fixed_ports):
@@ -218,6 +277,16 @@ class TaskSpec:
                 raise ConfigurationError(f"{port} is not a port", option=f"{where}.resources.fixed_ports")
         if self.command is None and self.executor is None and self.container is None:
             raise ConfigurationError("needs a command, a container or an executor", option=where)
+        if self.command is not None:
+            _check_command(self.command, f"{where}.command", container=self.container is not None)
+        if self.executor is not None and self.executor.HasField("command"):
+            _check_command(
+                self.executor.command,
+                f"{where}.executor.command",
+                container=self.executor.HasField("container"),
+            )
+        for name, value in self.environment:
+            _check_env(name, value, f"{where}.environment.{name}")
         if self.port_mappings:
             if len(self.port_mappings) != res.ports:
                 raise ConfigurationError(
@@ -240,6 +309,10 @@ class TaskSpec:
                         option=f"{where}.port_mappings[{i}].protocol",
                     )
         hc = self.health_check
+        if hc is not None:
+            for seconds in ("delay_seconds", "interval_seconds", "timeout_seconds", "grace_period_seconds"):
+                if hc.HasField(seconds):
+                    _in_range(getattr(hc, seconds), f"{where}.health_check.{seconds}", 0, MAX_SECONDS)
         if hc is not None and res.ports == 0 and not self.port_mappings:
             hc_port: int | None = None
             if hc.type == mesos_pb2.HealthCheck.HTTP:
@@ -251,8 +324,8 @@ class TaskSpec:
                     "a health check without a port needs the task to have ports",
                     option=f"{where}.health_check",
                 )
-        if self.kill_grace_period is not None and self.kill_grace_period < 0:
-            raise ConfigurationError("must not be negative", option=f"{where}.kill_grace_period")
+        if self.kill_grace_period is not None:
+            _in_range(self.kill_grace_period, f"{where}.kill_grace_period", 0, MAX_SECONDS)
         if self.constraints:
             # Placement constraints (tasks/constraints.py); errors name tasks.<type>.constraints[i].
             checked = parse_constraints(self.constraints, f"{where}.constraints")
@@ -282,10 +355,14 @@ class TaskSpec:
             values[canon] = value
         kwargs: dict[str, Any] = {"name": name, "_option": where}
         if "instances" in values:
-            kwargs["instances"] = int(_number(values["instances"], f"{where}.instances", integer=True))
+            kwargs["instances"] = int(
+                _number(values["instances"], f"{where}.instances", maximum=MAX_INSTANCES, integer=True)
+            )
         if "priority" in values:
             kwargs["priority"] = int(
-                _number(values["priority"], f"{where}.priority", minimum=-(2**31), integer=True)
+                _number(
+                    values["priority"], f"{where}.priority", minimum=-(2**31), maximum=2**31 - 1, integer=True
+                )
             )
         if "allow_scaling" in values:
             if not isinstance(values["allow_scaling"], bool):
@@ -325,7 +402,9 @@ class TaskSpec:
                 raise ConfigurationError("expected a dict of strings", option=f"{where}.environment")
             kwargs["environment"] = tuple(env.items())
         if values.get("kill_grace_period") is not None:
-            kwargs["kill_grace_period"] = _number(values["kill_grace_period"], f"{where}.kill_grace_period")
+            kwargs["kill_grace_period"] = _number(
+                values["kill_grace_period"], f"{where}.kill_grace_period", maximum=MAX_SECONDS
+            )
         if values.get("constraints") is not None:
             kwargs["constraints"] = parse_constraints(values["constraints"], f"{where}.constraints")
         return cls(**kwargs)
@@ -391,9 +470,12 @@ def _resources(value: Any, where: str) -> TaskResources:
     fixed_raw = vals.get("fixed_ports") or []
     if not isinstance(fixed_raw, Sequence) or isinstance(fixed_raw, str):
         raise ConfigurationError("expected a list of port numbers", option=f"{where}.fixed_ports")
-    fixed = tuple(int(_number(p, f"{where}.fixed_ports[{i}]", integer=True)) for i, p in enumerate(fixed_raw))
+    fixed = tuple(
+        int(_number(p, f"{where}.fixed_ports[{i}]", maximum=math.inf, integer=True))
+        for i, p in enumerate(fixed_raw)
+    )
     ports = (
-        int(_number(vals["ports"], f"{where}.ports", integer=True))
+        int(_number(vals["ports"], f"{where}.ports", maximum=MAX_PORTS, integer=True))
         if vals.get("ports") is not None
         else len(fixed)
     )
