@@ -988,13 +988,13 @@ class Master:
         expires = self.allocator.now() + max(seconds, min(1.0, self.config.allocation_interval))
         fw.filters.append(Filter(role=role, agent_id=agent_id, resources=res, expires=expires))
 
-    def rescind(self, oid: str) -> None:
-        """Rescind an outstanding offer (RESCIND event, no filter)."""
+    def rescind(self, oid: str, filters: mesos_pb2.Filters | None = None) -> None:
+        """Rescind an outstanding offer (RESCIND event; a filter for its resources if given)."""
         offer = self.offers.get(oid)
         if offer is None:
             return
         fw = self.frameworks.get(offer.framework_id)
-        self._discard_offer(oid, filters=None)
+        self._discard_offer(oid, filters=filters)
         if fw is not None:
             ev = Event(type=Event.RESCIND)
             ev.rescind.offer_id.value = oid
