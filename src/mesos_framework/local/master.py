@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mesos_framework.local import _codec
+from mesos_framework.local import _codec, _drain
 from mesos_framework.local._allocator import Allocator
 from mesos_framework.local._model import Filter, Offer
 from mesos_framework.local._operations import Operations
@@ -776,6 +776,7 @@ class Master:
         fw = self.frameworks.get(framework_id)
         if fw is None:
             return
+        latest_state = _drain.drain_status(self, agent_id, fw.partition_aware, status, latest_state)
         task = fw.tasks.get(status.task_id.value)
         if task is not None:
             was_terminal = task.state in TERMINAL
@@ -788,6 +789,7 @@ class Master:
                 entry = self.agents.get(agent_id)
                 if entry is not None:
                     self._unuse(entry, fw.id, task.resources.unallocated())
+                _drain.drained_check(self, agent_id)
         self._send_update(fw, status)
 
     def executor_exited(self, agent_id: str, framework_id: str, executor_id: str, wait_status: int) -> None:

@@ -20,7 +20,7 @@ import asyncio
 import base64
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mesos_framework.local import _codec, _maintenance, _operations
+from mesos_framework.local import _codec, _drain, _maintenance, _operations
 from mesos_framework.local._files import Files, FilesError
 from mesos_framework.local.config import VERSION
 from mesos_framework.local.resources import Resources
@@ -120,7 +120,7 @@ def agent_entry(master: Master, entry: AgentEntry) -> dict[str, Any]:
         offered += master.offers[oid].resources.unallocated()
     info = entry.agent.agent_info()
     info.id.value = entry.id  # AGENT_ADDED goes out before the agent learns its id
-    return {
+    out: dict[str, Any] = {
         "agent_info": _codec.to_dict(info),
         "active": entry.active,
         "deactivated": entry.id in operator_state(master).deactivated,
@@ -132,6 +132,12 @@ def agent_entry(master: Master, entry: AgentEntry) -> dict[str, Any]:
         "offered_resources": endpoint_resources(offered),
         "capabilities": [{"type": c} for c in entry.agent.CAPABILITIES],
     }
+    drain = _drain.state(master)
+    if entry.id in drain.draining:
+        out["drain_info"] = _codec.to_dict(drain.draining[entry.id])
+    if entry.id in drain.started:
+        out["estimated_drain_start_time"] = _time(drain.started[entry.id])
+    return out
 
 
 def get_agents(master: Master) -> dict[str, Any]:
@@ -344,10 +350,7 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
     if t in _OFFER_OPERATIONS:
         return _offer_operation(master, call)
     if t == Call.DRAIN_AGENT:
-        aid = call.drain_agent.agent_id.value
-        if aid not in master.agents and aid not in master.unreachable_agents:
-            return 400, "Unknown agent"
-        return 501, ""
+        return _drain.drain_agent(master, call.drain_agent, operator_state(master).deactivated)
     if t == Call.MARK_AGENT_GONE:
         aid = call.mark_agent_gone.agent_id.value
         if aid in master.gone_agents:
@@ -428,6 +431,10 @@ def _activation(master: Master, call: master_pb2.Call) -> tuple[int, str]:
     aid = call.reactivate_agent.agent_id.value
     if aid not in deactivated:
         return 400, "Agent is not deactivated"
+    draining = _drain.state(master).draining
+    if aid in draining and draining[aid].state == mesos_pb2.DRAINING:
+        return 400, "Agent is still in the DRAINING state"
+    draining.pop(aid, None)
     deactivated.discard(aid)
     entry = master.agents.get(aid)
     if entry is not None and entry.connected:
