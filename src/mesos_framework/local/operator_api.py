@@ -8,10 +8,10 @@ and `operator_call()` answers it: ``SUBSCRIBE`` (an event stream:
 ``GET_FRAMEWORKS``, ``GET_AGENTS``, ``GET_TASKS``, ``GET_EXECUTORS``,
 ``GET_OPERATIONS``, ``GET_ROLES``, ``GET_WEIGHTS``, ``UPDATE_WEIGHTS``,
 ``GET_QUOTA``, the maintenance calls (`_maintenance`),
-``DEACTIVATE_AGENT``, ``REACTIVATE_AGENT``, ``MARK_AGENT_GONE`` and
-``TEARDOWN``. Calls a local cluster cannot honour (reservations, volumes,
-quota changes, draining) get Mesos's answer for an unknown agent, else
-``501 Not Implemented``.
+``DEACTIVATE_AGENT``, ``REACTIVATE_AGENT``, ``DRAIN_AGENT`` (`_drain`),
+``MARK_AGENT_GONE``, ``TEARDOWN`` and the reservation and volume calls
+(``RESERVE_RESOURCES`` ... ``SHRINK_VOLUME``: `_operations.operator_apply`).
+Quota changes answer ``501 Not Implemented``.
 """
 
 from __future__ import annotations
