@@ -36,7 +36,7 @@ from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 if TYPE_CHECKING:
     from mesos_framework.local.master import AgentEntry, Framework, Master
 
-__all__ = ["Operations", "describe"]
+__all__ = ["Operations", "describe", "operator_apply"]
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,130 @@ def validate_destroy(protos: list[mesos_pb2.Resource], volumes: Resources, entry
     return None
 
 
+def _resize_parts(op: mesos_pb2.Offer.Operation, role: str | None) -> tuple[str | None, Resources, Resources]:
+    """A GROW_VOLUME / SHRINK_VOLUME's validation (``validation::operation::validate``): the
+    error or None, the consumed resources and what they become (``role``: the allocation role
+    injected where the volume has none; None for the operator API's unallocated resources)."""
+    grow = op.type == Op.GROW_VOLUME
+    volume = mesos_pb2.Resource()
+    volume.CopyFrom(op.grow_volume.volume if grow else op.shrink_volume.volume)
+    if role is not None and not volume.HasField("allocation_info"):
+        volume.allocation_info.role = role
+    res = Resources.from_protos([volume])
+    error: str | None = None
+    extra = Resources()
+    if grow:
+        addition = mesos_pb2.Resource()
+        addition.CopyFrom(op.grow_volume.addition)
+        if role is not None and not addition.HasField("allocation_info"):
+            addition.allocation_info.role = role
+        extra = Resources.from_protos([addition])
+        field_text = "'GrowVolume.volume'"
+        if addition.scalar.value <= 0:
+            error = "The size of 'GrowVolume.addition' field must be greater than zero"
+    else:
+        subtract = op.shrink_volume.subtract.value
+        field_text = "'ShrinkVolume.volume'"
+        if subtract <= 0:
+            error = "Value of 'ShrinkVolume.subtract' must be greater than zero"
+        elif volume.scalar.value <= subtract:
+            error = "Value of 'ShrinkVolume.subtract' must be smaller than the size of 'ShrinkVolume.volume'"
+    if error is None:
+        why = _persistent_volume_error([volume])
+        if why:
+            error = f"Invalid persistent volume in the {field_text} field: " + why.removeprefix(
+                "Not a persistent volume: "
+            )
+    if error is None and volume.HasField("shared"):
+        error = f"{'Growing' if grow else 'Shrinking'} a shared persistent volume is not supported"
+    if error is None and grow and set(_strip_volume(res).items) != set(extra.items):
+        error = "Incompatible resources in the 'GrowVolume.volume' and 'GrowVolume.addition' fields"
+    if error is not None:
+        return error, Resources(), Resources()
+    (key,) = res.items
+    size = res.items[key]
+    assert isinstance(size, int)
+    if grow:
+        added = round(op.grow_volume.addition.scalar.value * 1000)
+        return None, res + extra, Resources({key: size + added})
+    freed = round(op.shrink_volume.subtract.value * 1000)
+    plain = Resources({dataclasses.replace(key, disk=()): freed})
+    return None, res, Resources({key: size - freed}) + plain
+
+
+# ------------------------------------------------------------ the operator API
+
+
+def _validate_operator_reserve(resources: Resources, protos: list[mesos_pb2.Resource]) -> str | None:
+    """A RESERVE from the operator API (no framework; the local cluster has no authentication)."""
+    error = _resources_error(protos)
+    if error:
+        return error
+    for key, value in resources.items.items():
+        if not key.dynamic:
+            return f"Resource {describe(Resources({key: value}))} is not dynamically reserved"
+    return None
+
+
+def operator_apply(master: Master, entry: AgentEntry, op: mesos_pb2.Offer.Operation) -> tuple[int, str]:
+    """An operation of the master's operator API (``RESERVE_RESOURCES`` ... ``SHRINK_VOLUME``) on
+    an agent's unallocated resources, as ``Master::Http::_operation`` does: validated (400 with
+    Mesos's text), then the agent's offers holding consumed resources are rescinded (with the
+    default 5 second filter) until what was recovered covers the operation, and the operation
+    applies to what is neither used nor still offered (409 ``<available> does not contain
+    <consumed>`` when it cannot); 202 when applied. The new resources come with later offers."""
+    agent = entry.agent
+    where = f"{entry.id} at {agent.pid} ({agent.hostname})"
+    name = NAMES.get(op.type) or RESIZES[op.type]
+    if op.type in RESIZES:
+        error, consumed, converted = _resize_parts(op, None)
+        prefix = f"Invalid {name} operation on agent {where}: "
+    else:
+        message = getattr(op, name.lower())
+        protos = list(message.resources if name in ("RESERVE", "UNRESERVE") else message.volumes)
+        res = Resources.from_protos(protos)
+        if name == "RESERVE":
+            error = _validate_operator_reserve(res, protos)
+            prefix = f"Invalid RESERVE operation on agent {where}: "
+            consumed, converted = _pop(res), res
+        elif name == "UNRESERVE":
+            error = validate_unreserve(res, protos)
+            prefix = "Invalid UNRESERVE operation: "
+            consumed, converted = res, _pop(res)
+        elif name == "CREATE":
+            error = validate_create(protos, res, entry.total)
+            prefix = f"Invalid CREATE operation on agent {where}: "
+            consumed, converted = _strip_volume(res), res
+        else:
+            error = validate_destroy(protos, res, entry)
+            prefix = "Invalid DESTROY operation: "
+            consumed, converted = res, _strip_volume(res)
+    if error is not None:
+        return 400, prefix + error
+    consumed, converted = consumed.unallocated(), converted.unallocated()
+    required = consumed.copy()
+    recovered = Resources()
+    for oid in sorted(entry.offers):
+        offered = master.offers[oid].resources.unallocated()
+        if not set(required.items) & set(offered.items):
+            continue
+        recovered += offered
+        required = required - offered
+        master.rescind(oid, filters=mesos_pb2.Filters())
+        if recovered.contains(consumed):
+            break
+    available = entry.total.unallocated() - entry.used_total().unallocated()
+    for oid in entry.offers:
+        available -= master.offers[oid].resources.unallocated()
+    if not available.contains(consumed):
+        return 409, f"{describe(available)} does not contain {describe(consumed)}"
+    entry.total = entry.total - consumed + converted
+    agent.apply_conversion(consumed, converted)
+    log.info("applied %s of the operator API on agent %s", name, entry.id)
+    master.allocate_soon()
+    return 202, ""
+
+
 # ---------------------------------------------------------------- the feedback
 
 
@@ -310,57 +434,14 @@ class Operations:
     ) -> Resources:
         """GROW_VOLUME / SHRINK_VOLUME: the consumed resources leave the offer; the resized
         volume (and freed disk) come back with the next offers."""
-        grow = op.type == Op.GROW_VOLUME
-        volume = mesos_pb2.Resource()
-        volume.CopyFrom(op.grow_volume.volume if grow else op.shrink_volume.volume)
-        if not volume.HasField("allocation_info"):
-            volume.allocation_info.role = role
-        res = Resources.from_protos([volume])
-        error: str | None = None
-        if grow:
-            addition = mesos_pb2.Resource()
-            addition.CopyFrom(op.grow_volume.addition)
-            if not addition.HasField("allocation_info"):
-                addition.allocation_info.role = role
-            extra = Resources.from_protos([addition])
-            field_text = "'GrowVolume.volume'"
-            if addition.scalar.value <= 0:
-                error = "The size of 'GrowVolume.addition' field must be greater than zero"
-        else:
-            subtract = op.shrink_volume.subtract.value
-            field_text = "'ShrinkVolume.volume'"
-            if subtract <= 0:
-                error = "Value of 'ShrinkVolume.subtract' must be greater than zero"
-            elif volume.scalar.value <= subtract:
-                error = (
-                    "Value of 'ShrinkVolume.subtract' must be smaller than the size of 'ShrinkVolume.volume'"
-                )
-        if error is None:
-            why = _persistent_volume_error([volume])
-            if why:
-                error = f"Invalid persistent volume in the {field_text} field: " + why.removeprefix(
-                    "Not a persistent volume: "
-                )
-        if error is None and volume.HasField("shared"):
-            error = f"{'Growing' if grow else 'Shrinking'} a shared persistent volume is not supported"
-        if error is None and grow and set(_strip_volume(res).items) != set(extra.items):
-            error = "Incompatible resources in the 'GrowVolume.volume' and 'GrowVolume.addition' fields"
+        error, consumed, converted = _resize_parts(op, role)
         if error is not None:
             agent = entry.agent
             self.master._operation_error(
                 fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})"
             )
             return available
-        (key,) = res.items
-        size = res.items[key]
-        assert isinstance(size, int)
-        if grow:
-            consumed = res + extra
-            converted = Resources({key: size + round(addition.scalar.value * 1000)})
-        else:
-            consumed = res
-            freed = round(op.shrink_volume.subtract.value * 1000)
-            converted = Resources({key: size - freed}) + Resources({dataclasses.replace(key, disk=()): freed})
+        grow = op.type == Op.GROW_VOLUME
         name = "GROW_VOLUME" if grow else "SHRINK_VOLUME"
         if not available.contains(consumed):
             why = f"Invalid {name} operation: {describe(available)} does not contain {describe(consumed)}"

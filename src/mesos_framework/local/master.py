@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mesos_framework.local import _codec
+from mesos_framework.local import _codec, _drain
 from mesos_framework.local._allocator import Allocator
 from mesos_framework.local._limits import resources_problem
 from mesos_framework.local._model import Filter, Offer
@@ -777,6 +777,7 @@ class Master:
         fw = self.frameworks.get(framework_id)
         if fw is None:
             return
+        latest_state = _drain.drain_status(self, agent_id, fw.partition_aware, status, latest_state)
         task = fw.tasks.get(status.task_id.value)
         if task is not None:
             was_terminal = task.state in TERMINAL
@@ -789,6 +790,7 @@ class Master:
                 entry = self.agents.get(agent_id)
                 if entry is not None:
                     self._unuse(entry, fw.id, task.resources.unallocated())
+                _drain.drained_check(self, agent_id)
         self._send_update(fw, status)
 
     def executor_exited(self, agent_id: str, framework_id: str, executor_id: str, wait_status: int) -> None:
@@ -989,13 +991,13 @@ class Master:
         expires = self.allocator.now() + max(seconds, min(1.0, self.config.allocation_interval))
         fw.filters.append(Filter(role=role, agent_id=agent_id, resources=res, expires=expires))
 
-    def rescind(self, oid: str) -> None:
-        """Rescind an outstanding offer (RESCIND event, no filter)."""
+    def rescind(self, oid: str, filters: mesos_pb2.Filters | None = None) -> None:
+        """Rescind an outstanding offer (RESCIND event; a filter for its resources if given)."""
         offer = self.offers.get(oid)
         if offer is None:
             return
         fw = self.frameworks.get(offer.framework_id)
-        self._discard_offer(oid, filters=None)
+        self._discard_offer(oid, filters=filters)
         if fw is not None:
             ev = Event(type=Event.RESCIND)
             ev.rescind.offer_id.value = oid

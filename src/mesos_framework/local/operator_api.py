@@ -8,10 +8,10 @@ and `operator_call()` answers it: ``SUBSCRIBE`` (an event stream:
 ``GET_FRAMEWORKS``, ``GET_AGENTS``, ``GET_TASKS``, ``GET_EXECUTORS``,
 ``GET_OPERATIONS``, ``GET_ROLES``, ``GET_WEIGHTS``, ``UPDATE_WEIGHTS``,
 ``GET_QUOTA``, the maintenance calls (`_maintenance`),
-``DEACTIVATE_AGENT``, ``REACTIVATE_AGENT``, ``MARK_AGENT_GONE`` and
-``TEARDOWN``. Calls a local cluster cannot honour (reservations, volumes,
-quota changes, draining) get Mesos's answer for an unknown agent, else
-``501 Not Implemented``.
+``DEACTIVATE_AGENT``, ``REACTIVATE_AGENT``, ``DRAIN_AGENT`` (`_drain`),
+``MARK_AGENT_GONE``, ``TEARDOWN`` and the reservation and volume calls
+(``RESERVE_RESOURCES`` ... ``SHRINK_VOLUME``: `_operations.operator_apply`).
+Quota changes answer ``501 Not Implemented``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import asyncio
 import base64
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mesos_framework.local import _codec, _maintenance
+from mesos_framework.local import _codec, _drain, _maintenance, _operations
 from mesos_framework.local._files import Files, FilesError
 from mesos_framework.local.config import VERSION
 from mesos_framework.local.resources import Resources
@@ -93,6 +93,26 @@ def get_frameworks(master: Master) -> dict[str, Any]:
     }
 
 
+def endpoint_resources(res: Resources) -> list[dict[str, Any]]:
+    """Resources in Mesos's ``ENDPOINT`` format (``convertResourceFormat``): the refinement
+    format's ``reservations`` and, for at most one reservation, ``role`` and ``reservation`` too."""
+    out = []
+    for r in res.to_protos(refinement=True):
+        if not r.reservations:
+            r.role = "*"
+        elif len(r.reservations) == 1:
+            source = r.reservations[0]
+            if source.type == mesos_pb2.Resource.ReservationInfo.DYNAMIC:
+                r.reservation.SetInParent()
+                if source.HasField("principal"):
+                    r.reservation.principal = source.principal
+                if source.HasField("labels"):
+                    r.reservation.labels.CopyFrom(source.labels)
+            r.role = source.role
+        out.append(_codec.to_dict(r))
+    return out
+
+
 def agent_entry(master: Master, entry: AgentEntry) -> dict[str, Any]:
     """A ``GetAgents.Agent`` as JSON."""
     offered = Resources()
@@ -100,18 +120,24 @@ def agent_entry(master: Master, entry: AgentEntry) -> dict[str, Any]:
         offered += master.offers[oid].resources.unallocated()
     info = entry.agent.agent_info()
     info.id.value = entry.id  # AGENT_ADDED goes out before the agent learns its id
-    return {
+    out: dict[str, Any] = {
         "agent_info": _codec.to_dict(info),
         "active": entry.active,
         "deactivated": entry.id in operator_state(master).deactivated,
         "version": "1.11.0",
         "pid": entry.agent.pid,
         "registered_time": _time(entry.registered_time),
-        "total_resources": [_codec.to_dict(r) for r in entry.total.to_protos()],
-        "allocated_resources": [_codec.to_dict(r) for r in entry.used_total().to_protos()],
-        "offered_resources": [_codec.to_dict(r) for r in offered.to_protos()],
+        "total_resources": endpoint_resources(entry.total),
+        "allocated_resources": endpoint_resources(entry.used_total()),
+        "offered_resources": endpoint_resources(offered),
         "capabilities": [{"type": c} for c in entry.agent.CAPABILITIES],
     }
+    drain = _drain.state(master)
+    if entry.id in drain.draining:
+        out["drain_info"] = _codec.to_dict(drain.draining[entry.id])
+    if entry.id in drain.started:
+        out["estimated_drain_start_time"] = _time(drain.started[entry.id])
+    return out
 
 
 def get_agents(master: Master) -> dict[str, Any]:
@@ -322,15 +348,9 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
     if t in (Call.DEACTIVATE_AGENT, Call.REACTIVATE_AGENT):
         return _activation(master, call)
     if t in _OFFER_OPERATIONS:
-        aid = getattr(call, _OFFER_OPERATIONS[t]).agent_id.value
-        if aid not in master.agents:
-            return 400, "No agent found with specified ID"
-        return 501, ""
+        return _offer_operation(master, call)
     if t == Call.DRAIN_AGENT:
-        aid = call.drain_agent.agent_id.value
-        if aid not in master.agents and aid not in master.unreachable_agents:
-            return 400, "Unknown agent"
-        return 501, ""
+        return _drain.drain_agent(master, call.drain_agent, operator_state(master).deactivated)
     if t == Call.MARK_AGENT_GONE:
         aid = call.mark_agent_gone.agent_id.value
         if aid in master.gone_agents:
@@ -358,7 +378,40 @@ _OFFER_OPERATIONS = {
     Call.GROW_VOLUME: "grow_volume",
     Call.SHRINK_VOLUME: "shrink_volume",
 }
-"""Operations on an agent's resources: Mesos's answer for an unknown agent, else not implemented here."""
+"""Operations on an agent's resources (`_operations.operator_apply`)."""
+
+
+def _offer_operation(master: Master, call: master_pb2.Call) -> tuple[int, str]:
+    """``RESERVE_RESOURCES`` ... ``SHRINK_VOLUME`` as the offer operation they make."""
+    message = getattr(call, _OFFER_OPERATIONS[call.type])
+    entry = master.agents.get(message.agent_id.value)
+    if entry is None:
+        return 400, "No agent found with specified ID"
+    op = mesos_pb2.Offer.Operation()
+    Op = mesos_pb2.Offer.Operation
+    if call.type == Call.RESERVE_RESOURCES:
+        if message.source:
+            return 501, "Reservations with a 'source' are not supported by the local cluster"
+        op.type = Op.RESERVE
+        op.reserve.resources.extend(message.resources)
+    elif call.type == Call.UNRESERVE_RESOURCES:
+        op.type = Op.UNRESERVE
+        op.unreserve.resources.extend(message.resources)
+    elif call.type == Call.CREATE_VOLUMES:
+        op.type = Op.CREATE
+        op.create.volumes.extend(message.volumes)
+    elif call.type == Call.DESTROY_VOLUMES:
+        op.type = Op.DESTROY
+        op.destroy.volumes.extend(message.volumes)
+    elif call.type == Call.GROW_VOLUME:
+        op.type = Op.GROW_VOLUME
+        op.grow_volume.volume.CopyFrom(message.volume)
+        op.grow_volume.addition.CopyFrom(message.addition)
+    else:
+        op.type = Op.SHRINK_VOLUME
+        op.shrink_volume.volume.CopyFrom(message.volume)
+        op.shrink_volume.subtract.CopyFrom(message.subtract)
+    return _operations.operator_apply(master, entry, op)
 
 
 def _activation(master: Master, call: master_pb2.Call) -> tuple[int, str]:
@@ -378,6 +431,10 @@ def _activation(master: Master, call: master_pb2.Call) -> tuple[int, str]:
     aid = call.reactivate_agent.agent_id.value
     if aid not in deactivated:
         return 400, "Agent is not deactivated"
+    draining = _drain.state(master).draining
+    if aid in draining and draining[aid].state == mesos_pb2.DRAINING:
+        return 400, "Agent is still in the DRAINING state"
+    draining.pop(aid, None)
     deactivated.discard(aid)
     entry = master.agents.get(aid)
     if entry is not None and entry.connected:

@@ -1,0 +1,84 @@
+"""DRAIN_AGENT through the master's operator API, in both encodings, on the local cluster and
+on real Mesos 1.11: the agent is deactivated and DRAINING, its task is killed within the
+drain's grace period with ``REASON_AGENT_DRAINING``, the agent becomes DRAINED, and only then
+can it be reactivated (and offered again)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from mesos_framework.errors import BadRequest
+from mesos_framework.operator import MasterOperator
+from mesos_framework.protocol import ContentType, mesos
+from mesos_framework.protocol._schema import master_pb2
+from tests.conformance.rawclient import TERMINAL, RawScheduler, framework_info
+
+
+@pytest.fixture(params=[ContentType.PROTOBUF, ContentType.JSON], ids=["protobuf", "json"])
+def encoding(request: pytest.FixtureRequest) -> ContentType:
+    return ContentType(request.param)
+
+
+@pytest_asyncio.fixture
+async def op(master_url: str, encoding: ContentType) -> AsyncIterator[MasterOperator]:
+    async with MasterOperator(master_url, content_type=encoding) as client:
+        yield client
+
+
+async def agent(op: MasterOperator, agent_id: str) -> master_pb2.Response.GetAgents.Agent:
+    (found,) = [a for a in (await op.get_agents()).agents if a.agent_info.id.value == agent_id]
+    return found
+
+
+@pytest.mark.timeout(400)  # generous on a loaded machine: each step has its own limit
+async def test_drain_kills_tasks_then_reactivate(
+    op: MasterOperator, master_url: str, http: aiohttp.ClientSession
+) -> None:
+    s = RawScheduler(master_url, http)
+    try:
+        await s.subscribe(framework_info("drain"))
+        offer = (await s.offers(within=60))[0]
+        agent_id = offer["agent_id"]["value"]
+        # the task ignores SIGTERM: it ends only when the grace period is over
+        task_id = await s.launch(offer, {"value": "trap '' TERM; sleep 600"})
+        while (status := await s.update(task_id, within=60))["state"] != "TASK_RUNNING":
+            await s.ack(status)
+        await s.ack(status)
+
+        await op.drain_agent(agent_id, max_grace_period=2.0)
+        try:
+            with pytest.raises(BadRequest, match="Agent is still in the DRAINING state"):
+                await op.reactivate_agent(agent_id)
+            drained = await agent(op, agent_id)
+            assert drained.deactivated and not drained.active
+            assert drained.drain_info.config.max_grace_period.nanoseconds == 2_000_000_000
+            assert not drained.drain_info.config.mark_gone
+            while (status := await s.update(task_id, within=60))["state"] not in TERMINAL:
+                await s.ack(status)
+            assert status["state"] == "TASK_KILLED"
+            assert status["reason"] == "REASON_AGENT_DRAINING"
+            await s.ack(status)
+            for _ in range(60):
+                if (await agent(op, agent_id)).drain_info.state == mesos.DRAINED:
+                    break
+                await asyncio.sleep(0.5)
+            last = await agent(op, agent_id)
+            assert last.drain_info.state == mesos.DRAINED, f"not drained: {last}"
+        finally:
+            for _ in range(60):  # the shared real cluster's agent must come back
+                try:
+                    await op.reactivate_agent(agent_id)
+                    break
+                except BadRequest:
+                    await asyncio.sleep(0.5)
+        back = await agent(op, agent_id)
+        assert back.active and not back.deactivated and not back.HasField("drain_info")
+        offers = await s.offers(within=60)
+        assert any(o["agent_id"]["value"] == agent_id for o in offers)
+    finally:
+        await s.teardown()
