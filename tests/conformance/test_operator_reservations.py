@@ -5,6 +5,7 @@ in GET_AGENTS; Mesos's 400 and 409 answers for invalid and unsatisfiable operati
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -83,6 +84,22 @@ async def total(op: MasterOperator, agent_id: str) -> list[dict[str, Any]]:
     return [to_dict(r) for r in agent.total_resources]
 
 
+async def total_until(
+    op: MasterOperator, agent_id: str, predicate: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """The agent's total resources once they satisfy ``predicate`` (asserted within 60 s).
+
+    Real Mesos updates an agent's total resources when the agent has applied an operation, which
+    on a loaded machine can come after the next offer has already shown the change.
+    """
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        resources = await total(op, agent_id)
+        if predicate(resources) or asyncio.get_running_loop().time() > deadline:
+            return resources
+        await asyncio.sleep(0.2)
+
+
 def amount(resources: list[dict[str, Any]], name: str, predicate: Callable[[dict[str, Any]], bool]) -> float:
     return float(sum(r["scalar"]["value"] for r in resources if r["name"] == name and predicate(r)))
 
@@ -98,13 +115,15 @@ async def test_reserve_create_resize_destroy_unreserve(op: MasterOperator, sched
         resources = await offered(s, lambda rs: amount(rs, "disk", reserved_to_role) == 16.0)
         assert amount(resources, "cpus", reserved_to_role) == 0.25
         assert amount(resources, "mem", reserved_to_role) == 32.0
-        assert amount(await total(op, agent_id), "cpus", reserved_to_role) == 0.25
+        reserved = lambda rs: amount(rs, "cpus", reserved_to_role) == 0.25  # noqa: E731
+        assert reserved(await total_until(op, agent_id, reserved))
 
         await op.create_volumes(agent_id, [volume(pid, 16.0)])
         resources = await offered(s, lambda rs: any(persistence_id(r) == pid for r in rs))
         (vol,) = [r for r in resources if persistence_id(r) == pid]
         assert vol["scalar"]["value"] == 16.0 and reserved_to_role(vol)
-        assert any(persistence_id(r) == pid for r in await total(op, agent_id))
+        has_volume = lambda rs: any(persistence_id(r) == pid for r in rs)  # noqa: E731
+        assert has_volume(await total_until(op, agent_id, has_volume))
 
         await op.shrink_volume(agent_id, volume(pid, 16.0), 4.0)
         resources = await offered(s, lambda rs: any(persistence_id(r) == pid for r in rs))
@@ -130,13 +149,15 @@ async def test_reserve_create_resize_destroy_unreserve(op: MasterOperator, sched
                 amount(rs, "disk", reserved_to_role) == 16.0 and not any(persistence_id(r) for r in rs)
             ),
         )
-        assert not any(persistence_id(r) for r in await total(op, agent_id))
+        no_volume = lambda rs: not any(persistence_id(r) for r in rs)  # noqa: E731
+        assert no_volume(await total_until(op, agent_id, no_volume))
         with pytest.raises(BadRequest, match="Invalid DESTROY operation: Persistent volumes not found"):
             await op.destroy_volumes(agent_id, [volume(pid, 16.0)])
     finally:
         await op.unreserve_resources(agent_id, plain)
-    resources = await offered(s, lambda rs: not any(reserved_to_role(r) for r in rs))
-    assert not any(reserved_to_role(r) for r in await total(op, agent_id))
+    unreserved = lambda rs: not any(reserved_to_role(r) for r in rs)  # noqa: E731
+    resources = await offered(s, unreserved)
+    assert unreserved(await total_until(op, agent_id, unreserved))
 
 
 async def test_operation_errors(op: MasterOperator, scheduler: RawScheduler) -> None:

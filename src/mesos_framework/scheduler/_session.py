@@ -278,9 +278,11 @@ class Session(CallsMixin):
         tasks = list(self._subscription_tasks)
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            # asyncio.wait, not `await task` under suppress(CancelledError): that also swallowed a
+            # cancellation of the task doing the waiting (stop() cancelling the event loop while it
+            # cleaned up after a lost stream), which then resubscribed for ever.
+            await asyncio.wait(tasks)  # their outcomes are reported by _task_done
         self._subscription_tasks.clear()
 
     # ------------------------------------------------------------- the events
