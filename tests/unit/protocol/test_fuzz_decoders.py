@@ -32,6 +32,7 @@ from mesos_framework.protocol import (
     from_dict,
     from_json,
 )
+from mesos_framework.protocol._compat import is_repeated
 from mesos_framework.protocol._fastjson import fast_from_json
 from mesos_framework.protocol._schema import executor_pb2, scheduler_pb2
 from tests.support.fuzz import fuzz, json_values
@@ -185,7 +186,7 @@ def _check(msg: Message, cls: type[Message]) -> None:
 
 def _has_undecodable_string(msg: Message) -> bool:
     for fd, value in msg.ListFields():
-        values = value if fd.is_repeated else [value]
+        values = value if is_repeated(fd) else [value]
         for v in values:
             if isinstance(v, bytes) and fd.type == FieldDescriptor.TYPE_STRING:
                 return True
