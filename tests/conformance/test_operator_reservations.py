@@ -149,7 +149,8 @@ async def test_reserve_create_resize_destroy_unreserve(op: MasterOperator, sched
                 amount(rs, "disk", reserved_to_role) == 16.0 and not any(persistence_id(r) for r in rs)
             ),
         )
-        no_volume = lambda rs: not any(persistence_id(r) for r in rs)  # noqa: E731
+        # (this test's volume only: the shared real agent may hold other tests' volumes)
+        no_volume = lambda rs: not any(persistence_id(r) == pid for r in rs)  # noqa: E731
         assert no_volume(await total_until(op, agent_id, no_volume))
         with pytest.raises(BadRequest, match="Invalid DESTROY operation: Persistent volumes not found"):
             await op.destroy_volumes(agent_id, [volume(pid, 16.0)])
