@@ -158,7 +158,7 @@ async def test_no_leader_then_a_leader_appears(
         assert await detector.detect() == []
         assert detector.error is not None
         assert "no json.info_ members" in detector.error
-        with pytest.raises(NoLeaderError, match="no master detected"):
+        with pytest.raises(NoLeaderError, match="no master detected.*no json.info_ members"):
             await client.subscribe(subscribe_call(), give_up_after=0.1)
         changed = asyncio.create_task(detector.changed())
         url, port = await master_server(serve)
@@ -167,6 +167,15 @@ async def test_no_leader_then_a_leader_appears(
         await wait_for_leader(detector, port)
         stream = await client.subscribe(subscribe_call())
         assert stream.leader == url
+
+
+async def test_an_unreachable_zookeeper_is_named_in_the_error() -> None:
+    detector = ZooKeeperDetector(f"127.0.0.1:{free_port()}", "/mesos", initial_wait=0.5)
+    async with HttpClient(detector, backoff=quick_backoff()) as client:
+        with pytest.raises(
+            NoLeaderError, match=r"no answer from ZooKeeper at 127\.0\.0\.1:\d+ within 0\.5 s"
+        ):
+            await client.request(b"{}", call_type="GET_HEALTH")
 
 
 async def test_missing_group_znode_is_watched_until_created(

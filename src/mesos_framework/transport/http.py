@@ -401,7 +401,7 @@ class HttpClient(Generic[E]):
             last: MesosError
             candidates = await self._detect(deadline)
             if not candidates:
-                last = NoLeaderError(f"no master detected by {self.detector!r}")
+                last = NoLeaderError(f"no master detected by {self.detector!r}{_why(self.detector)}")
             for candidate in candidates:
                 try:
                     stream = await self._subscribe_once(candidate, body, call_type)
@@ -523,7 +523,9 @@ class HttpClient(Generic[E]):
         else:
             targets = [(endpoint, self.api_path) for endpoint in self._known(await self.detector.detect())]
             if not targets:
-                raise NoLeaderError(f"cannot send {call_type}: no master detected by {self.detector!r}")
+                raise NoLeaderError(
+                    f"cannot send {call_type}: no master detected by {self.detector!r}{_why(self.detector)}"
+                )
         pool = self._calls()
         last: ConnectError | None = None
         for target, target_path in targets:
@@ -812,3 +814,9 @@ class HttpClient(Generic[E]):
         self._streams.add(stream)
         log.info("subscribed at %s (stream id %s)", endpoint.url(path), stream.stream_id)
         return stream
+
+
+def _why(detector: object) -> str:
+    """``": <reason>"`` when the detector knows why it found no master (ZooKeeper does)."""
+    error = getattr(detector, "error", None)
+    return f": {error}" if isinstance(error, str) and error else ""

@@ -164,6 +164,10 @@ class ZooKeeperDetector:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.initial_wait):
                     await self._ready.wait()
+            if not self._ready.is_set() and self._reading.endpoint is None:
+                self._reading = _Reading(
+                    None, None, f"no answer from ZooKeeper at {self.hosts} within {self.initial_wait:g} s"
+                )
         self._seen = self._generation
         endpoint = self._reading.endpoint
         if endpoint is None:
