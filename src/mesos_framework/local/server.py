@@ -166,7 +166,14 @@ class Endpoint:
 
     # ------------------------------------------------------------- routing
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        response = await self._route(request)
+        try:
+            response = await self._route(request)
+        except web.HTTPRequestEntityTooLarge as exc:
+            # The unread rest of the refused body is still on the connection: close it after
+            # the answer, so that nothing reads that rest as the next request.
+            refused = web.Response(status=exc.status, text=exc.text, headers={"Connection": "close"})
+            refused.force_close()
+            return refused
         # Like libprocess: non-streaming bodies of 1 KiB or more are gzipped when the client allows it.
         if (
             isinstance(response, web.Response)
