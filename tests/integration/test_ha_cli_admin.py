@@ -16,8 +16,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
+from mesos_framework.cli import cli
 from mesos_framework.local import LocalCluster
 from tests.support.zookeeper import ZooKeeperServer
 
@@ -152,3 +154,19 @@ async def test_run_ha_replicas_with_the_admin_port(
         for reader in readers:
             await reader
     assert all(r.proc.returncode == 0 for r in runs)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ha", "zk://127.0.0.1:2181/x"], "share a master"),
+        (["--master", "127.0.0.1:1", "--ha", "http://zk:2181/x"], "zk://"),
+        (["--master", "127.0.0.1:1", "--ha", "zk://zk:2181"], "path other than"),
+    ],
+)
+def test_run_refuses_a_bad_ha(tmp_path: Path, args: list[str], message: str) -> None:
+    app = tmp_path / "app.py"
+    app.write_text("raise SystemExit(3)\n")
+    result = CliRunner().invoke(cli, ["run", str(app), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "--ha" in result.output
