@@ -424,7 +424,18 @@ class LeadershipMixin:
         elector = self._elector = Elector(ha)
         graceful = False
         try:
-            await elector.start()
+            try:
+                await elector.start()
+            except Exception as exc:  # e.g. a host string kazoo refuses: fatal, run() raises it
+                self._fatal = (
+                    exc
+                    if isinstance(exc, MesosError)
+                    else ConfigurationError(
+                        f"cannot use ZooKeeper {ha.hosts!r} for the election: {exc!r}", option="ha"
+                    )
+                )
+                self._report(self._fatal)
+                return
             while not self._stopping:
                 self._events.emit("became_standby")
                 log.info("standing by: waiting to be elected at %s", ha.path)
@@ -433,6 +444,11 @@ class LeadershipMixin:
                 except NotLeader as exc:
                     log.info("%s", exc)
                     elector.resign_later()
+                    continue
+                except Exception as exc:  # a ZooKeeper error kazoo does not retry (e.g. NoAuth)
+                    self._report(NotLeader(f"the election at {ha.path} failed: {exc!r}"))
+                    elector.resign_later()
+                    await asyncio.sleep(_RETRY_PAUSE)
                     continue
                 try:
                     await self._begin_term(elector)

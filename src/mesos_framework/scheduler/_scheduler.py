@@ -138,6 +138,10 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
 
     A scheduler that re-attaches to a framework (a `framework_id` given, or one found in its
     state store) reconciles first and launches only the instances the master does not run.
+
+    With `ha=` the scheduler is one hot-standby replica: it subscribes only while elected leader
+    in ZooKeeper (`leading`), and is fenced (`NotLeader`) the moment it loses its session; see
+    the *High availability* page.
     """
 
     def __init__(self, **options: Unpack[SchedulerKwargs]) -> None:

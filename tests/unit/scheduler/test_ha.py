@@ -142,3 +142,20 @@ def test_metrics_do_not_count_as_the_frameworks_offer_logic() -> None:
     assert not s._fleet.offers_wanted_elsewhere
     metrics.close()
     assert s._events.listener_count("offers") == 0
+
+
+async def test_a_replica_that_cannot_reach_zookeeper_waits_and_stops_promptly() -> None:
+    # No ZooKeeper: the replica never leads, never subscribes, and stop() does not wait for kazoo.
+    s = Scheduler(
+        master="127.0.0.1:1",
+        framework_name="unit",
+        framework_id="fw-1",
+        ha=HighAvailability("127.0.0.1:1", "/unit/leader"),
+    )
+    elected: list[str] = []
+    s.on("leader_elected", elected.append)
+    await s.start()
+    await asyncio.sleep(0.5)
+    assert not s.leading and not s.connected and s.session is None
+    await asyncio.wait_for(s.stop(), 20)
+    assert elected == []
