@@ -430,6 +430,9 @@ class _Replica:
         with contextlib.suppress(ProcessLookupError):
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        self._thread.join(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         return t
 
 
