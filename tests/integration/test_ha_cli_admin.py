@@ -41,6 +41,8 @@ async def main():
                        "resources": {"cpus": 0.1, "mem": 16}, "instances": 2}},
     )
     s.on("sent_accept", lambda call: print("launch", flush=True))
+    for name in ("became_standby", "leader_elected", "leadership_lost", "subscribed", "error"):
+        s.on(name, lambda *payload, name=name: print("event", name, *map(repr, payload), flush=True))
     await s.start()
     print("admin", s.admin.url, flush=True)
     await s.run()
@@ -54,10 +56,12 @@ class Run:
         self.proc = proc
         self.url = ""
         self.launches = 0
+        self.lines: list[str] = []
 
     async def read(self) -> None:
         assert self.proc.stdout is not None
         async for raw in self.proc.stdout:
+            self.lines.append(raw.decode().rstrip())
             words = raw.decode().split()
             if words[:1] == ["admin"]:
                 self.url = words[1]
@@ -79,11 +83,19 @@ async def _state(http: aiohttp.ClientSession, run: Run) -> tuple[int, dict[str, 
     return status, body, gauge
 
 
-async def _until(predicate: Any, what: str, timeout: float = 90) -> None:  # noqa: ASYNC109
+async def _until(predicate: Any, what: str, runs: list[Run], timeout: float = 90) -> None:  # noqa: ASYNC109
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not await predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
+    last: object = None
+    while True:
+        try:
+            if await predicate():
+                return
+        except aiohttp.ClientError as exc:  # a replica's admin server not up yet, or gone
+            last = exc
+        assert loop.time() < deadline, f"timed out waiting for {what} (last error: {last!r})" + "".join(
+            f"\n{r.proc.pid}: {line}" for r in runs for line in r.lines[-20:]
+        )
         await asyncio.sleep(0.2)
 
 
@@ -93,7 +105,8 @@ async def test_run_ha_replicas_with_the_admin_port(
     app = tmp_path / "app.py"
     app.write_text(APP)
     env = {**os.environ, "TEST_ZK": zookeeper_server.hosts}
-    ha = f"zk://{zookeeper_server.hosts}/cli-ha-cli-leader?session_timeout=2"
+    # A session timeout that a loaded machine does not expire by accident (the handover is graceful).
+    ha = f"zk://{zookeeper_server.hosts}/cli-ha-cli-leader?session_timeout=6"
     runs: list[Run] = []
     readers = []
     for _ in range(2):
@@ -115,7 +128,7 @@ async def test_run_ha_replicas_with_the_admin_port(
                 states = [await _state(http, r) for r in runs]
                 return sorted(s[0] for s in states) == [200, 503]
 
-            await _until(one_ready, "one replica ready, one standing by")
+            await _until(one_ready, "one replica ready, one standing by", runs)
             states = [await _state(http, r) for r in runs]
             leader, standby = (runs[0], runs[1]) if states[0][0] == 200 else (runs[1], runs[0])
             _, body, gauge = await _state(http, standby)
@@ -129,7 +142,7 @@ async def test_run_ha_replicas_with_the_admin_port(
                     tasks = (await resp.json())["tasks"]
                 return sum(t["state"] == "TASK_RUNNING" for t in tasks) == 2
 
-            await _until(both_running, "2 tasks running")
+            await _until(both_running, "2 tasks running", runs)
             assert leader.launches == 1 and standby.launches == 0
 
             # SIGTERM: the leader fails over gracefully and resigns; the standby takes over.
@@ -140,7 +153,7 @@ async def test_run_ha_replicas_with_the_admin_port(
                 status, body, _ = await _state(http, standby)
                 return status == 200 and body["framework_id"] == framework_id
 
-            await _until(standby_leads, "the standby to lead the same framework")
+            await _until(standby_leads, "the standby to lead the same framework", runs)
             async with http.get(f"{standby.url}/tasks") as resp:
                 tasks = (await resp.json())["tasks"]
             assert sum(t["state"] == "TASK_RUNNING" for t in tasks) == 2
