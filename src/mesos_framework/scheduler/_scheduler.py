@@ -43,7 +43,7 @@ from mesos_framework.scheduler._fleet import (
     Persist,
     Report,
 )
-from mesos_framework.scheduler._ha import HA_EVENTS, Elector, LeadershipMixin
+from mesos_framework.scheduler._ha import Elector, LeadershipMixin
 from mesos_framework.scheduler._listen import SchedulerEvents
 from mesos_framework.scheduler._persist import Persister
 from mesos_framework.scheduler._reconcile import Reconciler
@@ -73,31 +73,32 @@ log = logging.getLogger("mesos_framework.scheduler")
 Event = scheduler_pb2.Event
 
 #: Every event a `Scheduler` emits (plus `sent_<call>` for each call).
-EVENTS = (
-    frozenset(
-        {
-            "ready",
-            "subscribed",
-            "offers",
-            "inverse_offers",
-            "rescind",
-            "rescind_inverse_offer",
-            "update",
-            "update_operation_status",
-            "message",
-            "failure",
-            "heartbeat",
-            "error",
-            "updated_task",
-            "removed_task",
-            "task_launched",
-            "task_unhealthy",
-            "disconnected",
-            "framework_removed",
-            "closed",
-        }
-    )
-    | HA_EVENTS
+EVENTS = frozenset(
+    {
+        "ready",
+        "subscribed",
+        "offers",
+        "inverse_offers",
+        "rescind",
+        "rescind_inverse_offer",
+        "update",
+        "update_operation_status",
+        "message",
+        "failure",
+        "heartbeat",
+        "error",
+        "updated_task",
+        "removed_task",
+        "task_launched",
+        "task_unhealthy",
+        "disconnected",
+        "framework_removed",
+        "closed",
+        # hot standby (`ha`): see _ha.HA_EVENTS
+        "leader_elected",
+        "became_standby",
+        "leadership_lost",
+    }
 )
 
 _Default = Callable[[Any], Awaitable[None]]

@@ -11,8 +11,8 @@ import pytest
 from mesos_framework.admin import SchedulerMetrics
 from mesos_framework.errors import CallWhileDisconnected, ConfigurationError, NotLeader
 from mesos_framework.protocol import mesos
-from mesos_framework.scheduler import HighAvailability, Scheduler, Session, calls
-from mesos_framework.scheduler._ha import ENV_HA, Elector
+from mesos_framework.scheduler import EVENTS, HighAvailability, Scheduler, Session, calls
+from mesos_framework.scheduler._ha import ENV_HA, HA_EVENTS, Elector
 
 STORE = {"use_zk": True, "zk_url": "127.0.0.1:1"}
 
@@ -159,3 +159,7 @@ async def test_a_replica_that_cannot_reach_zookeeper_waits_and_stops_promptly() 
     assert not s.leading and not s.connected and s.session is None
     await asyncio.wait_for(s.stop(), 20)
     assert elected == []
+
+
+def test_the_leadership_events_are_scheduler_events() -> None:
+    assert HA_EVENTS <= EVENTS
