@@ -23,6 +23,14 @@ Two measurements, one row each (per setting):
     recovered, no task launched by the new process. Baseline: the first process's
     subscribe-to-all-RUNNING time for the same tasks (the run without the kill).
 
+(c) **hot-standby takeover**: two replicas of one framework (``ha=``, ``tests/integration/ha_proc.py``,
+    state and election in a real ZooKeeper) on the local cluster (``mesos-framework local`` in a
+    subprocess); once the leader runs N tasks it is SIGKILLed and we time until the standby's
+    SUBSCRIBED and until every task is reconciled (its first report with all N running after its
+    election). Repeated with a fresh standby each round; the ZooKeeper session timeout is the
+    floor (the dead leader's znode goes only when its session expires), so it is run at 2 s and
+    5 s. Checked: the same framework ID and no launch by the new leader.
+
 Each scheduler process is ``python -m bench.failover --child ...`` printing one JSON line per
 milestone (wall-clock ``time.time()`` stamps, comparable across processes on one machine).
 """
@@ -378,6 +386,154 @@ def sigkill_recovery(
     return rows
 
 
+class _Replica:
+    """A `tests.integration.ha_proc` replica, its JSON lines gathered by a thread."""
+
+    def __init__(self, master: str, zk: str, name: str, tasks: int, session_timeout: float) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.ha_proc",
+                master,
+                zk,
+                name,
+                str(tasks),
+                str(session_timeout),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.lines: list[dict[str, Any]] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            with contextlib.suppress(ValueError):
+                self.lines.append(json.loads(raw))
+
+    def first(self, event: str, since: float = 0.0, tasks: int | None = None) -> dict[str, Any] | None:
+        for line in list(self.lines):
+            if (
+                line.get("event") == event
+                and line["t"] >= since
+                and (tasks is None or len(line.get("tasks", ())) == tasks)
+            ):
+                return line
+        return None
+
+    def kill(self) -> float:
+        t = time.time()
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self._thread.join(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return t
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def ha_takeover(
+    tasks: int = 20,
+    *,
+    rounds: int = 3,
+    session_timeouts: Sequence[float] = (2.0, 5.0),
+    timeout: float = 120.0,
+) -> list[Row]:
+    """Measurement (c): one row per session timeout, on the local cluster."""
+    from bench.peers import e2e
+
+    try:
+        from tests.support import zookeeper
+    except ImportError:
+        return [
+            {
+                "name": "(c) HA takeover",
+                "error": "tests/support/zookeeper.py not importable (run from the repo)",
+            }
+        ]
+    why = zookeeper.available()
+    if why is not None:
+        return [{"name": "(c) HA takeover", "error": f"no ZooKeeper: {why}"}]
+    rows: list[Row] = []
+    server = zookeeper.ZooKeeperServer()
+    try:
+        server.start()
+        with e2e.CLUSTERS["local cluster"]() as master:
+            for session_timeout in session_timeouts:
+                name = f"bench-ha-{int(session_timeout * 10)}"
+                subscribed: list[float] = []
+                reconciled: list[float] = []
+                problems: list[str] = []
+                leader = _Replica(master, server.hosts, name, tasks, session_timeout)
+                standby = _Replica(master, server.hosts, name, tasks, session_timeout)
+                replicas = [leader, standby]
+                try:
+                    _wait(
+                        lambda a=leader, b=standby: (
+                            a.first("running", tasks=tasks) or b.first("running", tasks=tasks)
+                        ),
+                        timeout,
+                        "the first leader running every task",
+                    )
+                    if leader.first("elected") is None:
+                        leader, standby = standby, leader
+                    framework_id = leader.first("subscribed")["framework_id"]  # type: ignore[index]
+                    for _ in range(rounds):
+                        _wait(lambda s=standby: s.first("standby"), timeout, "the standby")
+                        killed = leader.kill()
+                        sub = _wait(
+                            lambda s=standby, k=killed: s.first("subscribed", k), timeout, "SUBSCRIBED"
+                        )
+                        done = _wait(
+                            lambda s=standby, k=killed: s.first("running", k, tasks),
+                            timeout,
+                            "all reconciled",
+                        )
+                        subscribed.append(sub["t"] - killed)
+                        reconciled.append(done["t"] - killed)
+                        if sub["framework_id"] != framework_id:
+                            problems.append("another framework ID")
+                        if standby.first("launch", killed) is not None:
+                            problems.append("a task launched by the new leader")
+                        leader, standby = (
+                            standby,
+                            _Replica(master, server.hosts, name, tasks, session_timeout),
+                        )
+                        replicas.append(standby)
+                finally:
+                    for r in replicas:
+                        r.kill()
+                rows.append(
+                    {
+                        "name": f"(c) HA takeover, session timeout {session_timeout:g} s, {tasks} tasks",
+                        "SIGKILL -> SUBSCRIBED (median s)": round(statistics.median(subscribed), 2),
+                        "SIGKILL -> all reconciled (median s)": round(statistics.median(reconciled), 2),
+                        "max reconciled (s)": round(max(reconciled), 2),
+                        "rounds": rounds,
+                        "lost_or_twice": "none" if not problems else "; ".join(problems),
+                    }
+                )
+    except (RuntimeError, TimeoutError, OSError, KeyError, e2e.ClusterUnavailable) as exc:
+        rows.append({"name": "(c) HA takeover", "error": f"{type(exc).__name__}: {exc}"})
+    finally:
+        server.close()
+    return rows
+
+
 def run(
     *,
     quick: bool = False,
@@ -396,6 +552,7 @@ def run(
                 {"name": f"(a) stream drop, backoff {minimum:g} s", "error": f"{type(exc).__name__}: {exc}"}
             )
     rows += sigkill_recovery(tasks or (3 if quick else 100), clusters=clusters)
+    rows += ha_takeover(3 if quick else 20, rounds=2 if quick else 3)
     return rows
 
 

@@ -34,6 +34,7 @@ Every error the library raises derives from `MesosError`:
     │  ├─ FrameworkRemoved       the master no longer knows the framework
     │  │  └─ FrameworkFailedOver another scheduler took the framework over
     │  └─ CallWhileDisconnected  a call could not be delivered in time
+    │     └─ NotLeader           refused: this replica does not lead (hot standby)
     ├─ RestartsExhausted         an instance ran out of restarts (max_restarts)
     ├─ ResourceError             resources that cannot satisfy a task spec
     ├─ StateStoreError           persistence failed (or timed out)
@@ -68,6 +69,7 @@ __all__ = [
     "NotAcceptable",
     "NotAuthorized",
     "NotFound",
+    "NotLeader",
     "NotSubscribed",
     "ProtocolError",
     "RateLimited",
@@ -302,6 +304,13 @@ class CallWhileDisconnected(SubscriptionError):
     """A call could not be sent because no subscription came up in time."""
 
     retryable = True
+
+
+class NotLeader(CallWhileDisconnected):
+    """A call refused because this replica does not lead: a hot standby, or a leader that lost
+    its ZooKeeper session (it is fenced at once and never acts again until re-elected)."""
+
+    retryable = False
 
 
 class ScalingNotAllowed(ConfigurationError):

@@ -73,9 +73,11 @@ class _Present(Collector):
         yield GaugeMetricFamily(
             f"{PREFIX}_subscribed", "1 while subscribed to the master.", value=1 if s.connected else 0
         )
-        # One scheduler per framework until hot-standby HA exists: it is always the leader.
+        # Without `ha` a scheduler always leads; with it, while elected.
         yield GaugeMetricFamily(
-            f"{PREFIX}_leader", "1 on the scheduler that leads (acts), 0 on a standby.", value=1
+            f"{PREFIX}_leader",
+            "1 on the scheduler that leads (acts), 0 on a hot standby.",
+            value=1 if s.leading else 0,
         )
         last = s.last_heartbeat
         yield GaugeMetricFamily(
@@ -143,7 +145,7 @@ class SchedulerMetrics:
         self._subscribed_before = False
         # Not through `scheduler.on("offers")`: on a scheduler without task types an `offers`
         # listener is taken for the framework's own offer logic, and an observer must not be.
-        scheduler._events.on("offers", self._on_offers)
+        scheduler._observe_offers(self._on_offers)
         self._listeners: list[tuple[str, Callable[..., Any]]] = [
             ("rescind", lambda _: self.offers_rescinded.inc()),
             ("update", self._on_update),
@@ -165,7 +167,7 @@ class SchedulerMetrics:
         for name, listener in self._listeners:
             self.scheduler.off(name, listener)
         self._listeners = []
-        self.scheduler._events.off("offers", self._on_offers)
+        self.scheduler._observe_offers(self._on_offers, attach=False)
 
     def render(self) -> bytes:
         """The metrics in the Prometheus text exposition format."""

@@ -78,7 +78,7 @@ class AdminServer:
     Endpoints (JSON unless said otherwise):
 
     - `GET /health`: 200 while the scheduler has not closed, else 503.
-    - `GET /ready`: 200 while subscribed (and leading), else 503.
+    - `GET /ready`: 200 while leading and subscribed, else 503 (a hot standby is never ready).
     - `GET /metrics`: Prometheus text metrics (see `SchedulerMetrics`).
     - `GET /tasks` (`?type=web` for one type): tracked tasks, pending and stopped instances,
       the types with their desired counts, and the rolling restarts started here.
@@ -256,8 +256,14 @@ class AdminServer:
 
     async def _ready(self, _request: web.Request) -> web.Response:
         s = self.scheduler
-        ready = s.connected and not self._closed
-        body = {"ready": ready, "leader": True, "subscribed": s.connected, "framework_id": s.framework_id}
+        leading = s.leading
+        ready = leading and s.connected and not self._closed
+        body = {
+            "ready": ready,
+            "leader": leading,
+            "subscribed": s.connected,
+            "framework_id": s.framework_id,
+        }
         return _json(body, 200 if ready else 503)
 
     async def _metrics(self, _request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
-from mesos_framework.errors import MesosError
+from mesos_framework.errors import ConfigurationError, MesosError
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,23 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     default=None,
     help="Set MESOS_FRAMEWORK_ADMIN_PORT for the file (its AdminServer.from_env serves there).",
 )
+@click.option(
+    "--ha",
+    default=None,
+    metavar="zk://HOST:PORT[,...]/PATH",
+    help="Run as a hot-standby replica electing its leader there (sets MESOS_FRAMEWORK_HA, "
+    "which the file's Scheduler reads when it gives no ha option).",
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def run(  # noqa: PLR0917 - one parameter per option
-    ctx: click.Context, file: Path, master: str, agents: int, admin_port: int | None, args: tuple[str, ...]
+    ctx: click.Context,
+    file: Path,
+    master: str,
+    agents: int,
+    admin_port: int | None,
+    ha: str | None,
+    args: tuple[str, ...],
 ) -> None:
     """Run the framework in FILE against --master.
 
@@ -84,6 +97,17 @@ def run(  # noqa: PLR0917 - one parameter per option
     """
     if admin_port is not None:
         os.environ["MESOS_FRAMEWORK_ADMIN_PORT"] = str(admin_port)  # the child inherits it
+    if ha is not None:
+        from mesos_framework.scheduler import HighAvailability  # noqa: PLC0415 - only when asked for
+        from mesos_framework.scheduler._ha import ENV_HA  # noqa: PLC0415
+
+        if master == "local":
+            raise click.BadParameter("replicas must share a master: give --master too", param_hint="--ha")
+        try:
+            HighAvailability.from_url(ha)
+        except ConfigurationError as exc:
+            raise click.BadParameter(str(exc), param_hint="--ha") from None
+        os.environ[ENV_HA] = ha
     ctx.exit(_run_async(ctx, _run_file(file, master, agents, args)))
 
 

@@ -34,7 +34,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError, NoNodeError
 from kazoo.retry import KazooRetry, RetryFailedError
 
-from mesos_framework.errors import ConfigurationError, StateStoreError
+from mesos_framework.errors import ConfigurationError, StateConflict, StateStoreError
 from mesos_framework.persistence._worker import StoreWorker
 from mesos_framework.persistence.base import (
     check_framework_id,
@@ -91,6 +91,18 @@ class ZooKeeperStore:
         self._worker = StoreWorker(
             f"ZooKeeper store {path} on {hosts}", self.operation_timeout, thread_name="mf-zk"
         )
+        self._fence: str | None = None
+
+    def fence(self, node: str | None) -> None:
+        """Make every later write conditional on ``node`` existing (None: unconditional again).
+
+        A hot-standby leader passes its election znode: each write is then a ZooKeeper
+        transaction that checks the znode first, so once the leader's session is gone (the
+        ephemeral znode with it) ZooKeeper itself refuses the write (`StateConflict`).
+        """
+        if node is not None and (not isinstance(node, str) or not node.startswith("/")):
+            raise ConfigurationError(f"expected a znode path, got {node!r}", option="fence")
+        self._fence = node
 
     def __repr__(self) -> str:
         state = "open" if self._worker.running else "closed"
@@ -251,8 +263,40 @@ class ZooKeeperStore:
             raise StateStoreError(f"timed out (ZooKeeper unreachable): {exc}") from exc
         return result
 
+    def _fenced(self, client: Any, fence: str, op: Callable[[Any], None], deadline: float) -> Any:
+        """``op(transaction)`` after a check that ``fence`` exists; its result (or exception)."""
+        from kazoo.exceptions import RolledBackError  # noqa: PLC0415
+
+        tx = client.transaction()
+        tx.check(fence, -1)
+        op(tx)
+        results = self._wait(tx.commit_async(), deadline)
+        first, second = results[0], results[-1]
+        if isinstance(first, NoNodeError):
+            raise StateConflict(f"write refused: the leader znode {fence} is gone (no longer the leader)")
+        if isinstance(first, Exception) and not isinstance(first, RolledBackError):
+            raise first
+        if isinstance(second, Exception):
+            raise second
+        return second
+
     def _put(self, node: str, data: bytes, deadline: float) -> None:
         client = self._conn()
+        fence = self._fence
+        if fence is not None:
+
+            def fenced_put() -> None:
+                try:
+                    self._fenced(client, fence, lambda tx: tx.set_data(node, data), deadline)
+                except NoNodeError:
+                    self._ensure_parent(client, node, deadline)
+                    try:
+                        self._fenced(client, fence, lambda tx: tx.create(node, data), deadline)
+                    except NodeExistsError:
+                        self._fenced(client, fence, lambda tx: tx.set_data(node, data), deadline)
+
+            self._retrying(deadline, fenced_put)
+            return
 
         def put() -> None:
             try:
@@ -265,10 +309,21 @@ class ZooKeeperStore:
 
         self._retrying(deadline, put)
 
+    def _ensure_parent(self, client: Any, node: str, deadline: float) -> None:
+        parent = node.rsplit("/", 1)[0]
+        if parent:
+            self._wait(client.ensure_path_async(parent), deadline)
+
     def _delete(self, node: str, deadline: float) -> None:
         client = self._conn()
+        fence = self._fence
         with contextlib.suppress(NoNodeError):
-            self._retrying(deadline, lambda: self._wait(client.delete_async(node), deadline))
+            if fence is not None:
+                self._retrying(
+                    deadline, lambda: self._fenced(client, fence, lambda tx: tx.delete(node), deadline)
+                )
+            else:
+                self._retrying(deadline, lambda: self._wait(client.delete_async(node), deadline))
 
 
 def _bind(wait: Callable[[Any, float], Any], call: Callable[[str], Any], node: str, deadline: float) -> Any:

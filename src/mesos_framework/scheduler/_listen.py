@@ -58,6 +58,7 @@ _F11 = TypeVar("_F11", bound=Callable[[FrameworkRemoved], object])
 _F12 = TypeVar("_F12", bound=Callable[[float | None], object])
 _F13 = TypeVar("_F13", bound=Callable[[scheduler_pb2.Call], object])
 _FN = TypeVar("_FN", bound=Callable[[], object])
+_FS = TypeVar("_FS", bound=Callable[[str], object])
 
 
 class SchedulerEvents:
@@ -158,12 +159,22 @@ class SchedulerEvents:
     def on(self, name: SentEvent, listener: None = None) -> Callable[[_F13], _F13]: ...
     @overload
     def on(
-        self, name: Literal["ready", "disconnected", "closed"], listener: Callable[[], object]
+        self,
+        name: Literal["ready", "disconnected", "closed", "became_standby"],
+        listener: Callable[[], object],
     ) -> Callable[[], object]: ...
     @overload
     def on(
-        self, name: Literal["ready", "disconnected", "closed"], listener: None = None
+        self, name: Literal["ready", "disconnected", "closed", "became_standby"], listener: None = None
     ) -> Callable[[_FN], _FN]: ...
+    @overload
+    def on(
+        self, name: Literal["leader_elected", "leadership_lost"], listener: Callable[[str], object]
+    ) -> Callable[[str], object]: ...
+    @overload
+    def on(
+        self, name: Literal["leader_elected", "leadership_lost"], listener: None = None
+    ) -> Callable[[_FS], _FS]: ...
     @overload
     def on(self, name: EventName, listener: _F) -> _F: ...
     @overload

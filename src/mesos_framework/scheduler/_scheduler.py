@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import inspect
 import logging
 import signal
@@ -42,6 +43,7 @@ from mesos_framework.scheduler._fleet import (
     Persist,
     Report,
 )
+from mesos_framework.scheduler._ha import Elector, LeadershipMixin
 from mesos_framework.scheduler._listen import SchedulerEvents
 from mesos_framework.scheduler._persist import Persister
 from mesos_framework.scheduler._reconcile import Reconciler
@@ -92,6 +94,10 @@ EVENTS = frozenset(
         "disconnected",
         "framework_removed",
         "closed",
+        # hot standby (`ha`): see _ha.HA_EVENTS
+        "leader_elected",
+        "became_standby",
+        "leadership_lost",
     }
 )
 
@@ -115,7 +121,7 @@ def _store_closed(future: asyncio.Future[None]) -> None:
         log.warning("closing the state store failed: %r", future.exception())
 
 
-class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
+class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
     """A Mesos framework scheduler: keeps the declared tasks running.
 
     The keyword options are described on the *Scheduler options* page of the documentation, the
@@ -133,23 +139,23 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
 
     A scheduler that re-attaches to a framework (a `framework_id` given, or one found in its
     state store) reconciles first and launches only the instances the master does not run.
+
+    With `ha=` the scheduler is one hot-standby replica: it subscribes only while elected leader
+    in ZooKeeper (`leading`), and is fenced (`NotLeader`) the moment it loses its session; see
+    the *High availability* page.
     """
 
     def __init__(self, **options: Unpack[SchedulerKwargs]) -> None:
         self.options: SchedulerOptions = parse_options(options)
         opts = self.options
         self._events = Events(EVENTS, prefixes=("sent_",), suffixes=("task_unhealthy",))
-        self._fleet = Fleet(
-            opts.tasks,
-            framework_name=opts.framework_name,
-            roles=opts.roles,
-            restart=opts.restart,
-            serial_numbered=opts.serial_numbered_tasks,
-            kill_unknown_tasks=opts.kill_unknown_tasks,
-            refuse_seconds=opts.refuse_seconds,
-            idle_refuse_seconds=opts.idle_refuse_seconds,
-        )
+        #: `offers` listeners that only observe (metrics): not the framework's own offer logic.
+        self._offer_observers: list[Callable[..., Any]] = []
+        self._fleet = self._make_fleet()
         self._fleet.offers_wanted_elsewhere = "OFFERS" in opts.handlers
+        self._elector: Elector | None = None
+        self._admin: Any = None
+        self._master_url = opts.master
         self._framework_id: str | None = opts.framework_id
         self._session: Session | None = None
         self._store: StateStore | None = None
@@ -184,6 +190,19 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             self._table[number] = (name, field, name.lower(), defaults.get(number))
         self._unknown = self._table.pop(Event.UNKNOWN)
 
+    def _make_fleet(self) -> Fleet:
+        opts = self.options
+        return Fleet(
+            opts.tasks,
+            framework_name=opts.framework_name,
+            roles=opts.roles,
+            restart=opts.restart,
+            serial_numbered=opts.serial_numbered_tasks,
+            kill_unknown_tasks=opts.kill_unknown_tasks,
+            refuse_seconds=opts.refuse_seconds,
+            idle_refuse_seconds=opts.idle_refuse_seconds,
+        )
+
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Scheduler:
         """A scheduler from an options dict, the JavaScript library's camelCase names accepted.
@@ -201,10 +220,27 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
 
     def _offers_listeners_changed(self) -> None:
         # With no task types of its own, an `offers` listener is the framework's offer logic.
+        own = self._events.listener_count("offers") - len(self._offer_observers)
         self._fleet.offers_wanted_elsewhere = "OFFERS" in self.options.handlers or (
-            not self._fleet.specs and self._events.listener_count("offers") > 0
+            not self._fleet.specs and own > 0
         )
         self._after_change()
+
+    def _observe_offers(self, listener: Callable[..., Any], *, attach: bool = True) -> None:
+        """Add (or remove) an `offers` listener that only observes: it never counts as offer logic."""
+        if attach:
+            self._offer_observers.append(listener)
+            self._events.on("offers", listener)
+        else:
+            with contextlib.suppress(ValueError):
+                self._offer_observers.remove(listener)
+            self._events.off("offers", listener)
+        self._offers_listeners_changed()
+
+    @property
+    def admin(self) -> Any:
+        """The `AdminServer` the `admin_port` option started (None without it, or before `start()`)."""
+        return self._admin
 
     # --------------------------------------------------------------- state
     @property
@@ -277,18 +313,45 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         self._started = True
         opts = self.options
         self._log_state = configure_logging(opts)
-        master = opts.master
         try:
-            if master == "local":
+            if opts.master == "local":
                 self._local = await open_local_cluster()
-                master = self._local.url
+                self._master_url = self._local.url
             self._store = open_state_store(opts)
-            await self._recover()
+            if opts.ha is None:
+                await self._recover()
+            else:
+                await self._load_standby()  # a standby writes nothing: the leader reloads on election
+            if opts.admin_port is not None:
+                admin = importlib.import_module("mesos_framework.admin")
+                self._admin = admin.AdminServer(
+                    self, host=opts.admin_host, port=opts.admin_port, token=opts.admin_token
+                )
+                await self._admin.start()
         except BaseException:
+            await self._stop_admin()
             await self._close_resources()
             raise
+        if opts.ha is None:
+            self._start_session()
+            self._fleet.fill()
+            main = self._main_loop()
+        else:
+            main = self._ha_loop()
+        self._events.emit("ready")
+        self._main = asyncio.get_running_loop().create_task(main, name="mesos-scheduler")
+
+    async def _stop_admin(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await admin.stop()
+
+    def _start_session(self) -> Session:
+        """A session (and its reconciler) for a subscription: once, or per leadership term."""
+        opts = self.options
         session = Session(
-            master,
+            self._master_url,
             opts.framework_info(None),
             framework_id=self._framework_id,
             suppressed_roles=self._subscribe_suppressed,
@@ -317,9 +380,10 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             interval=opts.reconcile_interval,
             on_settled=self._settled,
         )
-        self._fleet.fill()
-        self._events.emit("ready")
-        self._main = asyncio.get_running_loop().create_task(self._main_loop(), name="mesos-scheduler")
+        self._reconciled = False
+        self._offers_on = False
+        self._suppression = None
+        return session
 
     async def stop(self) -> None:
         """Close the subscription and release everything; the framework fails over, its tasks keep running.
@@ -350,6 +414,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         finally:
             self._closed.set()
         self._events.emit("closed")
+        await self._stop_admin()
 
     async def wait_closed(self) -> None:
         """Return once the scheduler has stopped (by `stop()` or a fatal error)."""

@@ -184,6 +184,9 @@ class Session(CallsMixin):
         #: True when the last SUBSCRIBED registered a new framework (none was given).
         self.registered_anew = False
         self.tearing_down = False
+        #: Called with each call's name just before it is sent (SUBSCRIBE too); raising refuses it.
+        #: A hot-standby `Scheduler` fences a deposed leader through it (`NotLeader`).
+        self.guard: Callable[[str], None] | None = None
         self._connected = asyncio.Event()
         self._client: HttpClient[scheduler_pb2.Event] | None = None
         self._stream: EventStream[scheduler_pb2.Event] | None = None
@@ -301,6 +304,8 @@ class Session(CallsMixin):
             roles = self._suppressed_roles
             call = calls.subscribe(info, suppressed_roles=roles() if callable(roles) else roles)
             try:
+                if self.guard is not None:
+                    self.guard("SUBSCRIBE")
                 stream = await client.subscribe(call)
             except asyncio.CancelledError:
                 raise
@@ -451,6 +456,8 @@ class Session(CallsMixin):
                     ) from None
             if self.framework_id:
                 call.framework_id.value = self.framework_id
+            if self.guard is not None:
+                self.guard(name)
             try:
                 await client.send(call, stream_id=self.stream_id)
             except (NotSubscribed, ConnectError) as exc:
@@ -498,6 +505,12 @@ class Session(CallsMixin):
         if client is None or not self._connected.is_set():
             log.info("%d updates not acknowledged (disconnected); Mesos will resend them", len(statuses))
             return
+        if self.guard is not None:
+            try:
+                self.guard("ACKNOWLEDGE")
+            except MesosError as exc:
+                log.info("%d updates not acknowledged (%s)", len(statuses), exc)
+                return
         batch = [calls.acknowledge(s.agent_id, s.task_id, s.uuid) for s in statuses]
         if self.framework_id:
             for call in batch:

@@ -22,6 +22,7 @@ from mesos_framework.errors import ConfigurationError
 from mesos_framework.persistence.base import StateStore
 from mesos_framework.protocol import ContentType
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
+from mesos_framework.scheduler._ha import ENV_HA, HighAvailability, check_ha_options, parse_ha
 from mesos_framework.tasks.spec import MAX_SECONDS, TaskSpec
 from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy, TaskState
 from mesos_framework.transport import TLSConfig
@@ -105,6 +106,10 @@ class SchedulerKwargs(TypedDict, total=False):
     reconcile_retry_maximum: float
     auto_acknowledge: bool
     reregister_when_removed: bool
+    ha: HighAvailability | str | None
+    admin_port: int | None
+    admin_host: str
+    admin_token: str | None
 
 
 def options_from_js(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,6 +183,10 @@ class SchedulerOptions:
     reconcile_retry_maximum: float = 60.0
     auto_acknowledge: bool = True
     reregister_when_removed: bool = False
+    ha: HighAvailability | None = None
+    admin_port: int | None = None
+    admin_host: str = "127.0.0.1"
+    admin_token: str | None = field(default=None, repr=False)
 
     @property
     def zk_path(self) -> str:
@@ -487,6 +496,26 @@ def parse_options(options: Mapping[str, Any]) -> SchedulerOptions:
     if "webui_url" not in kw and env_host and os.environ.get("PORT0"):
         kw["webui_url"] = f"http://{env_host}:{os.environ['PORT0']}"
 
+    # Hot standby: the option, else what `mesos-framework run --ha` set.
+    if opts.get("ha") is not None:
+        kw["ha"] = parse_ha(opts["ha"])
+    elif "ha" not in opts and os.environ.get(ENV_HA, "").strip():
+        try:
+            kw["ha"] = parse_ha(os.environ[ENV_HA])
+        except ConfigurationError as exc:
+            raise ConfigurationError(str(exc).split(": ", 1)[-1], option=ENV_HA) from None
+    if opts.get("admin_port") is not None:
+        admin_port = opts["admin_port"]
+        if isinstance(admin_port, bool) or not isinstance(admin_port, int) or not 0 <= admin_port <= 65535:
+            raise ConfigurationError(f"expected a TCP port 0..65535, got {admin_port!r}", option="admin_port")
+        kw["admin_port"] = admin_port
+    if "admin_host" in opts:
+        kw["admin_host"] = _str(opts["admin_host"], "admin_host").strip()
+    if opts.get("admin_token") is not None:
+        kw["admin_token"] = _str(opts["admin_token"], "admin_token")
+    if ("admin_token" in kw or "admin_host" in kw) and "admin_port" not in kw:
+        raise ConfigurationError("admin_host and admin_token need an admin_port", option="admin_port")
+
     if opts.get("tls") is not None:
         if not isinstance(opts["tls"], TLSConfig):
             raise ConfigurationError("expected a TLSConfig", option="tls")
@@ -569,7 +598,9 @@ def parse_options(options: Mapping[str, Any]) -> SchedulerOptions:
         if lg.get("path") is not None or file_name is not None:
             path = _str(lg.get("path", "."), "logging.path")
             kw["log_file"] = os.path.join(path, _str(file_name or "mesos-framework.log", "logging.file_name"))
-    return SchedulerOptions(**kw)
+    parsed = SchedulerOptions(**kw)
+    check_ha_options(parsed)
+    return parsed
 
 
 __all__ += ["EVENT_TYPES"]

@@ -82,6 +82,15 @@ def test_sigkill_recovery_reconciles_every_task(zookeeper_server: Any) -> None:
     assert row["baseline_s"] > 0
 
 
+@pytest.mark.slow
+@pytest.mark.zookeeper
+def test_ha_takeover_measures_a_standby_taking_over() -> None:
+    (row,) = failover.ha_takeover(1, rounds=1, session_timeouts=(2.0,), timeout=120)
+    assert "error" not in row, row
+    assert row["lost_or_twice"] == "none", row
+    assert 0 < row["SIGKILL -> SUBSCRIBED (median s)"] <= row["SIGKILL -> all reconciled (median s)"]
+
+
 def test_report_renders_our_rows() -> None:
     rows = [
         {"cluster": "local cluster", "name": "this library", "tasks": 5, "cpu_ms_per_task": 1.5},

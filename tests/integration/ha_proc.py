@@ -1,0 +1,103 @@
+"""A hot-standby scheduler replica for the HA tests and the failover benchmark.
+
+``python -m tests.integration.ha_proc MASTER ZK NAME INSTANCES [SESSION_TIMEOUT]`` runs one
+replica of framework NAME (state in ZooKeeper under ``/ha-NAME``, election at
+``/ha-NAME-leader``) with INSTANCES ``web`` tasks and prints one JSON line per interesting
+event on stdout, each with ``t`` (`time.time()`) and the replica's ``pid``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from mesos_framework.scheduler import HighAvailability, Scheduler
+from mesos_framework.tasks import TaskState
+
+#: The calls whose sending a replica reports (each one is "acting").
+CALLS = (
+    "subscribe",
+    "accept",
+    "decline",
+    "kill",
+    "reconcile",
+    "revive",
+    "suppress",
+    "acknowledge",
+    "update_framework",
+)
+
+
+def main() -> None:
+    master, zk, name, instances = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    session_timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 2.0
+    scheduler = Scheduler(
+        master=master,
+        framework_name=name,
+        framework_failover_timeout=300,
+        use_zk=True,
+        zk_url=zk,
+        zk_prefix="/ha-",
+        ha=HighAvailability(zk, f"/ha-{name}-leader", session_timeout=session_timeout),
+        exponential_backoff_minimum=0.1,
+        exponential_backoff_maximum=0.5,
+        restart_backoff_minimum=0.1,
+        reconcile_retry_minimum=0.5,
+        tasks={
+            "web": {
+                "instances": instances,
+                "command": {"value": "sleep 300", "shell": True},
+                "resources": {"cpus": 0.1, "mem": 16},
+            }
+        },
+    )
+    pid = os.getpid()
+
+    def say(**fields: Any) -> None:
+        print(json.dumps({"t": time.time(), "pid": pid, **fields}), flush=True)
+
+    def elected(node: str) -> None:
+        elector = scheduler._elector
+        client = elector._client if elector is not None else None
+        session = client.client_id if client is not None else None
+        say(
+            event="elected",
+            node=node,
+            session_id=session[0] if session else None,
+            password=session[1].hex() if session else None,
+        )
+
+    scheduler.on("leader_elected", elected)
+    scheduler.on("became_standby", lambda: say(event="standby"))
+    scheduler.on("leadership_lost", lambda node: say(event="lost", node=node))
+    scheduler.on("subscribed", lambda sub: say(event="subscribed", framework_id=sub.framework_id.value))
+    for call in CALLS:
+        scheduler.on(f"sent_{call}", lambda _c, call=call: say(event="call", call=call))
+    scheduler.on(
+        "sent_accept",
+        lambda call: [
+            say(event="launch", task_id=t.task_id.value, name=t.name)
+            for op in call.accept.operations
+            for t in op.launch.task_infos
+        ],
+    )
+    scheduler.on("sent_kill", lambda call: say(event="kill", task_id=call.kill.task_id.value))
+    scheduler.on("error", lambda exc: say(event="error", error=repr(exc)))
+
+    def tasks_changed(*_: Any) -> None:
+        running = sorted(
+            (r.name, r.task_id)
+            for r in scheduler.tasks
+            if r.state == TaskState.TASK_RUNNING and not r.restarting
+        )
+        say(event="running", tasks=running)
+
+    scheduler.on("update", tasks_changed)
+    scheduler.run_blocking()
+
+
+if __name__ == "__main__":
+    main()
