@@ -65,9 +65,6 @@ class SchedulerEvents:
 
     _events: Events
 
-    def _offers_listeners_changed(self) -> None:
-        raise NotImplementedError
-
     @overload
     def on(
         self, name: TaskEvent, listener: Callable[[TaskRecord], object]
@@ -183,10 +180,7 @@ class SchedulerEvents:
 
             self._events.on(name)  # checks the name now
             return decorator
-        result = self._events.on(name, listener)
-        if name == "offers":
-            self._offers_listeners_changed()
-        return result
+        return self._events.on(name, listener)
 
     def once(self, name: str, listener: Listener) -> Listener:
         """Call `listener` on the next `name` event only."""
@@ -195,8 +189,6 @@ class SchedulerEvents:
     def off(self, name: str, listener: Listener) -> None:
         """Remove a listener."""
         self._events.off(name, listener)
-        if name == "offers":
-            self._offers_listeners_changed()
 
     async def wait_for(
         self,
