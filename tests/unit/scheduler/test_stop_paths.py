@@ -101,7 +101,7 @@ async def test_the_persisters_close_passes_on_a_cancellation() -> None:
                 await asyncio.shield(self.release.wait())
 
     store = StubbornStore()
-    persister = Persister(store, lambda exc: None)  # type: ignore[arg-type]
+    persister = Persister(store, lambda exc: None)
     persister.save(TaskRecord("app.web-1.x", "web", 1))
     await asyncio.sleep(0.01)
     after: list[str] = []
