@@ -17,9 +17,11 @@ import pytest
 
 from mesos_framework._tasks import cancel_and_wait, report_failure
 from mesos_framework.errors import MesosError
+from mesos_framework.health import TaskHealthHelper
 from mesos_framework.scheduler import Scheduler
 from mesos_framework.scheduler._persist import Persister
 from mesos_framework.tasks import TaskRecord
+from mesos_framework.transport.zookeeper import ZooKeeperDetector
 from tests.unit.scheduler.test_persister import FaultyStore
 
 
@@ -149,3 +151,19 @@ def test_report_failure_sends_mesos_errors_to_report_and_others_to_error() -> No
         assert [str(e) for e in emitted] == ["bug"]
     finally:
         loop.close()
+
+
+async def test_the_health_helpers_close_passes_on_a_cancellation() -> None:
+    helper = TaskHealthHelper(Scheduler(master="127.0.0.1:1", framework_name="health"), url="/health")
+    slow = SlowToEnd()
+    await asyncio.sleep(0)
+    helper._loop_task = slow.task
+    assert await _waiter_cancelled(helper.close, slow) == []
+
+
+async def test_the_zookeeper_detectors_close_passes_on_a_cancellation() -> None:
+    detector = ZooKeeperDetector("127.0.0.1:1", "/mesos")
+    slow = SlowToEnd()
+    await asyncio.sleep(0)
+    detector._task = slow.task
+    assert await _waiter_cancelled(detector.close, slow) == []
