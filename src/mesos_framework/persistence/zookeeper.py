@@ -105,12 +105,6 @@ class ZooKeeperStore:
         state = "open" if self._worker.running else "closed"
         return f"<ZooKeeperStore {self.hosts}{self.path} {state}>"
 
-    @property
-    def available(self) -> bool:
-        """False while the connection to ZooKeeper is down (writes would wait for it)."""
-        client = self._client
-        return client is not None and bool(client.connected)
-
     # -- lifecycle --------------------------------------------------------
     async def open(self) -> None:
         """Connect to ZooKeeper (retries until ``connect_timeout``)."""

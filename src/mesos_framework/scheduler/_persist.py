@@ -42,8 +42,6 @@ _GRACE = 2.0
 
 #: A pending write: a record to save, None to forget the task, a framework ID (str) or "" to clear it.
 _Write = TaskRecord | str | None
-#: How often `Persister.flush` looks whether the store has become unreachable (seconds).
-_POLL = 0.1
 _FRAMEWORK = "\0framework-id"  # no task ID contains NUL (the stores refuse it)
 
 
@@ -196,20 +194,12 @@ class Persister:
 
     # ------------------------------------------------------------------ ending
     async def flush(self, wait: float) -> bool:
-        """Wait up to ``wait`` seconds for every pending write to land; True if they did.
-
-        Gives up at once while the store says it cannot be reached (its ``available`` is
-        false: a ZooKeeper outage), so that `stop()` returns promptly then.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while self._pending or not self._idle.is_set():
-            remaining = deadline - loop.time()
-            if remaining <= 0 or not _available(self.store):
-                return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), min(remaining, _POLL))
-        return True
+        """Wait up to ``wait`` seconds for every pending write to land; True if they did."""
+        if not self._pending and self._idle.is_set():
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), wait)
+        return not self._pending and self._idle.is_set()
 
     async def close(self) -> None:
         """Stop writing (what still waits is dropped, and logged)."""
@@ -222,11 +212,6 @@ class Persister:
                 "reconciles with the master to find what they would have said)",
                 len(self._pending),
             )
-
-
-def _available(store: object) -> bool:
-    """The store's own word on whether it can be reached now (True when it has none)."""
-    return getattr(store, "available", True) is not False
 
 
 def _wrap(key: str, exc: BaseException, timeout: float) -> StateStoreError:

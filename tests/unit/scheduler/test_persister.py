@@ -205,21 +205,3 @@ async def test_framework_id_writes(framework_id: str) -> None:
     assert stored == ([False] if framework_id else [])
     assert not p.framework_id_pending
     await p.close()
-
-
-async def test_flush_gives_up_at_once_when_the_store_cannot_be_reached() -> None:
-    # A ZooKeeper outage: the write under way waits for ZooKeeper, the store says it is down.
-    # stop() flushes before closing; it must not wait out the flush (nor the store's timeout).
-    store = FaultyStore(timeout=3600)
-    store.gate.clear()
-    store.available = True  # type: ignore[attr-defined]
-    p = Persister(store, lambda exc: None)  # type: ignore[arg-type]
-    p.save(_rec("a"))
-    await asyncio.sleep(0.01)
-    assert not await p.flush(0.05)  # reachable: waits its time, then says the write did not land
-    store.available = False  # type: ignore[attr-defined]
-    assert not await asyncio.wait_for(p.flush(3600), 30)
-    store.available = True  # type: ignore[attr-defined]
-    store.gate.set()
-    assert await asyncio.wait_for(p.flush(3600), 30)
-    await p.close()
