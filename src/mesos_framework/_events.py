@@ -38,6 +38,8 @@ class Events:
         suffixes: any name with one of these suffixes is accepted too.
         owner: what the error messages call the owner (`scheduler`, `executor`).
         error_event: where a failing listener is reported (None: only logged).
+        on_change: called with an event's name whenever a listener of it is added or removed
+            (by `on`, `off`, `once` after its call, or `wait_for` when it ends).
     """
 
     def __init__(
@@ -48,12 +50,14 @@ class Events:
         suffixes: tuple[str, ...] = (),
         owner: str = "",
         error_event: str | None = "error",
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
         self._names = set(names)
         self._prefixes = prefixes
         self._suffixes = suffixes
         self._owner = f"{owner} " if owner else ""
         self._error_event = error_event
+        self._on_change = on_change
         self._listeners: dict[str, list[Listener]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -99,6 +103,8 @@ class Events:
         if not callable(listener):
             raise ConfigurationError(f"listener for {name!r} is not callable", option="listener")
         self._listeners.setdefault(name, []).append(listener)
+        if self._on_change is not None:
+            self._on_change(name)
         return listener
 
     def once(self, name: str, listener: _L) -> _L:
@@ -116,6 +122,8 @@ class Events:
         listeners = self._listeners.get(name)
         if listeners and listener in listeners:
             listeners.remove(listener)
+            if self._on_change is not None:
+                self._on_change(name)
 
     def listener_count(self, name: str) -> int:
         """How many listeners `name` has."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -145,6 +147,65 @@ async def test_close_returns_during_a_zookeeper_outage(zookeeper_fresh: ZooKeepe
         assert await again.load_framework_id() == "fw-1"
     finally:
         await again.close()
+
+
+_CLOSE_IN_OUTAGE = """
+import asyncio, sys, time
+from mesos_framework.persistence import ZooKeeperStore
+from mesos_framework.tasks import TaskRecord
+
+async def main(hosts):
+    store = ZooKeeperStore(hosts, "/outage-exit", operation_timeout=120)
+    await store.open()
+    await store.save_framework_id("fw-1")
+    print("open", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)  # ZooKeeper is stopped meanwhile
+    pending = asyncio.ensure_future(store.save_task(TaskRecord("app.web-1.x", "web", 1)))
+    await asyncio.sleep(0.5)
+    started = time.monotonic()
+    await store.close()
+    print(f"closed {time.monotonic() - started:.2f}", flush=True)
+    try:
+        await pending
+    except Exception as exc:
+        print(f"pending {type(exc).__name__}: {exc}", flush=True)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+@pytestmark_zk
+def test_closing_during_an_outage_abandons_the_blocked_write_and_the_process_exits(
+    zookeeper_fresh: ZooKeeperServer,
+) -> None:
+    # The write under way would wait for ZooKeeper up to operation_timeout (120 s here), and the
+    # store's thread with it: close() returned, yet the interpreter's exit joined that thread.
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CLOSE_IN_OUTAGE, zookeeper_fresh.hosts],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "open", proc.stderr.read() if proc.stderr else ""
+        zookeeper_fresh.stop()
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        started = time.monotonic()
+        out, err = proc.communicate(timeout=60)  # far below the 120 s the write would wait
+        exited = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0, err
+    lines = dict(line.split(" ", 1) for line in out.splitlines())
+    assert float(lines["closed"]) < MARGIN, out
+    assert lines["pending"].startswith("StateStoreError") and "abandoned" in lines["pending"], out
+    assert exited < 0.5 + 2 * MARGIN, f"the process took {exited:.1f}s to exit"
 
 
 @pytestmark_zk

@@ -23,6 +23,8 @@ DEFAULT_SHUTDOWN_GRACE_PERIOD = 5.0
 """Seconds; the agent's default ``--executor_shutdown_grace_period`` (used when the variable is absent)."""
 
 TOKEN_VARIABLE = "MESOS_EXECUTOR_AUTHENTICATION_TOKEN"
+#: Set by the local cluster's agents (never by Mesos): the process id of the cluster.
+LOCAL_CLUSTER_PID_VARIABLE = "MESOS_FRAMEWORK_LOCAL_CLUSTER_PID"
 
 # A libprocess UPID: "<id>@<ip>:<port>", the ip possibly a bracketed IPv6 address.
 _UPID = re.compile(r"^(?P<id>[^@/\s]+)@(?P<address>\S+)$")
@@ -39,6 +41,9 @@ class ExecutorEnvironment:
     ``MESOS_AGENT_ENDPOINT`` with the path ``/api/v1/executor``. Durations are
     in seconds. ``recovery_timeout`` and ``subscription_backoff_max`` are set
     only when ``checkpoint`` is true (the agent sets them only then).
+    ``local_cluster_pid`` is the process of the local cluster whose agent started
+    the executor (``MESOS_FRAMEWORK_LOCAL_CLUSTER_PID``; never set by Mesos): once it
+    is gone no agent comes back, and the executor stops waiting for one.
     """
 
     framework_id: str
@@ -55,6 +60,7 @@ class ExecutorEnvironment:
     shutdown_grace_period: float = DEFAULT_SHUTDOWN_GRACE_PERIOD
     authentication_token: str | None = None
     http_command_executor: bool = False
+    local_cluster_pid: int | None = None
 
     @property
     def agent_url(self) -> str:
@@ -138,7 +144,30 @@ class ExecutorEnvironment:
             shutdown_grace_period=DEFAULT_SHUTDOWN_GRACE_PERIOD if grace is None else grace,
             authentication_token=_optional(env, TOKEN_VARIABLE),
             http_command_executor=_flag(env, "MESOS_HTTP_COMMAND_EXECUTOR"),
+            local_cluster_pid=_pid(env, LOCAL_CLUSTER_PID_VARIABLE),
         )
+
+    def agent_gone_for_good(self) -> bool:
+        """True once the local cluster that started this executor has died (never for Mesos's agents).
+
+        Local agents live in the cluster's process and restart inside it; when the process
+        itself is gone (SIGKILL, a crash) no agent can come back.
+        """
+        pid = self.local_cluster_pid
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # its id taken by another user's process: not the cluster
+            return True
+        try:  # killed, not yet reaped by its parent
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                state = f.read().rsplit(")", 1)[-1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state in ("Z", "X")
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
@@ -158,6 +187,15 @@ def _required(env: Mapping[str, str], name: str) -> str:
             option=name,
         )
     return value
+
+
+def _pid(env: Mapping[str, str], name: str) -> int | None:
+    value = _optional(env, name)
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) <= 0:
+        raise ExecutorEnvironmentError(f"must be a process id, got {value!r}", option=name)
+    return int(value)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

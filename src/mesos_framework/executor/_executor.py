@@ -589,6 +589,9 @@ class Executor:
         try:
             async with asyncio.timeout(timeout):
                 while True:
+                    if self.env.agent_gone_for_good():
+                        logger.error("the local cluster that ran the agent is gone: shutting down")
+                        return None
                     await asyncio.sleep(self._rng.uniform(0.0, backoff_max))
                     try:
                         return await self.subscribe()

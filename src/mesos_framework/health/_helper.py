@@ -16,7 +16,6 @@ The helper needs only a small part of the scheduler, described by
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import re
@@ -27,6 +26,7 @@ from typing import Any, Literal, Protocol
 
 import aiohttp
 
+from mesos_framework._tasks import cancel_and_wait
 from mesos_framework.errors import ConfigurationError
 
 __all__ = [
@@ -320,9 +320,7 @@ class TaskHealthHelper:
         """Stop checking and release the HTTP connections."""
         task, self._loop_task = self._loop_task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait([task])
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -15,8 +15,11 @@ and then it fails with `StateStoreError`
 (during an outage a write may thus fail although kazoo sends it once
 ZooKeeper is back; it still lands before any later write). A session that
 expires is re-established by kazoo and nothing here depends on ephemeral
-nodes. `ZooKeeperStore.close()` returns within ``operation_timeout``
-plus a few seconds even while ZooKeeper is down. Records written by the
+nodes. `ZooKeeperStore.close()` lets the queued operations finish while
+ZooKeeper answers; while it does not, the operation under way and those
+queued are abandoned at once (failing with `StateStoreError`) and the
+store's thread ends within a moment, so neither `close()` nor the process's
+exit waits out ``operation_timeout``. Records written by the
 JavaScript library (``{name, taskId, runtimeInfo}``) are read too.
 """
 
@@ -53,6 +56,10 @@ T = TypeVar("T")
 
 #: How long `ZooKeeperStore.close()` waits for kazoo to stop before leaving it to finish alone.
 _STOP_WAIT = 5.0
+#: The same while ZooKeeper does not answer (kazoo's threads are daemons: they hold up no exit).
+_STOP_WAIT_UNREACHABLE = 0.5
+#: How often a blocked operation looks whether it is to be abandoned (the store closing), seconds.
+_POLL = 0.1
 
 
 class ZooKeeperStore:
@@ -103,6 +110,8 @@ class ZooKeeperStore:
         if node is not None and (not isinstance(node, str) or not node.startswith("/")):
             raise ConfigurationError(f"expected a znode path, got {node!r}", option="fence")
         self._fence = node
+        # Set by close(): operations stop waiting for a ZooKeeper that does not answer.
+        self._closing = threading.Event()
 
     def __repr__(self) -> str:
         state = "open" if self._worker.running else "closed"
@@ -113,6 +122,7 @@ class ZooKeeperStore:
         """Connect to ZooKeeper (retries until ``connect_timeout``)."""
         if self._worker.running:
             return
+        self._closing.clear()
         self._worker.start()
         try:
             await self._worker.run("connect", self._connect, limit=self.connect_timeout)
@@ -135,18 +145,28 @@ class ZooKeeperStore:
         )
 
     async def close(self) -> None:
-        """Disconnect after the queued operations; returns within about ``operation_timeout``.
+        """Disconnect after the queued operations.
 
-        While ZooKeeper is unreachable the queued operations fail at their
-        deadlines and kazoo is left to stop in the background.
+        While ZooKeeper is unreachable the operation under way and those queued
+        are abandoned at once (each fails with `StateStoreError`), and kazoo is
+        left to stop in the background: `close()` returns within a moment.
         """
+        self._closing.set()
         await self._worker.stop(self._stop_client)
+
+    def _abandoned(self) -> bool:
+        """True when the store is closing and ZooKeeper does not answer (worker thread)."""
+        if not self._closing.is_set():
+            return False
+        client = self._client
+        return client is None or not client.connected
 
     def _stop_client(self) -> None:
         client = self._client
         if not self._own_client or client is None:
             return
         self._client = None
+        reachable = bool(client.connected)
 
         def stop() -> None:
             try:
@@ -158,7 +178,7 @@ class ZooKeeperStore:
         # kazoo's stop() waits up to 10 s for its connection thread while ZooKeeper is down.
         thread = threading.Thread(target=stop, name="mf-zk-stop", daemon=True)
         thread.start()
-        thread.join(_STOP_WAIT)
+        thread.join(_STOP_WAIT if reachable else _STOP_WAIT_UNREACHABLE)
         if thread.is_alive():
             log.info("the ZooKeeper client of %s is still stopping; not waiting for it", self.path)
 
@@ -240,27 +260,45 @@ class ZooKeeperStore:
         return self._client
 
     def _wait(self, result: Any, deadline: float) -> Any:
-        """The value of a kazoo async result, waiting no longer than ``deadline``."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise StateStoreError("timed out (ZooKeeper did not answer)")
-        try:
-            return result.get(timeout=remaining)
-        except self._conn().handler.timeout_exception as exc:
-            raise StateStoreError(f"timed out (no answer from ZooKeeper within {remaining:.3g}s)") from exc
+        """The value of a kazoo async result, waiting no longer than ``deadline``.
+
+        Abandoned (`StateStoreError`) as soon as the store closes while ZooKeeper does not answer.
+        """
+        timeout_exception = self._conn().handler.timeout_exception
+        started = time.monotonic()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                waited = time.monotonic() - started
+                raise StateStoreError(f"timed out (no answer from ZooKeeper within {waited:.3g}s)")
+            try:
+                return result.get(timeout=min(remaining, _POLL))
+            except timeout_exception:
+                if self._abandoned():
+                    raise StateStoreError(_ABANDONED) from None
 
     def _retrying(self, deadline: float, fn: Callable[[], T]) -> T:
         """``fn()``, retried on connection loss and session expiry until ``deadline``."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise StateStoreError("timed out (ZooKeeper did not answer)")
+        if self._abandoned():
+            raise StateStoreError(_ABANDONED)
         retry = KazooRetry(
-            max_tries=-1, delay=0.1, backoff=2, max_delay=1.0, deadline=remaining, ignore_expire=True
+            max_tries=-1,
+            delay=0.1,
+            backoff=2,
+            max_delay=1.0,
+            deadline=remaining,
+            ignore_expire=True,
+            interrupt=self._abandoned,
         )
         try:
             result: T = retry(fn)
         except RetryFailedError as exc:
             raise StateStoreError(f"timed out (ZooKeeper unreachable): {exc}") from exc
+        except InterruptedError:
+            raise StateStoreError(_ABANDONED) from None
         return result
 
     def _fenced(self, client: Any, fence: str, op: Callable[[Any], None], deadline: float) -> Any:
@@ -324,6 +362,9 @@ class ZooKeeperStore:
                 )
             else:
                 self._retrying(deadline, lambda: self._wait(client.delete_async(node), deadline))
+
+
+_ABANDONED = "abandoned: the store is closing and ZooKeeper does not answer"
 
 
 def _bind(wait: Callable[[Any, float], Any], call: Callable[[str], Any], node: str, deadline: float) -> Any:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+from mesos_framework._events import Events
 from mesos_framework.errors import MesosError
 from mesos_framework.scheduler._fleet import Action, Fleet, Slot
 from mesos_framework.tasks.records import TaskRecord
@@ -19,6 +19,7 @@ class FleetControl:
     """The `Scheduler` methods that read and steer its fleet of task instances."""
 
     _fleet: Fleet
+    _events: Events
 
     async def _apply(self, actions: Sequence[Action], *, asked: bool = False) -> None:
         raise NotImplementedError
@@ -27,15 +28,6 @@ class FleetControl:
         raise NotImplementedError
 
     async def _offers_settled(self) -> None:
-        raise NotImplementedError
-
-    async def wait_for(
-        self,
-        name: str,
-        predicate: Callable[..., bool] | None = None,
-        *,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> tuple[Any, ...]:
         raise NotImplementedError
 
     @property
@@ -141,7 +133,7 @@ class FleetControl:
                     and (not need_health or rec.healthy is True)
                 )
 
-            waiter = asyncio.ensure_future(self.wait_for("updated_task", ready, timeout=timeout))
+            waiter = asyncio.ensure_future(self._events.wait_for("updated_task", ready, timeout=timeout))
             try:
                 self._fleet.replace(slot)
                 self._after_change()

@@ -384,7 +384,7 @@ class LeadershipMixin:
     def _start_session(self) -> Session:
         raise NotImplementedError
 
-    def _offers_listeners_changed(self) -> None:
+    def _listeners_changed(self, name: str) -> None:
         raise NotImplementedError
 
     async def _recover(self) -> None:
@@ -477,7 +477,7 @@ class LeadershipMixin:
     async def _begin_term(self, elector: Elector) -> None:
         """Reload the store into a fresh fleet and open a session fenced by the election."""
         self._fleet = self._make_fleet()
-        self._offers_listeners_changed()
+        self._listeners_changed("offers")
         self._framework_id = self.options.framework_id
         self._recovered = False
         store = self._store

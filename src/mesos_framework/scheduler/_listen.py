@@ -66,9 +66,6 @@ class SchedulerEvents:
 
     _events: Events
 
-    def _offers_listeners_changed(self) -> None:
-        raise NotImplementedError
-
     @overload
     def on(
         self, name: TaskEvent, listener: Callable[[TaskRecord], object]
@@ -194,10 +191,7 @@ class SchedulerEvents:
 
             self._events.on(name)  # checks the name now
             return decorator
-        result = self._events.on(name, listener)
-        if name == "offers":
-            self._offers_listeners_changed()
-        return result
+        return self._events.on(name, listener)
 
     def once(self, name: str, listener: Listener) -> Listener:
         """Call `listener` on the next `name` event only."""
@@ -206,8 +200,6 @@ class SchedulerEvents:
     def off(self, name: str, listener: Listener) -> None:
         """Remove a listener."""
         self._events.off(name, listener)
-        if name == "offers":
-            self._offers_listeners_changed()
 
     async def wait_for(
         self,

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from mesos_framework._tasks import cancel_and_wait
 from mesos_framework.errors import StateStoreError, StateValueError
 from mesos_framework.tasks.records import TaskRecord
 
@@ -204,9 +205,7 @@ class Persister:
         """Stop writing (what still waits is dropped, and logged)."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await cancel_and_wait([task])
         if self._pending:
             log.warning(
                 "state store: %d write(s) not made before closing (a restarted scheduler "

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, S
 from typing import TYPE_CHECKING, Any, Unpack
 
 from mesos_framework._events import Events
+from mesos_framework._tasks import cancel_and_wait, report_failure
 from mesos_framework.errors import (
     APIError,
     CallWhileDisconnected,
@@ -148,7 +149,9 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
     def __init__(self, **options: Unpack[SchedulerKwargs]) -> None:
         self.options: SchedulerOptions = parse_options(options)
         opts = self.options
-        self._events = Events(EVENTS, prefixes=("sent_",), suffixes=("task_unhealthy",))
+        self._events = Events(
+            EVENTS, prefixes=("sent_",), suffixes=("task_unhealthy",), on_change=self._listeners_changed
+        )
         #: `offers` listeners that only observe (metrics): not the framework's own offer logic.
         self._offer_observers: list[Callable[..., Any]] = []
         self._fleet = self._make_fleet()
@@ -218,7 +221,9 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
         log.error("%s", exc)
         self._events.emit("error", exc)
 
-    def _offers_listeners_changed(self) -> None:
+    def _listeners_changed(self, name: str) -> None:
+        if name != "offers":
+            return
         # With no task types of its own, an `offers` listener is the framework's offer logic.
         own = self._events.listener_count("offers") - len(self._offer_observers)
         self._fleet.offers_wanted_elsewhere = "OFFERS" in self.options.handlers or (
@@ -235,7 +240,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
             with contextlib.suppress(ValueError):
                 self._offer_observers.remove(listener)
             self._events.off("offers", listener)
-        self._offers_listeners_changed()
+        self._listeners_changed("offers")
 
     @property
     def admin(self) -> Any:
@@ -405,9 +410,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
             if self._session is not None:
                 await self._session.end_subscription_tasks()
             if self._main is not None:
-                self._main.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._main
+                await cancel_and_wait([self._main])
             await self._cancel(self._background)
             self._events.cancel_pending()
             await self._close_resources()
@@ -441,11 +444,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
 
     @staticmethod
     async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
-        for task in list(tasks):
-            task.cancel()
-        for task in list(tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(list(tasks))
         tasks.clear()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -456,16 +455,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
         return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None:
-            return
-        if isinstance(exc, MesosError):
-            self._report(exc)
-        else:
-            log.error("background task failed", exc_info=exc)
-            self._events.emit("error", exc)
+        report_failure(task, self._report, lambda exc: self._events.emit("error", exc), log)
 
     async def _close_store(self) -> None:
         """Let the pending writes land (not waiting during an outage), then close the store.

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 from mesos_framework._events import Events
+from mesos_framework._tasks import cancel_and_wait, report_failure
 from mesos_framework.errors import (
     CallWhileDisconnected,
     ConnectError,
@@ -265,27 +266,14 @@ class Session(CallsMixin):
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._subscription_tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None:
-            return
-        if isinstance(exc, MesosError):
-            self.report(exc)
-        else:
-            log.error("background task failed", exc_info=exc)
-            self._emit("error", exc)
+        report_failure(task, self.report, lambda exc: self._emit("error", exc), log)
 
     async def end_subscription_tasks(self) -> None:
         """Cancel the current subscription's tasks and wait for them."""
-        tasks = list(self._subscription_tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            # asyncio.wait, not `await task` under suppress(CancelledError): that also swallowed a
-            # cancellation of the task doing the waiting (stop() cancelling the event loop while it
-            # cleaned up after a lost stream), which then resubscribed for ever.
-            await asyncio.wait(tasks)  # their outcomes are reported by _task_done
+        # Not `await task` under suppress(CancelledError): that also swallowed a cancellation of
+        # the task doing the waiting (stop() cancelling the event loop while it cleaned up after a
+        # lost stream), which then resubscribed for ever. Their outcomes are reported by _task_done.
+        await cancel_and_wait(list(self._subscription_tasks))
         self._subscription_tasks.clear()
 
     # ------------------------------------------------------------- the events

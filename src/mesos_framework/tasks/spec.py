@@ -21,6 +21,7 @@ from google.protobuf.message import Message
 from mesos_framework import protocol as _protocol
 from mesos_framework.errors import ConfigurationError, MessageError
 from mesos_framework.protocol._schema import mesos_pb2
+from mesos_framework.tasks._numbers import check_message_numbers
 from mesos_framework.tasks.constraints import Constraint, parse_constraints
 from mesos_framework.tasks.resources import to_milli
 
@@ -308,11 +309,14 @@ class TaskSpec:
                         f"protocol must be one of {', '.join(_PROTOCOLS)}",
                         option=f"{where}.port_mappings[{i}].protocol",
                     )
+        for part in ("command", "container", "executor", "health_check"):
+            # The numbers inside the raw messages: finite, in range (a health check's seconds too).
+            message = getattr(self, part)
+            if message is not None:
+                check_message_numbers(
+                    message, f"{where}.{part}", max_scalar=MAX_SCALAR, max_seconds=MAX_SECONDS
+                )
         hc = self.health_check
-        if hc is not None:
-            for seconds in ("delay_seconds", "interval_seconds", "timeout_seconds", "grace_period_seconds"):
-                if hc.HasField(seconds):
-                    _in_range(getattr(hc, seconds), f"{where}.health_check.{seconds}", 0, MAX_SECONDS)
         if hc is not None and res.ports == 0 and not self.port_mappings:
             hc_port: int | None = None
             if hc.type == mesos_pb2.HealthCheck.HTTP:

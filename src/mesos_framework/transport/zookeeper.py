@@ -30,6 +30,7 @@ from kazoo.exceptions import (
 )
 from kazoo.retry import KazooRetry
 
+from mesos_framework._tasks import cancel_and_wait
 from mesos_framework.errors import ProtocolError
 from mesos_framework.transport.endpoint import Endpoint
 
@@ -187,9 +188,7 @@ class ZooKeeperDetector:
         self._closed = True
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait([task])
         client, self._client = self._client, None
         if client is not None:
             await asyncio.to_thread(_stop_client, client)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mesos_framework.errors import BadRequest, ConfigurationError, MessageError
-from mesos_framework.executor import Executor
+from mesos_framework.errors import BadRequest, ConfigurationError, ExecutorEnvironmentError, MessageError
+from mesos_framework.executor import Executor, ExecutorEnvironment
 from mesos_framework.protocol import ContentType
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2
 from tests.unit.executor.agent import AGENT_ID, EXECUTOR_ID, FRAMEWORK_ID, Agent
@@ -346,3 +347,43 @@ async def test_run_only_once(agent: Agent, running: Running) -> None:
     await running.start(executor)
     with pytest.raises(ConfigurationError):
         await executor.run()
+
+
+async def test_a_checkpointing_executor_stops_waiting_once_its_local_cluster_is_gone(
+    agent: Agent, running: Running
+) -> None:
+    # The local cluster tells its executors its process id; once that process is gone no agent
+    # comes back, and waiting out MESOS_RECOVERY_TIMEOUT (15 minutes here) would leave the
+    # tasks running that long (issue 15: only the local command executors noticed).
+    cluster = await asyncio.create_subprocess_exec("sleep", "600")
+    env = running.env(
+        MESOS_CHECKPOINT="1",
+        MESOS_RECOVERY_TIMEOUT="15mins",
+        MESOS_SUBSCRIPTION_BACKOFF_MAX="50ms",
+        MESOS_FRAMEWORK_LOCAL_CLUSTER_PID=str(cluster.pid),
+    )
+    executor = Executor(env)
+    shutdowns: list[Any] = []
+    executor.on("shutdown", recorder(shutdowns))
+    task = await running.start(executor)
+    await agent.launch("t1")
+    await agent.wait_for(lambda: executor.tasks)
+    # The cluster alive, a lost agent is waited for (an agent restart inside the cluster).
+    await agent.stop()
+    await asyncio.sleep(0.5)
+    assert not task.done()
+    cluster.kill()
+    await cluster.wait()
+    await asyncio.wait_for(task, 20)  # generous: in practice one back-off delay (50 ms)
+    assert shutdowns == [None]
+    assert executor.tasks == {}
+    assert [mesos_pb2.TaskState.Name(s.state) for s in executor.unacknowledged_updates] == ["TASK_KILLED"]
+
+
+def test_the_local_cluster_pid_must_be_a_process_id(agent: Agent, tmp_path: Path) -> None:
+    with pytest.raises(ExecutorEnvironmentError) as info:
+        ExecutorEnvironment.from_environ(
+            agent.environ(str(tmp_path), MESOS_FRAMEWORK_LOCAL_CLUSTER_PID="12ab")
+        )
+    assert info.value.option == "MESOS_FRAMEWORK_LOCAL_CLUSTER_PID"
+    assert "12ab" in str(info.value)

@@ -184,3 +184,58 @@ def test_a_hostile_offer_is_declined_and_the_others_used(
     assert [o.value for d in declines for o in d.offer_ids] == ["bad"]
     assert [a.offer_id.value for a in launches] == ["good"]
     assert any("declining offer bad" in r.getMessage() for r in caplog.records)
+
+
+# -- numbers inside raw Mesos messages (issue 15) ----------------------------------------------
+
+
+def _executor(**resource: Any) -> dict[str, Any]:
+    return {
+        "command": {"value": "./my-executor"},
+        "resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+            {"name": "mem", "type": "SCALAR", **resource},
+        ],
+    }
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_executor_resources_must_be_finite(value: float) -> None:
+    option = _option_of(executor=_executor(scalar={"value": value}))
+    assert option == "tasks.web.executor.resources[1].scalar.value"
+
+
+@pytest.mark.parametrize("value", [-1.0, 1e308, MAX_SCALAR * 2])
+def test_executor_resources_must_be_in_range(value: float) -> None:
+    option = _option_of(executor=_executor(scalar={"value": value}))
+    assert option == "tasks.web.executor.resources[1].scalar.value"
+
+
+def test_executor_resource_ranges_must_not_end_before_they_begin() -> None:
+    executor = _executor()
+    executor["resources"][1] = {
+        "name": "ports",
+        "type": "RANGES",
+        "ranges": {"range": [{"begin": 9, "end": 3}]},
+    }
+    assert _option_of(executor=executor) == "tasks.web.executor.resources[1].ranges.range[0]"
+
+
+def test_an_executor_given_as_a_message_is_checked_too() -> None:
+    info = mesos_pb2.ExecutorInfo()
+    info.command.value = "./my-executor"
+    info.resources.add(name="cpus", type=mesos_pb2.Value.SCALAR).scalar.value = math.nan
+    assert _option_of(executor=info) == "tasks.web.executor.resources[0].scalar.value"
+    with pytest.raises(ConfigurationError) as error:
+        TaskSpec("web", TaskResources(cpus=0.1, mem=16), executor=info)
+    assert error.value.option == "tasks.web.executor.resources[0].scalar.value"
+
+
+def test_durations_inside_raw_messages_must_not_be_negative() -> None:
+    kill = {"grace_period": {"nanoseconds": -1}}
+    executor = {**_executor(scalar={"value": 16}), "shutdown_grace_period": kill["grace_period"]}
+    assert _option_of(executor=executor) == "tasks.web.executor.shutdown_grace_period.nanoseconds"
+
+
+def test_sane_raw_messages_are_accepted() -> None:
+    Scheduler(tasks={"web": _task(executor=_executor(scalar={"value": 32}))})

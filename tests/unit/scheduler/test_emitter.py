@@ -71,3 +71,27 @@ def test_unknown_event_names_are_rejected() -> None:
                  "update_operation_status", "message", "failure", "heartbeat", "error", "ready",
                  "updated_task", "removed_task", "task_launched"):  # fmt: skip
         assert name in EVENTS
+
+
+async def test_every_way_of_adding_or_removing_a_listener_is_reported() -> None:
+    changes: list[str] = []
+    em = Emitter(["a", "b"], on_change=changes.append)
+    em.on("a", lambda: None)
+    em.once("b", lambda: None)
+    em.emit("b")  # once: removed after its call
+    waiting = asyncio.ensure_future(em.wait_for("a"))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    em.off("a", print)  # absent: no change
+    assert changes == ["a", "b", "b", "a", "a"]
+
+
+def test_a_scheduler_without_task_types_follows_its_offers_listeners() -> None:
+    # An `offers` listener is such a framework's own offer logic, however it was added or removed.
+    s = Scheduler(master="127.0.0.1:1", framework_name="offers")
+    assert not s._fleet.offers_wanted_elsewhere
+    s.once("offers", lambda offers: None)
+    assert s._fleet.offers_wanted_elsewhere
+    s.emit("offers", None)  # the once-listener goes
+    assert not s._fleet.offers_wanted_elsewhere
