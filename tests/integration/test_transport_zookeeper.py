@@ -158,7 +158,7 @@ async def test_no_leader_then_a_leader_appears(
         assert await detector.detect() == []
         assert detector.error is not None
         assert "no json.info_ members" in detector.error
-        with pytest.raises(NoLeaderError, match="no master detected.*no json.info_ members"):
+        with pytest.raises(NoLeaderError, match=r"no master detected.*no json\.info_ members"):
             await client.subscribe(subscribe_call(), give_up_after=0.1)
         changed = asyncio.create_task(detector.changed())
         url, port = await master_server(serve)
