@@ -99,6 +99,8 @@ class ZooKeeperStore:
             f"ZooKeeper store {path} on {hosts}", self.operation_timeout, thread_name="mf-zk"
         )
         self._fence: str | None = None
+        # Set by close(): operations stop waiting for a ZooKeeper that does not answer.
+        self._closing = threading.Event()
 
     def fence(self, node: str | None) -> None:
         """Make every later write conditional on ``node`` existing (None: unconditional again).
@@ -110,8 +112,6 @@ class ZooKeeperStore:
         if node is not None and (not isinstance(node, str) or not node.startswith("/")):
             raise ConfigurationError(f"expected a znode path, got {node!r}", option="fence")
         self._fence = node
-        # Set by close(): operations stop waiting for a ZooKeeper that does not answer.
-        self._closing = threading.Event()
 
     def __repr__(self) -> str:
         state = "open" if self._worker.running else "closed"
