@@ -126,7 +126,7 @@ class FleetControl:
         (the old task is then left running).
         """
         spec = self._fleet.spec(type_name)
-        need_health = healthy if healthy is not None else spec.health_check is not None
+        need_health = healthy if healthy is not None else spec.health_checked
         for old in self._fleet.tasks.of_type(type_name):
             if old.restarting or old.state.is_terminal:
                 continue

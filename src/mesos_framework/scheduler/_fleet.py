@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from mesos_framework.errors import ConfigurationError, RestartsExhausted, ScalingNotAllowed, UnknownTask
 from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks.constraints import Placement, offer_values
-from mesos_framework.tasks.matching import PendingQueue, match_offers, offer_ip
+from mesos_framework.tasks.matching import PendingQueue, container_task_id, match_offers, offer_ip
 from mesos_framework.tasks.records import TaskRecord, TaskTable
 from mesos_framework.tasks.spec import MAX_INSTANCES, TaskSpec, id_safe, parse_task_id
 from mesos_framework.tasks.state import RestartPolicy, TaskState
@@ -76,11 +76,29 @@ class Forget:
 
 @dataclass(slots=True, frozen=True)
 class LaunchOnOffer:
-    """ACCEPT one offer with a LAUNCH of these tasks (their records are queued for the store before)."""
+    """ACCEPT one offer with a LAUNCH of these tasks and a LAUNCH_GROUP per pod.
+
+    Their records are queued for the store before.
+    """
 
     offer_id: mesos_pb2.OfferID
     records: tuple[TaskRecord, ...]
     task_infos: tuple[mesos_pb2.TaskInfo, ...]
+    groups: tuple[tuple[mesos_pb2.ExecutorInfo, tuple[mesos_pb2.TaskInfo, ...]], ...] = ()
+
+    def operations(self) -> list[mesos_pb2.Offer.Operation]:
+        """The ACCEPT's operations: one LAUNCH of the tasks, then one LAUNCH_GROUP per pod."""
+        ops: list[mesos_pb2.Offer.Operation] = []
+        if self.task_infos:
+            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH)
+            op.launch.task_infos.extend(self.task_infos)
+            ops.append(op)
+        for executor, tasks in self.groups:
+            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH_GROUP)
+            op.launch_group.executor.CopyFrom(executor)
+            op.launch_group.task_group.tasks.extend(tasks)
+            ops.append(op)
+        return ops
 
 
 @dataclass(slots=True, frozen=True)
@@ -116,6 +134,40 @@ class Report:
 
 
 Action = Persist | Forget | LaunchOnOffer | Kill | Decline | Emit | Report
+
+
+def _kills(rec: TaskRecord, reason: str) -> list[Kill]:
+    """KILL a task, or each container of a pod still running (the executor ends the group)."""
+    if rec.containers is None:
+        return [Kill(rec.task_id, rec.agent_id, reason)]
+    alive = [name for name, state in rec.containers.items() if not state.is_terminal] or list(rec.containers)
+    return [Kill(container_task_id(rec.task_id, name), rec.agent_id, reason) for name in alive]
+
+
+#: How a pod's end is named when its containers ended differently: a failure wins, then a kill.
+_FAILURE_ORDER = (TaskState.TASK_FINISHED, TaskState.TASK_KILLED)
+
+
+def pod_state(containers: dict[str, TaskState]) -> TaskState:
+    """The state of a pod from its containers'.
+
+    Terminal once every container is: the first failure's state (FAILED, LOST, ...), else KILLED if
+    one was killed, else FINISHED. Before that: an unusual state of one (UNREACHABLE, UNKNOWN,
+    KILLING) if any, RUNNING when every live container runs, else the earliest (STAGING, STARTING).
+    """
+    states = list(containers.values())
+    if all(s.is_terminal for s in states):
+        for s in states:
+            if s not in _FAILURE_ORDER:
+                return s
+        return TaskState.TASK_KILLED if TaskState.TASK_KILLED in states else TaskState.TASK_FINISHED
+    live = [s for s in states if not s.is_terminal]
+    for unusual in (TaskState.TASK_UNREACHABLE, TaskState.TASK_UNKNOWN, TaskState.TASK_KILLING):
+        if unusual in live:
+            return unusual
+    if all(s == TaskState.TASK_RUNNING for s in live):
+        return TaskState.TASK_RUNNING
+    return TaskState.TASK_STAGING if TaskState.TASK_STAGING in live else TaskState.TASK_STARTING
 
 
 class Fleet:
@@ -287,7 +339,7 @@ class Fleet:
         actions: list[Action] = []
         for rec in to_kill:
             actions.append(Persist(rec))
-            actions.append(Kill(rec.task_id, rec.agent_id, "no longer wanted"))
+            actions.extend(_kills(rec, "no longer wanted"))
         return actions
 
     def register_anew(self) -> list[Action]:
@@ -338,8 +390,12 @@ class Fleet:
         )
         for launches in result.launches.values():
             records = []
+            values: dict[str, str] | None = None
             for launch in launches:
                 offer = launch.offer
+                if launch.spec.constraints and values is None:
+                    # One copy per offer, shared by its records.
+                    values = dict(self._agent_values.get(offer.agent_id.value) or offer_values(offer))
                 rec = TaskRecord(
                     launch.task_id,
                     launch.spec.name,
@@ -349,6 +405,12 @@ class Fleet:
                     ip=offer_ip(offer),
                     ports=tuple(launch.ports),
                     updated_at=now,
+                    placement=values if launch.spec.constraints else None,
+                    containers=(
+                        {c.name: TaskState.TASK_STAGING for c in launch.spec.pod.containers}
+                        if launch.spec.pod is not None
+                        else None
+                    ),
                 )
                 self.tasks.add(rec)
                 records.append(rec)
@@ -357,7 +419,12 @@ class Fleet:
                 actions.append(Persist(rec))
             actions.append(
                 LaunchOnOffer(
-                    launches[0].offer.id, tuple(records), tuple(launch.task_info for launch in launches)
+                    launches[0].offer.id,
+                    tuple(records),
+                    tuple(launch.task_info for launch in launches if launch.executor is None),
+                    tuple(
+                        (launch.executor, launch.group) for launch in launches if launch.executor is not None
+                    ),
                 )
             )
         if result.unused:
@@ -384,6 +451,8 @@ class Fleet:
             if into is None or rec.killing or rec.restarting:
                 continue  # not constrained, or on its way out
             values = agents.get(rec.agent_id) if rec.agent_id else None
+            if values is None:
+                values = rec.placement  # stored with the record: known before the agent offers again
             if values is None and rec.hostname:
                 values = {"hostname": rec.hostname, "@hostname": rec.hostname}  # agent not seen yet
             into.append(values)
@@ -407,7 +476,42 @@ class Fleet:
         state = TaskState(status.state)
         rec = self.tasks.get(task_id)
         if rec is None:
-            return self._unknown_task(status, state, now)
+            part = self.tasks.container(task_id)
+            if part is None:
+                return self._unknown_task(status, state, now)
+            return self._container_update(part[0], part[1], status, now)
+        return self._record_update(rec, status, now)
+
+    def _container_update(
+        self, rec: TaskRecord, name: str, status: mesos_pb2.TaskStatus, now: float
+    ) -> list[Action]:
+        """An update of one container of a pod: the pod's record follows its containers."""
+        assert rec.containers is not None
+        state = TaskState(status.state)
+        changed = rec.containers.get(name) != state
+        rec.containers[name] = state
+        if status.HasField("healthy"):
+            health = rec.container_health
+            if health is None:
+                health = rec.container_health = {}
+            changed = changed or health.get(name) != status.healthy
+            health[name] = status.healthy
+        summary = mesos_pb2.TaskStatus()
+        summary.CopyFrom(status)
+        summary.task_id.value = rec.task_id
+        summary.state = int(pod_state(rec.containers))
+        summary.ClearField("healthy")
+        if rec.container_health:
+            summary.healthy = all(rec.container_health.values())
+        actions = self._record_update(rec, summary, now)
+        tracked = rec.task_id in self.tasks
+        if changed and tracked and not any(isinstance(a, Emit) and a.name == "updated_task" for a in actions):
+            actions.append(Persist(rec))  # a container changed, the pod's summary did not
+            actions.append(Emit("updated_task", rec))
+        return actions
+
+    def _record_update(self, rec: TaskRecord, status: mesos_pb2.TaskStatus, now: float) -> list[Action]:
+        state = TaskState(status.state)
         actions: list[Action] = []
         changed = rec.state != state
         rec.state = state
@@ -425,7 +529,7 @@ class Fleet:
         if not state.is_terminal:
             if rec.killing and status.reason == mesos_pb2.TaskStatus.REASON_RECONCILIATION:
                 # Still alive although its end was asked for: the KILL was lost; ask again.
-                actions.append(Kill(rec.task_id, rec.agent_id, "still running after a kill"))
+                actions.extend(_kills(rec, "still running after a kill"))
             if state == TaskState.TASK_RUNNING and not rec.launched:
                 rec.launched = True
                 rec.started_at = now
@@ -470,20 +574,38 @@ class Fleet:
             actions.append(Forget(rec.task_id))
         actions.append(Emit("removed_task", rec))
 
+    def _pod_of(self, task_id: str) -> tuple[str, str, Slot] | None:
+        """``(pod task ID, container, slot)`` of a container task ID of a declared pod type."""
+        pod_id, dot, container = task_id.rpartition(".")
+        parsed = parse_task_id(pod_id, self.framework_name) if dot else None
+        if parsed is None:
+            return None
+        type_name = self._id_names.get(parsed[0])
+        spec = self.specs.get(type_name) if type_name is not None else None
+        if type_name is None or spec is None or spec.pod is None or spec.pod.container(container) is None:
+            return None
+        return pod_id, container, (type_name, parsed[1])
+
     def _unknown_task(self, status: mesos_pb2.TaskStatus, state: TaskState, now: float) -> list[Action]:
         task_id = status.task_id.value
         agent_id = status.agent_id.value or None
-        if not state.is_active:
-            if task_id in self.completed.values():  # keep completion markers
-                return []
-            return [Forget(task_id)]
         parsed = parse_task_id(task_id, self.framework_name)
-        if parsed is None:
+        pod = self._pod_of(task_id) if parsed is None else None
+        record_id = pod[0] if pod is not None else task_id
+        if not state.is_active:
+            if record_id in self.completed.values():  # keep completion markers
+                return []
+            return [Forget(record_id)]
+        slot: Slot | None
+        if pod is not None:
+            slot = pod[2]
+        elif parsed is None:
             if self.kill_unknown_tasks:
                 return [Kill(task_id, agent_id, f"not this framework's ({state.name})")]
             return []
-        type_name = self._id_names.get(parsed[0])
-        slot = (type_name, parsed[1]) if type_name is not None else None
+        else:
+            type_name = self._id_names.get(parsed[0])
+            slot = (type_name, parsed[1]) if type_name is not None else None
         if slot is None or not self.wanted(slot):
             return [Kill(task_id, agent_id, f"no longer wanted ({state.name})")]
         actions: list[Action] = []
@@ -503,17 +625,25 @@ class Fleet:
             for holder in holders:
                 holder.restarting = holder.killing = True
                 actions.append(Persist(holder))
-                actions.append(Kill(holder.task_id, holder.agent_id, "another task runs for it"))
-        running = state == TaskState.TASK_RUNNING
+                actions.extend(_kills(holder, "another task runs for it"))
+        containers: dict[str, TaskState] | None = None
+        if pod is not None:
+            spec_pod = self.specs[slot[0]].pod
+            assert spec_pod is not None
+            # The other containers' states come with their own answers (the implicit reconciliation).
+            containers = {c.name: TaskState.TASK_STAGING for c in spec_pod.containers}
+            containers[pod[1]] = state
+        running = (pod_state(containers) if containers is not None else state) == TaskState.TASK_RUNNING
         rec = TaskRecord(
-            task_id,
+            record_id,
             slot[0],
             slot[1],
-            state=state,
+            state=pod_state(containers) if containers is not None else state,
             agent_id=agent_id,
             updated_at=now,
             launched=running,
             started_at=now if running else None,
+            containers=containers,
         )
         self.tasks.add(rec)
         self.pending.remove(*slot)
@@ -524,6 +654,19 @@ class Fleet:
             actions.append(Emit("task_launched", rec))
         actions.append(Emit("updated_task", rec))
         return actions
+
+    def mesos_tasks(self) -> list[tuple[str, str | None]]:
+        """``(Mesos task ID, agent ID)`` of every live tracked task, each pod container apart
+        (what reconciliation asks about)."""
+        out: list[tuple[str, str | None]] = []
+        for rec in self.tasks:
+            if rec.state.is_terminal:
+                continue
+            if rec.containers is None:
+                out.append((rec.task_id, rec.agent_id))
+            else:
+                out.extend((container_task_id(rec.task_id, name), rec.agent_id) for name in rec.containers)
+        return out
 
     # ------------------------------------------------------------------ restarts
     def _schedule_restart(self, slot: Slot, rec: TaskRecord, now: float, actions: list[Action]) -> bool:
@@ -589,7 +732,7 @@ class Fleet:
         for rec in victims:
             rec.killing = True
             actions.append(Persist(rec))
-            actions.append(Kill(rec.task_id, rec.agent_id, "scaled down"))
+            actions.extend(_kills(rec, "scaled down"))
         return actions
 
     def _uncomplete(self, slot: Slot, actions: list[Action]) -> None:
@@ -603,7 +746,7 @@ class Fleet:
         if not restart:
             self.completed.setdefault((rec.type_name, rec.serial), None)
         rec.killing = True
-        return [Persist(rec), Kill(rec.task_id, rec.agent_id, "asked")]
+        return [Persist(rec), *_kills(rec, "asked")]
 
     def stop_instance(self, instance: str | TaskRecord, now: float) -> list[Action]:
         """Stop an instance: kill its task, or cancel its coming restart; it stays stopped."""
@@ -618,7 +761,7 @@ class Fleet:
             for rec in holders:
                 rec.killing = True
                 actions.append(Persist(rec))
-                actions.append(Kill(rec.task_id, rec.agent_id, "stopped"))
+                actions.extend(_kills(rec, "stopped"))
             return actions
         if slot not in self.completed:
             # No task to carry the mark: a terminal record of its own keeps it across restarts.
@@ -657,4 +800,4 @@ class Fleet:
     def retire(self, rec: TaskRecord) -> list[Action]:
         """Kill a task whose replacement runs (its end relaunches nothing)."""
         rec.restarting = True
-        return [Persist(rec), Kill(rec.task_id, rec.agent_id, "replaced")]
+        return [Persist(rec), *_kills(rec, "replaced")]

@@ -532,7 +532,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         # register yet another framework and launch every instance again).
         self._reconciled = False
         self._fleet.holding = not session.registered_anew or self._framework_id_unstored()
-        known = [(r.task_id, r.agent_id) for r in self._fleet.tasks if not r.state.is_terminal]
+        known = self._fleet.mesos_tasks()
         reconciler.subscribed(known, registered_anew=session.registered_anew)
         if self._fleet.to_kill:
             session.spawn(self._apply(self._fleet.take_to_kill()))
@@ -619,9 +619,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
     async def _launch(self, action: LaunchOnOffer) -> None:
         try:
             await self._send(
-                calls.accept(
-                    [action.offer_id], [calls.launch(action.task_infos)], self.options.refuse_seconds
-                ),
+                calls.accept([action.offer_id], action.operations(), self.options.refuse_seconds),
                 wait=False,
             )
         except (CallWhileDisconnected, APIError, ConnectError) as exc:
@@ -634,7 +632,8 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             # The tasks may or may not have reached the master: reconciliation decides.
             self._report(exc)
             assert self._reconciler is not None
-            self._reconciler.launch_uncertain((r.task_id, r.agent_id) for r in action.records)
+            infos = [*action.task_infos, *(info for _, group in action.groups for info in group)]
+            self._reconciler.launch_uncertain((i.task_id.value, i.agent_id.value) for i in infos)
             return
         for rec in action.records:
             log.info("launching %s as %s on %s", rec.name, rec.task_id, rec.hostname)
@@ -750,8 +749,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
         """Reconcile: explicitly every known task (retried until answered) and implicitly all others."""
         if self._reconciler is None:
             raise CallWhileDisconnected("RECONCILE not sent: the scheduler is not started")
-        pairs = {r.task_id: r.agent_id for r in self._fleet.tasks if not r.state.is_terminal}
-        await self._reconciler.sync(pairs)
+        await self._reconciler.sync(dict(self._fleet.mesos_tasks()))
 
     async def teardown(self) -> None:
         """TEARDOWN: end the framework (Mesos kills all its tasks), clear persisted state and stop."""
