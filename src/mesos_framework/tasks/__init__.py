@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from mesos_framework.tasks.records import TaskRecord, TaskTable
     from mesos_framework.tasks.resources import ResourceKey, Resources
     from mesos_framework.tasks.spec import (
+        ContainerSpec,
+        PodSpec,
         PortMapping,
         TaskResources,
         TaskSpec,
@@ -34,10 +36,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_RESTART_STATES",
     "Constraint",
+    "ContainerSpec",
     "Launch",
     "MatchResult",
     "OfferPool",
     "PendingQueue",
+    "PodSpec",
     "PortMapping",
     "ResourceKey",
     "Resources",
@@ -71,6 +75,8 @@ if not TYPE_CHECKING:
             "TaskTable": "mesos_framework.tasks.records",
             "ResourceKey": "mesos_framework.tasks.resources",
             "Resources": "mesos_framework.tasks.resources",
+            "ContainerSpec": "mesos_framework.tasks.spec",
+            "PodSpec": "mesos_framework.tasks.spec",
             "PortMapping": "mesos_framework.tasks.spec",
             "TaskResources": "mesos_framework.tasks.spec",
             "TaskSpec": "mesos_framework.tasks.spec",
