@@ -96,7 +96,7 @@ def test_the_record_follows_its_containers_and_keeps_their_states() -> None:
     }
     assert any(isinstance(a, Emit) and a.name == "updated_task" for a in acts)  # a container changed
     acts = fleet.update(status(f"{rec.task_id}.sidecar", S.TASK_RUNNING), 2.0)
-    assert rec.state == S.TASK_RUNNING and rec.launched
+    assert (rec.state, rec.launched) == (S.TASK_RUNNING, True)
     assert [a.name for a in acts if isinstance(a, Emit)] == ["task_launched", "updated_task"]
     # Per-container health: the pod is healthy only when every checked container is.
     fleet.update(status(f"{rec.task_id}.web", S.TASK_RUNNING, healthy=True), 3.0)
