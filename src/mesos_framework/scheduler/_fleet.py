@@ -18,14 +18,27 @@ from __future__ import annotations
 import logging
 import math
 import random
+import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mesos_framework.errors import ConfigurationError, RestartsExhausted, ScalingNotAllowed, UnknownTask
 from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks.constraints import Placement, offer_values
-from mesos_framework.tasks.matching import PendingQueue, container_task_id, match_offers, offer_ip
+from mesos_framework.tasks.matching import (
+    CLAIM_LABEL,
+    Launch,
+    OfferPool,
+    PendingQueue,
+    build_task_info,
+    claim_of,
+    container_task_id,
+    match_offers,
+    offer_ip,
+)
 from mesos_framework.tasks.records import TaskRecord, TaskTable
+from mesos_framework.tasks.resources import to_milli
 from mesos_framework.tasks.spec import MAX_INSTANCES, TaskSpec, id_safe, parse_task_id
 from mesos_framework.tasks.state import RestartPolicy, TaskState
 
@@ -85,10 +98,12 @@ class LaunchOnOffer:
     records: tuple[TaskRecord, ...]
     task_infos: tuple[mesos_pb2.TaskInfo, ...]
     groups: tuple[tuple[mesos_pb2.ExecutorInfo, tuple[mesos_pb2.TaskInfo, ...]], ...] = ()
+    #: Operations before the launches: RESERVE and CREATE for new claims, DESTROY and UNRESERVE.
+    before: tuple[mesos_pb2.Offer.Operation, ...] = ()
 
     def operations(self) -> list[mesos_pb2.Offer.Operation]:
-        """The ACCEPT's operations: one LAUNCH of the tasks, then one LAUNCH_GROUP per pod."""
-        ops: list[mesos_pb2.Offer.Operation] = []
+        """The ACCEPT's operations: `before`, one LAUNCH of the tasks, one LAUNCH_GROUP per pod."""
+        ops: list[mesos_pb2.Offer.Operation] = list(self.before)
         if self.task_infos:
             op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH)
             op.launch.task_infos.extend(self.task_infos)
@@ -134,6 +149,38 @@ class Report:
 
 
 Action = Persist | Forget | LaunchOnOffer | Kill | Decline | Emit | Report
+
+#: Operation states that end an operation without it taking effect.
+_OPERATION_FAILED = frozenset(
+    {
+        mesos_pb2.OPERATION_ERROR,
+        mesos_pb2.OPERATION_FAILED,
+        mesos_pb2.OPERATION_DROPPED,
+        mesos_pb2.OPERATION_GONE_BY_OPERATOR,
+    }
+)
+_SAFE_ID = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _is_volume(resource: mesos_pb2.Resource) -> bool:
+    return resource.HasField("disk") and resource.disk.HasField("persistence")
+
+
+def volume_ids(claim: str, count: int) -> list[str]:
+    """The persistence IDs of a claim's volumes: the claim ID, then ``<claim>.1``, ``<claim>.2`` ..."""
+    return [claim if i == 0 else f"{claim}.{i}" for i in range(count)]
+
+
+def _copy(resource: mesos_pb2.Resource) -> mesos_pb2.Resource:
+    out = mesos_pb2.Resource()
+    out.CopyFrom(resource)
+    return out
+
+
+def _operation(kind: int, operation_id: str) -> mesos_pb2.Offer.Operation:
+    op = mesos_pb2.Offer.Operation(type=kind)
+    op.id.value = operation_id
+    return op
 
 
 def _kills(rec: TaskRecord, reason: str) -> list[Kill]:
@@ -199,6 +246,7 @@ class Fleet:
         idle_refuse_seconds: float = 300.0,
         hold_refuse_seconds: float = 1.0,
         rng: random.Random | None = None,
+        principal: str | None = None,
     ) -> None:
         self.framework_name = framework_name
         self.roles = tuple(roles)
@@ -230,12 +278,25 @@ class Fleet:
         self.offers_wanted_elsewhere = False
         #: Placement values (hostname, attributes) of the agents seen in offers, for constraints.
         self._agent_values: dict[str, Placement] = {}
+        #: The principal reservations and volumes are made with (the framework's, if any).
+        self.principal = principal
+        #: Each claimed instance's claim record (its reserved resources and volumes on one agent).
+        self.claims: dict[Slot, TaskRecord] = {}
+        #: Claims to give back (DESTROY, UNRESERVE) once their agent offers them, by claim ID.
+        self.releasing: dict[str, TaskRecord] = {}
+        #: Offer operations of claims awaiting their status: operation ID -> (kind, claim record).
+        self._operations: dict[str, tuple[str, TaskRecord]] = {}
+        if any(spec.reserve for spec in specs) and all(role == "*" for role in self.roles):
+            raise ConfigurationError(
+                "reservations and volumes are made for the framework's role: give it a role other than *",
+                option="roles",
+            )
 
     # ------------------------------------------------------------------ queries
     @property
     def wants_offers(self) -> bool:
         """True while offers are needed: instances wait, or someone else takes offers."""
-        return self.offers_wanted_elsewhere or bool(self.pending)
+        return self.offers_wanted_elsewhere or bool(self.pending) or bool(self.releasing)
 
     def next_due(self) -> float | None:
         """When the earliest delayed restart falls due (None: none waits)."""
@@ -302,6 +363,13 @@ class Fleet:
         actions: list[Action] = []
         for rec in sorted(records, key=lambda r: (r.state.is_active is False, r.serial)):
             type_name = self._id_names.get(id_safe(rec.type_name))
+            if rec.is_claim:
+                if type_name is not None and self.specs[type_name].reserve:
+                    rec.type_name = type_name
+                    self.claims[(type_name, rec.serial)] = rec
+                else:
+                    self.releasing[rec.task_id] = rec  # its type is gone: give it back
+                continue
             if rec.state.is_terminal:
                 # A completed instance's marker: kept while the instance is declared.
                 slot = (type_name, rec.serial) if type_name is not None else None
@@ -318,6 +386,9 @@ class Fleet:
                 rec.killing = rec.restarting = True  # tracked until Mesos confirms its end
                 self.to_kill.append(rec)
             self.tasks.add(rec)
+        for slot in list(self.claims):
+            if not self.in_spec(slot) and not self.occupied(slot):
+                self._release(slot)
         return actions
 
     def fill(self) -> None:
@@ -353,20 +424,26 @@ class Fleet:
         self.delayed.clear()
         self.restarts.clear()
         self.holding = False
+        # A removed framework's reservations stay with its role; a new framework makes its own.
+        for claim in [*self.claims.values(), *self.releasing.values()]:
+            actions.append(Forget(claim.task_id))
+        self.claims.clear()
+        self.releasing.clear()
+        self._operations.clear()
         self.fill()
         return actions
 
     # ------------------------------------------------------------------- offers
     def offers(self, offers: Sequence[mesos_pb2.Offer], now: float) -> list[Action]:
-        """Place waiting instances on offers; decline what is not used."""
+        """Place waiting instances on offers; give back released claims; decline what is not used."""
         if not offers:
             return []
         if self.holding:
             return [Decline(tuple(o.id for o in offers), self.hold_refuse_seconds)]
-        if not self.pending:
+        if not self.pending and not self.releasing:
             if self.offers_wanted_elsewhere:
                 return []  # someone else's to accept or decline
-            return [Decline(tuple(o.id for o in offers), self.idle_refuse_seconds)]
+            return self._decline(offers, self.idle_refuse_seconds)
         actions: list[Action] = []
         bad = []
         for offer in offers:
@@ -379,17 +456,34 @@ class Fleet:
             offers = [o for o in offers if o.id not in bad]
             if not offers:
                 return actions
-        result = match_offers(
-            offers,
-            self.pending,
-            framework_name=self.framework_name,
-            roles=self.roles,
-            serial_numbered=self.serial_numbered,
-            templates=self._templates,
-            placed=self._placed(offers),
-        )
+        if self.releasing:
+            offers = self._release_on(offers, actions)
+        if self.claims and self.pending:
+            offers = self._relaunch_on(offers, now, actions)
+        if not self.pending or not offers:
+            if offers:
+                actions.extend(
+                    self._decline(offers, self.refuse_seconds if self.pending else self.idle_refuse_seconds)
+                )
+            return actions
+        # Instances with a claim launch only on their own agent's reserved resources (above).
+        held = [slot for slot in self.claims if self.pending.remove(*slot)]
+        try:
+            result = match_offers(
+                offers,
+                self.pending,
+                framework_name=self.framework_name,
+                roles=self.roles,
+                serial_numbered=self.serial_numbered,
+                templates=self._templates,
+                placed=self._placed(offers),
+            )
+        finally:
+            for slot in held:
+                self.pending.push(*slot)
         for launches in result.launches.values():
             records = []
+            before: list[mesos_pb2.Offer.Operation] = []
             values: dict[str, str] | None = None
             for launch in launches:
                 offer = launch.offer
@@ -412,6 +506,8 @@ class Fleet:
                         else None
                     ),
                 )
+                if launch.spec.reserve:
+                    before.extend(self._claim(launch, rec, now, actions))
                 self.tasks.add(rec)
                 records.append(rec)
                 # Queued for the store before launching (written off the event path; a task whose
@@ -425,11 +521,265 @@ class Fleet:
                     tuple(
                         (launch.executor, launch.group) for launch in launches if launch.executor is not None
                     ),
+                    tuple(before),
                 )
             )
         if result.unused:
             refuse = self.refuse_seconds if self.pending else self.idle_refuse_seconds
-            actions.append(Decline(tuple(o.id for o in result.unused), refuse))
+            actions.extend(self._decline(result.unused, refuse))
+        return actions
+
+    def _decline(self, offers: Sequence[mesos_pb2.Offer], refuse: float) -> list[Action]:
+        """DECLINE offers; those of an agent holding a claim that waits for it with a short filter
+        (its reserved resources must come back soon, not after the idle filter)."""
+        waiting = {
+            claim.agent_id
+            for slot, claim in self.claims.items()
+            if self.wanted(slot) and not self.occupied(slot)
+        }
+        waiting.update(claim.agent_id for claim in self.releasing.values())
+        soon = tuple(o.id for o in offers if o.agent_id.value in waiting)
+        rest = tuple(o.id for o in offers if o.agent_id.value not in waiting)
+        out: list[Action] = []
+        if rest:
+            out.append(Decline(rest, refuse))
+        if soon:
+            out.append(Decline(soon, min(refuse, self.hold_refuse_seconds)))
+        return out
+
+    # ------------------------------------------------------------------- claims
+    def _reservation(self, resource: mesos_pb2.Resource, claim: str) -> mesos_pb2.Resource:
+        """A copy of an unreserved offered resource, dynamically reserved for the claim."""
+        out = mesos_pb2.Resource()
+        out.CopyFrom(resource)
+        role = resource.allocation_info.role if resource.HasField("allocation_info") else self.roles[0]
+        reservation = out.reservations.add(type=mesos_pb2.Resource.ReservationInfo.DYNAMIC, role=role)
+        if self.principal:
+            reservation.principal = self.principal
+        reservation.labels.labels.add(key=CLAIM_LABEL, value=claim)
+        return out
+
+    def _claim(
+        self, launch: Launch, rec: TaskRecord, now: float, actions: list[Action]
+    ) -> list[mesos_pb2.Offer.Operation]:
+        """Reserve a new instance's resources and create its volumes: RESERVE and CREATE (with
+        IDs, for feedback) before its LAUNCH, which uses them."""
+        spec, offer, info = launch.spec, launch.offer, launch.task_info
+        safe = _SAFE_ID.sub("_", f"{self.framework_name}.{id_safe(spec.name)}-{launch.serial}")
+        claim_id = f"{safe}.{uuid.uuid4().hex[:12]}"
+        reserved = [self._reservation(r, claim_id) for r in info.resources if r.name != "ports"]
+        ports = [r for r in info.resources if r.name == "ports"]
+        # The volumes are carved out of the reserved disk.
+        used = [_copy(r) for r in reserved]
+        volumes: list[mesos_pb2.Resource] = []
+        for volume, persistence_id in zip(spec.volumes, volume_ids(claim_id, len(spec.volumes)), strict=True):
+            need = to_milli(volume.size_mb)
+            disk = next((r for r in used if r.name == "disk" and to_milli(r.scalar.value) >= need), None)
+            if disk is None:  # the disk came in pieces (several disk identities): use the largest
+                disk = max((r for r in used if r.name == "disk"), key=lambda r: r.scalar.value)
+                need = to_milli(disk.scalar.value)
+            made = _copy(disk)
+            made.scalar.value = need / 1000
+            made.disk.persistence.id = persistence_id
+            if self.principal:
+                made.disk.persistence.principal = self.principal
+            made.disk.volume.container_path = volume.container_path
+            made.disk.volume.mode = mesos_pb2.Volume.Mode.Value(volume.mode)
+            disk.scalar.value = (to_milli(disk.scalar.value) - need) / 1000
+            volumes.append(made)
+        used = [r for r in used if r.name != "disk" or to_milli(r.scalar.value) > 0]
+        del info.resources[:]
+        info.resources.extend([*used, *volumes, *ports])
+        record = TaskRecord(
+            claim_id,
+            spec.name,
+            launch.serial,
+            agent_id=offer.agent_id.value,
+            hostname=offer.hostname,
+            updated_at=now,
+            claim=claim_id,
+        )
+        self.claims[(spec.name, launch.serial)] = record
+        rec.claim = claim_id
+        actions.append(Persist(record))
+        log.info("reserving for %s on %s as %s", rec.name, offer.hostname, claim_id)
+        ops = [_operation(mesos_pb2.Offer.Operation.RESERVE, f"{claim_id}.reserve")]
+        ops[0].reserve.resources.extend(reserved)
+        self._operations[f"{claim_id}.reserve"] = ("reserve", record)
+        if volumes:
+            create = _operation(mesos_pb2.Offer.Operation.CREATE, f"{claim_id}.create")
+            create.create.volumes.extend(volumes)
+            ops.append(create)
+            self._operations[f"{claim_id}.create"] = ("create", record)
+        return ops
+
+    def _owned(self, offer: mesos_pb2.Offer) -> dict[str, list[mesos_pb2.Resource]]:
+        """An offer's resources reserved for claims, by claim ID."""
+        owned: dict[str, list[mesos_pb2.Resource]] = {}
+        for res in offer.resources:
+            claim = claim_of(res)
+            if claim is not None:
+                owned.setdefault(claim, []).append(res)
+        return owned
+
+    def _relaunch_on(
+        self, offers: Sequence[mesos_pb2.Offer], now: float, actions: list[Action]
+    ) -> list[mesos_pb2.Offer]:
+        """Launch waiting claimed instances on their agents' offers of their reserved resources."""
+        by_agent: dict[str, list[Slot]] = {}
+        for slot, claim in self.claims.items():
+            if slot in self.pending and claim.agent_id:
+                by_agent.setdefault(claim.agent_id, []).append(slot)
+        if not by_agent:
+            return list(offers)
+        rest: list[mesos_pb2.Offer] = []
+        for offer in offers:
+            slots = by_agent.get(offer.agent_id.value)
+            if not slots:
+                rest.append(offer)
+                continue
+            owned = self._owned(offer)
+            pool = OfferPool(offer, self.roles)  # for the ports (claims' resources are left out)
+            records: list[TaskRecord] = []
+            infos: list[mesos_pb2.TaskInfo] = []
+            for slot in slots:
+                claim, spec = self.claims[slot], self.specs[slot[0]]
+                mine = owned.get(claim.task_id)
+                if not mine or not self._covers(spec, claim.task_id, mine):
+                    continue
+                res = spec.resources
+                if not pool.fits((), res.dynamic_ports, res.fixed_ports):
+                    continue
+                port_resources, ports = pool.take((), res.dynamic_ports, res.fixed_ports)
+                info = build_task_info(
+                    spec,
+                    slot[1],
+                    offer,
+                    [*mine, *port_resources],
+                    ports,
+                    framework_name=self.framework_name,
+                    serial_numbered=self.serial_numbered,
+                    template=self._templates,
+                )
+                rec = TaskRecord(
+                    info.task_id.value,
+                    spec.name,
+                    slot[1],
+                    agent_id=offer.agent_id.value,
+                    hostname=offer.hostname,
+                    ip=offer_ip(offer),
+                    ports=tuple(ports),
+                    updated_at=now,
+                    claim=claim.task_id,
+                )
+                self.pending.remove(*slot)
+                self.tasks.add(rec)
+                records.append(rec)
+                infos.append(info)
+                actions.append(Persist(rec))
+                log.info(
+                    "relaunching %s on its reservation %s on %s", rec.name, claim.task_id, offer.hostname
+                )
+            if records:
+                actions.append(LaunchOnOffer(offer.id, tuple(records), tuple(infos)))
+            else:
+                rest.append(offer)
+        return rest
+
+    @staticmethod
+    def _covers(spec: TaskSpec, claim: str, mine: Sequence[mesos_pb2.Resource]) -> bool:
+        """True when a claim's offered resources hold its volumes and the spec's cpus and mem."""
+        have = {r.disk.persistence.id for r in mine if _is_volume(r)}
+        if not set(volume_ids(claim, len(spec.volumes))) <= have:
+            return False
+        for name, need in (("cpus", spec.resources.cpus), ("mem", spec.resources.mem)):
+            if need > 0 and sum(r.scalar.value for r in mine if r.name == name) + 1e-9 < need:
+                log.warning("the reservation %s has less %s than %s needs now", claim, name, spec.name)
+                return False
+        return True
+
+    def _release(self, slot: Slot) -> None:
+        """An instance with a claim is gone for good: give the claim back, unless its type keeps it."""
+        spec = self.specs.get(slot[0])
+        if spec is not None and spec.keep_volumes_on_scale_down:
+            return
+        claim = self.claims.pop(slot, None)
+        if claim is not None:
+            log.info("releasing %s of %s-%d (scaled away)", claim.task_id, *slot)
+            self.releasing[claim.task_id] = claim
+
+    def _release_on(self, offers: Sequence[mesos_pb2.Offer], actions: list[Action]) -> list[mesos_pb2.Offer]:
+        """DESTROY the volumes and UNRESERVE the resources of released claims their agents offer."""
+        by_agent: dict[str, list[TaskRecord]] = {}
+        for claim in self.releasing.values():
+            by_agent.setdefault(claim.agent_id or "", []).append(claim)
+        rest: list[mesos_pb2.Offer] = []
+        for offer in offers:
+            claims = by_agent.get(offer.agent_id.value)
+            owned = self._owned(offer) if claims else {}
+            ops: list[mesos_pb2.Offer.Operation] = []
+            for claim in claims or ():
+                mine = owned.get(claim.task_id)
+                if not mine:
+                    continue  # still in use, or not offered yet
+                volumes = [r for r in mine if _is_volume(r)]
+                if volumes:
+                    destroy = _operation(mesos_pb2.Offer.Operation.DESTROY, f"{claim.task_id}.destroy")
+                    destroy.destroy.volumes.extend(volumes)
+                    ops.append(destroy)
+                    self._operations[f"{claim.task_id}.destroy"] = ("destroy", claim)
+                unreserve = _operation(mesos_pb2.Offer.Operation.UNRESERVE, f"{claim.task_id}.unreserve")
+                for res in mine:
+                    plain = _copy(res)
+                    if _is_volume(plain):
+                        plain.ClearField("disk")  # after DESTROY: reserved disk again
+                    unreserve.unreserve.resources.append(plain)
+                ops.append(unreserve)
+                self._operations[f"{claim.task_id}.unreserve"] = ("unreserve", claim)
+                del self.releasing[claim.task_id]
+                log.info("destroying and unreserving %s on %s", claim.task_id, offer.hostname)
+            if ops:
+                actions.append(LaunchOnOffer(offer.id, (), (), (), tuple(ops)))
+            else:
+                rest.append(offer)
+        return rest
+
+    def operations_dropped(self, operations: Iterable[mesos_pb2.Offer.Operation]) -> list[Action]:
+        """The master never got these operations (the ACCEPT failed): as if each was dropped."""
+        actions: list[Action] = []
+        for op in operations:
+            status = mesos_pb2.OperationStatus(state=mesos_pb2.OPERATION_DROPPED)
+            status.operation_id.CopyFrom(op.id)
+            actions.extend(self.operation_status(status))
+        return actions
+
+    def operation_status(self, status: mesos_pb2.OperationStatus) -> list[Action]:
+        """Feedback on a claim's operation: a failed RESERVE or CREATE drops the claim (the
+        instance reserves anew), a failed release is retried, a finished UNRESERVE forgets it."""
+        op = self._operations.get(status.operation_id.value)
+        if op is None or status.state == mesos_pb2.OPERATION_PENDING:
+            return []
+        kind, claim = op
+        del self._operations[status.operation_id.value]
+        finished = status.state == mesos_pb2.OPERATION_FINISHED
+        actions: list[Action] = []
+        slot = (claim.type_name, claim.serial)
+        if kind in ("reserve", "create"):
+            if finished and (kind == "create" or not self.specs[slot[0]].volumes) and not claim.launched:
+                claim.launched = True  # confirmed: relaunches wait for it
+                actions.append(Persist(claim))
+            elif not finished and self.claims.get(slot) is claim:
+                log.warning("%s of %s failed: %s", kind, claim.task_id, status.message)
+                del self.claims[slot]
+                actions.append(Forget(claim.task_id))
+        elif kind == "unreserve":
+            if finished:
+                actions.append(Forget(claim.task_id))
+            else:
+                log.warning("unreserving %s failed (%s); trying again", claim.task_id, status.message)
+                self.releasing[claim.task_id] = claim
+        elif kind == "destroy" and not finished:
+            log.warning("destroying the volumes of %s failed: %s", claim.task_id, status.message)
         return actions
 
     def _placed(self, offers: Sequence[mesos_pb2.Offer]) -> dict[str, list[Placement | None]] | None:
@@ -535,6 +885,10 @@ class Fleet:
                 rec.started_at = now
                 changed = True
                 actions.append(Emit("task_launched", rec))
+                claim = self.claims.get((rec.type_name, rec.serial)) if rec.claim else None
+                if claim is not None and claim.task_id == rec.claim and not claim.launched:
+                    claim.launched = True  # it runs on its reservation: the claim is real
+                    actions.append(Persist(claim))
             if changed:
                 actions.append(Persist(rec))
                 actions.append(Emit("updated_task", rec))
@@ -566,6 +920,14 @@ class Fleet:
             completed = not self._schedule_restart(slot, rec, now, actions)
         else:
             completed = True  # e.g. FINISHED: the instance is done
+        claim = self.claims.get(slot) if rec.claim else None
+        if claim is not None and claim.task_id == rec.claim:
+            if not claim.launched and not rec.launched:
+                # Never confirmed (no feedback, never ran): the reservation may not exist; reserve anew.
+                del self.claims[slot]
+                actions.append(Forget(claim.task_id))
+            elif not self.in_spec(slot) and not self.occupied(slot):
+                self._release(slot)
         if completed:
             # The terminal record stays in the store so a restarted scheduler does not relaunch it.
             self.completed[slot] = rec.task_id
@@ -721,6 +1083,14 @@ class Fleet:
             self.pending.remove(*slot)
             self.delayed.pop(slot, None)
             self._uncomplete(slot, actions)
+            if slot in self.claims and not self.occupied(slot):
+                self._release(slot)
+        if spec.reserve and self.releasing:
+            # Scaled up again before a claim was given back: the instance keeps it.
+            for claim in list(self.releasing.values()):
+                if claim.type_name == type_name and claim.serial <= instances:
+                    del self.releasing[claim.task_id]
+                    self.claims[(type_name, claim.serial)] = claim
         for serial in range(1, instances + 1):
             slot = (type_name, serial)
             self._uncomplete(slot, actions)

@@ -148,7 +148,14 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             kill_unknown_tasks=opts.kill_unknown_tasks,
             refuse_seconds=opts.refuse_seconds,
             idle_refuse_seconds=opts.idle_refuse_seconds,
+            principal=opts.principal,
         )
+        if any(spec.reserve for spec in opts.tasks) and "RESERVATION_REFINEMENT" not in opts.capabilities:
+            raise ConfigurationError(
+                "tasks with reservations or volumes need capabilities=['RESERVATION_REFINEMENT'] "
+                "(reservations are made in Mesos's refined format)",
+                option="capabilities",
+            )
         self._fleet.offers_wanted_elsewhere = "OFFERS" in opts.handlers
         self._framework_id: str | None = opts.framework_id
         self._session: Session | None = None
@@ -626,7 +633,8 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             # The master never acted on it: the instances wait again (with the restart backoff,
             # so a call that keeps failing cannot spin).
             self._report(exc)
-            await self._apply(self._fleet.launch_failed(action.records, time.time()))
+            dropped = self._fleet.operations_dropped(action.before)
+            await self._apply([*dropped, *self._fleet.launch_failed(action.records, time.time())])
             return
         except MesosError as exc:
             # The tasks may or may not have reached the master: reconciliation decides.
@@ -713,6 +721,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
             mesos_pb2.OperationState.Name(status.state),
             status.message,
         )
+        await self._apply(self._fleet.operation_status(status))
         if not (self.options.auto_acknowledge and status.HasField("uuid") and status.operation_id.value):
             return
         await self._send_quietly(

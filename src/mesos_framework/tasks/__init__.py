@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mesos_framework.tasks.resources import ResourceKey, Resources
     from mesos_framework.tasks.spec import (
         ContainerSpec,
+        PersistentVolume,
         PodSpec,
         PortMapping,
         TaskResources,
@@ -41,6 +42,7 @@ __all__ = [
     "MatchResult",
     "OfferPool",
     "PendingQueue",
+    "PersistentVolume",
     "PodSpec",
     "PortMapping",
     "ResourceKey",
@@ -77,6 +79,7 @@ if not TYPE_CHECKING:
             "Resources": "mesos_framework.tasks.resources",
             "ContainerSpec": "mesos_framework.tasks.spec",
             "PodSpec": "mesos_framework.tasks.spec",
+            "PersistentVolume": "mesos_framework.tasks.spec",
             "PortMapping": "mesos_framework.tasks.spec",
             "TaskResources": "mesos_framework.tasks.spec",
             "TaskSpec": "mesos_framework.tasks.spec",

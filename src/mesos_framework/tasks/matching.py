@@ -26,12 +26,14 @@ from mesos_framework.tasks.resources import ResourceKey, Resources
 from mesos_framework.tasks.spec import ContainerSpec, TaskSpec, serial_env_name
 
 __all__ = [
+    "CLAIM_LABEL",
     "Launch",
     "MatchResult",
     "OfferPool",
     "PendingGroup",
     "PendingQueue",
     "build_pod",
+    "claim_of",
     "container_task_id",
     "match_offers",
 ]
@@ -61,14 +63,35 @@ class _PortBucket:
         self.ranges = ranges
 
 
-class OfferPool:
-    """The still-unused resources of one offer, consumed task by task."""
+#: The reservation label that marks resources reserved for one instance (its claim ID as value).
+CLAIM_LABEL = "mesos_framework.claim"
 
-    __slots__ = ("_port_count", "_ports", "_scalars", "_totals", "offer")
+
+def claim_of(resource: mesos_pb2.Resource) -> str | None:
+    """The claim ID a resource was reserved for (`CLAIM_LABEL` on its latest reservation)."""
+    if resource.reservations:
+        labels = resource.reservations[-1].labels.labels
+    elif resource.HasField("reservation"):
+        labels = resource.reservation.labels.labels
+    else:
+        return None
+    return next((label.value for label in labels if label.key == CLAIM_LABEL), None)
+
+
+class OfferPool:
+    """The still-unused resources of one offer, consumed task by task.
+
+    Resources reserved for one instance (`CLAIM_LABEL`) are left out: only that instance uses them.
+    """
+
+    __slots__ = ("_free", "_port_count", "_ports", "_scalars", "_totals", "offer")
 
     def __init__(self, offer: mesos_pb2.Offer, roles: Iterable[str]) -> None:
         self.offer = offer
-        usable = Resources.from_protos(offer.resources).usable_by(roles)
+        protos = offer.resources
+        if any(r.reservations or r.HasField("reservation") for r in protos):
+            protos = [r for r in protos if claim_of(r) is None]  # type: ignore[assignment]
+        usable = Resources.from_protos(protos).usable_by(roles)
         self._scalars: dict[str, list[_Bucket]] = {}
         self._ports: list[_PortBucket] = []
         # Reserved first, so reservations made for the framework are used up before shared capacity.
@@ -78,16 +101,26 @@ class OfferPool:
             elif isinstance(amount, tuple) and key.name == "ports":
                 self._ports.append(_PortBucket(key, amount))
         self._totals = {name: sum(b.amount for b in buckets) for name, buckets in self._scalars.items()}
+        #: The unreserved part of each total (what a new reservation can be made from).
+        self._free = {
+            name: sum(b.amount for b in buckets if not b.key.reserved)
+            for name, buckets in self._scalars.items()
+        }
         self._port_count = sum(rng.count(b.ranges) for b in self._ports)
 
     def _has_port(self, port: int) -> bool:
         return any(rng.contains(b.ranges, ((port, port),)) for b in self._ports)
 
     def fits(
-        self, scalars: Sequence[tuple[str, int]], dynamic_ports: int, fixed_ports: Sequence[int]
+        self,
+        scalars: Sequence[tuple[str, int]],
+        dynamic_ports: int,
+        fixed_ports: Sequence[int],
+        *,
+        unreserved: bool = False,
     ) -> bool:
-        """True when one more instance with this demand fits."""
-        totals = self._totals
+        """True when one more instance with this demand fits (``unreserved``: from unreserved scalars)."""
+        totals = self._free if unreserved else self._totals
         for name, milli in scalars:
             if totals.get(name, 0) < milli:
                 return False
@@ -96,20 +129,27 @@ class OfferPool:
         return all(self._has_port(port) for port in fixed_ports)
 
     def take(
-        self, scalars: Sequence[tuple[str, int]], dynamic_ports: int, fixed_ports: Sequence[int]
+        self,
+        scalars: Sequence[tuple[str, int]],
+        dynamic_ports: int,
+        fixed_ports: Sequence[int],
+        *,
+        unreserved: bool = False,
     ) -> tuple[list[mesos_pb2.Resource], list[int]]:
         """Consume one instance's demand; return its ``Resource`` messages and host ports, in order.
 
-        Call only after `fits()` said yes.
+        Call only after `fits()` (with the same ``unreserved``) said yes.
         """
         out: list[mesos_pb2.Resource] = []
         for name, milli in scalars:
             need = milli
             for bucket in self._scalars[name]:
-                if bucket.amount <= 0:
+                if bucket.amount <= 0 or (unreserved and bucket.key.reserved):
                     continue
                 use = min(bucket.amount, need)
                 bucket.amount -= use
+                if not bucket.key.reserved:
+                    self._free[name] -= use
                 out.append(bucket.key.to_proto(use))
                 need -= use
                 if need == 0:
@@ -192,11 +232,11 @@ class PendingQueue:
         """Register (or replace the spec of) a task type."""
         group = self._groups.get(spec.name)
         if group is None:
-            group = PendingGroup(spec, spec.resources.scalars_milli())
+            group = PendingGroup(spec, spec.demand.scalars_milli())
             self._groups[spec.name] = group
         else:
             group.spec = spec
-            group.scalars = spec.resources.scalars_milli()
+            group.scalars = spec.demand.scalars_milli()
         self._order = sorted(self._groups.values(), key=lambda g: (g.spec.priority, g.spec.name))
         return group
 
@@ -303,7 +343,10 @@ def match_offers(
                 continue
             res = group.spec.resources
             tracker = trackers.get(group.spec.name) if trackers else None
-            while group.serials and pool.fits(group.scalars, res.dynamic_ports, res.fixed_ports):
+            fresh = group.spec.reserve  # a new reservation is made of unreserved resources
+            while group.serials and pool.fits(
+                group.scalars, res.dynamic_ports, res.fixed_ports, unreserved=fresh
+            ):
                 if tracker is not None:
                     assert values is not None
                     if not tracker.allows(values):
@@ -321,7 +364,9 @@ def match_offers(
                         )
                     )
                     continue
-                resources, ports = pool.take(group.scalars, res.dynamic_ports, res.fixed_ports)
+                resources, ports = pool.take(
+                    group.scalars, res.dynamic_ports, res.fixed_ports, unreserved=fresh
+                )
                 serial = group.pop()
                 info = build_task_info(
                     group.spec,

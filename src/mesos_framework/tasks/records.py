@@ -32,6 +32,7 @@ class TaskRecord:
     __slots__ = (
         "_properties",
         "agent_id",
+        "claim",
         "container_health",
         "containers",
         "executor_id",
@@ -71,6 +72,7 @@ class TaskRecord:
         killing: bool = False,
         placement: dict[str, str] | None = None,
         containers: dict[str, TaskState] | None = None,
+        claim: str | None = None,
     ) -> None:
         self.task_id = task_id
         self.type_name = _intern(type_name)
@@ -94,6 +96,9 @@ class TaskRecord:
         self.containers = containers
         #: A pod's containers with a health result: name -> healthy (None until one reports).
         self.container_health: dict[str, bool] | None = None
+        #: The instance's claim (reserved resources and volumes on its agent; the first volume's
+        #: persistence ID). A record whose ``task_id`` is its claim stands for the claim itself.
+        self.claim = claim
         self._properties: dict[str, Any] | None = None
 
     @property
@@ -105,6 +110,11 @@ class TaskRecord:
         if self._properties is None:
             self._properties = {}
         return self._properties
+
+    @property
+    def is_claim(self) -> bool:
+        """True for the record of a claim (reserved resources and volumes), not of a task."""
+        return self.claim is not None and self.claim == self.task_id
 
     @property
     def name(self) -> str:
@@ -136,6 +146,8 @@ class TaskRecord:
             out["launched"] = True
         if self.placement:
             out["placement"] = dict(self.placement)
+        if self.claim is not None:
+            out["claim"] = self.claim
         if self.containers is not None:
             out["containers"] = {name: state.name for name, state in self.containers.items()}
         if self.container_health:
@@ -165,6 +177,7 @@ class TaskRecord:
                 killing=bool(data.get("killing", False)),
                 placement=_placement(data.get("placement")),
                 containers=_containers(data.get("containers")),
+                claim=str(data["claim"]) if data.get("claim") is not None else None,
             )
             if data.get("container_health"):
                 rec.container_health = {str(k): bool(v) for k, v in dict(data["container_health"]).items()}

@@ -30,6 +30,7 @@ __all__ = [
     "MAX_SCALAR",
     "MAX_SECONDS",
     "ContainerSpec",
+    "PersistentVolume",
     "PodSpec",
     "PortMapping",
     "TaskResources",
@@ -193,6 +194,80 @@ class TaskResources:
             ports=self.ports + other.ports,
             fixed_ports=self.fixed_ports + other.fixed_ports,
         )
+
+
+_VOLUME_MODES = ("RW", "RO")
+
+
+@dataclass(frozen=True, slots=True)
+class PersistentVolume:
+    """A persistent volume of one instance: reserved disk that outlives its tasks.
+
+    ``container_path`` is where the task sees it, relative to its sandbox (e.g. ``data``);
+    ``size_mb`` the disk it takes; ``mode`` ``RW`` or ``RO``. Each instance gets its own
+    volume, created on the agent it first runs on; it is relaunched there, on the same volume.
+    """
+
+    container_path: str
+    size_mb: float
+    mode: str = "RW"
+
+    def check(self, where: str) -> None:
+        """Raise `ConfigurationError` (naming ``where``) for a bad path, size or mode."""
+        path = self.container_path
+        if (
+            not isinstance(path, str)
+            or not path
+            or path.startswith("/")
+            or "\0" in path
+            or any(part in ("", ".", "..") for part in path.split("/"))
+        ):
+            raise ConfigurationError(
+                f"a volume's container_path is a relative path inside the sandbox (like data), got {path!r}",
+                option=f"{where}.container_path",
+            )
+        if isinstance(self.size_mb, bool) or not isinstance(self.size_mb, int | float):
+            raise ConfigurationError(f"expected a number, got {self.size_mb!r}", option=f"{where}.size_mb")
+        _in_range(self.size_mb, f"{where}.size_mb", 0, MAX_SCALAR)
+        if self.size_mb <= 0:
+            raise ConfigurationError("a volume needs some disk", option=f"{where}.size_mb")
+        if self.mode not in _VOLUME_MODES:
+            raise ConfigurationError(f"mode must be RW or RO, got {self.mode!r}", option=f"{where}.mode")
+
+    @classmethod
+    def from_value(cls, value: Any, where: str) -> PersistentVolume:
+        """A volume from itself or ``{"container_path", "size_mb", "mode"}`` (camelCase too)."""
+        if isinstance(value, PersistentVolume):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigurationError(
+                f"expected a dict or PersistentVolume, got {type(value).__name__}", option=where
+            )
+        aliases = {
+            "container_path": "container_path",
+            "containerPath": "container_path",
+            "size_mb": "size_mb",
+            "sizeMb": "size_mb",
+            "size": "size_mb",
+            "mode": "mode",
+        }
+        values: dict[str, Any] = {}
+        for key, item in value.items():
+            canon = aliases.get(key)
+            if canon is None:
+                raise ConfigurationError(
+                    "unknown option; expected container_path, size_mb or mode", option=f"{where}.{key}"
+                )
+            values[canon] = item
+        for required in ("container_path", "size_mb"):
+            if required not in values:
+                raise ConfigurationError("required", option=f"{where}.{required}")
+        mode = values.get("mode", "RW")
+        volume = cls(
+            values["container_path"], values["size_mb"], mode.upper() if isinstance(mode, str) else mode
+        )
+        volume.check(where)
+        return volume
 
 
 #: Stands for "not given" (a pod's resources are its containers' and its executor's).
@@ -444,6 +519,12 @@ _ALIASES: dict[str, str] = {
     "killGracePeriod": "kill_grace_period",
     "constraints": "constraints",
     "pod": "pod",
+    "volumes": "volumes",
+    "persistent_volumes": "volumes",
+    "persistentVolumes": "volumes",
+    "reserve": "reserve",
+    "keep_volumes_on_scale_down": "keep_volumes_on_scale_down",
+    "keepVolumesOnScaleDown": "keep_volumes_on_scale_down",
 }
 _CONTAINER_ALIASES: dict[str, str] = {
     "name": "name",
@@ -486,7 +567,12 @@ class TaskSpec:
     containers (a `PodSpec`, or a list of `ContainerSpec`) launched together on Mesos's
     default executor; a pod's resources are its containers' and its executor's, and
     ``command``, ``container``, ``executor``, ``health_check`` and ``port_mappings`` belong
-    to its containers instead.
+    to its containers instead. ``reserve`` reserves each instance's resources on the agent it
+    first runs on (for the framework's role) and relaunches it only there; ``volumes`` (which
+    imply ``reserve``) gives each instance persistent volumes on that reservation, kept across
+    its relaunches. When an instance is scaled away its volumes are destroyed and its
+    resources unreserved, unless ``keep_volumes_on_scale_down`` (then scaling up again reuses
+    them).
     """
 
     name: str
@@ -504,6 +590,9 @@ class TaskSpec:
     kill_grace_period: float | None = None
     constraints: tuple[Constraint, ...] = ()
     pod: PodSpec | None = None
+    volumes: tuple[PersistentVolume, ...] = ()
+    reserve: bool = False
+    keep_volumes_on_scale_down: bool = False
     _option: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -514,6 +603,8 @@ class TaskSpec:
                 option=where,
             )
         _in_range(self.instances, f"{where}.instances", 0, MAX_INSTANCES)
+        if self.volumes or self.reserve:
+            self._check_reservation(where)
         if self.pod is not None:
             self._check_pod(where)
             return
@@ -571,6 +662,51 @@ class TaskSpec:
             # Placement constraints (tasks/constraints.py); errors name tasks.<type>.constraints[i].
             checked = parse_constraints(self.constraints, f"{where}.constraints")
             object.__setattr__(self, "constraints", checked)
+
+    def _check_reservation(self, where: str) -> None:
+        if isinstance(self.volumes, PersistentVolume) or not isinstance(self.volumes, Sequence):
+            raise ConfigurationError("expected a list of PersistentVolume", option=f"{where}.volumes")
+        volumes = tuple(self.volumes)
+        paths: set[str] = set()
+        for i, volume in enumerate(volumes):
+            if not isinstance(volume, PersistentVolume):
+                raise ConfigurationError(
+                    f"expected a PersistentVolume, got {type(volume).__name__}",
+                    option=f"{where}.volumes[{i}]",
+                )
+            volume.check(f"{where}.volumes[{i}]")
+            if volume.container_path in paths:
+                raise ConfigurationError("two volumes at one container_path", option=f"{where}.volumes[{i}]")
+            paths.add(volume.container_path)
+        object.__setattr__(self, "volumes", volumes)
+        if not isinstance(self.reserve, bool):
+            raise ConfigurationError("expected true or false", option=f"{where}.reserve")
+        object.__setattr__(self, "reserve", True)  # a volume lives on reserved disk
+        if self.pod is not None:
+            raise ConfigurationError(
+                "reservations and volumes are for tasks; a pod cannot have them yet",
+                option=f"{where}.volumes",
+            )
+        if self.executor is not None:
+            raise ConfigurationError(
+                "reservations and volumes are for command and container tasks, not custom executors",
+                option=f"{where}.volumes",
+            )
+
+    @property
+    def demand(self) -> TaskResources:
+        """What placing one instance takes from an offer: its resources and its volumes' disk."""
+        if not self.volumes:
+            return self.resources
+        res = self.resources
+        return TaskResources(
+            cpus=res.cpus,
+            mem=res.mem,
+            disk=res.disk + sum(v.size_mb for v in self.volumes),
+            gpus=res.gpus,
+            ports=res.ports,
+            fixed_ports=res.fixed_ports,
+        )
 
     def _check_pod(self, where: str) -> None:
         pod = self.pod
@@ -675,6 +811,18 @@ class TaskSpec:
             )
         if values.get("constraints") is not None:
             kwargs["constraints"] = parse_constraints(values["constraints"], f"{where}.constraints")
+        if values.get("volumes") is not None:
+            raw = values["volumes"]
+            if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+                raise ConfigurationError("expected a list of volumes", option=f"{where}.volumes")
+            kwargs["volumes"] = tuple(
+                PersistentVolume.from_value(v, f"{where}.volumes[{i}]") for i, v in enumerate(raw)
+            )
+        for flag in ("reserve", "keep_volumes_on_scale_down"):
+            if flag in values:
+                if not isinstance(values[flag], bool):
+                    raise ConfigurationError("expected true or false", option=f"{where}.{flag}")
+                kwargs[flag] = values[flag]
         return cls(**kwargs)
 
     # -- derived ------------------------------------------------------------
