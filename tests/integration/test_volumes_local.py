@@ -83,7 +83,7 @@ async def test_data_survives_relaunches_and_restarts_on_one_agent_and_scale_down
         assert sorted(op for op, _ in operations) == [f"{claim}.create", f"{claim}.reserve"]
     assert claim in await stored_claims(store)
 
-    # A restarted scheduler adopts the task and keeps the claim: a relaunch goes to the same volume.
+    # A restarted scheduler adopts the task and keeps the claim: relaunches go to the same volume.
     s2 = make(local_cluster.url, store)
     rec2 = Recorder(s2)
     s2.on("task_launched", lambda r: agents.add(r.agent_id or ""))
@@ -92,7 +92,8 @@ async def test_data_survives_relaunches_and_restarts_on_one_agent_and_scale_down
     )
     async with s2:
         await until(lambda: running(s2), timeout=60, what="the task adopted")
-        await s2.restart_task("db-1")
+        # A rolling restart replaces it in place: its volume is the old task's until that ends.
+        await s2.rolling_restart("db", timeout=60)
         await until(
             lambda: running(s2) and s2.task_records("db")[0].task_id != first.task_id,
             timeout=60,

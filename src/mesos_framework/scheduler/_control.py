@@ -122,6 +122,7 @@ class FleetControl:
 
         For each instance a replacement is launched first; only when it is RUNNING (and
         healthy, when the spec has a health check or `healthy=True`) is the old task killed.
+        An instance with reserved resources or volumes is killed first and relaunched on them.
         Raises `TimeoutError` if a replacement does not come up within `timeout` seconds
         (the old task is then left running).
         """
@@ -142,6 +143,16 @@ class FleetControl:
                 )
 
             waiter = asyncio.ensure_future(self.wait_for("updated_task", ready, timeout=timeout))
+            if spec.reserve:
+                # Its reserved resources and volumes are the old task's until it ends: replace it
+                # in place (kill, then relaunch on them) rather than beside it.
+                try:
+                    await self._apply(self._fleet.kill_task(old, restart=True), asked=True)
+                    await waiter
+                except BaseException:
+                    waiter.cancel()
+                    raise
+                continue
             try:
                 self._fleet.replace(slot)
                 self._after_change()

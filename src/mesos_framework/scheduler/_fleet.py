@@ -424,11 +424,8 @@ class Fleet:
         self.delayed.clear()
         self.restarts.clear()
         self.holding = False
-        # A removed framework's reservations stay with its role; a new framework makes its own.
-        for claim in [*self.claims.values(), *self.releasing.values()]:
-            actions.append(Forget(claim.task_id))
-        self.claims.clear()
-        self.releasing.clear()
+        # Reservations and volumes belong to the role, not the framework: Mesos keeps them when it
+        # removes a framework, so the new one goes on with the claims (and releases what it must).
         self._operations.clear()
         self.fill()
         return actions

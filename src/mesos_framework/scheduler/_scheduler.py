@@ -771,7 +771,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin):
                 self._session.tearing_down = False
             raise
         if self._persister is not None:
-            for rec in list(self._fleet.tasks):
+            for rec in [*self._fleet.tasks, *self._fleet.claims.values(), *self._fleet.releasing.values()]:
                 self._persister.forget(rec.task_id)
             self._persister.clear_framework_id()
         self._spawn(self.stop())

@@ -228,3 +228,14 @@ def test_reservations_need_a_role_and_volumes_are_checked() -> None:
         volumes=(PersistentVolume("data", 8),),
     )
     assert spec.reserve and spec.demand.disk == 8
+
+
+def test_registering_anew_keeps_the_claims_mesos_keeps_with_the_role() -> None:
+    f = fleet()
+    rec, task, _ = first_launch(f)
+    f.update(status(rec, S.TASK_RUNNING), 2.0)
+    acts = f.register_anew()  # the framework was removed: its tasks are gone, its reservations not
+    assert not any(isinstance(a, Forget) and a.task_id == rec.claim for a in acts)
+    assert ("db", 1) in f.claims and ("db", 1) in f.pending
+    (again,) = accepts(f.offers([offer("o2", agent="a2"), with_claim(offer("o3"), task)], 3.0))
+    assert (again.offer_id.value, again.records[0].claim) == ("o3", rec.claim)
