@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,8 +37,14 @@ async def claims_process(master: str, store: str) -> AsyncIterator[Proc]:
         await p.sigkill()
 
 
+def running(p: Proc) -> list[list[Any]]:
+    """``[name, task ID, claim, [[container, state], ...]]`` of the running tasks last printed."""
+    found = p.events("running")
+    return list(found[-1]["tasks"]) if found else []
+
+
 def settled(p: Proc) -> bool:
-    tasks = {t[0]: t for t in p.running()}
+    tasks = {t[0]: t for t in running(p)}
     app, db = tasks.get("app-1"), tasks.get("db-1")
     return (
         app is not None
@@ -54,14 +61,14 @@ async def test_sigkill_and_restart_adopts_the_pod_and_the_claimed_task(
     async with claims_process(local_cluster.url, store) as first:
         await until(lambda: settled(first), timeout=90, what="the pod and the db running in run 1")
         framework_id = first.events("subscribed")[0]["framework_id"]
-        original = first.running()
+        original = running(first)
         await first.sigkill()
     async with claims_process(local_cluster.url, store) as second:
         await until(
             lambda: settled(second), timeout=60, what=lambda: f"the pod and the db adopted: {second.lines}"
         )
         assert second.events("subscribed")[0]["framework_id"] == framework_id
-        assert second.running() == original  # same task IDs, same claim, same containers
+        assert running(second) == original  # same task IDs, same claim, same containers
         await asyncio.sleep(2.0)  # offers come and go: nothing launched, reserved or killed
         assert second.events("accept") == []
         assert second.events("kill") == []
