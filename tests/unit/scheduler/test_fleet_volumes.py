@@ -8,6 +8,7 @@ import pytest
 
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.protocol._schema import mesos_pb2
+from mesos_framework.scheduler import Scheduler
 from mesos_framework.scheduler._fleet import Action, Decline, Fleet, Forget, Kill, LaunchOnOffer, Persist
 from mesos_framework.tasks import PersistentVolume, TaskResources, TaskSpec
 from mesos_framework.tasks.matching import CLAIM_LABEL
@@ -239,3 +240,23 @@ def test_registering_anew_keeps_the_claims_mesos_keeps_with_the_role() -> None:
     assert ("db", 1) in f.claims and ("db", 1) in f.pending
     (again,) = accepts(f.offers([offer("o2", agent="a2"), with_claim(offer("o3"), task)], 3.0))
     assert (again.offer_id.value, again.records[0].claim) == ("o3", rec.claim)
+
+
+def test_a_scheduler_with_volumes_needs_the_refinement_capability() -> None:
+
+    tasks = {"db": {"command": {"value": "x"}, "resources": {"cpus": 0.1, "mem": 16}, "reserve": True}}
+    with pytest.raises(ConfigurationError) as info:
+        Scheduler(master="127.0.0.1:5050", framework_name="f", roles=[ROLE], tasks=tasks)
+    assert info.value.option == "capabilities"
+    with pytest.raises(ConfigurationError) as info:
+        Scheduler(
+            master="127.0.0.1:5050", framework_name="f", capabilities=["RESERVATION_REFINEMENT"], tasks=tasks
+        )
+    assert info.value.option == "roles"
+    Scheduler(
+        master="127.0.0.1:5050",
+        framework_name="f",
+        roles=[ROLE],
+        capabilities=["RESERVATION_REFINEMENT"],
+        tasks=tasks,
+    )
