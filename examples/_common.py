@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mesos_framework import Scheduler, TaskState
 from mesos_framework.tasks import TaskRecord
+
+if TYPE_CHECKING:
+    from mesos_framework.local import AgentSpec
 
 log = logging.getLogger("example")
 
@@ -111,6 +116,11 @@ class LiveView:
             except TimeoutError:
                 pass
 
+    def hosts(self, type_name: str) -> str:
+        """``host=count`` for the running instances of a type, e.g. ``agent-1=2 agent-2=1``."""
+        counts = Counter(r.hostname or "?" for r in self.running(type_name))
+        return " ".join(f"{host}={n}" for host, n in sorted(counts.items()))
+
     def header(self) -> None:
         """Print the column titles of the live view."""
         log.info("  %-14s %-9s %-16s %-18s %s", "TASK", "STATE", "AGENT", "PORTS", "TASK ID")
@@ -133,3 +143,45 @@ def report_errors(scheduler: Scheduler) -> list[BaseException]:
 
     scheduler.on("error", on_error)
     return errors
+
+
+@contextlib.asynccontextmanager
+async def cluster_url(
+    master: str, agents: Sequence[AgentSpec] = (), **cluster_options: Any
+) -> AsyncIterator[str]:
+    """The master to use: ``master`` itself, or for ``local`` a local cluster of these agents.
+
+    ``cluster_options`` go to `LocalCluster` (e.g. ``allocation_interval``); the cluster stops on exit.
+    """
+    if master != "local":
+        yield master
+        return
+    from mesos_framework.local import LocalCluster  # only for --master local
+
+    count = len(agents) or 1
+    async with LocalCluster(agents=count, agent_specs=list(agents) or None, **cluster_options) as cluster:
+        yield cluster.url
+
+
+async def finish(scheduler: Scheduler, status: int) -> int:
+    """Tear the framework down (or only stop, failing, when not subscribed); log and return the status."""
+    log.info("== teardown")
+    if scheduler.connected:
+        await scheduler.teardown()
+        await scheduler.wait_closed()
+    else:
+        await scheduler.stop()
+        status = status or 1
+    log.info("done (exit status %d)", status)
+    return status
+
+
+def run_main(
+    parser: argparse.ArgumentParser,
+    main_async: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
+    argv: list[str] | None = None,
+) -> int:
+    """Parse the options, set up logging and run the example's coroutine; its exit status."""
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    return asyncio.run(main_async(args))

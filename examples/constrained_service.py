@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 
-from _common import LiveView, arg_parser, configure_logging, log, report_errors
+from _common import LiveView, arg_parser, cluster_url, finish, log, report_errors, run_main
 
 from mesos_framework import MesosError, Scheduler
+from mesos_framework.local import AgentSpec
 
 RACKS = {"agent-1": "r1", "agent-2": "r1", "agent-3": "r2"}
 CMD = {"value": "exec sleep 600", "shell": True}
@@ -63,29 +62,14 @@ def build_scheduler(master: str) -> Scheduler:
     )
 
 
-@contextlib.asynccontextmanager
-async def cluster_url(master: str) -> AsyncIterator[str]:
-    """The master to use: a local cluster of three agents with racks for ``local``."""
-    if master != "local":
-        yield master
-        return
-    from mesos_framework.local import AgentSpec, LocalCluster
-
-    specs = [AgentSpec(hostname=host, attributes={"rack": rack}) for host, rack in RACKS.items()]
-    async with LocalCluster(agents=3, agent_specs=specs, allocation_interval=0.2) as cluster:
-        log.info("local cluster: %s", ", ".join(f"{h} (rack {r})" for h, r in RACKS.items()))
-        yield cluster.url
-
-
-def placement(view: LiveView, type_name: str) -> str:
-    """``host=count`` for the running instances of a type."""
-    counts = Counter(r.hostname or "?" for r in view.running(type_name))
-    return " ".join(f"{host}={n}" for host, n in sorted(counts.items()))
+AGENTS = [AgentSpec(hostname=host, attributes={"rack": rack}) for host, rack in RACKS.items()]
 
 
 async def main_async(args: argparse.Namespace) -> int:
     status = 0
-    async with cluster_url(args.master) as master:
+    if args.master == "local":
+        log.info("local cluster: %s", ", ".join(f"{h} (rack {r})" for h, r in RACKS.items()))
+    async with cluster_url(args.master, AGENTS, allocation_interval=0.2) as master:
         scheduler = build_scheduler(master)
         view = LiveView(scheduler)
         report_errors(scheduler)
@@ -101,7 +85,7 @@ async def main_async(args: argparse.Namespace) -> int:
         try:
             await view.wait_until("the service", lambda: settled(3), args.step_timeout)
             for type_name in ("web", "cache", "db"):
-                log.info("%s on: %s", type_name, placement(view, type_name))
+                log.info("%s on: %s", type_name, view.hosts(type_name))
             racks = Counter(RACKS.get(r.hostname or "", "?") for r in view.running("cache"))
             log.info("cache per rack: %s", " ".join(f"{k}={v}" for k, v in sorted(racks.items())))
             log.info("waiting for an agent that fits: %s", " ".join(f"{t}-{n}" for t, n in scheduler.pending))
@@ -109,7 +93,7 @@ async def main_async(args: argparse.Namespace) -> int:
             log.info("== scaling web to 4 (one more than there are agents)")
             await scheduler.scale("web", 4)
             await asyncio.sleep(args.settle)
-            log.info("web on: %s", placement(view, "web"))
+            log.info("web on: %s", view.hosts("web"))
             log.info("waiting for an agent that fits: %s", " ".join(f"{t}-{n}" for t, n in scheduler.pending))
             if args.run_for:
                 log.info("running for %gs", args.run_for)
@@ -118,14 +102,7 @@ async def main_async(args: argparse.Namespace) -> int:
             log.info("failed: %s", exc)
             status = 1
         finally:
-            log.info("== teardown")
-            if scheduler.connected:
-                await scheduler.teardown()
-                await scheduler.wait_closed()
-            else:
-                await scheduler.stop()
-                status = 1
-    log.info("done (exit status %d)", status)
+            status = await finish(scheduler, status)
     return status
 
 
@@ -134,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=2.0, help="seconds to watch offers after scaling (2)")
     parser.add_argument("--run-for", type=float, default=0.0, help="seconds to keep running before teardown")
     parser.add_argument("--step-timeout", type=float, default=60.0, help="seconds each step may take")
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    return asyncio.run(main_async(args))
+    return run_main(parser, main_async, argv)
 
 
 if __name__ == "__main__":

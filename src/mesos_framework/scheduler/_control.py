@@ -114,11 +114,12 @@ class FleetControl:
 
         For each instance a replacement is launched first; only when it is RUNNING (and
         healthy, when the spec has a health check or `healthy=True`) is the old task killed.
+        An instance with reserved resources or volumes is killed first and relaunched on them.
         Raises `TimeoutError` if a replacement does not come up within `timeout` seconds
         (the old task is then left running).
         """
         spec = self._fleet.spec(type_name)
-        need_health = healthy if healthy is not None else spec.health_check is not None
+        need_health = healthy if healthy is not None else spec.health_checked
         for old in self._fleet.tasks.of_type(type_name):
             if old.restarting or old.state.is_terminal:
                 continue
@@ -134,6 +135,16 @@ class FleetControl:
                 )
 
             waiter = asyncio.ensure_future(self._events.wait_for("updated_task", ready, timeout=timeout))
+            if spec.reserve:
+                # Its reserved resources and volumes are the old task's until it ends: replace it
+                # in place (kill, then relaunch on them) rather than beside it.
+                try:
+                    await self._apply(self._fleet.kill_task(old, restart=True), asked=True)
+                    await waiter
+                except BaseException:
+                    waiter.cancel()
+                    raise
+                continue
             try:
                 self._fleet.replace(slot)
                 self._after_change()

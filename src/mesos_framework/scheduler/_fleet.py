@@ -18,14 +18,27 @@ from __future__ import annotations
 import logging
 import math
 import random
+import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mesos_framework.errors import ConfigurationError, RestartsExhausted, ScalingNotAllowed, UnknownTask
 from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks.constraints import Placement, offer_values
-from mesos_framework.tasks.matching import PendingQueue, match_offers, offer_ip
+from mesos_framework.tasks.matching import (
+    CLAIM_LABEL,
+    Launch,
+    OfferPool,
+    PendingQueue,
+    build_task_info,
+    claim_of,
+    container_task_id,
+    match_offers,
+    offer_ip,
+)
 from mesos_framework.tasks.records import TaskRecord, TaskTable
+from mesos_framework.tasks.resources import to_milli
 from mesos_framework.tasks.spec import MAX_INSTANCES, TaskSpec, id_safe, parse_task_id
 from mesos_framework.tasks.state import RestartPolicy, TaskState
 
@@ -76,11 +89,31 @@ class Forget:
 
 @dataclass(slots=True, frozen=True)
 class LaunchOnOffer:
-    """ACCEPT one offer with a LAUNCH of these tasks (their records are queued for the store before)."""
+    """ACCEPT one offer with a LAUNCH of these tasks and a LAUNCH_GROUP per pod.
+
+    Their records are queued for the store before.
+    """
 
     offer_id: mesos_pb2.OfferID
     records: tuple[TaskRecord, ...]
     task_infos: tuple[mesos_pb2.TaskInfo, ...]
+    groups: tuple[tuple[mesos_pb2.ExecutorInfo, tuple[mesos_pb2.TaskInfo, ...]], ...] = ()
+    #: Operations before the launches: RESERVE and CREATE for new claims, DESTROY and UNRESERVE.
+    before: tuple[mesos_pb2.Offer.Operation, ...] = ()
+
+    def operations(self) -> list[mesos_pb2.Offer.Operation]:
+        """The ACCEPT's operations: `before`, one LAUNCH of the tasks, one LAUNCH_GROUP per pod."""
+        ops: list[mesos_pb2.Offer.Operation] = list(self.before)
+        if self.task_infos:
+            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH)
+            op.launch.task_infos.extend(self.task_infos)
+            ops.append(op)
+        for executor, tasks in self.groups:
+            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH_GROUP)
+            op.launch_group.executor.CopyFrom(executor)
+            op.launch_group.task_group.tasks.extend(tasks)
+            ops.append(op)
+        return ops
 
 
 @dataclass(slots=True, frozen=True)
@@ -117,6 +150,72 @@ class Report:
 
 Action = Persist | Forget | LaunchOnOffer | Kill | Decline | Emit | Report
 
+#: Operation states that end an operation without it taking effect.
+_OPERATION_FAILED = frozenset(
+    {
+        mesos_pb2.OPERATION_ERROR,
+        mesos_pb2.OPERATION_FAILED,
+        mesos_pb2.OPERATION_DROPPED,
+        mesos_pb2.OPERATION_GONE_BY_OPERATOR,
+    }
+)
+_SAFE_ID = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _is_volume(resource: mesos_pb2.Resource) -> bool:
+    return resource.HasField("disk") and resource.disk.HasField("persistence")
+
+
+def volume_ids(claim: str, count: int) -> list[str]:
+    """The persistence IDs of a claim's volumes: the claim ID, then ``<claim>.1``, ``<claim>.2`` ..."""
+    return [claim if i == 0 else f"{claim}.{i}" for i in range(count)]
+
+
+def _copy(resource: mesos_pb2.Resource) -> mesos_pb2.Resource:
+    out = mesos_pb2.Resource()
+    out.CopyFrom(resource)
+    return out
+
+
+def _operation(kind: int, operation_id: str) -> mesos_pb2.Offer.Operation:
+    op = mesos_pb2.Offer.Operation(type=kind)
+    op.id.value = operation_id
+    return op
+
+
+def _kills(rec: TaskRecord, reason: str) -> list[Kill]:
+    """KILL a task, or each container of a pod still running (the executor ends the group)."""
+    if rec.containers is None:
+        return [Kill(rec.task_id, rec.agent_id, reason)]
+    alive = [name for name, state in rec.containers.items() if not state.is_terminal] or list(rec.containers)
+    return [Kill(container_task_id(rec.task_id, name), rec.agent_id, reason) for name in alive]
+
+
+#: How a pod's end is named when its containers ended differently: a failure wins, then a kill.
+_FAILURE_ORDER = (TaskState.TASK_FINISHED, TaskState.TASK_KILLED)
+
+
+def pod_state(containers: dict[str, TaskState]) -> TaskState:
+    """The state of a pod from its containers'.
+
+    Terminal once every container is: the first failure's state (FAILED, LOST, ...), else KILLED if
+    one was killed, else FINISHED. Before that: an unusual state of one (UNREACHABLE, UNKNOWN,
+    KILLING) if any, RUNNING when every live container runs, else the earliest (STAGING, STARTING).
+    """
+    states = list(containers.values())
+    if all(s.is_terminal for s in states):
+        for s in states:
+            if s not in _FAILURE_ORDER:
+                return s
+        return TaskState.TASK_KILLED if TaskState.TASK_KILLED in states else TaskState.TASK_FINISHED
+    live = [s for s in states if not s.is_terminal]
+    for unusual in (TaskState.TASK_UNREACHABLE, TaskState.TASK_UNKNOWN, TaskState.TASK_KILLING):
+        if unusual in live:
+            return unusual
+    if all(s == TaskState.TASK_RUNNING for s in live):
+        return TaskState.TASK_RUNNING
+    return TaskState.TASK_STAGING if TaskState.TASK_STAGING in live else TaskState.TASK_STARTING
+
 
 class Fleet:
     """The declared task types, their instances and what to do about them.
@@ -147,6 +246,7 @@ class Fleet:
         idle_refuse_seconds: float = 300.0,
         hold_refuse_seconds: float = 1.0,
         rng: random.Random | None = None,
+        principal: str | None = None,
     ) -> None:
         self.framework_name = framework_name
         self.roles = tuple(roles)
@@ -178,12 +278,25 @@ class Fleet:
         self.offers_wanted_elsewhere = False
         #: Placement values (hostname, attributes) of the agents seen in offers, for constraints.
         self._agent_values: dict[str, Placement] = {}
+        #: The principal reservations and volumes are made with (the framework's, if any).
+        self.principal = principal
+        #: Each claimed instance's claim record (its reserved resources and volumes on one agent).
+        self.claims: dict[Slot, TaskRecord] = {}
+        #: Claims to give back (DESTROY, UNRESERVE) once their agent offers them, by claim ID.
+        self.releasing: dict[str, TaskRecord] = {}
+        #: Offer operations of claims awaiting their status: operation ID -> (kind, claim record).
+        self._operations: dict[str, tuple[str, TaskRecord]] = {}
+        if any(spec.reserve for spec in specs) and all(role == "*" for role in self.roles):
+            raise ConfigurationError(
+                "reservations and volumes are made for the framework's role: give it a role other than *",
+                option="roles",
+            )
 
     # ------------------------------------------------------------------ queries
     @property
     def wants_offers(self) -> bool:
         """True while offers are needed: instances wait, or someone else takes offers."""
-        return self.offers_wanted_elsewhere or bool(self.pending)
+        return self.offers_wanted_elsewhere or bool(self.pending) or bool(self.releasing)
 
     def next_due(self) -> float | None:
         """When the earliest delayed restart falls due (None: none waits)."""
@@ -250,6 +363,13 @@ class Fleet:
         actions: list[Action] = []
         for rec in sorted(records, key=lambda r: (r.state.is_active is False, r.serial)):
             type_name = self._id_names.get(id_safe(rec.type_name))
+            if rec.is_claim:
+                if type_name is not None and self.specs[type_name].reserve:
+                    rec.type_name = type_name
+                    self.claims[(type_name, rec.serial)] = rec
+                else:
+                    self.releasing[rec.task_id] = rec  # its type is gone: give it back
+                continue
             if rec.state.is_terminal:
                 # A completed instance's marker: kept while the instance is declared.
                 slot = (type_name, rec.serial) if type_name is not None else None
@@ -266,6 +386,9 @@ class Fleet:
                 rec.killing = rec.restarting = True  # tracked until Mesos confirms its end
                 self.to_kill.append(rec)
             self.tasks.add(rec)
+        for slot in list(self.claims):
+            if not self.in_spec(slot) and not self.occupied(slot):
+                self._release(slot)
         return actions
 
     def fill(self) -> None:
@@ -287,7 +410,7 @@ class Fleet:
         actions: list[Action] = []
         for rec in to_kill:
             actions.append(Persist(rec))
-            actions.append(Kill(rec.task_id, rec.agent_id, "no longer wanted"))
+            actions.extend(_kills(rec, "no longer wanted"))
         return actions
 
     def register_anew(self) -> list[Action]:
@@ -301,20 +424,23 @@ class Fleet:
         self.delayed.clear()
         self.restarts.clear()
         self.holding = False
+        # Reservations and volumes belong to the role, not the framework: Mesos keeps them when it
+        # removes a framework, so the new one goes on with the claims (and releases what it must).
+        self._operations.clear()
         self.fill()
         return actions
 
     # ------------------------------------------------------------------- offers
     def offers(self, offers: Sequence[mesos_pb2.Offer], now: float) -> list[Action]:
-        """Place waiting instances on offers; decline what is not used."""
+        """Place waiting instances on offers; give back released claims; decline what is not used."""
         if not offers:
             return []
         if self.holding:
             return [Decline(tuple(o.id for o in offers), self.hold_refuse_seconds)]
-        if not self.pending:
+        if not self.pending and not self.releasing:
             if self.offers_wanted_elsewhere:
                 return []  # someone else's to accept or decline
-            return [Decline(tuple(o.id for o in offers), self.idle_refuse_seconds)]
+            return self._decline(offers, self.idle_refuse_seconds)
         actions: list[Action] = []
         bad = []
         for offer in offers:
@@ -327,19 +453,40 @@ class Fleet:
             offers = [o for o in offers if o.id not in bad]
             if not offers:
                 return actions
-        result = match_offers(
-            offers,
-            self.pending,
-            framework_name=self.framework_name,
-            roles=self.roles,
-            serial_numbered=self.serial_numbered,
-            templates=self._templates,
-            placed=self._placed(offers),
-        )
+        if self.releasing:
+            offers = self._release_on(offers, actions)
+        if self.claims and self.pending:
+            offers = self._relaunch_on(offers, now, actions)
+        if not self.pending or not offers:
+            if offers:
+                actions.extend(
+                    self._decline(offers, self.refuse_seconds if self.pending else self.idle_refuse_seconds)
+                )
+            return actions
+        # Instances with a claim launch only on their own agent's reserved resources (above).
+        held = [slot for slot in self.claims if self.pending.remove(*slot)]
+        try:
+            result = match_offers(
+                offers,
+                self.pending,
+                framework_name=self.framework_name,
+                roles=self.roles,
+                serial_numbered=self.serial_numbered,
+                templates=self._templates,
+                placed=self._placed(offers),
+            )
+        finally:
+            for slot in held:
+                self.pending.push(*slot)
         for launches in result.launches.values():
             records = []
+            before: list[mesos_pb2.Offer.Operation] = []
+            values: dict[str, str] | None = None
             for launch in launches:
                 offer = launch.offer
+                if launch.spec.constraints and values is None:
+                    # One copy per offer, shared by its records.
+                    values = dict(self._agent_values.get(offer.agent_id.value) or offer_values(offer))
                 rec = TaskRecord(
                     launch.task_id,
                     launch.spec.name,
@@ -349,7 +496,15 @@ class Fleet:
                     ip=offer_ip(offer),
                     ports=tuple(launch.ports),
                     updated_at=now,
+                    placement=values if launch.spec.constraints else None,
+                    containers=(
+                        {c.name: TaskState.TASK_STAGING for c in launch.spec.pod.containers}
+                        if launch.spec.pod is not None
+                        else None
+                    ),
                 )
+                if launch.spec.reserve:
+                    before.extend(self._claim(launch, rec, now, actions))
                 self.tasks.add(rec)
                 records.append(rec)
                 # Queued for the store before launching (written off the event path; a task whose
@@ -357,12 +512,271 @@ class Fleet:
                 actions.append(Persist(rec))
             actions.append(
                 LaunchOnOffer(
-                    launches[0].offer.id, tuple(records), tuple(launch.task_info for launch in launches)
+                    launches[0].offer.id,
+                    tuple(records),
+                    tuple(launch.task_info for launch in launches if launch.executor is None),
+                    tuple(
+                        (launch.executor, launch.group) for launch in launches if launch.executor is not None
+                    ),
+                    tuple(before),
                 )
             )
         if result.unused:
             refuse = self.refuse_seconds if self.pending else self.idle_refuse_seconds
-            actions.append(Decline(tuple(o.id for o in result.unused), refuse))
+            actions.extend(self._decline(result.unused, refuse))
+        return actions
+
+    def _decline(self, offers: Sequence[mesos_pb2.Offer], refuse: float) -> list[Action]:
+        """DECLINE offers; those of an agent holding a claim that waits for it with a short filter
+        (its reserved resources must come back soon, not after the idle filter)."""
+        waiting = {
+            claim.agent_id
+            for slot, claim in self.claims.items()
+            if self.wanted(slot) and not self.occupied(slot)
+        }
+        waiting.update(claim.agent_id for claim in self.releasing.values())
+        soon = tuple(o.id for o in offers if o.agent_id.value in waiting)
+        rest = tuple(o.id for o in offers if o.agent_id.value not in waiting)
+        out: list[Action] = []
+        if rest:
+            out.append(Decline(rest, refuse))
+        if soon:
+            out.append(Decline(soon, min(refuse, self.hold_refuse_seconds)))
+        return out
+
+    # ------------------------------------------------------------------- claims
+    def _reservation(self, resource: mesos_pb2.Resource, claim: str) -> mesos_pb2.Resource:
+        """A copy of an unreserved offered resource, dynamically reserved for the claim."""
+        out = mesos_pb2.Resource()
+        out.CopyFrom(resource)
+        role = resource.allocation_info.role if resource.HasField("allocation_info") else self.roles[0]
+        reservation = out.reservations.add(type=mesos_pb2.Resource.ReservationInfo.DYNAMIC, role=role)
+        if self.principal:
+            reservation.principal = self.principal
+        reservation.labels.labels.add(key=CLAIM_LABEL, value=claim)
+        return out
+
+    def _claim(
+        self, launch: Launch, rec: TaskRecord, now: float, actions: list[Action]
+    ) -> list[mesos_pb2.Offer.Operation]:
+        """Reserve a new instance's resources and create its volumes: RESERVE and CREATE (with
+        IDs, for feedback) before its LAUNCH, which uses them."""
+        spec, offer, info = launch.spec, launch.offer, launch.task_info
+        safe = _SAFE_ID.sub("_", f"{self.framework_name}.{id_safe(spec.name)}-{launch.serial}")
+        claim_id = f"{safe}.{uuid.uuid4().hex[:12]}"
+        reserved = [self._reservation(r, claim_id) for r in info.resources if r.name != "ports"]
+        ports = [r for r in info.resources if r.name == "ports"]
+        # The volumes are carved out of the reserved disk.
+        used = [_copy(r) for r in reserved]
+        volumes: list[mesos_pb2.Resource] = []
+        for volume, persistence_id in zip(spec.volumes, volume_ids(claim_id, len(spec.volumes)), strict=True):
+            need = to_milli(volume.size_mb)
+            disk = next((r for r in used if r.name == "disk" and to_milli(r.scalar.value) >= need), None)
+            if disk is None:  # the disk came in pieces (several disk identities): use the largest
+                disk = max((r for r in used if r.name == "disk"), key=lambda r: r.scalar.value)
+                need = to_milli(disk.scalar.value)
+            made = _copy(disk)
+            made.scalar.value = need / 1000
+            made.disk.persistence.id = persistence_id
+            if self.principal:
+                made.disk.persistence.principal = self.principal
+            made.disk.volume.container_path = volume.container_path
+            made.disk.volume.mode = mesos_pb2.Volume.Mode.Value(volume.mode)
+            disk.scalar.value = (to_milli(disk.scalar.value) - need) / 1000
+            volumes.append(made)
+        used = [r for r in used if r.name != "disk" or to_milli(r.scalar.value) > 0]
+        del info.resources[:]
+        info.resources.extend([*used, *volumes, *ports])
+        record = TaskRecord(
+            claim_id,
+            spec.name,
+            launch.serial,
+            agent_id=offer.agent_id.value,
+            hostname=offer.hostname,
+            updated_at=now,
+            claim=claim_id,
+        )
+        self.claims[(spec.name, launch.serial)] = record
+        rec.claim = claim_id
+        actions.append(Persist(record))
+        log.info("reserving for %s on %s as %s", rec.name, offer.hostname, claim_id)
+        ops = [_operation(mesos_pb2.Offer.Operation.RESERVE, f"{claim_id}.reserve")]
+        ops[0].reserve.resources.extend(reserved)
+        self._operations[f"{claim_id}.reserve"] = ("reserve", record)
+        if volumes:
+            create = _operation(mesos_pb2.Offer.Operation.CREATE, f"{claim_id}.create")
+            create.create.volumes.extend(volumes)
+            ops.append(create)
+            self._operations[f"{claim_id}.create"] = ("create", record)
+        return ops
+
+    def _owned(self, offer: mesos_pb2.Offer) -> dict[str, list[mesos_pb2.Resource]]:
+        """An offer's resources reserved for claims, by claim ID."""
+        owned: dict[str, list[mesos_pb2.Resource]] = {}
+        for res in offer.resources:
+            claim = claim_of(res)
+            if claim is not None:
+                owned.setdefault(claim, []).append(res)
+        return owned
+
+    def _relaunch_on(
+        self, offers: Sequence[mesos_pb2.Offer], now: float, actions: list[Action]
+    ) -> list[mesos_pb2.Offer]:
+        """Launch waiting claimed instances on their agents' offers of their reserved resources."""
+        by_agent: dict[str, list[Slot]] = {}
+        for slot, claim in self.claims.items():
+            if slot in self.pending and claim.agent_id:
+                by_agent.setdefault(claim.agent_id, []).append(slot)
+        if not by_agent:
+            return list(offers)
+        rest: list[mesos_pb2.Offer] = []
+        for offer in offers:
+            slots = by_agent.get(offer.agent_id.value)
+            if not slots:
+                rest.append(offer)
+                continue
+            owned = self._owned(offer)
+            pool = OfferPool(offer, self.roles)  # for the ports (claims' resources are left out)
+            records: list[TaskRecord] = []
+            infos: list[mesos_pb2.TaskInfo] = []
+            for slot in slots:
+                claim, spec = self.claims[slot], self.specs[slot[0]]
+                mine = owned.get(claim.task_id)
+                if not mine or not self._covers(spec, claim.task_id, mine):
+                    continue
+                res = spec.resources
+                if not pool.fits((), res.dynamic_ports, res.fixed_ports):
+                    continue
+                port_resources, ports = pool.take((), res.dynamic_ports, res.fixed_ports)
+                info = build_task_info(
+                    spec,
+                    slot[1],
+                    offer,
+                    [*mine, *port_resources],
+                    ports,
+                    framework_name=self.framework_name,
+                    serial_numbered=self.serial_numbered,
+                    template=self._templates,
+                )
+                rec = TaskRecord(
+                    info.task_id.value,
+                    spec.name,
+                    slot[1],
+                    agent_id=offer.agent_id.value,
+                    hostname=offer.hostname,
+                    ip=offer_ip(offer),
+                    ports=tuple(ports),
+                    updated_at=now,
+                    claim=claim.task_id,
+                )
+                self.pending.remove(*slot)
+                self.tasks.add(rec)
+                records.append(rec)
+                infos.append(info)
+                actions.append(Persist(rec))
+                log.info(
+                    "relaunching %s on its reservation %s on %s", rec.name, claim.task_id, offer.hostname
+                )
+            if records:
+                actions.append(LaunchOnOffer(offer.id, tuple(records), tuple(infos)))
+            else:
+                rest.append(offer)
+        return rest
+
+    @staticmethod
+    def _covers(spec: TaskSpec, claim: str, mine: Sequence[mesos_pb2.Resource]) -> bool:
+        """True when a claim's offered resources hold its volumes and the spec's cpus and mem."""
+        have = {r.disk.persistence.id for r in mine if _is_volume(r)}
+        if not set(volume_ids(claim, len(spec.volumes))) <= have:
+            return False
+        for name, need in (("cpus", spec.resources.cpus), ("mem", spec.resources.mem)):
+            if need > 0 and sum(r.scalar.value for r in mine if r.name == name) + 1e-9 < need:
+                log.warning("the reservation %s has less %s than %s needs now", claim, name, spec.name)
+                return False
+        return True
+
+    def _release(self, slot: Slot) -> None:
+        """An instance with a claim is gone for good: give the claim back, unless its type keeps it."""
+        spec = self.specs.get(slot[0])
+        if spec is not None and spec.keep_volumes_on_scale_down:
+            return
+        claim = self.claims.pop(slot, None)
+        if claim is not None:
+            log.info("releasing %s of %s-%d (scaled away)", claim.task_id, *slot)
+            self.releasing[claim.task_id] = claim
+
+    def _release_on(self, offers: Sequence[mesos_pb2.Offer], actions: list[Action]) -> list[mesos_pb2.Offer]:
+        """DESTROY the volumes and UNRESERVE the resources of released claims their agents offer."""
+        by_agent: dict[str, list[TaskRecord]] = {}
+        for claim in self.releasing.values():
+            by_agent.setdefault(claim.agent_id or "", []).append(claim)
+        rest: list[mesos_pb2.Offer] = []
+        for offer in offers:
+            claims = by_agent.get(offer.agent_id.value)
+            owned = self._owned(offer) if claims else {}
+            ops: list[mesos_pb2.Offer.Operation] = []
+            for claim in claims or ():
+                mine = owned.get(claim.task_id)
+                if not mine:
+                    continue  # still in use, or not offered yet
+                volumes = [r for r in mine if _is_volume(r)]
+                if volumes:
+                    destroy = _operation(mesos_pb2.Offer.Operation.DESTROY, f"{claim.task_id}.destroy")
+                    destroy.destroy.volumes.extend(volumes)
+                    ops.append(destroy)
+                    self._operations[f"{claim.task_id}.destroy"] = ("destroy", claim)
+                unreserve = _operation(mesos_pb2.Offer.Operation.UNRESERVE, f"{claim.task_id}.unreserve")
+                for res in mine:
+                    plain = _copy(res)
+                    if _is_volume(plain):
+                        plain.ClearField("disk")  # after DESTROY: reserved disk again
+                    unreserve.unreserve.resources.append(plain)
+                ops.append(unreserve)
+                self._operations[f"{claim.task_id}.unreserve"] = ("unreserve", claim)
+                del self.releasing[claim.task_id]
+                log.info("destroying and unreserving %s on %s", claim.task_id, offer.hostname)
+            if ops:
+                actions.append(LaunchOnOffer(offer.id, (), (), (), tuple(ops)))
+            else:
+                rest.append(offer)
+        return rest
+
+    def operations_dropped(self, operations: Iterable[mesos_pb2.Offer.Operation]) -> list[Action]:
+        """The master never got these operations (the ACCEPT failed): as if each was dropped."""
+        actions: list[Action] = []
+        for op in operations:
+            status = mesos_pb2.OperationStatus(state=mesos_pb2.OPERATION_DROPPED)
+            status.operation_id.CopyFrom(op.id)
+            actions.extend(self.operation_status(status))
+        return actions
+
+    def operation_status(self, status: mesos_pb2.OperationStatus) -> list[Action]:
+        """Feedback on a claim's operation: a failed RESERVE or CREATE drops the claim (the
+        instance reserves anew), a failed release is retried, a finished UNRESERVE forgets it."""
+        op = self._operations.get(status.operation_id.value)
+        if op is None or status.state == mesos_pb2.OPERATION_PENDING:
+            return []
+        kind, claim = op
+        del self._operations[status.operation_id.value]
+        finished = status.state == mesos_pb2.OPERATION_FINISHED
+        actions: list[Action] = []
+        slot = (claim.type_name, claim.serial)
+        if kind in ("reserve", "create"):
+            if finished and (kind == "create" or not self.specs[slot[0]].volumes) and not claim.launched:
+                claim.launched = True  # confirmed: relaunches wait for it
+                actions.append(Persist(claim))
+            elif not finished and self.claims.get(slot) is claim:
+                log.warning("%s of %s failed: %s", kind, claim.task_id, status.message)
+                del self.claims[slot]
+                actions.append(Forget(claim.task_id))
+        elif kind == "unreserve":
+            if finished:
+                actions.append(Forget(claim.task_id))
+            else:
+                log.warning("unreserving %s failed (%s); trying again", claim.task_id, status.message)
+                self.releasing[claim.task_id] = claim
+        elif kind == "destroy" and not finished:
+            log.warning("destroying the volumes of %s failed: %s", claim.task_id, status.message)
         return actions
 
     def _placed(self, offers: Sequence[mesos_pb2.Offer]) -> dict[str, list[Placement | None]] | None:
@@ -384,6 +798,8 @@ class Fleet:
             if into is None or rec.killing or rec.restarting:
                 continue  # not constrained, or on its way out
             values = agents.get(rec.agent_id) if rec.agent_id else None
+            if values is None:
+                values = rec.placement  # stored with the record: known before the agent offers again
             if values is None and rec.hostname:
                 values = {"hostname": rec.hostname, "@hostname": rec.hostname}  # agent not seen yet
             into.append(values)
@@ -407,7 +823,42 @@ class Fleet:
         state = TaskState(status.state)
         rec = self.tasks.get(task_id)
         if rec is None:
-            return self._unknown_task(status, state, now)
+            part = self.tasks.container(task_id)
+            if part is None:
+                return self._unknown_task(status, state, now)
+            return self._container_update(part[0], part[1], status, now)
+        return self._record_update(rec, status, now)
+
+    def _container_update(
+        self, rec: TaskRecord, name: str, status: mesos_pb2.TaskStatus, now: float
+    ) -> list[Action]:
+        """An update of one container of a pod: the pod's record follows its containers."""
+        assert rec.containers is not None
+        state = TaskState(status.state)
+        changed = rec.containers.get(name) != state
+        rec.containers[name] = state
+        if status.HasField("healthy"):
+            health = rec.container_health
+            if health is None:
+                health = rec.container_health = {}
+            changed = changed or health.get(name) != status.healthy
+            health[name] = status.healthy
+        summary = mesos_pb2.TaskStatus()
+        summary.CopyFrom(status)
+        summary.task_id.value = rec.task_id
+        summary.state = int(pod_state(rec.containers))
+        summary.ClearField("healthy")
+        if rec.container_health:
+            summary.healthy = all(rec.container_health.values())
+        actions = self._record_update(rec, summary, now)
+        tracked = rec.task_id in self.tasks
+        if changed and tracked and not any(isinstance(a, Emit) and a.name == "updated_task" for a in actions):
+            actions.append(Persist(rec))  # a container changed, the pod's summary did not
+            actions.append(Emit("updated_task", rec))
+        return actions
+
+    def _record_update(self, rec: TaskRecord, status: mesos_pb2.TaskStatus, now: float) -> list[Action]:
+        state = TaskState(status.state)
         actions: list[Action] = []
         changed = rec.state != state
         rec.state = state
@@ -425,12 +876,16 @@ class Fleet:
         if not state.is_terminal:
             if rec.killing and status.reason == mesos_pb2.TaskStatus.REASON_RECONCILIATION:
                 # Still alive although its end was asked for: the KILL was lost; ask again.
-                actions.append(Kill(rec.task_id, rec.agent_id, "still running after a kill"))
+                actions.extend(_kills(rec, "still running after a kill"))
             if state == TaskState.TASK_RUNNING and not rec.launched:
                 rec.launched = True
                 rec.started_at = now
                 changed = True
                 actions.append(Emit("task_launched", rec))
+                claim = self.claims.get((rec.type_name, rec.serial)) if rec.claim else None
+                if claim is not None and claim.task_id == rec.claim and not claim.launched:
+                    claim.launched = True  # it runs on its reservation: the claim is real
+                    actions.append(Persist(claim))
             if changed:
                 actions.append(Persist(rec))
                 actions.append(Emit("updated_task", rec))
@@ -462,6 +917,14 @@ class Fleet:
             completed = not self._schedule_restart(slot, rec, now, actions)
         else:
             completed = True  # e.g. FINISHED: the instance is done
+        claim = self.claims.get(slot) if rec.claim else None
+        if claim is not None and claim.task_id == rec.claim:
+            if not claim.launched and not rec.launched:
+                # Never confirmed (no feedback, never ran): the reservation may not exist; reserve anew.
+                del self.claims[slot]
+                actions.append(Forget(claim.task_id))
+            elif not self.in_spec(slot) and not self.occupied(slot):
+                self._release(slot)
         if completed:
             # The terminal record stays in the store so a restarted scheduler does not relaunch it.
             self.completed[slot] = rec.task_id
@@ -470,20 +933,38 @@ class Fleet:
             actions.append(Forget(rec.task_id))
         actions.append(Emit("removed_task", rec))
 
+    def _pod_of(self, task_id: str) -> tuple[str, str, Slot] | None:
+        """``(pod task ID, container, slot)`` of a container task ID of a declared pod type."""
+        pod_id, dot, container = task_id.rpartition(".")
+        parsed = parse_task_id(pod_id, self.framework_name) if dot else None
+        if parsed is None:
+            return None
+        type_name = self._id_names.get(parsed[0])
+        spec = self.specs.get(type_name) if type_name is not None else None
+        if type_name is None or spec is None or spec.pod is None or spec.pod.container(container) is None:
+            return None
+        return pod_id, container, (type_name, parsed[1])
+
     def _unknown_task(self, status: mesos_pb2.TaskStatus, state: TaskState, now: float) -> list[Action]:
         task_id = status.task_id.value
         agent_id = status.agent_id.value or None
-        if not state.is_active:
-            if task_id in self.completed.values():  # keep completion markers
-                return []
-            return [Forget(task_id)]
         parsed = parse_task_id(task_id, self.framework_name)
-        if parsed is None:
+        pod = self._pod_of(task_id) if parsed is None else None
+        record_id = pod[0] if pod is not None else task_id
+        if not state.is_active:
+            if record_id in self.completed.values():  # keep completion markers
+                return []
+            return [Forget(record_id)]
+        slot: Slot | None
+        if pod is not None:
+            slot = pod[2]
+        elif parsed is None:
             if self.kill_unknown_tasks:
                 return [Kill(task_id, agent_id, f"not this framework's ({state.name})")]
             return []
-        type_name = self._id_names.get(parsed[0])
-        slot = (type_name, parsed[1]) if type_name is not None else None
+        else:
+            type_name = self._id_names.get(parsed[0])
+            slot = (type_name, parsed[1]) if type_name is not None else None
         if slot is None or not self.wanted(slot):
             return [Kill(task_id, agent_id, f"no longer wanted ({state.name})")]
         actions: list[Action] = []
@@ -503,17 +984,25 @@ class Fleet:
             for holder in holders:
                 holder.restarting = holder.killing = True
                 actions.append(Persist(holder))
-                actions.append(Kill(holder.task_id, holder.agent_id, "another task runs for it"))
-        running = state == TaskState.TASK_RUNNING
+                actions.extend(_kills(holder, "another task runs for it"))
+        containers: dict[str, TaskState] | None = None
+        if pod is not None:
+            spec_pod = self.specs[slot[0]].pod
+            assert spec_pod is not None
+            # The other containers' states come with their own answers (the implicit reconciliation).
+            containers = {c.name: TaskState.TASK_STAGING for c in spec_pod.containers}
+            containers[pod[1]] = state
+        running = (pod_state(containers) if containers is not None else state) == TaskState.TASK_RUNNING
         rec = TaskRecord(
-            task_id,
+            record_id,
             slot[0],
             slot[1],
-            state=state,
+            state=pod_state(containers) if containers is not None else state,
             agent_id=agent_id,
             updated_at=now,
             launched=running,
             started_at=now if running else None,
+            containers=containers,
         )
         self.tasks.add(rec)
         self.pending.remove(*slot)
@@ -524,6 +1013,19 @@ class Fleet:
             actions.append(Emit("task_launched", rec))
         actions.append(Emit("updated_task", rec))
         return actions
+
+    def mesos_tasks(self) -> list[tuple[str, str | None]]:
+        """``(Mesos task ID, agent ID)`` of every live tracked task, each pod container apart
+        (what reconciliation asks about)."""
+        out: list[tuple[str, str | None]] = []
+        for rec in self.tasks:
+            if rec.state.is_terminal:
+                continue
+            if rec.containers is None:
+                out.append((rec.task_id, rec.agent_id))
+            else:
+                out.extend((container_task_id(rec.task_id, name), rec.agent_id) for name in rec.containers)
+        return out
 
     # ------------------------------------------------------------------ restarts
     def _schedule_restart(self, slot: Slot, rec: TaskRecord, now: float, actions: list[Action]) -> bool:
@@ -578,6 +1080,14 @@ class Fleet:
             self.pending.remove(*slot)
             self.delayed.pop(slot, None)
             self._uncomplete(slot, actions)
+            if slot in self.claims and not self.occupied(slot):
+                self._release(slot)
+        if spec.reserve and self.releasing:
+            # Scaled up again before a claim was given back: the instance keeps it.
+            for claim in list(self.releasing.values()):
+                if claim.type_name == type_name and claim.serial <= instances:
+                    del self.releasing[claim.task_id]
+                    self.claims[(type_name, claim.serial)] = claim
         for serial in range(1, instances + 1):
             slot = (type_name, serial)
             self._uncomplete(slot, actions)
@@ -589,7 +1099,7 @@ class Fleet:
         for rec in victims:
             rec.killing = True
             actions.append(Persist(rec))
-            actions.append(Kill(rec.task_id, rec.agent_id, "scaled down"))
+            actions.extend(_kills(rec, "scaled down"))
         return actions
 
     def _uncomplete(self, slot: Slot, actions: list[Action]) -> None:
@@ -603,7 +1113,7 @@ class Fleet:
         if not restart:
             self.completed.setdefault((rec.type_name, rec.serial), None)
         rec.killing = True
-        return [Persist(rec), Kill(rec.task_id, rec.agent_id, "asked")]
+        return [Persist(rec), *_kills(rec, "asked")]
 
     def stop_instance(self, instance: str | TaskRecord, now: float) -> list[Action]:
         """Stop an instance: kill its task, or cancel its coming restart; it stays stopped."""
@@ -618,7 +1128,7 @@ class Fleet:
             for rec in holders:
                 rec.killing = True
                 actions.append(Persist(rec))
-                actions.append(Kill(rec.task_id, rec.agent_id, "stopped"))
+                actions.extend(_kills(rec, "stopped"))
             return actions
         if slot not in self.completed:
             # No task to carry the mark: a terminal record of its own keeps it across restarts.
@@ -657,4 +1167,4 @@ class Fleet:
     def retire(self, rec: TaskRecord) -> list[Action]:
         """Kill a task whose replacement runs (its end relaunches nothing)."""
         rec.restarting = True
-        return [Persist(rec), Kill(rec.task_id, rec.agent_id, "replaced")]
+        return [Persist(rec), *_kills(rec, "replaced")]

@@ -155,6 +155,12 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
         #: `offers` listeners that only observe (metrics): not the framework's own offer logic.
         self._offer_observers: list[Callable[..., Any]] = []
         self._fleet = self._make_fleet()
+        if any(spec.reserve for spec in opts.tasks) and "RESERVATION_REFINEMENT" not in opts.capabilities:
+            raise ConfigurationError(
+                "tasks with reservations or volumes need capabilities=['RESERVATION_REFINEMENT'] "
+                "(reservations are made in Mesos's refined format)",
+                option="capabilities",
+            )
         self._fleet.offers_wanted_elsewhere = "OFFERS" in opts.handlers
         self._elector: Elector | None = None
         self._admin: Any = None
@@ -204,6 +210,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
             kill_unknown_tasks=opts.kill_unknown_tasks,
             refuse_seconds=opts.refuse_seconds,
             idle_refuse_seconds=opts.idle_refuse_seconds,
+            principal=opts.principal,
         )
 
     @classmethod
@@ -587,7 +594,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
         # register yet another framework and launch every instance again).
         self._reconciled = False
         self._fleet.holding = not session.registered_anew or self._framework_id_unstored()
-        known = [(r.task_id, r.agent_id) for r in self._fleet.tasks if not r.state.is_terminal]
+        known = self._fleet.mesos_tasks()
         reconciler.subscribed(known, registered_anew=session.registered_anew)
         if self._fleet.to_kill:
             session.spawn(self._apply(self._fleet.take_to_kill()))
@@ -674,22 +681,22 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
     async def _launch(self, action: LaunchOnOffer) -> None:
         try:
             await self._send(
-                calls.accept(
-                    [action.offer_id], [calls.launch(action.task_infos)], self.options.refuse_seconds
-                ),
+                calls.accept([action.offer_id], action.operations(), self.options.refuse_seconds),
                 wait=False,
             )
         except (CallWhileDisconnected, APIError, ConnectError) as exc:
             # The master never acted on it: the instances wait again (with the restart backoff,
             # so a call that keeps failing cannot spin).
             self._report(exc)
-            await self._apply(self._fleet.launch_failed(action.records, time.time()))
+            dropped = self._fleet.operations_dropped(action.before)
+            await self._apply([*dropped, *self._fleet.launch_failed(action.records, time.time())])
             return
         except MesosError as exc:
             # The tasks may or may not have reached the master: reconciliation decides.
             self._report(exc)
             assert self._reconciler is not None
-            self._reconciler.launch_uncertain((r.task_id, r.agent_id) for r in action.records)
+            infos = [*action.task_infos, *(info for _, group in action.groups for info in group)]
+            self._reconciler.launch_uncertain((i.task_id.value, i.agent_id.value) for i in infos)
             return
         for rec in action.records:
             log.info("launching %s as %s on %s", rec.name, rec.task_id, rec.hostname)
@@ -769,6 +776,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
             mesos_pb2.OperationState.Name(status.state),
             status.message,
         )
+        await self._apply(self._fleet.operation_status(status))
         if not (self.options.auto_acknowledge and status.HasField("uuid") and status.operation_id.value):
             return
         await self._send_quietly(
@@ -805,8 +813,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
         """Reconcile: explicitly every known task (retried until answered) and implicitly all others."""
         if self._reconciler is None:
             raise CallWhileDisconnected("RECONCILE not sent: the scheduler is not started")
-        pairs = {r.task_id: r.agent_id for r in self._fleet.tasks if not r.state.is_terminal}
-        await self._reconciler.sync(pairs)
+        await self._reconciler.sync(dict(self._fleet.mesos_tasks()))
 
     async def teardown(self) -> None:
         """TEARDOWN: end the framework (Mesos kills all its tasks), clear persisted state and stop."""
@@ -819,7 +826,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
                 self._session.tearing_down = False
             raise
         if self._persister is not None:
-            for rec in list(self._fleet.tasks):
+            for rec in [*self._fleet.tasks, *self._fleet.claims.values(), *self._fleet.releasing.values()]:
                 self._persister.forget(rec.task_id)
             self._persister.clear_framework_id()
         self._spawn(self.stop())

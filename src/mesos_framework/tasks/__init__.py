@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from mesos_framework.tasks.records import TaskRecord, TaskTable
     from mesos_framework.tasks.resources import ResourceKey, Resources
     from mesos_framework.tasks.spec import (
+        ContainerSpec,
+        PersistentVolume,
+        PodSpec,
         PortMapping,
         TaskResources,
         TaskSpec,
@@ -34,10 +37,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_RESTART_STATES",
     "Constraint",
+    "ContainerSpec",
     "Launch",
     "MatchResult",
     "OfferPool",
     "PendingQueue",
+    "PersistentVolume",
+    "PodSpec",
     "PortMapping",
     "ResourceKey",
     "Resources",
@@ -71,6 +77,9 @@ if not TYPE_CHECKING:
             "TaskTable": "mesos_framework.tasks.records",
             "ResourceKey": "mesos_framework.tasks.resources",
             "Resources": "mesos_framework.tasks.resources",
+            "ContainerSpec": "mesos_framework.tasks.spec",
+            "PodSpec": "mesos_framework.tasks.spec",
+            "PersistentVolume": "mesos_framework.tasks.spec",
             "PortMapping": "mesos_framework.tasks.spec",
             "TaskResources": "mesos_framework.tasks.spec",
             "TaskSpec": "mesos_framework.tasks.spec",

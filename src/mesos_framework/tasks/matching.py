@@ -23,9 +23,20 @@ from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks import ranges as rng
 from mesos_framework.tasks.constraints import ConstraintTracker, Placement, offer_values
 from mesos_framework.tasks.resources import ResourceKey, Resources
-from mesos_framework.tasks.spec import TaskSpec, serial_env_name
+from mesos_framework.tasks.spec import ContainerSpec, TaskSpec, serial_env_name
 
-__all__ = ["Launch", "MatchResult", "OfferPool", "PendingGroup", "PendingQueue", "match_offers"]
+__all__ = [
+    "CLAIM_LABEL",
+    "Launch",
+    "MatchResult",
+    "OfferPool",
+    "PendingGroup",
+    "PendingQueue",
+    "build_pod",
+    "claim_of",
+    "container_task_id",
+    "match_offers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +63,35 @@ class _PortBucket:
         self.ranges = ranges
 
 
-class OfferPool:
-    """The still-unused resources of one offer, consumed task by task."""
+#: The reservation label that marks resources reserved for one instance (its claim ID as value).
+CLAIM_LABEL = "mesos_framework.claim"
 
-    __slots__ = ("_port_count", "_ports", "_scalars", "_totals", "offer")
+
+def claim_of(resource: mesos_pb2.Resource) -> str | None:
+    """The claim ID a resource was reserved for (`CLAIM_LABEL` on its latest reservation)."""
+    if resource.reservations:
+        labels = resource.reservations[-1].labels.labels
+    elif resource.HasField("reservation"):
+        labels = resource.reservation.labels.labels
+    else:
+        return None
+    return next((label.value for label in labels if label.key == CLAIM_LABEL), None)
+
+
+class OfferPool:
+    """The still-unused resources of one offer, consumed task by task.
+
+    Resources reserved for one instance (`CLAIM_LABEL`) are left out: only that instance uses them.
+    """
+
+    __slots__ = ("_free", "_port_count", "_ports", "_scalars", "_totals", "offer")
 
     def __init__(self, offer: mesos_pb2.Offer, roles: Iterable[str]) -> None:
         self.offer = offer
-        usable = Resources.from_protos(offer.resources).usable_by(roles)
+        protos = offer.resources
+        if any(r.reservations or r.HasField("reservation") for r in protos):
+            protos = [r for r in protos if claim_of(r) is None]  # type: ignore[assignment]
+        usable = Resources.from_protos(protos).usable_by(roles)
         self._scalars: dict[str, list[_Bucket]] = {}
         self._ports: list[_PortBucket] = []
         # Reserved first, so reservations made for the framework are used up before shared capacity.
@@ -69,16 +101,26 @@ class OfferPool:
             elif isinstance(amount, tuple) and key.name == "ports":
                 self._ports.append(_PortBucket(key, amount))
         self._totals = {name: sum(b.amount for b in buckets) for name, buckets in self._scalars.items()}
+        #: The unreserved part of each total (what a new reservation can be made from).
+        self._free = {
+            name: sum(b.amount for b in buckets if not b.key.reserved)
+            for name, buckets in self._scalars.items()
+        }
         self._port_count = sum(rng.count(b.ranges) for b in self._ports)
 
     def _has_port(self, port: int) -> bool:
         return any(rng.contains(b.ranges, ((port, port),)) for b in self._ports)
 
     def fits(
-        self, scalars: Sequence[tuple[str, int]], dynamic_ports: int, fixed_ports: Sequence[int]
+        self,
+        scalars: Sequence[tuple[str, int]],
+        dynamic_ports: int,
+        fixed_ports: Sequence[int],
+        *,
+        unreserved: bool = False,
     ) -> bool:
-        """True when one more instance with this demand fits."""
-        totals = self._totals
+        """True when one more instance with this demand fits (``unreserved``: from unreserved scalars)."""
+        totals = self._free if unreserved else self._totals
         for name, milli in scalars:
             if totals.get(name, 0) < milli:
                 return False
@@ -87,20 +129,27 @@ class OfferPool:
         return all(self._has_port(port) for port in fixed_ports)
 
     def take(
-        self, scalars: Sequence[tuple[str, int]], dynamic_ports: int, fixed_ports: Sequence[int]
+        self,
+        scalars: Sequence[tuple[str, int]],
+        dynamic_ports: int,
+        fixed_ports: Sequence[int],
+        *,
+        unreserved: bool = False,
     ) -> tuple[list[mesos_pb2.Resource], list[int]]:
         """Consume one instance's demand; return its ``Resource`` messages and host ports, in order.
 
-        Call only after `fits()` said yes.
+        Call only after `fits()` (with the same ``unreserved``) said yes.
         """
         out: list[mesos_pb2.Resource] = []
         for name, milli in scalars:
             need = milli
             for bucket in self._scalars[name]:
-                if bucket.amount <= 0:
+                if bucket.amount <= 0 or (unreserved and bucket.key.reserved):
                     continue
                 use = min(bucket.amount, need)
                 bucket.amount -= use
+                if not bucket.key.reserved:
+                    self._free[name] -= use
                 out.append(bucket.key.to_proto(use))
                 need -= use
                 if need == 0:
@@ -183,11 +232,11 @@ class PendingQueue:
         """Register (or replace the spec of) a task type."""
         group = self._groups.get(spec.name)
         if group is None:
-            group = PendingGroup(spec, spec.resources.scalars_milli())
+            group = PendingGroup(spec, spec.demand.scalars_milli())
             self._groups[spec.name] = group
         else:
             group.spec = spec
-            group.scalars = spec.resources.scalars_milli()
+            group.scalars = spec.demand.scalars_milli()
         self._order = sorted(self._groups.values(), key=lambda g: (g.spec.priority, g.spec.name))
         return group
 
@@ -225,13 +274,20 @@ class PendingQueue:
 
 @dataclass(slots=True)
 class Launch:
-    """One instance placed on an offer."""
+    """One instance placed on an offer.
+
+    For a pod, ``executor`` and ``group`` are what ``LAUNCH_GROUP`` sends (the default
+    executor and one ``TaskInfo`` per container) and ``task_info`` only names the pod
+    instance (its task ID, which is also the executor's ID); ``ports`` are all its containers'.
+    """
 
     spec: TaskSpec
     serial: int
     task_info: mesos_pb2.TaskInfo
     offer: mesos_pb2.Offer
     ports: list[int]
+    executor: mesos_pb2.ExecutorInfo | None = None
+    group: tuple[mesos_pb2.TaskInfo, ...] = ()
 
     @property
     def task_id(self) -> str:
@@ -287,13 +343,30 @@ def match_offers(
                 continue
             res = group.spec.resources
             tracker = trackers.get(group.spec.name) if trackers else None
-            while group.serials and pool.fits(group.scalars, res.dynamic_ports, res.fixed_ports):
+            fresh = group.spec.reserve  # a new reservation is made of unreserved resources
+            while group.serials and pool.fits(
+                group.scalars, res.dynamic_ports, res.fixed_ports, unreserved=fresh
+            ):
                 if tracker is not None:
                     assert values is not None
                     if not tracker.allows(values):
                         break
                     tracker.add(values)
-                resources, ports = pool.take(group.scalars, res.dynamic_ports, res.fixed_ports)
+                if group.spec.pod is not None:
+                    launched.append(
+                        _place_pod(
+                            group.spec,
+                            group.pop(),
+                            offer,
+                            pool,
+                            framework_name=framework_name,
+                            serial_numbered=serial_numbered,
+                        )
+                    )
+                    continue
+                resources, ports = pool.take(
+                    group.scalars, res.dynamic_ports, res.fixed_ports, unreserved=fresh
+                )
                 serial = group.pop()
                 info = build_task_info(
                     group.spec,
@@ -311,6 +384,137 @@ def match_offers(
         else:
             result.unused.append(offer)
     return result
+
+
+def container_task_id(pod_task_id: str, container: str) -> str:
+    """The Mesos task ID of one container of a pod: ``<pod task ID>.<container name>``."""
+    return f"{pod_task_id}.{container}"
+
+
+def _merge_ports(resources: list[mesos_pb2.Resource]) -> list[mesos_pb2.Resource]:
+    """One ``ports`` resource per identity (a container's fixed and dynamic ports are taken apart)."""
+    out: list[mesos_pb2.Resource] = []
+    by_identity: dict[bytes, mesos_pb2.Resource] = {}
+    for res in resources:
+        if res.name != "ports" or res.type != mesos_pb2.Value.RANGES:
+            out.append(res)
+            continue
+        probe = mesos_pb2.Resource()
+        probe.CopyFrom(res)
+        probe.ClearField("ranges")
+        key = probe.SerializeToString(deterministic=True)
+        into = by_identity.get(key)
+        if into is None:
+            by_identity[key] = res
+            out.append(res)
+            continue
+        spans = [(r.begin, r.end) for r in into.ranges.range] + [(r.begin, r.end) for r in res.ranges.range]
+        del into.ranges.range[:]
+        for begin, end in rng.coalesce(spans):
+            into.ranges.range.add(begin=begin, end=end)
+    return out
+
+
+def _place_pod(
+    spec: TaskSpec,
+    serial: int,
+    offer: mesos_pb2.Offer,
+    pool: OfferPool,
+    *,
+    framework_name: str,
+    serial_numbered: bool,
+) -> Launch:
+    """Take a pod's executor and container resources from the pool (after `fits()` said yes)."""
+    pod = spec.pod
+    assert pod is not None
+    executor_resources, _ = pool.take(pod.executor_resources.scalars_milli(), 0, ())
+    # Every container's fixed ports first, so no dynamic pick takes another container's fixed port.
+    fixed: list[tuple[list[mesos_pb2.Resource], list[int]]] = [
+        pool.take((), 0, c.resources.fixed_ports) for c in pod.containers
+    ]
+    parts: list[tuple[ContainerSpec, list[mesos_pb2.Resource], list[int]]] = []
+    all_ports: list[int] = []
+    for container, (fixed_res, fixed_ports) in zip(pod.containers, fixed, strict=True):
+        res = container.resources
+        taken, dynamic = pool.take(res.scalars_milli(), res.dynamic_ports, ())
+        ports = fixed_ports + dynamic
+        parts.append((container, _merge_ports(taken + fixed_res), ports))
+        all_ports.extend(ports)
+    task_id = spec.new_task_id(framework_name, serial)
+    executor, infos = build_pod(
+        spec,
+        serial,
+        offer,
+        executor_resources,
+        parts,
+        task_id=task_id,
+        serial_numbered=serial_numbered,
+    )
+    identity = mesos_pb2.TaskInfo()
+    identity.name = spec.instance_name(serial).replace("/", "_")
+    identity.task_id.value = task_id
+    identity.agent_id.CopyFrom(offer.agent_id)
+    return Launch(spec, serial, identity, offer, all_ports, executor=executor, group=tuple(infos))
+
+
+def build_pod(
+    spec: TaskSpec,
+    serial: int,
+    offer: mesos_pb2.Offer,
+    executor_resources: list[mesos_pb2.Resource],
+    parts: Sequence[tuple[ContainerSpec, list[mesos_pb2.Resource], list[int]]],
+    *,
+    task_id: str,
+    serial_numbered: bool = True,
+) -> tuple[mesos_pb2.ExecutorInfo, list[mesos_pb2.TaskInfo]]:
+    """The default executor and the container ``TaskInfo`` s of one pod instance.
+
+    The executor's ID is the pod's task ID; each container is a task
+    ``<pod task ID>.<container>`` whose command gets the pod's and its own environment,
+    ``PORT0..n`` (its own host ports), ``HOST`` and, with serial numbering,
+    ``TASK_<TYPE>_SERIAL_NUMBER``.
+    """
+    executor = mesos_pb2.ExecutorInfo(type=mesos_pb2.ExecutorInfo.DEFAULT)
+    executor.executor_id.value = task_id
+    executor.resources.extend(executor_resources)
+    instance = spec.instance_name(serial).replace("/", "_")
+    infos = []
+    for container, resources, ports in parts:
+        info = mesos_pb2.TaskInfo()
+        info.name = f"{instance}.{container.name}" if serial_numbered else f"{spec.name}.{container.name}"
+        info.task_id.value = container_task_id(task_id, container.name)
+        info.agent_id.CopyFrom(offer.agent_id)
+        info.resources.extend(resources)
+        if container.command is not None:
+            info.command.CopyFrom(container.command)
+        if container.container is not None:
+            info.container.CopyFrom(container.container)
+            if container.command is None:
+                info.command.shell = False  # the image's entrypoint
+        variables = info.command.environment.variables
+        for key, value in (*spec.environment, *container.environment):
+            variables.add(name=key, value=value)
+        for index, port in enumerate(ports):
+            variables.add(name=f"PORT{index}", value=str(port))
+        if ports:
+            variables.add(name="PORT", value=str(ports[0]))
+            variables.add(name="PORTS", value=",".join(map(str, ports)))
+        variables.add(name="HOST", value=offer_ip(offer))
+        if serial_numbered:
+            variables.add(name=serial_env_name(spec.name), value=str(serial))
+        if container.health_check is not None:
+            hc = info.health_check
+            hc.CopyFrom(container.health_check)
+            if ports and hc.type == mesos_pb2.HealthCheck.HTTP and not hc.http.port:
+                hc.http.port = ports[0]
+            elif ports and hc.type == mesos_pb2.HealthCheck.TCP and not hc.tcp.port:
+                hc.tcp.port = ports[0]
+        for key, value in spec.labels:
+            info.labels.labels.add(key=key, value=value)
+        if spec.kill_grace_period is not None:
+            info.kill_policy.grace_period.nanoseconds = int(spec.kill_grace_period * 1e9)
+        infos.append(info)
+    return executor, infos
 
 
 def offer_ip(offer: mesos_pb2.Offer) -> str:

@@ -23,18 +23,25 @@ class TaskRecord:
     """One launched instance: identity, last known state and placement.
 
     ``restarting`` marks a task being replaced (its end does not relaunch
-    it); ``killing`` marks a task the scheduler asked to kill.
+    it); ``killing`` marks a task the scheduler asked to kill. For a pod,
+    ``task_id`` is the pod's (its executor's ID), ``containers`` maps each
+    container's name to the last state of its Mesos task
+    (``<task_id>.<name>``), and ``state`` and ``healthy`` sum them up.
     """
 
     __slots__ = (
         "_properties",
         "agent_id",
+        "claim",
+        "container_health",
+        "containers",
         "executor_id",
         "healthy",
         "hostname",
         "ip",
         "killing",
         "launched",
+        "placement",
         "ports",
         "restarting",
         "serial",
@@ -63,6 +70,9 @@ class TaskRecord:
         launched: bool = False,
         restarting: bool = False,
         killing: bool = False,
+        placement: dict[str, str] | None = None,
+        containers: dict[str, TaskState] | None = None,
+        claim: str | None = None,
     ) -> None:
         self.task_id = task_id
         self.type_name = _intern(type_name)
@@ -79,6 +89,16 @@ class TaskRecord:
         self.launched = launched
         self.restarting = restarting
         self.killing = killing
+        #: The agent's placement values (hostname and attributes, as constraints compare them),
+        #: kept for constrained types so a restarted scheduler counts the task by its attributes.
+        self.placement = placement
+        #: A pod's containers: name -> the last state of its task (None: not a pod).
+        self.containers = containers
+        #: A pod's containers with a health result: name -> healthy (None until one reports).
+        self.container_health: dict[str, bool] | None = None
+        #: The instance's claim (reserved resources and volumes on its agent; the first volume's
+        #: persistence ID). A record whose ``task_id`` is its claim stands for the claim itself.
+        self.claim = claim
         self._properties: dict[str, Any] | None = None
 
     @property
@@ -90,6 +110,11 @@ class TaskRecord:
         if self._properties is None:
             self._properties = {}
         return self._properties
+
+    @property
+    def is_claim(self) -> bool:
+        """True for the record of a claim (reserved resources and volumes), not of a task."""
+        return self.claim is not None and self.claim == self.task_id
 
     @property
     def name(self) -> str:
@@ -119,6 +144,14 @@ class TaskRecord:
             out["killing"] = True
         if self.launched:
             out["launched"] = True
+        if self.placement:
+            out["placement"] = dict(self.placement)
+        if self.claim is not None:
+            out["claim"] = self.claim
+        if self.containers is not None:
+            out["containers"] = {name: state.name for name, state in self.containers.items()}
+        if self.container_health:
+            out["container_health"] = dict(self.container_health)
         if self._properties:
             out["properties"] = dict(self._properties)
         return out
@@ -142,7 +175,12 @@ class TaskRecord:
                 launched=bool(data.get("launched", False)),
                 restarting=bool(data.get("restarting", False)),
                 killing=bool(data.get("killing", False)),
+                placement=_placement(data.get("placement")),
+                containers=_containers(data.get("containers")),
+                claim=str(data["claim"]) if data.get("claim") is not None else None,
             )
+            if data.get("container_health"):
+                rec.container_health = {str(k): bool(v) for k, v in dict(data["container_health"]).items()}
             if data.get("properties"):
                 rec.properties.update(dict(data["properties"]))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -150,29 +188,55 @@ class TaskRecord:
         return rec
 
 
+def _placement(value: Any) -> dict[str, str] | None:
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError(f"placement must be a mapping, got {type(value).__name__}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _containers(value: Any) -> dict[str, TaskState] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError(f"containers must be a mapping, got {type(value).__name__}")
+    return {str(k): TaskState.parse(v) for k, v in value.items()}
+
+
 class TaskTable:
     """The tracked tasks, by task ID and by ``(type, serial)``.
 
     More than one task can hold the same instance name for a short while
     (during a rolling restart the replacement runs next to the old task).
+    A pod's containers' task IDs lead to its record through `container()`.
     """
 
-    __slots__ = ("_by_id", "_by_name")
+    __slots__ = ("_by_id", "_by_name", "_containers")
 
     def __init__(self) -> None:
         self._by_id: dict[str, TaskRecord] = {}
         self._by_name: dict[tuple[str, int], list[TaskRecord]] = {}
+        self._containers: dict[str, tuple[TaskRecord, str]] = {}
 
     def add(self, record: TaskRecord) -> None:
         """Track a task (replacing a record with the same ID)."""
         self.remove(record.task_id)
         self._by_id[record.task_id] = record
         self._by_name.setdefault((record.type_name, record.serial), []).append(record)
+        for name in record.containers or ():
+            self._containers[f"{record.task_id}.{name}"] = (record, name)
+
+    def container(self, task_id: str) -> tuple[TaskRecord, str] | None:
+        """The pod record and container name of a container's task ID."""
+        return self._containers.get(task_id)
 
     def remove(self, task_id: str) -> TaskRecord | None:
         """Stop tracking a task; return its record if it was tracked."""
         record = self._by_id.pop(task_id, None)
         if record is not None:
+            for name in record.containers or ():
+                self._containers.pop(f"{record.task_id}.{name}", None)
             key = (record.type_name, record.serial)
             same = self._by_name.get(key, [])
             same[:] = [r for r in same if r is not record]

@@ -30,6 +30,9 @@ __all__ = [
     "MAX_PORTS",
     "MAX_SCALAR",
     "MAX_SECONDS",
+    "ContainerSpec",
+    "PersistentVolume",
+    "PodSpec",
     "PortMapping",
     "TaskResources",
     "TaskSpec",
@@ -40,6 +43,8 @@ __all__ = [
 M = TypeVar("M", bound=Message)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+#: A pod container's name: it ends its Mesos task ID (``<pod task ID>.<name>``), so no dots.
+_CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _PROTOCOLS = ("tcp", "udp", "sctp")
 
 #: The most instances one task type may have (each waits in memory until launched).
@@ -181,6 +186,317 @@ class TaskResources:
         """How many host ports are picked freely from the offer."""
         return self.ports - len(self.fixed_ports)
 
+    def __add__(self, other: TaskResources) -> TaskResources:
+        return TaskResources(
+            cpus=self.cpus + other.cpus,
+            mem=self.mem + other.mem,
+            disk=self.disk + other.disk,
+            gpus=self.gpus + other.gpus,
+            ports=self.ports + other.ports,
+            fixed_ports=self.fixed_ports + other.fixed_ports,
+        )
+
+
+_VOLUME_MODES = ("RW", "RO")
+
+
+@dataclass(frozen=True, slots=True)
+class PersistentVolume:
+    """A persistent volume of one instance: reserved disk that outlives its tasks.
+
+    ``container_path`` is where the task sees it, relative to its sandbox (e.g. ``data``);
+    ``size_mb`` the disk it takes; ``mode`` ``RW`` or ``RO``. Each instance gets its own
+    volume, created on the agent it first runs on; it is relaunched there, on the same volume.
+    """
+
+    container_path: str
+    size_mb: float
+    mode: str = "RW"
+
+    def check(self, where: str) -> None:
+        """Raise `ConfigurationError` (naming ``where``) for a bad path, size or mode."""
+        path = self.container_path
+        if (
+            not isinstance(path, str)
+            or not path
+            or path.startswith("/")
+            or "\0" in path
+            or any(part in ("", ".", "..") for part in path.split("/"))
+        ):
+            raise ConfigurationError(
+                f"a volume's container_path is a relative path inside the sandbox (like data), got {path!r}",
+                option=f"{where}.container_path",
+            )
+        if isinstance(self.size_mb, bool) or not isinstance(self.size_mb, int | float):
+            raise ConfigurationError(f"expected a number, got {self.size_mb!r}", option=f"{where}.size_mb")
+        _in_range(self.size_mb, f"{where}.size_mb", 0, MAX_SCALAR)
+        if self.size_mb <= 0:
+            raise ConfigurationError("a volume needs some disk", option=f"{where}.size_mb")
+        if self.mode not in _VOLUME_MODES:
+            raise ConfigurationError(f"mode must be RW or RO, got {self.mode!r}", option=f"{where}.mode")
+
+    @classmethod
+    def from_value(cls, value: Any, where: str) -> PersistentVolume:
+        """A volume from itself or ``{"container_path", "size_mb", "mode"}`` (camelCase too)."""
+        if isinstance(value, PersistentVolume):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigurationError(
+                f"expected a dict or PersistentVolume, got {type(value).__name__}", option=where
+            )
+        aliases = {
+            "container_path": "container_path",
+            "containerPath": "container_path",
+            "size_mb": "size_mb",
+            "sizeMb": "size_mb",
+            "size": "size_mb",
+            "mode": "mode",
+        }
+        values: dict[str, Any] = {}
+        for key, item in value.items():
+            canon = aliases.get(key)
+            if canon is None:
+                raise ConfigurationError(
+                    "unknown option; expected container_path, size_mb or mode", option=f"{where}.{key}"
+                )
+            values[canon] = item
+        for required in ("container_path", "size_mb"):
+            if required not in values:
+                raise ConfigurationError("required", option=f"{where}.{required}")
+        mode = values.get("mode", "RW")
+        volume = cls(
+            values["container_path"], values["size_mb"], mode.upper() if isinstance(mode, str) else mode
+        )
+        volume.check(where)
+        return volume
+
+
+#: Stands for "not given" (a pod's resources are its containers' and its executor's).
+_NO_RESOURCES = TaskResources(cpus=0.0, mem=0.0)
+#: What Mesos's default executor of a pod needs by default (its minimum: 0.01 cpus, 32 MB).
+DEFAULT_EXECUTOR_RESOURCES = TaskResources(cpus=0.1, mem=32.0, disk=10.0)
+
+
+def _check_resources(res: TaskResources, where: str, *, executor: bool = False) -> None:
+    for field_name in ("cpus", "mem", "disk", "gpus"):
+        _in_range(getattr(res, field_name), f"{where}.{field_name}", 0, MAX_SCALAR)
+    _in_range(res.ports, f"{where}.ports", 0, MAX_PORTS)
+    if executor:
+        if res.cpus < 0.01 or res.mem < 32 or res.disk <= 0:
+            raise ConfigurationError(
+                "Mesos's default executor needs at least 0.01 cpus, 32 MB of mem and some disk",
+                option=where,
+            )
+        if res.ports or res.gpus:
+            raise ConfigurationError("the executor takes no ports nor gpus", option=where)
+        return
+    if res.cpus <= 0 and res.mem <= 0:
+        raise ConfigurationError("a task needs cpus or mem", option=where)
+    if res.ports < len(res.fixed_ports):
+        raise ConfigurationError(
+            f"ports ({res.ports}) must count the {len(res.fixed_ports)} fixed ports too",
+            option=f"{where}.ports",
+        )
+    if len(set(res.fixed_ports)) != len(res.fixed_ports):
+        raise ConfigurationError("fixed ports must be unique", option=f"{where}.fixed_ports")
+    for port in res.fixed_ports:
+        if not 1 <= port <= 65535:
+            raise ConfigurationError(f"{port} is not a port", option=f"{where}.fixed_ports")
+
+
+def _check_health(hc: mesos_pb2.HealthCheck, where: str, *, has_ports: bool) -> None:
+    for seconds in ("delay_seconds", "interval_seconds", "timeout_seconds", "grace_period_seconds"):
+        if hc.HasField(seconds):
+            _in_range(getattr(hc, seconds), f"{where}.{seconds}", 0, MAX_SECONDS)
+    if not has_ports:
+        hc_port: int | None = None
+        if hc.type == mesos_pb2.HealthCheck.HTTP:
+            hc_port = hc.http.port
+        elif hc.type == mesos_pb2.HealthCheck.TCP:
+            hc_port = hc.tcp.port
+        if hc_port == 0:
+            raise ConfigurationError(
+                "a health check without a port needs the task to have ports", option=where
+            )
+
+
+def _health_message(value: Any, where: str) -> mesos_pb2.HealthCheck:
+    """A health check from a message or a dict (``type`` guessed, a missing port filled at launch)."""
+    if isinstance(value, Mapping):
+        hc = dict(value)
+        if "type" not in hc:
+            hc["type"] = next((t for t in ("HTTP", "TCP", "COMMAND") if t.lower() in hc), "HTTP")
+        for kind in ("http", "tcp"):
+            if isinstance(hc.get(kind), Mapping) and "port" not in hc[kind]:
+                # Filled at launch with the first (container) port.
+                hc[kind] = {**hc[kind], "port": 0}
+        value = hc
+    return _message(mesos_pb2.HealthCheck, value, where)
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    """One container of a pod: a Mesos task of the pod's task group.
+
+    ``name`` ends the container's task ID (``<pod task ID>.<name>``): letters, digits, ``_`` and
+    ``-``. ``command`` runs in the container (a ``container`` with an image may run its
+    entrypoint instead); ``health_check`` is this container's (a missing HTTP/TCP port is its
+    first host port); ``environment`` is added to its command, after the pod's.
+    """
+
+    name: str
+    resources: TaskResources
+    command: mesos_pb2.CommandInfo | None = None
+    container: mesos_pb2.ContainerInfo | None = None
+    health_check: mesos_pb2.HealthCheck | None = None
+    environment: tuple[tuple[str, str], ...] = ()
+    _option: str = field(default="", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = self._option or f"pod.{self.name}"
+        if not isinstance(self.name, str) or not _CONTAINER_NAME.match(self.name):
+            raise ConfigurationError(
+                "a container name must start with a letter or digit; use letters, digits, _ and - "
+                "(at most 63)",
+                option=where,
+            )
+        if not isinstance(self.resources, TaskResources):
+            raise ConfigurationError("expected TaskResources", option=f"{where}.resources")
+        _check_resources(self.resources, f"{where}.resources")
+        if self.command is None and self.container is None:
+            raise ConfigurationError("needs a command or a container", option=where)
+        if self.command is not None:
+            _check_command(self.command, f"{where}.command", container=self.container is not None)
+        if self.container is not None and self.container.type == mesos_pb2.ContainerInfo.DOCKER:
+            raise ConfigurationError(
+                "Mesos runs a pod's containers with its own containerizer: use a MESOS container",
+                option=f"{where}.container",
+            )
+        for part in ("command", "container", "health_check"):
+            message = getattr(self, part)
+            if message is not None:
+                check_message_numbers(
+                    message, f"{where}.{part}", max_scalar=MAX_SCALAR, max_seconds=MAX_SECONDS
+                )
+        if self.health_check is not None:
+            _check_health(self.health_check, f"{where}.health_check", has_ports=self.resources.ports > 0)
+        for name, value in self.environment:
+            _check_env(name, value, f"{where}.environment.{name}")
+
+    @classmethod
+    def from_dict(cls, value: Any, where: str) -> ContainerSpec:
+        """A container from a dict: ``name``, ``resources``, ``command``, ``container``,
+        ``health_check``, ``environment``."""
+        if isinstance(value, ContainerSpec):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigurationError(
+                f"expected a dict or ContainerSpec, got {type(value).__name__}", option=where
+            )
+        values: dict[str, Any] = {}
+        for key, item in value.items():
+            canon = _CONTAINER_ALIASES.get(key)
+            if canon is None:
+                raise ConfigurationError(
+                    f"unknown option; expected one of {', '.join(sorted(set(_CONTAINER_ALIASES.values())))}",
+                    option=f"{where}.{key}",
+                )
+            values[canon] = item
+        name = values.get("name")
+        if not isinstance(name, str):
+            raise ConfigurationError("required: the container's name", option=f"{where}.name")
+        kwargs: dict[str, Any] = {"name": name, "_option": where}
+        kwargs["resources"] = _resources(values.get("resources"), f"{where}.resources")
+        if values.get("command") is not None:
+            kwargs["command"] = _message(mesos_pb2.CommandInfo, values["command"], f"{where}.command")
+        if values.get("container") is not None:
+            kwargs["container"] = _message(mesos_pb2.ContainerInfo, values["container"], f"{where}.container")
+        if values.get("health_check") is not None:
+            kwargs["health_check"] = _health_message(values["health_check"], f"{where}.health_check")
+        if values.get("environment") is not None:
+            kwargs["environment"] = _environment(values["environment"], f"{where}.environment")
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class PodSpec:
+    """A group of containers launched together (``LAUNCH_GROUP``) on Mesos's default executor.
+
+    The pod is one instance: it is placed, scaled, restarted and replaced as a whole. When a
+    container fails or is killed, the executor kills the others (the task group's policy) and the
+    instance ends; it is restarted like any task. ``executor_resources`` are the default
+    executor's own (Mesos needs some cpus, mem and disk for it), on top of the containers'.
+    """
+
+    containers: tuple[ContainerSpec, ...]
+    executor_resources: TaskResources = DEFAULT_EXECUTOR_RESOURCES
+    _option: str = field(default="pod", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = self._option
+        if isinstance(self.containers, ContainerSpec) or not isinstance(self.containers, Sequence):
+            raise ConfigurationError("expected a list of ContainerSpec", option=f"{where}.containers")
+        containers = tuple(self.containers)
+        if not containers:
+            raise ConfigurationError("a pod needs at least one container", option=f"{where}.containers")
+        seen: set[str] = set()
+        for i, c in enumerate(containers):
+            if not isinstance(c, ContainerSpec):
+                raise ConfigurationError(
+                    f"expected a ContainerSpec, got {type(c).__name__}", option=f"{where}.containers[{i}]"
+                )
+            if c.name in seen:
+                raise ConfigurationError(
+                    f"two containers named {c.name!r}", option=f"{where}.containers[{i}]"
+                )
+            seen.add(c.name)
+        fixed = [p for c in containers for p in c.resources.fixed_ports]
+        if len(set(fixed)) != len(fixed):
+            raise ConfigurationError(
+                "two containers ask for the same fixed port", option=f"{where}.containers"
+            )
+        object.__setattr__(self, "containers", containers)
+        if not isinstance(self.executor_resources, TaskResources):
+            raise ConfigurationError("expected TaskResources", option=f"{where}.executor_resources")
+        _check_resources(self.executor_resources, f"{where}.executor_resources", executor=True)
+
+    @property
+    def resources(self) -> TaskResources:
+        """Everything one pod needs: the executor's resources and every container's."""
+        total = self.executor_resources
+        for c in self.containers:
+            total = total + c.resources
+        return total
+
+    def container(self, name: str) -> ContainerSpec | None:
+        """The container of this name, if any."""
+        return next((c for c in self.containers if c.name == name), None)
+
+    @classmethod
+    def from_value(cls, value: Any, where: str) -> PodSpec:
+        """A pod from a `PodSpec`, a list of containers, or
+        ``{"containers": [...], "executor_resources": {...}}``."""
+        if isinstance(value, PodSpec):
+            return value
+        executor = DEFAULT_EXECUTOR_RESOURCES
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"containers", "executor_resources", "executorResources"}
+            if unknown:
+                raise ConfigurationError(
+                    "unknown option; expected containers or executor_resources",
+                    option=f"{where}.{sorted(unknown)[0]}",
+                )
+            raw_executor = value.get("executor_resources", value.get("executorResources"))
+            if raw_executor is not None:
+                executor = _resources(raw_executor, f"{where}.executor_resources")
+            value = value.get("containers")
+        if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+            raise ConfigurationError("expected a list of containers", option=f"{where}.containers")
+        containers = tuple(
+            ContainerSpec.from_dict(item, f"{where}.containers[{i}]") for i, item in enumerate(value)
+        )
+        return cls(containers, executor, where)
+
 
 _ALIASES: dict[str, str] = {
     "instances": "instances",
@@ -209,6 +525,27 @@ _ALIASES: dict[str, str] = {
     "kill_grace_period": "kill_grace_period",
     "killGracePeriod": "kill_grace_period",
     "constraints": "constraints",
+    "pod": "pod",
+    "volumes": "volumes",
+    "persistent_volumes": "volumes",
+    "persistentVolumes": "volumes",
+    "reserve": "reserve",
+    "keep_volumes_on_scale_down": "keep_volumes_on_scale_down",
+    "keepVolumesOnScaleDown": "keep_volumes_on_scale_down",
+}
+_CONTAINER_ALIASES: dict[str, str] = {
+    "name": "name",
+    "resources": "resources",
+    "command": "command",
+    "command_info": "command",
+    "commandInfo": "command",
+    "container": "container",
+    "container_info": "container",
+    "containerInfo": "container",
+    "health_check": "health_check",
+    "healthCheck": "health_check",
+    "environment": "environment",
+    "env": "environment",
 }
 _RESOURCE_ALIASES: dict[str, str] = {
     "cpus": "cpus",
@@ -233,11 +570,20 @@ class TaskSpec:
     container ports (Docker BRIDGE/USER networks, or a Mesos container's
     first network). ``environment`` is added to every instance's command.
     ``constraints`` limit where instances run (Marathon's operators, see
-    `mesos_framework.tasks.constraints`).
+    `mesos_framework.tasks.constraints`). ``pod`` makes each instance a group of
+    containers (a `PodSpec`, or a list of `ContainerSpec`) launched together on Mesos's
+    default executor; a pod's resources are its containers' and its executor's, and
+    ``command``, ``container``, ``executor``, ``health_check`` and ``port_mappings`` belong
+    to its containers instead. ``reserve`` reserves each instance's resources on the agent it
+    first runs on (for the framework's role) and relaunches it only there; ``volumes`` (which
+    imply ``reserve``) gives each instance persistent volumes on that reservation, kept across
+    its relaunches. When an instance is scaled away its volumes are destroyed and its
+    resources unreserved, unless ``keep_volumes_on_scale_down`` (then scaling up again reuses
+    them).
     """
 
     name: str
-    resources: TaskResources
+    resources: TaskResources = _NO_RESOURCES
     instances: int = 1
     priority: int = 0
     allow_scaling: bool = False
@@ -250,6 +596,10 @@ class TaskSpec:
     environment: tuple[tuple[str, str], ...] = ()
     kill_grace_period: float | None = None
     constraints: tuple[Constraint, ...] = ()
+    pod: PodSpec | None = None
+    volumes: tuple[PersistentVolume, ...] = ()
+    reserve: bool = False
+    keep_volumes_on_scale_down: bool = False
     _option: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -260,22 +610,17 @@ class TaskSpec:
                 option=where,
             )
         _in_range(self.instances, f"{where}.instances", 0, MAX_INSTANCES)
+        if self.volumes or self.reserve:
+            self._check_reservation(where)
+        if self.pod is not None:
+            self._check_pod(where)
+            return
         res = self.resources
-        for field_name in ("cpus", "mem", "disk", "gpus"):
-            _in_range(getattr(res, field_name), f"{where}.resources.{field_name}", 0, MAX_SCALAR)
-        _in_range(res.ports, f"{where}.resources.ports", 0, MAX_PORTS)
-        if res.cpus <= 0 and res.mem <= 0:
-            raise ConfigurationError("a task needs cpus or mem", option=f"{where}.resources")
-        if res.ports < len(res.fixed_ports):
+        if res is _NO_RESOURCES:
             raise ConfigurationError(
-                f"ports ({res.ports}) must count the {len(res.fixed_ports)} fixed ports too",
-                option=f"{where}.resources.ports",
+                "required: a task's resources (cpus and mem)", option=f"{where}.resources"
             )
-        if len(set(res.fixed_ports)) != len(res.fixed_ports):
-            raise ConfigurationError("fixed ports must be unique", option=f"{where}.resources.fixed_ports")
-        for port in res.fixed_ports:
-            if not 1 <= port <= 65535:
-                raise ConfigurationError(f"{port} is not a port", option=f"{where}.resources.fixed_ports")
+        _check_resources(res, f"{where}.resources")
         if self.command is None and self.executor is None and self.container is None:
             raise ConfigurationError("needs a command, a container or an executor", option=where)
         if self.command is not None:
@@ -286,8 +631,6 @@ class TaskSpec:
                 f"{where}.executor.command",
                 container=self.executor.HasField("container"),
             )
-        for name, value in self.environment:
-            _check_env(name, value, f"{where}.environment.{name}")
         if self.port_mappings:
             if len(self.port_mappings) != res.ports:
                 raise ConfigurationError(
@@ -316,24 +659,101 @@ class TaskSpec:
                 check_message_numbers(
                     message, f"{where}.{part}", max_scalar=MAX_SCALAR, max_seconds=MAX_SECONDS
                 )
-        hc = self.health_check
-        if hc is not None and res.ports == 0 and not self.port_mappings:
-            hc_port: int | None = None
-            if hc.type == mesos_pb2.HealthCheck.HTTP:
-                hc_port = hc.http.port
-            elif hc.type == mesos_pb2.HealthCheck.TCP:
-                hc_port = hc.tcp.port
-            if hc_port == 0:
-                raise ConfigurationError(
-                    "a health check without a port needs the task to have ports",
-                    option=f"{where}.health_check",
-                )
+        if self.health_check is not None:
+            _check_health(
+                self.health_check,
+                f"{where}.health_check",
+                has_ports=res.ports > 0 or bool(self.port_mappings),
+            )
+        self._check_common(where)
+
+    def _check_common(self, where: str) -> None:
+        for name, value in self.environment:
+            _check_env(name, value, f"{where}.environment.{name}")
         if self.kill_grace_period is not None:
             _in_range(self.kill_grace_period, f"{where}.kill_grace_period", 0, MAX_SECONDS)
         if self.constraints:
             # Placement constraints (tasks/constraints.py); errors name tasks.<type>.constraints[i].
             checked = parse_constraints(self.constraints, f"{where}.constraints")
             object.__setattr__(self, "constraints", checked)
+
+    def _check_reservation(self, where: str) -> None:
+        if isinstance(self.volumes, PersistentVolume) or not isinstance(self.volumes, Sequence):
+            raise ConfigurationError("expected a list of PersistentVolume", option=f"{where}.volumes")
+        volumes = tuple(self.volumes)
+        paths: set[str] = set()
+        for i, volume in enumerate(volumes):
+            if not isinstance(volume, PersistentVolume):
+                raise ConfigurationError(
+                    f"expected a PersistentVolume, got {type(volume).__name__}",
+                    option=f"{where}.volumes[{i}]",
+                )
+            volume.check(f"{where}.volumes[{i}]")
+            if volume.container_path in paths:
+                raise ConfigurationError("two volumes at one container_path", option=f"{where}.volumes[{i}]")
+            paths.add(volume.container_path)
+        object.__setattr__(self, "volumes", volumes)
+        if not isinstance(self.reserve, bool):
+            raise ConfigurationError("expected true or false", option=f"{where}.reserve")
+        object.__setattr__(self, "reserve", True)  # a volume lives on reserved disk
+        if self.pod is not None:
+            raise ConfigurationError(
+                "reservations and volumes are for tasks; a pod cannot have them yet",
+                option=f"{where}.volumes",
+            )
+        if self.executor is not None:
+            raise ConfigurationError(
+                "reservations and volumes are for command and container tasks, not custom executors",
+                option=f"{where}.volumes",
+            )
+
+    @property
+    def demand(self) -> TaskResources:
+        """What placing one instance takes from an offer: its resources and its volumes' disk."""
+        if not self.volumes:
+            return self.resources
+        res = self.resources
+        return TaskResources(
+            cpus=res.cpus,
+            mem=res.mem,
+            disk=res.disk + sum(v.size_mb for v in self.volumes),
+            gpus=res.gpus,
+            ports=res.ports,
+            fixed_ports=res.fixed_ports,
+        )
+
+    def _check_pod(self, where: str) -> None:
+        pod = self.pod
+        if isinstance(pod, Sequence) and not isinstance(pod, str | bytes):
+            pod = PodSpec(tuple(pod), _option=f"{where}.pod")  # a list of ContainerSpec
+            object.__setattr__(self, "pod", pod)
+        if not isinstance(pod, PodSpec):
+            raise ConfigurationError(
+                f"expected a PodSpec or a list of ContainerSpec, got {type(pod).__name__}",
+                option=f"{where}.pod",
+            )
+        for attr in ("command", "container", "executor", "health_check"):
+            if getattr(self, attr) is not None:
+                raise ConfigurationError(
+                    f"a pod's {attr} belongs to its containers (give it on a ContainerSpec)",
+                    option=f"{where}.{attr}",
+                )
+        if self.port_mappings:
+            raise ConfigurationError("a pod takes no port mappings", option=f"{where}.port_mappings")
+        if self.resources is not _NO_RESOURCES and self.resources != pod.resources:
+            raise ConfigurationError(
+                "a pod's resources are its containers' and its executor's: give them there",
+                option=f"{where}.resources",
+            )
+        object.__setattr__(self, "resources", pod.resources)
+        self._check_common(where)
+
+    @property
+    def health_checked(self) -> bool:
+        """True when the task (or, for a pod, one of its containers) has a health check."""
+        if self.pod is not None:
+            return any(c.health_check is not None for c in self.pod.containers)
+        return self.health_check is not None
 
     # -- parsing ------------------------------------------------------------
     @classmethod
@@ -383,34 +803,40 @@ class TaskSpec:
                 executor = {**executor, "executor_id": {"value": ""}}
             kwargs["executor"] = _message(mesos_pb2.ExecutorInfo, executor, f"{where}.executor")
         if values.get("health_check") is not None:
-            hc = values["health_check"]
-            if isinstance(hc, Mapping):
-                hc = dict(hc)
-                if "type" not in hc:
-                    hc["type"] = next((t for t in ("HTTP", "TCP", "COMMAND") if t.lower() in hc), "HTTP")
-                for kind in ("http", "tcp"):
-                    if isinstance(hc.get(kind), Mapping) and "port" not in hc[kind]:
-                        # Filled at launch with the first (container) port.
-                        hc[kind] = {**hc[kind], "port": 0}
-            kwargs["health_check"] = _message(mesos_pb2.HealthCheck, hc, f"{where}.health_check")
-        kwargs["resources"] = _resources(values.get("resources"), f"{where}.resources")
+            kwargs["health_check"] = _health_message(values["health_check"], f"{where}.health_check")
+        if values.get("pod") is not None:
+            kwargs["pod"] = PodSpec.from_value(values["pod"], f"{where}.pod")
+            if values.get("resources") is not None:
+                raise ConfigurationError(
+                    "a pod's resources are its containers' and its executor's: give them there",
+                    option=f"{where}.resources",
+                )
+        else:
+            kwargs["resources"] = _resources(values.get("resources"), f"{where}.resources")
         if values.get("port_mappings"):
             kwargs["port_mappings"] = _port_mappings(values["port_mappings"], f"{where}.port_mappings")
         if values.get("labels") is not None:
             kwargs["labels"] = _labels(values["labels"], f"{where}.labels")
         if values.get("environment") is not None:
-            env = values["environment"]
-            if not isinstance(env, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in env.items()
-            ):
-                raise ConfigurationError("expected a dict of strings", option=f"{where}.environment")
-            kwargs["environment"] = tuple(env.items())
+            kwargs["environment"] = _environment(values["environment"], f"{where}.environment")
         if values.get("kill_grace_period") is not None:
             kwargs["kill_grace_period"] = _number(
                 values["kill_grace_period"], f"{where}.kill_grace_period", maximum=MAX_SECONDS
             )
         if values.get("constraints") is not None:
             kwargs["constraints"] = parse_constraints(values["constraints"], f"{where}.constraints")
+        if values.get("volumes") is not None:
+            raw = values["volumes"]
+            if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+                raise ConfigurationError("expected a list of volumes", option=f"{where}.volumes")
+            kwargs["volumes"] = tuple(
+                PersistentVolume.from_value(v, f"{where}.volumes[{i}]") for i, v in enumerate(raw)
+            )
+        for flag in ("reserve", "keep_volumes_on_scale_down"):
+            if flag in values:
+                if not isinstance(values[flag], bool):
+                    raise ConfigurationError("expected true or false", option=f"{where}.{flag}")
+                kwargs[flag] = values[flag]
         return cls(**kwargs)
 
     # -- derived ------------------------------------------------------------
@@ -491,6 +917,14 @@ def _resources(value: Any, where: str) -> TaskResources:
         ports=ports,
         fixed_ports=fixed,
     )
+
+
+def _environment(env: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(env, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        raise ConfigurationError("expected a dict of strings", option=where)
+    return tuple(env.items())
 
 
 def _port_mappings(value: Any, where: str) -> tuple[PortMapping, ...]:

@@ -99,3 +99,21 @@ def _status(rec: TaskRecord, state: TaskState) -> mesos_pb2.TaskStatus:
     s.task_id.value = rec.task_id
     s.agent_id.value = rec.agent_id or ""
     return s
+
+
+def test_recovered_tasks_count_by_their_stored_attributes_before_their_agent_offers() -> None:
+    # A scheduler places db-1 on rack r1; its record goes through the store (to_dict/from_dict)
+    # into a restarted scheduler, which must count it against rack r1 before host1 offers again.
+    first = Fleet([spec("db", [["rack", "MAX_PER", "1"]], instances=2)], framework_name="fw")
+    first.fill()
+    (rec,) = launched(first.offers([offer(1, rack="r1")], 1.0))
+    first.update(_status(rec, TaskState.TASK_RUNNING), 2.0)
+    stored = TaskRecord.from_dict(rec.to_dict())
+    assert stored.placement == {"rack": "r1", "hostname": "host1", "@hostname": "host1"}
+
+    restarted = Fleet([spec("db", [["rack", "MAX_PER", "1"]], instances=2)], framework_name="fw")
+    restarted.recover([stored])
+    restarted.fill()
+    assert launched(restarted.offers([offer(2, rack="r1")], 3.0)) == []
+    recs = launched(restarted.offers([offer(3, rack="r2")], 4.0))
+    assert [(r.serial, r.hostname) for r in recs] == [(2, "host3")]
