@@ -7,11 +7,10 @@ and `operator_call()` answers it: ``SUBSCRIBE`` (an event stream:
 ``SET_LOGGING_LEVEL``, ``LIST_FILES``, ``READ_FILE``, ``GET_STATE``,
 ``GET_FRAMEWORKS``, ``GET_AGENTS``, ``GET_TASKS``, ``GET_EXECUTORS``,
 ``GET_OPERATIONS``, ``GET_ROLES``, ``GET_WEIGHTS``, ``UPDATE_WEIGHTS``,
-``GET_QUOTA``, the maintenance calls (`_maintenance`),
+the quota calls (`_quota`), the maintenance calls (`_maintenance`),
 ``DEACTIVATE_AGENT``, ``REACTIVATE_AGENT``, ``DRAIN_AGENT`` (`_drain`),
 ``MARK_AGENT_GONE``, ``TEARDOWN`` and the reservation and volume calls
 (``RESERVE_RESOURCES`` ... ``SHRINK_VOLUME``: `_operations.operator_apply`).
-Quota changes answer ``501 Not Implemented``.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import asyncio
 import base64
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mesos_framework.local import _codec, _drain, _maintenance, _operations
+from mesos_framework.local import _codec, _drain, _maintenance, _operations, _quota
 from mesos_framework.local._files import Files, FilesError
 from mesos_framework.local.config import VERSION
 from mesos_framework.local.resources import Resources
@@ -339,8 +338,8 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
         for w in call.update_weights.weight_infos:
             operator_state(master).weights[w.role] = w.weight
         return 200, ""
-    if t == Call.GET_QUOTA:
-        return 200, {"type": kind, key: {"status": {}}}
+    if t in _quota.CALLS:
+        return _quota.operator_call(master, call)
     if t == Call.GET_STATE:
         return 200, {"type": kind, key: get_state(master)}
     if t in _maintenance.CALLS:
