@@ -389,9 +389,8 @@ def _offer_operation(master: Master, call: master_pb2.Call) -> tuple[int, str]:
     op = mesos_pb2.Offer.Operation()
     Op = mesos_pb2.Offer.Operation
     if call.type == Call.RESERVE_RESOURCES:
-        if message.source:
-            return 501, "Reservations with a 'source' are not supported by the local cluster"
         op.type = Op.RESERVE
+        op.reserve.source.extend(message.source)
         op.reserve.resources.extend(message.resources)
     elif call.type == Call.UNRESERVE_RESOURCES:
         op.type = Op.UNRESERVE
