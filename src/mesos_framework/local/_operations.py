@@ -399,6 +399,9 @@ class _Record:
     timer: asyncio.TimerHandle | None = None
     acknowledged: bool = False
     statuses: list[mesos_pb2.OperationStatus] = field(default_factory=list)
+    info: mesos_pb2.Offer.Operation | None = None
+    """The operation as the framework sent it (with allocation roles), for ``GET_OPERATIONS``."""
+    uuid: bytes = field(default_factory=lambda: uuid.uuid4().bytes)
 
 
 class Operations:
@@ -464,7 +467,7 @@ class Operations:
         entry.agent.apply_conversion(consumed.unallocated(), converted.unallocated())
         log.info("applied %s of framework %s on agent %s", name, fw.id, entry.id)
         if op.HasField("id"):
-            self._finished(fw, entry.id, op.id.value)
+            self._finished(fw, entry.id, op.id.value, info)
         return available
 
     def _resize(
@@ -489,16 +492,18 @@ class Operations:
         entry.total = entry.total - consumed.unallocated() + converted.unallocated()
         entry.agent.apply_conversion(consumed.unallocated(), converted.unallocated())
         if op.HasField("id"):
-            self._finished(fw, entry.id, op.id.value)
+            self._finished(fw, entry.id, op.id.value, op)
         return available
 
     # -- feedback ------------------------------------------------------------
-    def _finished(self, fw: Framework, agent_id: str, operation_id: str) -> None:
+    def _finished(
+        self, fw: Framework, agent_id: str, operation_id: str, info: mesos_pb2.Offer.Operation | None = None
+    ) -> None:
         status = mesos_pb2.OperationStatus(state=mesos_pb2.OPERATION_FINISHED)
         status.operation_id.value = operation_id
         status.uuid.value = uuid.uuid4().bytes
         status.agent_id.value = agent_id
-        record = _Record(fw.id, agent_id, operation_id, status, statuses=[status])
+        record = _Record(fw.id, agent_id, operation_id, status, statuses=[status], info=info)
         old = self.records.pop((fw.id, operation_id), None)
         if old is not None and old.timer is not None:
             old.timer.cancel()

@@ -166,6 +166,28 @@ def get_executors(master: Master) -> dict[str, Any]:
     return {"executors": executors} if executors else {}
 
 
+def get_operations(master: Master) -> dict[str, Any]:
+    """``get_operations`` payload: as Mesos 1.11, the operations the master still tracks.
+
+    Mesos tracks an operation from when it is applied until its terminal status is acknowledged;
+    only frameworks' operations with an ``id`` wait for an acknowledgement (those of the operator
+    API and those without an ``id`` go at once when they finish, which on the local cluster is
+    when they are applied)."""
+    operations = []
+    for record in master.operations.records.values():
+        if record.acknowledged or record.info is None:
+            continue
+        op = mesos_pb2.Operation()
+        op.framework_id.value = record.framework_id
+        op.agent_id.value = record.agent_id
+        op.info.CopyFrom(record.info)
+        op.latest_status.CopyFrom(record.status)
+        op.statuses.extend(record.statuses)
+        op.uuid.value = record.uuid
+        operations.append(_codec.to_dict(op))
+    return {"operations": operations} if operations else {}
+
+
 def get_state(master: Master) -> dict[str, Any]:
     """``get_state`` payload."""
     return {
@@ -322,7 +344,7 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
     if t == Call.GET_EXECUTORS:
         return 200, {"type": kind, key: get_executors(master)}
     if t == Call.GET_OPERATIONS:
-        return 200, {"type": kind, key: {}}
+        return 200, {"type": kind, key: get_operations(master)}
     if t == Call.GET_ROLES:
         weights = operator_state(master).weights
         roles = sorted({r for f in master.frameworks.values() for r in f.roles} | {"*"} | set(weights))
