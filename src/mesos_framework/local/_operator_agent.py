@@ -24,7 +24,7 @@ from mesos_framework.errors import MessageError, ProtocolError
 from mesos_framework.local import _codec
 from mesos_framework.local._files import Files, FilesError
 from mesos_framework.local.config import VERSION
-from mesos_framework.local.operator_api import set_logging_level
+from mesos_framework.local.operator_api import missing_part, set_logging_level
 from mesos_framework.protocol._schema import agent_pb2, mesos_pb2
 
 if TYPE_CHECKING:
@@ -84,11 +84,9 @@ def handle(body: bytes, content_type: str) -> tuple[int, str] | agent_pb2.Call:
             call = _codec.from_dict(agent_pb2.Call, obj)
         except MessageError as exc:
             return 400, exc.reason if not exc.path else str(exc)
-    if not call.HasField("type"):
-        return 400, "Failed to validate agent::Call: Expecting 'type' to be present"
-    field = Call.Type.Name(call.type).lower()
-    if field in Call.DESCRIPTOR.fields_by_name and not call.HasField(field):
-        return 400, f"Failed to validate agent::Call: Expecting '{field}' to be present"
+    problem = missing_part(call)
+    if problem is not None:
+        return 400, f"Failed to validate agent::Call: {problem}"
     return call
 
 

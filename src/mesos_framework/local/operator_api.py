@@ -240,13 +240,22 @@ def set_logging_level(holder: _HasLevel, request: Any) -> None:
     holder.logging_reset = asyncio.get_running_loop().call_later(request.duration.nanoseconds / 1e9, reset)
 
 
-def validate(call: master_pb2.Call) -> str | None:
-    """Mesos's ``validation::master::call::validate``: None or the reason."""
+def missing_part(call: Any) -> str | None:
+    """What Mesos checks first of a master or agent ``Call``: its ``type``, and the field named
+    after the type when the ``Call`` has one (``get_metrics`` for ``GET_METRICS``)."""
     if not call.HasField("type"):
         return "Expecting 'type' to be present"
-    field = Call.Type.Name(call.type).lower()
-    if field in Call.DESCRIPTOR.fields_by_name and not call.HasField(field):
+    field = type(call).Type.Name(call.type).lower()
+    if field in call.DESCRIPTOR.fields_by_name and not call.HasField(field):
         return f"Expecting '{field}' to be present"
+    return None
+
+
+def validate(call: master_pb2.Call) -> str | None:
+    """Mesos's ``validation::master::call::validate``: None or the reason."""
+    problem = missing_part(call)
+    if problem is not None:
+        return problem
     if call.type == Call.GROW_VOLUME and not call.grow_volume.HasField("agent_id"):
         return "Expecting 'agent_id' to be present; only agent default resources are supported right now"
     if call.type == Call.SHRINK_VOLUME and not call.shrink_volume.HasField("agent_id"):
