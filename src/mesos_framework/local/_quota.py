@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mesos_framework.local._codec import TERMINAL_STATES as TERMINAL
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import master_pb2, mesos_pb2, quota_pb2
 
@@ -117,19 +118,31 @@ def _in_subtree(role: str, of: str) -> bool:
     return role == of or role.startswith(of + "/")
 
 
-def consumed(master: Master, role: str) -> Amounts:
-    """Mesos's ``consumedQuota``: reservations to the role (or below) plus unreserved allocations."""
+def consumed(master: Master, role: str, *, offered: bool = True) -> Amounts:
+    """What a role consumes of quota: reservations to it (or below), used or not, plus the
+    unreserved resources allocated to it. Mesos's master (``consumedQuota``, which the quota
+    calls check) counts tasks' and executors' resources as allocated (``offered=False``); its
+    allocator also counts outstanding offers (the default, for allocation)."""
     total = Resources()
     for entry in master.agents.values():
         for key, value in entry.total.unallocated().items.items():
             if key.role != "*" and _in_subtree(key.role, role):
                 total._add(key, value)
-        allocated = entry.used_total()
-        for oid in entry.offers:
-            allocated = allocated + master.offers[oid].resources
-        for key, value in allocated.items.items():
-            if key.role == "*" and _in_subtree(key.allocation, role):
-                total._add(key, value)
+    allocated = Resources()
+    for fw in master.frameworks.values():
+        for task in fw.tasks.values():
+            if task.state not in TERMINAL and task.agent_id in master.agents:
+                allocated += task.resources
+        for agent_id, executors in fw.executors.items():
+            if agent_id in master.agents:
+                for info in executors.values():
+                    allocated += Resources.from_protos(info.resources)
+    if offered:
+        for offer in master.offers.values():
+            allocated += offer.resources
+    for key, value in allocated.items.items():
+        if key.role == "*" and _in_subtree(key.allocation, role):
+            total._add(key, value)
     return _scalars(total)
 
 
@@ -282,7 +295,7 @@ def _update(master: Master, update: master_pb2.Call.UpdateQuota) -> tuple[int, s
             return 400, f"Invalid QuotaConfig: {problem}"
     for config in update.quota_configs:
         limits = {n: s.value for n, s in config.limits.items()}
-        used = consumed(master, config.role)
+        used = consumed(master, config.role, offered=False)
         if not _within_limits(limits, used) and not update.force:
             return 400, (
                 f"Invalid QuotaConfig: Role '{config.role}' is already consuming '{_show(used)}'; "
@@ -374,14 +387,14 @@ def _remove(master: Master, role: str) -> tuple[int, str]:
 def _rescind_for(master: Master, role: str, quota: Quota) -> None:
     """Best effort, as Mesos: offers of the role beyond its limits, then other roles' offers
     until what the role consumes and is offered, plus what was rescinded, covers its guarantees."""
-    used = _add(consumed(master, role), _offered(master, role))
+    used = _add(consumed(master, role, offered=False), _offered(master, role))
     if not _within_limits(quota.limits, used):
         for oid, offer in sorted(master.offers.items()):
             if _within_limits(quota.limits, used):
                 break
             if _in_subtree(offer.role, role):
                 for name, amount in _scalars(offer.resources).items():
-                    used[name] = used.get(name, 0.0) - 2 * amount  # (counted as consumed and offered)
+                    used[name] = used.get(name, 0.0) - amount
                 master.rescind(oid)
     guarantees = _quantities(quota.guarantees)
     rescinded: Amounts = {}
