@@ -88,6 +88,12 @@ PY_SCALAR = {
     "string": "str",
     "bytes": "bytes",
 }
+# Defaults the shared inventory renders wrongly, fixed to upstream's value. Its parser cuts a
+# string default that is itself the word "default": mesos.proto has
+# ``optional string name = 2 [default = "default"];`` in CSIPluginInfo (1.11.0 and the
+# inventory's commit c1b42f79d157), which the inventory shows as ``(default ")``.
+# Each entry: (message, field) -> (the inventory's broken value, upstream's value).
+DEFAULT_FIXES = {("mesos.v1.CSIPluginInfo", "name"): ('""', '"default"')}
 # Methods mesos_framework.protocol attaches to every message class (see _message.py).
 HELPER_NAMES = {"from_dict", "from_json", "to_dict", "to_json"}
 FIELD_RE = re.compile(
@@ -147,6 +153,9 @@ def parse_inventory(text: str) -> tuple[dict[str, Message], dict[str, Enum]]:
                 prefix = m["prefix"] or ""
                 label = {"!": "required", "*": "repeated", "|": "oneof", "{}": "map"}.get(prefix, "optional")
                 default = m["default"]
+                fix = DEFAULT_FIXES.get((name, m["name"]))
+                if fix is not None and default == fix[0]:
+                    default = fix[1]
                 msg.fields.append(Field(m["name"], m["type"], int(m["num"]), label, default, bool(m["dep"])))
             messages[name] = msg
     return messages, enums

@@ -6,6 +6,7 @@ perform reservations and persistent volumes.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 import uuid
@@ -16,6 +17,8 @@ import aiohttp
 import pytest_asyncio
 
 from mesos_framework.local import LocalCluster
+from mesos_framework.operator import MasterOperator
+from mesos_framework.protocol import mesos
 from tests.conformance.rawclient import TERMINAL, RawScheduler, framework_info
 
 Factory = Callable[..., Awaitable[RawScheduler]]
@@ -350,3 +353,41 @@ async def test_grow_and_shrink_volume(scheduler: Factory) -> None:
     offer = await offer_with(s, sized(1.0))
     free = [r["scalar"]["value"] for r in offer["resources"] if r["name"] == "disk" and is_dynamic(r)]
     assert 5.0 in free or 7.0 in free, offer["resources"]
+
+
+async def test_get_operations_lists_unacknowledged_operations(scheduler: Factory, master_url: str) -> None:
+    """``GET_OPERATIONS`` lists a framework's operation with an ``id`` from when it is applied
+    until its terminal status is acknowledged (as Mesos 1.11's master tracks operations); the
+    operator API's own operations go once finished."""
+    s = await scheduler("get-operations")
+    offer = (await s.offers())[0]
+    cpus = reserved(scalar(find(offer, "cpus"), 0.1))
+    op_id = f"listed-{uuid.uuid4().hex[:6]}"
+    async with MasterOperator(master_url) as op:
+        await accept(s, offer, {"type": "RESERVE", "id": {"value": op_id}, "reserve": {"resources": [cpus]}})
+        status = await operation_status(s, op_id)
+        try:
+            listed = [o for o in (await op.get_operations()).operations if o.info.id.value == op_id]
+            assert len(listed) == 1
+            (entry,) = listed
+            assert entry.framework_id.value == s.framework_id
+            assert entry.agent_id.value == offer["agent_id"]["value"]
+            assert entry.info.type == entry.info.RESERVE
+            assert entry.info.reserve.resources[0].allocation_info.role == ROLE
+            assert entry.latest_status.state == mesos.OPERATION_FINISHED
+            assert entry.latest_status.uuid.value
+            assert [st.state for st in entry.statuses] == [mesos.OPERATION_FINISHED]
+            assert entry.uuid.value
+        finally:
+            await acknowledge(s, status)
+        deadline = asyncio.get_running_loop().time() + 30
+        while any(o.info.id.value == op_id for o in (await op.get_operations()).operations):
+            assert asyncio.get_running_loop().time() < deadline, "still listed after the acknowledgement"
+            await asyncio.sleep(0.2)
+        plain = {k: v for k, v in cpus.items() if k != "allocation_info"}
+        await op.unreserve_resources(offer["agent_id"]["value"], [plain])
+        # (real Mesos lists it, OPERATION_PENDING, until its agent reports it finished)
+        deadline = asyncio.get_running_loop().time() + 30
+        while any(not o.info.HasField("id") for o in (await op.get_operations()).operations):
+            assert asyncio.get_running_loop().time() < deadline, "the operator's operation stays listed"
+            await asyncio.sleep(0.2)

@@ -185,3 +185,42 @@ async def test_operation_errors(op: MasterOperator, scheduler: RawScheduler) -> 
         await op.create_volumes("no-such-agent", [volume("v", 1.0)])
     # nothing was applied
     assert not any(reserved_to_role(r) for r in await total(op, agent_id))
+
+
+def labelled(resource: dict[str, Any]) -> bool:
+    stack = resource.get("reservations", [])
+    return reserved_to_role(resource) and bool(stack[-1].get("labels"))
+
+
+async def test_reserve_with_a_source(op: MasterOperator, scheduler: RawScheduler) -> None:
+    first = (await scheduler.offers(within=60))[0]
+    agent_id = first["agent_id"]["value"]
+    plain = [scalar("cpus", 0.25)]
+    tagged = [
+        {
+            **scalar("cpus", 0.25),
+            "reservations": [
+                {"type": "DYNAMIC", "role": ROLE, "labels": {"labels": [{"key": "k", "value": "v"}]}}
+            ],
+        }
+    ]
+    # quantities differ: 400
+    with pytest.raises(
+        BadRequest, match="Source and target resources should refer to identical resource quantities"
+    ):
+        await op.reserve_resources(agent_id, [scalar("cpus", 0.5)], source=plain)
+    # the source is not reserved (yet): 409
+    with pytest.raises(Conflict, match="does not contain"):
+        await op.reserve_resources(agent_id, tagged, source=plain)
+    await op.reserve_resources(agent_id, plain)
+    try:
+        await op.reserve_resources(agent_id, tagged, source=plain)  # re-reserved with a label
+        try:
+            relabelled = lambda rs: amount(rs, "cpus", labelled) == 0.25  # noqa: E731
+            assert relabelled(await total_until(op, agent_id, relabelled))
+        finally:
+            await op.reserve_resources(agent_id, plain, source=tagged)
+        back = lambda rs: amount(rs, "cpus", lambda r: reserved_to_role(r) and not labelled(r)) == 0.25  # noqa: E731
+        assert back(await total_until(op, agent_id, back))
+    finally:
+        await op.unreserve_resources(agent_id, plain)

@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 
-from mesos_framework.errors import ConfigurationError, MessageError, NotFound, SubscriptionLost
+from mesos_framework.errors import BadRequest, ConfigurationError, MessageError, NotFound, SubscriptionLost
 from mesos_framework.local import LocalCluster
 from mesos_framework.operator import AgentOperator, MasterOperator
 from mesos_framework.protocol import mesos
+from tests.conformance.rawclient import TERMINAL
 from tests.local.conftest import Factory
 from tests.support.zookeeper import ZooKeeperServer
 
@@ -148,3 +149,28 @@ async def test_a_malformed_argument_is_a_message_error(cluster: LocalCluster) ->
         assert info.value.path == "update_maintenance_schedule"
         with pytest.raises(MessageError, match="reserve_resources"):
             await op.reserve_resources("S0", [{"name": "cpus", "type": "NOT_A_TYPE"}])
+
+
+async def test_agent_container_calls(cluster: LocalCluster, scheduler: Factory) -> None:
+    """The local agent's containers are its executors: KILL_CONTAINER signals one (its task
+    fails), launches are Mesos's 400 for an unsupported container, unknown ones Mesos's 404."""
+    s = await scheduler("operator-containers")
+    offer = (await s.offers())[0]
+    task_id = await s.launch(offer, {"value": "sleep 60"})
+    while (st := await s.update(task_id))["state"] != "TASK_RUNNING":
+        await s.ack(st)
+    await s.ack(st)
+    async with AgentOperator.for_pid(cluster.agents[0].pid, content_type="application/json") as agent_op:
+        (container,) = (await agent_op.get_containers()).containers
+        assert container.executor_id.value == task_id
+        cid = container.container_id.value
+        with pytest.raises(BadRequest, match="The provided ContainerInfo is not supported"):
+            await agent_op.launch_container("standalone", command={"value": "true"})
+        with pytest.raises(NotFound, match="Container 'nope' cannot be found \\(or is already killed\\)"):
+            await agent_op.kill_container("nope")
+        with pytest.raises(NotFound, match="Container nope cannot be found"):
+            await agent_op.wait_container("nope")
+        await agent_op.kill_container(cid, signal=15)
+        while (st := await s.update(task_id))["state"] not in TERMINAL:
+            await s.ack(st)
+        assert st["state"] in ("TASK_FAILED", "TASK_KILLED")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -151,13 +152,66 @@ _MASTER_HELP = (
 
 
 def _master_option(func: Any) -> Any:
-    return click.option(
-        "--master",
-        envvar="MESOS_MASTER",
-        default="127.0.0.1:5050",
-        show_envvar=False,
-        help=_MASTER_HELP,
-    )(func)
+    """``--master`` and the connection options (TLS, credentials) of the operator commands."""
+
+    @functools.wraps(func)
+    def command(
+        *args: Any,
+        ca_file: str | None,
+        insecure: bool,
+        principal: str | None,
+        secret: str | None,
+        token: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        from mesos_framework.cli._operator import CONNECTION  # noqa: PLC0415
+
+        CONNECTION.set(_connection(ca_file, insecure, principal, secret, token))
+        return func(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--master", envvar="MESOS_MASTER", default="127.0.0.1:5050", show_envvar=False, help=_MASTER_HELP
+        ),
+        click.option(
+            "--ca-file",
+            envvar="MESOS_CA_FILE",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="PEM bundle of the CAs to trust for https:// masters and agents ($MESOS_CA_FILE).",
+        ),
+        click.option(
+            "--insecure", is_flag=True, help="Do not check the TLS certificates of masters and agents."
+        ),
+        click.option(
+            "--principal", envvar="MESOS_PRINCIPAL", default=None, help="HTTP principal ($MESOS_PRINCIPAL)."
+        ),
+        click.option("--secret", envvar="MESOS_SECRET", default=None, help="Its secret ($MESOS_SECRET)."),
+        click.option(
+            "--token", envvar="MESOS_TOKEN", default=None, help="A bearer token instead ($MESOS_TOKEN)."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _connection(
+    ca_file: str | None, insecure: bool, principal: str | None, secret: str | None, token: str | None
+) -> Any:
+    from mesos_framework.cli._operator import Connection  # noqa: PLC0415
+    from mesos_framework.transport import Credentials, TLSConfig  # noqa: PLC0415
+
+    if (principal is None) != (secret is None):
+        raise click.UsageError("--principal and --secret go together ($MESOS_PRINCIPAL, $MESOS_SECRET)")
+    if principal is not None and token is not None:
+        raise click.UsageError("give --principal/--secret or --token, not both")
+    tls = TLSConfig(ca_file=ca_file, verify=not insecure) if ca_file is not None or insecure else None
+    try:
+        credentials = Credentials(principal, secret) if principal is not None and secret is not None else None
+    except MesosError as exc:
+        raise click.UsageError(f"--principal: {exc}") from exc
+    return Connection(tls=tls, credentials=credentials, token=token)
 
 
 @cli.command()

@@ -8,6 +8,8 @@ import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -15,6 +17,7 @@ import click
 from mesos_framework.errors import APIError, ConnectError, MesosError, MessageError, NotFound, ProtocolError
 from mesos_framework.operator import AgentOperator, MasterOperator
 from mesos_framework.protocol import ContentType, mesos, to_dict
+from mesos_framework.transport import Credentials, TLSConfig
 
 TERMINAL = {
     mesos.TASK_FINISHED,
@@ -37,13 +40,37 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+@dataclass(frozen=True)
+class Connection:
+    """How the commands talk to masters and agents: TLS and credentials (``--ca-file``, ...)."""
+
+    tls: TLSConfig | None = None
+    credentials: Credentials | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments of `MasterOperator` and `AgentOperator`."""
+        return {"tls": self.tls, "credentials": self.credentials, "token": self.token}
+
+
+CONNECTION: ContextVar[Connection] = ContextVar("mesos_framework_cli_connection", default=Connection())  # noqa: B039 - frozen
+"""The connection settings of the running command (set from its options)."""
+
+
 @asynccontextmanager
 async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
     """A client of ``master`` whose failures become one clear line."""
+    options = CONNECTION.get().client_options()
     try:
-        async with MasterOperator(master, connect_timeout=5.0, request_timeout=30.0) as op:
+        async with MasterOperator(master, connect_timeout=5.0, request_timeout=30.0, **options) as op:
             yield op
     except APIError as exc:
+        if exc.status in (401, 403):
+            what = "needs credentials" if exc.status == 401 else "refused the credentials"
+            raise CommandError(
+                f"{master} {what} (HTTP {exc.status}): give --principal/--secret or --token "
+                "($MESOS_PRINCIPAL/$MESOS_SECRET, $MESOS_TOKEN)"
+            ) from exc
         if exc.status in (404, 405, 415, 501) or "(HTML page)" in str(exc):
             raise CommandError(
                 f"{master} does not look like a Mesos master (HTTP {exc.status} on /api/v1): "
@@ -254,7 +281,9 @@ async def logs(master: str, task_id: str, *, stderr: bool, follow: bool, interva
         executor = task.executor_id.value or task_id
         base = f"/frameworks/{task.framework_id.value}/executors/{executor}/runs/latest"
         name = "stderr" if stderr else "stdout"
-        async with AgentOperator.for_pid(agent.pid, content_type=ContentType.PROTOBUF) as agent_op:
+        async with AgentOperator.for_pid(
+            agent.pid, content_type=ContentType.PROTOBUF, **CONNECTION.get().client_options()
+        ) as agent_op:
             path = await _log_path(agent_op, base, task_id, name)
             offset = 0
             while True:

@@ -16,14 +16,14 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mesos_framework.local import _codec
+from mesos_framework.local import _codec, _quota
 from mesos_framework.local._model import Offer
 from mesos_framework.local._topology import is_remote
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 
 if TYPE_CHECKING:
-    from mesos_framework.local.master import Master
+    from mesos_framework.local.master import AgentEntry, Master
 
 __all__ = ["Allocator"]
 
@@ -90,12 +90,12 @@ class Allocator:
         batches: dict[str, list[Offer]] = {}
         agents = list(master.agents.values())
         self.rng.shuffle(agents)
+        free = {entry.id: self._free(master, entry) for entry in agents if entry.active}
+        room = _quota.Headroom.start(master, sum(free.values(), Resources()))
         for entry in agents:
             if not entry.active:
                 continue
-            available = entry.total.unallocated() - entry.used_total()
-            for oid in entry.offers:
-                available -= master.offers[oid].resources.unallocated()
+            available = free[entry.id]
             if not available.has_allocatable():
                 continue
             remote = is_remote(master.domain, entry.agent.domain)
@@ -108,6 +108,7 @@ class Allocator:
             fw_share, role_share = shares
             pairs.sort(
                 key=lambda p: (
+                    room.first(p[1]),
                     role_share.get(p[1], 0.0),
                     master._allocations.get(p[1], 0),
                     p[1],
@@ -117,7 +118,7 @@ class Allocator:
                 )
             )
             for fw, role in pairs:
-                mine = available.for_role(role)
+                mine = _quota.fit(master, role, available.for_role(role), room)
                 if not mine.has_allocatable():
                     continue
                 if any(
@@ -140,6 +141,7 @@ class Allocator:
                         master.config.offer_timeout, master.rescind, offer.id
                     )
                 available -= mine
+                room.took(role, mine)
                 master._allocations[role] = master._allocations.get(role, 0) + 1
                 master._allocations[fw.id] = master._allocations.get(fw.id, 0) + 1
                 batches.setdefault(fw.id, []).append(offer)
@@ -152,6 +154,14 @@ class Allocator:
             for offer in offers:
                 ev.offers.offers.append(master._offer_proto(fw, offer))
             fw.send(ev)
+
+    @staticmethod
+    def _free(master: Master, entry: AgentEntry) -> Resources:
+        """What of an agent is neither used nor offered."""
+        available = entry.total.unallocated() - entry.used_total()
+        for oid in entry.offers:
+            available -= master.offers[oid].resources.unallocated()
+        return available
 
 
 def _region_aware(info: mesos_pb2.FrameworkInfo) -> bool:

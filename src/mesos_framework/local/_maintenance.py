@@ -7,8 +7,9 @@ event (with the window's unavailability) whenever it has none outstanding
 there and has not answered one within the answer's ``refuse_seconds``
 (default 5). ``ACCEPT_INVERSE_OFFERS``/``DECLINE_INVERSE_OFFERS`` are
 recorded as the machine's statuses in ``GET_MAINTENANCE_STATUS``. ``START_MAINTENANCE`` takes
-draining machines ``DOWN`` (their agents are deactivated: no more offers);
-``STOP_MAINTENANCE`` brings them back up and out of the schedule. Offers
+draining machines ``DOWN``: as Mesos does, their agents are removed (their tasks end
+``TASK_LOST``/``TASK_GONE_BY_OPERATOR``) and shut down; ``STOP_MAINTENANCE`` brings the
+machines back up and out of the schedule, and their agents register again when restarted. Offers
 of an agent on a scheduled machine carry the window's unavailability; when
 it changes, the agent's outstanding offers are rescinded. A machine
 is matched to an agent by hostname and IP, as Mesos does.
@@ -28,6 +29,7 @@ from mesos_framework.local import _codec
 from mesos_framework.protocol._schema import maintenance_pb2, master_pb2, mesos_pb2, scheduler_pb2
 
 if TYPE_CHECKING:
+    from mesos_framework.local.agent import Agent
     from mesos_framework.local.master import AgentEntry, Master
 
 Call = master_pb2.Call
@@ -66,6 +68,8 @@ class _State:
         self.statuses: dict[Machine, dict[str, tuple[int, float]]] = {}
         """Per machine, each framework's last answer and its time."""
         self.ticker: asyncio.Task[None] | None = None
+        self.shut_down: dict[Machine, list[Agent]] = {}
+        """Agents shut down by ``START_MAINTENANCE``, by machine (they register anew once it is up)."""
 
 
 def _state(master: Master) -> _State:
@@ -260,13 +264,44 @@ def _start(master: Master, state: _State, machines: list[mesos_pb2.MachineID]) -
         if state.modes[_key(mid)] != mesos_pb2.MachineInfo.DRAINING:
             return 400, f"Machine '{_show(mid)}' is not in DRAINING mode and cannot be brought down"
     for mid in machines:
-        state.modes[_key(mid)] = mesos_pb2.MachineInfo.DOWN
-        for entry in master.agents.values():
-            if agent_machine(entry) == _key(mid):
-                entry.active = False
-                for oid in list(entry.offers):
-                    master.rescind(oid)
+        machine = _key(mid)
+        for entry in [e for e in master.agents.values() if agent_machine(e) == machine]:
+            _shut_down(master, state, entry, machine)
+        state.modes[machine] = mesos_pb2.MachineInfo.DOWN
     return 200, ""
+
+
+DOWN_MESSAGE = "Operator initiated 'Machine DOWN'"
+
+
+def _shut_down(master: Master, state: _State, entry: AgentEntry, machine: Machine) -> None:
+    """As Mesos's ``_startMaintenance``: the agent is told to shut down and is removed.
+
+    The master removes it (its tasks ``TASK_LOST``, or ``TASK_GONE_BY_OPERATOR`` for
+    partition-aware frameworks, with the message
+    ``Agent <hostname> removed: Operator initiated 'Machine DOWN'``;
+    ``AGENT_REMOVED``; its outstanding inverse offers rescinded); the agent shuts its
+    executors down and forgets its id, as a Mesos agent shut down by its master does. It
+    stays unregistered while the machine is down; restarted after ``STOP_MAINTENANCE``
+    it registers as a new agent.
+    """
+    agent = entry.agent
+    for oid, outstanding in list(state.outstanding.items()):
+        if outstanding.agent_id != entry.id:
+            continue
+        del state.outstanding[oid]
+        fw = master.frameworks.get(outstanding.framework_id)
+        if fw is not None:
+            event = scheduler_pb2.Event(type=scheduler_pb2.Event.RESCIND_INVERSE_OFFER)
+            event.rescind_inverse_offer.inverse_offer_id.value = oid
+            fw.send(event)
+    master.remove_agent(entry.id, unreachable=False, why=f"Agent {agent.hostname} removed: {DOWN_MESSAGE}")
+    master.gone_agents.discard(entry.id)  # removed, not marked gone
+    agent.reachable = False
+    for fid in list(agent.frameworks):
+        agent.shutdown_framework(fid)
+    agent.id = None
+    state.shut_down.setdefault(machine, []).append(agent)
 
 
 def _stop(master: Master, state: _State, machines: list[mesos_pb2.MachineID]) -> tuple[int, str]:
@@ -282,9 +317,8 @@ def _stop(master: Master, state: _State, machines: list[mesos_pb2.MachineID]) ->
     for machine in done:
         del state.modes[machine]
         state.statuses.pop(machine, None)
-        for entry in master.agents.values():
-            if agent_machine(entry) == machine:
-                entry.active = True
+        for agent in state.shut_down.pop(machine, []):
+            agent.reachable = True  # it registers when restarted
     kept = maintenance_pb2.Schedule()
     for window in state.schedule.windows:
         ids = [m for m in window.machine_ids if _key(m) not in done]

@@ -278,15 +278,51 @@ def _resize_parts(op: mesos_pb2.Offer.Operation, role: str | None) -> tuple[str 
 # ------------------------------------------------------------ the operator API
 
 
-def _validate_operator_reserve(resources: Resources, protos: list[mesos_pb2.Resource]) -> str | None:
+def _validate_operator_reserve(
+    resources: Resources, protos: list[mesos_pb2.Resource], source: list[mesos_pb2.Resource]
+) -> str | None:
     """A RESERVE from the operator API (no framework; the local cluster has no authentication)."""
     error = _resources_error(protos)
     if error:
         return error
+    if source:
+        error = _source_error(resources, protos, source)
+        if error:
+            return error
     for key, value in resources.items.items():
         if not key.dynamic:
             return f"Resource {describe(Resources({key: value}))} is not dynamically reserved"
     return None
+
+
+def _source_error(
+    resources: Resources, protos: list[mesos_pb2.Resource], source: list[mesos_pb2.Resource]
+) -> str | None:
+    """Mesos's checks of a RESERVE's ``source``: valid, one reservation stack on each side, and
+    the same quantities once unreserved."""
+    error = _resources_error(source)
+    if error:
+        return "Invalid source: " + error.removeprefix("Invalid resources: ")
+    for what, items in (("source", source), ("resources", protos)):
+        first = list(items[0].reservations)
+        if any(list(r.reservations) != first for r in items):
+            shown = describe(Resources.from_protos(items))
+            return f"Invalid {what}: Mixed reservations are not supported{shown}"
+    given, wanted = _unreserved(Resources.from_protos(source)), _unreserved(resources)
+    if given != wanted:
+        return (
+            "Source and target resources should refer to identical resource quantities: "
+            f"{describe(given)} vs. {describe(wanted)}"
+        )
+    return None
+
+
+def _unreserved(res: Resources) -> Resources:
+    """``toUnreserved``: the same resources with no reservation."""
+    out = Resources()
+    for key, value in res.unallocated().items.items():
+        out._add(key.with_stack(()), value)
+    return out
 
 
 def operator_apply(master: Master, entry: AgentEntry, op: mesos_pb2.Offer.Operation) -> tuple[int, str]:
@@ -307,9 +343,11 @@ def operator_apply(master: Master, entry: AgentEntry, op: mesos_pb2.Offer.Operat
         protos = list(message.resources if name in ("RESERVE", "UNRESERVE") else message.volumes)
         res = Resources.from_protos(protos)
         if name == "RESERVE":
-            error = _validate_operator_reserve(res, protos)
+            source = list(op.reserve.source)
+            error = _validate_operator_reserve(res, protos, source)
             prefix = f"Invalid RESERVE operation on agent {where}: "
-            consumed, converted = _pop(res), res
+            # (with a 'source', Mesos consumes exactly it: a re-reservation of reserved resources)
+            consumed, converted = (Resources.from_protos(source) if source else _pop(res)), res
         elif name == "UNRESERVE":
             error = validate_unreserve(res, protos)
             prefix = "Invalid UNRESERVE operation: "
@@ -361,6 +399,9 @@ class _Record:
     timer: asyncio.TimerHandle | None = None
     acknowledged: bool = False
     statuses: list[mesos_pb2.OperationStatus] = field(default_factory=list)
+    info: mesos_pb2.Offer.Operation | None = None
+    """The operation as the framework sent it (with allocation roles), for ``GET_OPERATIONS``."""
+    uuid: bytes = field(default_factory=lambda: uuid.uuid4().bytes)
 
 
 class Operations:
@@ -426,7 +467,7 @@ class Operations:
         entry.agent.apply_conversion(consumed.unallocated(), converted.unallocated())
         log.info("applied %s of framework %s on agent %s", name, fw.id, entry.id)
         if op.HasField("id"):
-            self._finished(fw, entry.id, op.id.value)
+            self._finished(fw, entry.id, op.id.value, info)
         return available
 
     def _resize(
@@ -451,16 +492,18 @@ class Operations:
         entry.total = entry.total - consumed.unallocated() + converted.unallocated()
         entry.agent.apply_conversion(consumed.unallocated(), converted.unallocated())
         if op.HasField("id"):
-            self._finished(fw, entry.id, op.id.value)
+            self._finished(fw, entry.id, op.id.value, op)
         return available
 
     # -- feedback ------------------------------------------------------------
-    def _finished(self, fw: Framework, agent_id: str, operation_id: str) -> None:
+    def _finished(
+        self, fw: Framework, agent_id: str, operation_id: str, info: mesos_pb2.Offer.Operation | None = None
+    ) -> None:
         status = mesos_pb2.OperationStatus(state=mesos_pb2.OPERATION_FINISHED)
         status.operation_id.value = operation_id
         status.uuid.value = uuid.uuid4().bytes
         status.agent_id.value = agent_id
-        record = _Record(fw.id, agent_id, operation_id, status, statuses=[status])
+        record = _Record(fw.id, agent_id, operation_id, status, statuses=[status], info=info)
         old = self.records.pop((fw.id, operation_id), None)
         if old is not None and old.timer is not None:
             old.timer.cancel()

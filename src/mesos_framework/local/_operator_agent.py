@@ -4,15 +4,18 @@ Answers the read calls (``GET_HEALTH``, ``GET_FLAGS``, ``GET_VERSION``,
 ``GET_METRICS``, ``GET_LOGGING_LEVEL``, ``SET_LOGGING_LEVEL``, ``GET_STATE``,
 ``GET_CONTAINERS``, ``GET_FRAMEWORKS``, ``GET_EXECUTORS``, ``GET_OPERATIONS``,
 ``GET_TASKS``, ``GET_AGENT``, ``GET_RESOURCE_PROVIDERS``) and ``LIST_FILES``
-/ ``READ_FILE`` of its sandboxes. Container launch, process I/O and
-resource-provider calls get ``501 Not Implemented``: local executors are
-plain processes, not containers.
+/ ``READ_FILE`` of its sandboxes. Its containers are its executors' processes:
+``KILL_CONTAINER`` signals one, launches answer as Mesos does for a container
+its containerizer does not support (``400``), unknown containers get Mesos's
+``404``; waiting on or removing a container, process I/O and resource-provider
+calls get ``501 Not Implemented``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import signal
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -23,8 +26,9 @@ from mesos_framework import protocol
 from mesos_framework.errors import MessageError, ProtocolError
 from mesos_framework.local import _codec
 from mesos_framework.local._files import Files, FilesError
+from mesos_framework.local._process import kill_tree
 from mesos_framework.local.config import VERSION
-from mesos_framework.local.operator_api import set_logging_level
+from mesos_framework.local.operator_api import missing_part, set_logging_level
 from mesos_framework.protocol._schema import agent_pb2, mesos_pb2
 
 if TYPE_CHECKING:
@@ -84,11 +88,9 @@ def handle(body: bytes, content_type: str) -> tuple[int, str] | agent_pb2.Call:
             call = _codec.from_dict(agent_pb2.Call, obj)
         except MessageError as exc:
             return 400, exc.reason if not exc.path else str(exc)
-    if not call.HasField("type"):
-        return 400, "Failed to validate agent::Call: Expecting 'type' to be present"
-    field = Call.Type.Name(call.type).lower()
-    if field in Call.DESCRIPTOR.fields_by_name and not call.HasField(field):
-        return 400, f"Failed to validate agent::Call: Expecting '{field}' to be present"
+    problem = missing_part(call)
+    if problem is not None:
+        return 400, f"Failed to validate agent::Call: {problem}"
     return call
 
 
@@ -257,4 +259,57 @@ def agent_call(agent: Agent, call: agent_pb2.Call) -> tuple[int, dict[str, Any] 
         return 200, {"type": kind, key: {"agent_info": _codec.to_dict(agent.agent_info())}}
     if t == Call.GET_RESOURCE_PROVIDERS:
         return 200, {"type": kind, key: {}}
+    if t in _CONTAINER_CALLS:
+        return _container_call(agent, call)
+    return 501, ""
+
+
+_CONTAINER_CALLS = {
+    Call.LAUNCH_CONTAINER: "launch_container",
+    Call.LAUNCH_NESTED_CONTAINER: "launch_nested_container",
+    Call.KILL_CONTAINER: "kill_container",
+    Call.KILL_NESTED_CONTAINER: "kill_nested_container",
+    Call.WAIT_CONTAINER: "wait_container",
+    Call.WAIT_NESTED_CONTAINER: "wait_nested_container",
+    Call.REMOVE_CONTAINER: "remove_container",
+    Call.REMOVE_NESTED_CONTAINER: "remove_nested_container",
+}
+"""Container calls with a plain (non-streaming) answer."""
+
+
+def _container_name(cid: mesos_pb2.ContainerID) -> str:
+    """A ``ContainerID`` as Mesos prints it (``parent.child``)."""
+    return f"{_container_name(cid.parent)}.{cid.value}" if cid.HasField("parent") else cid.value
+
+
+def _container_call(agent: Agent, call: agent_pb2.Call) -> tuple[int, dict[str, Any] | str]:
+    """The container calls, for a runtime whose containers are its executors' processes.
+
+    Launches get Mesos's answer for a container the containerizer does not support (``400 The
+    provided ContainerInfo is not supported``); an executor's container can be killed (with a
+    signal); waiting on or removing one is not supported (``501``); an unknown container is
+    ``404``, with Mesos's texts.
+    """
+    message = getattr(call, _CONTAINER_CALLS[call.type])
+    if call.type in (Call.LAUNCH_CONTAINER, Call.LAUNCH_NESTED_CONTAINER):
+        return 400, "The provided ContainerInfo is not supported"
+    cid = message.container_id
+    executor = next(
+        (
+            (fid, ex)
+            for fid, fw in agent.frameworks.items()
+            for ex in fw.executors.values()
+            if not cid.HasField("parent") and ex.container_id == cid.value
+        ),
+        None,
+    )
+    process = executor[1].process if executor is not None else None
+    running = process is not None and process.returncode is None
+    if call.type in (Call.KILL_CONTAINER, Call.KILL_NESTED_CONTAINER):
+        if not running or process is None:
+            return 404, f"Container '{_container_name(cid)}' cannot be found (or is already killed)"
+        kill_tree(process.pid, message.signal if message.HasField("signal") else signal.SIGKILL)
+        return 200, ""
+    if executor is None:
+        return 404, f"Container {_container_name(cid)} cannot be found"
     return 501, ""

@@ -227,6 +227,12 @@ class AgentEntry:
         return res
 
 
+REASONS_REMOVED = {  # an agent removed by the operator, by partition awareness (Mesos's __removeSlave)
+    True: mesos_pb2.TaskStatus.REASON_AGENT_REMOVED_BY_OPERATOR,
+    False: mesos_pb2.TaskStatus.REASON_AGENT_REMOVED,
+}
+
+
 def _now() -> float:
     return time.time()
 
@@ -406,7 +412,7 @@ class Master:
             if not entry.used[fid]:
                 del entry.used[fid]
 
-    def remove_agent(self, agent_id: str, *, unreachable: bool) -> None:
+    def remove_agent(self, agent_id: str, *, unreachable: bool, why: str = "Agent removed") -> None:
         """An agent became unreachable or was removed: rescind, update tasks, FAILURE."""
         entry = self.agents.pop(agent_id, None)
         if entry is None:
@@ -428,8 +434,8 @@ class Master:
                     message = "Agent became unreachable" if fw.partition_aware else "Agent removed"
                 else:
                     state = mesos_pb2.TASK_GONE_BY_OPERATOR if fw.partition_aware else mesos_pb2.TASK_LOST
-                    reason = mesos_pb2.TaskStatus.REASON_AGENT_REMOVED_BY_OPERATOR
-                    message = "Agent removed"
+                    reason = REASONS_REMOVED[fw.partition_aware]
+                    message = why
                 status = self._status(fw, task.info.task_id.value, state, message, reason, agent_id)
                 if unreachable:
                     status.unreachable_time.nanoseconds = int(when * 1e9)

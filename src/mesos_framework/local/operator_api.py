@@ -7,11 +7,10 @@ and `operator_call()` answers it: ``SUBSCRIBE`` (an event stream:
 ``SET_LOGGING_LEVEL``, ``LIST_FILES``, ``READ_FILE``, ``GET_STATE``,
 ``GET_FRAMEWORKS``, ``GET_AGENTS``, ``GET_TASKS``, ``GET_EXECUTORS``,
 ``GET_OPERATIONS``, ``GET_ROLES``, ``GET_WEIGHTS``, ``UPDATE_WEIGHTS``,
-``GET_QUOTA``, the maintenance calls (`_maintenance`),
+the quota calls (`_quota`), the maintenance calls (`_maintenance`),
 ``DEACTIVATE_AGENT``, ``REACTIVATE_AGENT``, ``DRAIN_AGENT`` (`_drain`),
 ``MARK_AGENT_GONE``, ``TEARDOWN`` and the reservation and volume calls
 (``RESERVE_RESOURCES`` ... ``SHRINK_VOLUME``: `_operations.operator_apply`).
-Quota changes answer ``501 Not Implemented``.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import asyncio
 import base64
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mesos_framework.local import _codec, _drain, _maintenance, _operations
+from mesos_framework.local import _codec, _drain, _maintenance, _operations, _quota
 from mesos_framework.local._files import Files, FilesError
 from mesos_framework.local.config import VERSION
 from mesos_framework.local.resources import Resources
@@ -167,6 +166,28 @@ def get_executors(master: Master) -> dict[str, Any]:
     return {"executors": executors} if executors else {}
 
 
+def get_operations(master: Master) -> dict[str, Any]:
+    """``get_operations`` payload: as Mesos 1.11, the operations the master still tracks.
+
+    Mesos tracks an operation from when it is applied until its terminal status is acknowledged;
+    only frameworks' operations with an ``id`` wait for an acknowledgement (those of the operator
+    API and those without an ``id`` go at once when they finish, which on the local cluster is
+    when they are applied)."""
+    operations = []
+    for record in master.operations.records.values():
+        if record.acknowledged or record.info is None:
+            continue
+        op = mesos_pb2.Operation()
+        op.framework_id.value = record.framework_id
+        op.agent_id.value = record.agent_id
+        op.info.CopyFrom(record.info)
+        op.latest_status.CopyFrom(record.status)
+        op.statuses.extend(record.statuses)
+        op.uuid.value = record.uuid
+        operations.append(_codec.to_dict(op))
+    return {"operations": operations} if operations else {}
+
+
 def get_state(master: Master) -> dict[str, Any]:
     """``get_state`` payload."""
     return {
@@ -219,13 +240,22 @@ def set_logging_level(holder: _HasLevel, request: Any) -> None:
     holder.logging_reset = asyncio.get_running_loop().call_later(request.duration.nanoseconds / 1e9, reset)
 
 
-def validate(call: master_pb2.Call) -> str | None:
-    """Mesos's ``validation::master::call::validate``: None or the reason."""
+def missing_part(call: Any) -> str | None:
+    """What Mesos checks first of a master or agent ``Call``: its ``type``, and the field named
+    after the type when the ``Call`` has one (``get_metrics`` for ``GET_METRICS``)."""
     if not call.HasField("type"):
         return "Expecting 'type' to be present"
-    field = Call.Type.Name(call.type).lower()
-    if field in Call.DESCRIPTOR.fields_by_name and not call.HasField(field):
+    field = type(call).Type.Name(call.type).lower()
+    if field in call.DESCRIPTOR.fields_by_name and not call.HasField(field):
         return f"Expecting '{field}' to be present"
+    return None
+
+
+def validate(call: master_pb2.Call) -> str | None:
+    """Mesos's ``validation::master::call::validate``: None or the reason."""
+    problem = missing_part(call)
+    if problem is not None:
+        return problem
     if call.type == Call.GROW_VOLUME and not call.grow_volume.HasField("agent_id"):
         return "Expecting 'agent_id' to be present; only agent default resources are supported right now"
     if call.type == Call.SHRINK_VOLUME and not call.shrink_volume.HasField("agent_id"):
@@ -323,7 +353,7 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
     if t == Call.GET_EXECUTORS:
         return 200, {"type": kind, key: get_executors(master)}
     if t == Call.GET_OPERATIONS:
-        return 200, {"type": kind, key: {}}
+        return 200, {"type": kind, key: get_operations(master)}
     if t == Call.GET_ROLES:
         weights = operator_state(master).weights
         roles = sorted({r for f in master.frameworks.values() for r in f.roles} | {"*"} | set(weights))
@@ -339,8 +369,8 @@ def operator_call(master: Master, call: master_pb2.Call) -> tuple[int, dict[str,
         for w in call.update_weights.weight_infos:
             operator_state(master).weights[w.role] = w.weight
         return 200, ""
-    if t == Call.GET_QUOTA:
-        return 200, {"type": kind, key: {"status": {}}}
+    if t in _quota.CALLS:
+        return _quota.operator_call(master, call)
     if t == Call.GET_STATE:
         return 200, {"type": kind, key: get_state(master)}
     if t in _maintenance.CALLS:
@@ -390,9 +420,8 @@ def _offer_operation(master: Master, call: master_pb2.Call) -> tuple[int, str]:
     op = mesos_pb2.Offer.Operation()
     Op = mesos_pb2.Offer.Operation
     if call.type == Call.RESERVE_RESOURCES:
-        if message.source:
-            return 501, "Reservations with a 'source' are not supported by the local cluster"
         op.type = Op.RESERVE
+        op.reserve.source.extend(message.source)
         op.reserve.resources.extend(message.resources)
     elif call.type == Call.UNRESERVE_RESOURCES:
         op.type = Op.UNRESERVE

@@ -17,6 +17,20 @@ C = TypeVar("C", bound=Message)
 R = TypeVar("R", bound=Message)
 E = TypeVar("E", bound=Message)
 T = TypeVar("T", bound=Message)
+# The parts of a ``Response`` both APIs have (``master.Response.GetHealth``, ``agent.Response...``).
+HealthT = TypeVar("HealthT", bound=Message)
+FlagsT = TypeVar("FlagsT", bound=Message)
+VersionT = TypeVar("VersionT", bound=Message)
+MetricsT = TypeVar("MetricsT", bound=Message)
+LevelT = TypeVar("LevelT", bound=Message)
+ListT = TypeVar("ListT", bound=Message)
+ReadT = TypeVar("ReadT", bound=Message)
+StateT = TypeVar("StateT", bound=Message)
+
+
+def duration(seconds: float) -> dict[str, int]:
+    """A ``DurationInfo`` (nanoseconds) as a dict."""
+    return {"nanoseconds": round(seconds * 1e9)}
 
 
 class OperatorClient(Generic[C, R, E]):
@@ -34,6 +48,7 @@ class OperatorClient(Generic[C, R, E]):
         content_type: ContentType | str = ContentType.PROTOBUF,
         tls: TLSConfig | None = None,
         credentials: Credentials | None = None,
+        token: str | None = None,
         connect_timeout: float = 10.0,
         request_timeout: float = 75.0,
         backoff: Backoff | None = None,
@@ -47,6 +62,7 @@ class OperatorClient(Generic[C, R, E]):
             event_type=self._event_type,
             tls=tls,
             credentials=credentials,
+            token=token,
             connect_timeout=connect_timeout,
             request_timeout=request_timeout,
             backoff=backoff,
@@ -113,3 +129,59 @@ class OperatorClient(Generic[C, R, E]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.http.detector!r} {self.content_type.value}>"
+
+
+class SharedCalls(
+    OperatorClient[C, R, E],
+    Generic[C, R, E, HealthT, FlagsT, VersionT, MetricsT, LevelT, ListT, ReadT, StateT],
+):
+    """The calls master and agent APIs share, typed by the parts of each API's ``Response``."""
+
+    def _part(self, name: str) -> Any:
+        return getattr(self._response_type, name)
+
+    async def get_health(self) -> HealthT:
+        """``GET_HEALTH``."""
+        return cast(HealthT, await self._get("GET_HEALTH", "get_health", self._part("GetHealth")))
+
+    async def get_flags(self) -> FlagsT:
+        """``GET_FLAGS``: the command-line flags."""
+        return cast(FlagsT, await self._get("GET_FLAGS", "get_flags", self._part("GetFlags")))
+
+    async def get_version(self) -> VersionT:
+        """``GET_VERSION``."""
+        return cast(VersionT, await self._get("GET_VERSION", "get_version", self._part("GetVersion")))
+
+    async def get_metrics(self, timeout: float | None = None) -> MetricsT:  # noqa: ASYNC109 - the call's field
+        """``GET_METRICS`` (``timeout`` in seconds bounds the collection)."""
+        payload = {"timeout": duration(timeout)} if timeout is not None else {}
+        part = self._part("GetMetrics")
+        return cast(MetricsT, await self._get("GET_METRICS", "get_metrics", part, "get_metrics", payload))
+
+    async def get_logging_level(self) -> LevelT:
+        """``GET_LOGGING_LEVEL`` (the glog verbosity)."""
+        part = self._part("GetLoggingLevel")
+        return cast(LevelT, await self._get("GET_LOGGING_LEVEL", "get_logging_level", part))
+
+    async def set_logging_level(self, level: int, duration_seconds: float) -> None:
+        """``SET_LOGGING_LEVEL``: verbosity ``level`` for ``duration_seconds``."""
+        payload = {"level": level, "duration": duration(duration_seconds)}
+        await self._do("SET_LOGGING_LEVEL", "set_logging_level", payload)
+
+    async def list_files(self, path: str) -> ListT:
+        """``LIST_FILES`` of a virtual path (``/master/log``, a task's sandbox)."""
+        part = self._part("ListFiles")
+        return cast(ListT, await self._get("LIST_FILES", "list_files", part, "list_files", {"path": path}))
+
+    async def read_file(self, path: str, offset: int = 0, length: int | None = None) -> ReadT:
+        """``READ_FILE``: up to ``length`` bytes from ``offset`` (its ``size`` is the file's size)."""
+        payload: dict[str, Any] = {"path": path, "offset": offset}
+        if length is not None:
+            payload["length"] = length
+        return cast(
+            ReadT, await self._get("READ_FILE", "read_file", self._part("ReadFile"), "read_file", payload)
+        )
+
+    async def get_state(self) -> StateT:
+        """``GET_STATE``: tasks, executors, frameworks (and, on a master, agents)."""
+        return cast(StateT, await self._get("GET_STATE", "get_state", self._part("GetState")))

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from mesos_framework.errors import ConnectError, NoLeaderError, api_error
-from mesos_framework.operator._base import OperatorClient
+from mesos_framework.operator._base import SharedCalls
 from mesos_framework.protocol import ContentType, RecordIODecoder, decode, encode, recordio_encode
 from mesos_framework.protocol._schema import agent_pb2
 from mesos_framework.transport import Backoff, Credentials, Endpoint, TLSConfig
@@ -23,15 +23,25 @@ RECORDIO = "application/recordio"
 MessageOrDict = Any
 
 
-def _duration(seconds: float) -> dict[str, int]:
-    return {"nanoseconds": round(seconds * 1e9)}
-
-
 def _container(container_id: str | MessageOrDict) -> Any:
     return {"value": container_id} if isinstance(container_id, str) else container_id
 
 
-class AgentOperator(OperatorClient[agent_pb2.Call, agent_pb2.Response, agent_pb2.Call]):
+class AgentOperator(
+    SharedCalls[
+        agent_pb2.Call,
+        agent_pb2.Response,
+        agent_pb2.Call,
+        agent_pb2.Response.GetHealth,
+        agent_pb2.Response.GetFlags,
+        agent_pb2.Response.GetVersion,
+        agent_pb2.Response.GetMetrics,
+        agent_pb2.Response.GetLoggingLevel,
+        agent_pb2.Response.ListFiles,
+        agent_pb2.Response.ReadFile,
+        agent_pb2.Response.GetState,
+    ]
+):
     """Every call of an agent's v1 operator API as a typed async method.
 
     ``agent`` is ``"host:port"``, a URL or an `Endpoint`.
@@ -55,6 +65,7 @@ class AgentOperator(OperatorClient[agent_pb2.Call, agent_pb2.Response, agent_pb2
         content_type: ContentType | str = ContentType.PROTOBUF,
         tls: TLSConfig | None = None,
         credentials: Credentials | None = None,
+        token: str | None = None,
         connect_timeout: float = 10.0,
         request_timeout: float = 75.0,
         backoff: Backoff | None = None,
@@ -66,6 +77,7 @@ class AgentOperator(OperatorClient[agent_pb2.Call, agent_pb2.Response, agent_pb2
             content_type=content_type,
             tls=tls,
             credentials=credentials,
+            token=token,
             connect_timeout=connect_timeout,
             request_timeout=request_timeout,
             backoff=backoff,
@@ -86,49 +98,6 @@ class AgentOperator(OperatorClient[agent_pb2.Call, agent_pb2.Response, agent_pb2
         return cls(f"{scheme}://{address}", api_path=f"/{name}/api/v1", **kwargs)
 
     # -- reads ------------------------------------------------------------------
-
-    async def get_health(self) -> agent_pb2.Response.GetHealth:
-        """``GET_HEALTH``."""
-        return await self._get("GET_HEALTH", "get_health", Response.GetHealth)
-
-    async def get_flags(self) -> agent_pb2.Response.GetFlags:
-        """``GET_FLAGS``."""
-        return await self._get("GET_FLAGS", "get_flags", Response.GetFlags)
-
-    async def get_version(self) -> agent_pb2.Response.GetVersion:
-        """``GET_VERSION``."""
-        return await self._get("GET_VERSION", "get_version", Response.GetVersion)
-
-    async def get_metrics(self, timeout: float | None = None) -> agent_pb2.Response.GetMetrics:  # noqa: ASYNC109 - the call's field
-        """``GET_METRICS``."""
-        payload = {"timeout": _duration(timeout)} if timeout is not None else {}
-        return await self._get("GET_METRICS", "get_metrics", Response.GetMetrics, "get_metrics", payload)
-
-    async def get_logging_level(self) -> agent_pb2.Response.GetLoggingLevel:
-        """``GET_LOGGING_LEVEL``."""
-        return await self._get("GET_LOGGING_LEVEL", "get_logging_level", Response.GetLoggingLevel)
-
-    async def set_logging_level(self, level: int, duration_seconds: float) -> None:
-        """``SET_LOGGING_LEVEL``."""
-        payload = {"level": level, "duration": _duration(duration_seconds)}
-        await self._do("SET_LOGGING_LEVEL", "set_logging_level", payload)
-
-    async def list_files(self, path: str) -> agent_pb2.Response.ListFiles:
-        """``LIST_FILES`` of a virtual path (a sandbox: ``/frameworks/F/executors/E/runs/latest``)."""
-        return await self._get("LIST_FILES", "list_files", Response.ListFiles, "list_files", {"path": path})
-
-    async def read_file(
-        self, path: str, offset: int = 0, length: int | None = None
-    ) -> agent_pb2.Response.ReadFile:
-        """``READ_FILE``: up to ``length`` bytes from ``offset``; ``size`` is the file's size."""
-        payload: dict[str, Any] = {"path": path, "offset": offset}
-        if length is not None:
-            payload["length"] = length
-        return await self._get("READ_FILE", "read_file", Response.ReadFile, "read_file", payload)
-
-    async def get_state(self) -> agent_pb2.Response.GetState:
-        """``GET_STATE``: tasks, executors and frameworks of the agent."""
-        return await self._get("GET_STATE", "get_state", Response.GetState)
 
     async def get_containers(
         self, *, show_nested: bool = False, show_standalone: bool = False

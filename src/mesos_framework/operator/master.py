@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
 from mesos_framework.errors import MesosError, StreamClosed, SubscriptionLost
-from mesos_framework.operator._base import OperatorClient
+from mesos_framework.operator._base import SharedCalls
 from mesos_framework.protocol import ContentType
 from mesos_framework.protocol._schema import maintenance_pb2, master_pb2, quota_pb2
 from mesos_framework.transport import Backoff, Credentials, Endpoint, EventStream, MasterDetector, TLSConfig
@@ -27,12 +27,21 @@ MessageOrDict = Any
 """A message of the expected type, or a dict in its JSON shape."""
 
 
-def duration(seconds: float) -> dict[str, int]:
-    """A ``DurationInfo`` (nanoseconds) as a dict."""
-    return {"nanoseconds": round(seconds * 1e9)}
-
-
-class MasterOperator(OperatorClient[master_pb2.Call, master_pb2.Response, master_pb2.Event]):
+class MasterOperator(
+    SharedCalls[
+        master_pb2.Call,
+        master_pb2.Response,
+        master_pb2.Event,
+        master_pb2.Response.GetHealth,
+        master_pb2.Response.GetFlags,
+        master_pb2.Response.GetVersion,
+        master_pb2.Response.GetMetrics,
+        master_pb2.Response.GetLoggingLevel,
+        master_pb2.Response.ListFiles,
+        master_pb2.Response.ReadFile,
+        master_pb2.Response.GetState,
+    ]
+):
     """Every call of a master's v1 operator API as a typed async method.
 
     ``master`` is anything the scheduler accepts: ``"host:port"``, a host
@@ -55,6 +64,7 @@ class MasterOperator(OperatorClient[master_pb2.Call, master_pb2.Response, master
         content_type: ContentType | str = ContentType.PROTOBUF,
         tls: TLSConfig | None = None,
         credentials: Credentials | None = None,
+        token: str | None = None,
         connect_timeout: float = 10.0,
         request_timeout: float = 75.0,
         backoff: Backoff | None = None,
@@ -67,6 +77,7 @@ class MasterOperator(OperatorClient[master_pb2.Call, master_pb2.Response, master
             content_type=content_type,
             tls=tls,
             credentials=credentials,
+            token=token,
             connect_timeout=connect_timeout,
             request_timeout=request_timeout,
             backoff=backoff,
@@ -74,49 +85,6 @@ class MasterOperator(OperatorClient[master_pb2.Call, master_pb2.Response, master
         )
 
     # -- reads ------------------------------------------------------------------
-
-    async def get_health(self) -> master_pb2.Response.GetHealth:
-        """``GET_HEALTH``."""
-        return await self._get("GET_HEALTH", "get_health", Response.GetHealth)
-
-    async def get_flags(self) -> master_pb2.Response.GetFlags:
-        """``GET_FLAGS``: the master's command-line flags."""
-        return await self._get("GET_FLAGS", "get_flags", Response.GetFlags)
-
-    async def get_version(self) -> master_pb2.Response.GetVersion:
-        """``GET_VERSION``."""
-        return await self._get("GET_VERSION", "get_version", Response.GetVersion)
-
-    async def get_metrics(self, timeout: float | None = None) -> master_pb2.Response.GetMetrics:  # noqa: ASYNC109 - the call's field
-        """``GET_METRICS`` (``timeout`` in seconds bounds the collection)."""
-        payload = {"timeout": duration(timeout)} if timeout is not None else {}
-        return await self._get("GET_METRICS", "get_metrics", Response.GetMetrics, "get_metrics", payload)
-
-    async def get_logging_level(self) -> master_pb2.Response.GetLoggingLevel:
-        """``GET_LOGGING_LEVEL`` (the glog verbosity)."""
-        return await self._get("GET_LOGGING_LEVEL", "get_logging_level", Response.GetLoggingLevel)
-
-    async def set_logging_level(self, level: int, duration_seconds: float) -> None:
-        """``SET_LOGGING_LEVEL``: verbosity ``level`` for ``duration_seconds``."""
-        payload = {"level": level, "duration": duration(duration_seconds)}
-        await self._do("SET_LOGGING_LEVEL", "set_logging_level", payload)
-
-    async def list_files(self, path: str) -> master_pb2.Response.ListFiles:
-        """``LIST_FILES`` of a virtual path (e.g. ``/master/log``)."""
-        return await self._get("LIST_FILES", "list_files", Response.ListFiles, "list_files", {"path": path})
-
-    async def read_file(
-        self, path: str, offset: int = 0, length: int | None = None
-    ) -> master_pb2.Response.ReadFile:
-        """``READ_FILE``: up to ``length`` bytes from ``offset`` (its ``size`` is the file's size)."""
-        payload: dict[str, Any] = {"path": path, "offset": offset}
-        if length is not None:
-            payload["length"] = length
-        return await self._get("READ_FILE", "read_file", Response.ReadFile, "read_file", payload)
-
-    async def get_state(self) -> master_pb2.Response.GetState:
-        """``GET_STATE``: tasks, executors, frameworks and agents."""
-        return await self._get("GET_STATE", "get_state", Response.GetState)
 
     async def get_agents(self) -> master_pb2.Response.GetAgents:
         """``GET_AGENTS``."""

@@ -42,3 +42,13 @@ def test_maintenance_schedule_roundtrip() -> None:
     )
     again = mesos.master.Call.from_json(call.to_json())
     assert again.update_maintenance_schedule.schedule.windows[0].machine_ids[0].hostname == "h1"
+
+
+def test_csi_plugin_name_defaults_to_upstreams_default() -> None:
+    # mesos.proto: optional string name = 2 [default = "default"]; the shared inventory shows it
+    # cut short, and tools/gen_schema.py's DEFAULT_FIXES restores it.
+    info = mesos.CSIPluginInfo(type="org.apache.mesos.csi.test")
+    assert info.name == "default"
+    assert not info.HasField("name")
+    field = mesos.CSIPluginInfo.DESCRIPTOR.fields_by_name["name"]
+    assert field.has_default_value and field.default_value == "default"
