@@ -141,6 +141,8 @@ def _row(cluster: str, out: dict[str, Any]) -> Row:
         "all_finished_s": out.get("all_finished_s"),
         "cpu_seconds": out["cpu_seconds"],
         "cpu_ms_per_task": out["cpu_ms_per_task"],
+        "startup_cpu_ms": out.get("startup_cpu_ms"),
+        "steady_cpu_ms_per_task": out.get("steady_cpu_ms_per_task"),
         "lost_or_twice": "none" if not problems else "; ".join(problems),
     }
 
