@@ -15,8 +15,9 @@ from google.protobuf.message import DecodeError, EncodeError, Message
 
 from mesos_framework.errors import MessageError, ProtocolError
 from mesos_framework.protocol import mesos as _mesos  # noqa: F401 - every message gets its JSON helpers
-from mesos_framework.protocol._fastjson import fast_from_json
+from mesos_framework.protocol._fastjson import fast_json_decoder
 from mesos_framework.protocol._required import complete_check
+from mesos_framework.protocol.jsoncodec import _exact_from_json as exact_from_json
 from mesos_framework.protocol.jsoncodec import check_initialized, from_json, to_json
 
 __all__ = ["ContentType", "decode", "decoder", "encode"]
@@ -126,13 +127,21 @@ def decoder(
     """
     ct = _content_type(content_type)
     if ct is ContentType.JSON:
+        if strict:
+
+            def decode_strict_json(data: bytes | bytearray | memoryview) -> M:
+                return from_json(cls, data, strict=True)
+
+            return decode_strict_json
+        fast = fast_json_decoder(cls)
 
         def decode_json(data: bytes | bytearray | memoryview) -> M:
-            if not strict:
-                fast = fast_from_json(cls, data)
-                if fast is not None:
-                    return fast  # type: ignore[return-value]
-            return from_json(cls, data, strict=strict)
+            # The fast path (C where built) answers the message or None; on None the exact walk
+            # builds it or raises the precise error.
+            msg = fast(data)
+            if msg is None:
+                msg = exact_from_json(cls, data, strict=False, partial=False)
+            return msg  # type: ignore[return-value]
 
         return decode_json
 
