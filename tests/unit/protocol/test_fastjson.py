@@ -166,7 +166,7 @@ def test_the_c_converter_itself_decides_a_recorded_stream(implementation: str) -
         pytest.skip("about the C converter")
     from bench.peer_decode import make_records
 
-    convert = _fastjson._wirecheck.JsonWire(*_fastjson.wire_tables(Event.DESCRIPTOR)).convert
+    convert = _fastjson._wirecheck.JsonWire(*_fastjson.wire_tables(Event.DESCRIPTOR)).convert  # type: ignore[attr-defined]
     records = make_records(0.3)
     types = set()
     for record in records:
@@ -182,7 +182,7 @@ def test_the_c_converter_itself_decides_a_recorded_stream(implementation: str) -
 def test_the_c_converter_refuses_bad_tables() -> None:
     if not C_BUILT:
         pytest.skip("the C extension was not built")
-    json_wire = _fastjson._wirecheck.JsonWire
+    json_wire = _fastjson._wirecheck.JsonWire  # type: ignore[attr-defined]
     field = (b"a", 1, 0, 0, -1, -1, None)
     with pytest.raises(ValueError, match="root"):
         json_wire(((field,),), 1)
