@@ -1,6 +1,7 @@
 /*
- * Required-field check on protobuf wire bytes: an optional accelerator for
- * mesos_framework.protocol.decode().
+ * Required-field and UTF-8 check on protobuf wire bytes: an optional
+ * accelerator for mesos_framework.protocol.decode().  (The second half of
+ * this file converts Mesos JSON into wire bytes; see below.)
  *
  * Mesos rejects a message that lacks a required field (C++ ParseFromString).
  * upb's Python API can only answer that after the parse with
@@ -19,6 +20,11 @@
  * gap in this file can only cost speed, never let an incomplete message
  * through, provided True is right; tests/unit/protocol/test_required.py
  * checks that against IsInitialized() on generated and mutated messages.
+ *
+ * The same scan checks that string fields hold valid UTF-8 (proto2's parser
+ * keeps them as they come, and Python then sees bytes where it expects str):
+ * check() reports a bad one, and the caller names the field from the parsed
+ * message.
  *
  * Every read is bounds-checked: the bytes have been parsed by upb before, but
  * this module does not rely on it.
@@ -42,6 +48,7 @@ typedef struct {
     int sub;              /* index of the message type to scan into, or -1 */
     Py_ssize_t n_enum;    /* closed enum: number of known values (0: any value) */
     int32_t *enums;       /* sorted known values */
+    int utf8;             /* a string field: its bytes must be valid UTF-8 */
 } Field;
 
 typedef struct {
@@ -100,22 +107,55 @@ static int known_enum(const Field *f, uint64_t raw) {
     return lo < f->n_enum && f->enums[lo] == v;
 }
 
-/* 1: proven complete; 0: not proven (missing, unusual or malformed). */
+/* The scan's answer: 0 when every required field is proven present and every string field
+   checked is valid UTF-8; else a mix of these bits. */
+#define ST_INCOMPLETE 1  /* a required field is missing (or holds an enum value the parser drops) */
+#define ST_BAD_UTF8 2    /* a string field's bytes are not valid UTF-8 (the scan stopped there) */
+#define ST_UNSURE 4      /* bytes the scan does not follow (malformed, groups, too deep): stopped */
+
+static int valid_utf8(const uint8_t *p, const uint8_t *end) {
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        uint8_t c = p[0];
+        Py_ssize_t left = end - p;
+        if (c >= 0xC2 && c <= 0xDF) {
+            if (left < 2 || (p[1] & 0xC0) != 0x80) return 0;
+            p += 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+            if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0)) return 0;
+            p += 3;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+                return 0;
+            if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90)) return 0;
+            p += 4;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int scan(const Checker *c, int type, const uint8_t *p, const uint8_t *end, int depth) {
     const Type *t = &c->types[type];
     uint64_t seen = 0;
-    if (depth > MAX_DEPTH) return 0;
+    int status = 0;
+    if (depth > MAX_DEPTH) return ST_UNSURE;
     while (p < end) {
         uint64_t tag, value;
-        if (!read_varint(&p, end, &tag) || tag > UINT32_MAX) return 0;
+        if (!read_varint(&p, end, &tag) || tag > UINT32_MAX) return status | ST_UNSURE;
         uint32_t number = (uint32_t)(tag >> 3);
         int wt = (int)(tag & 7);
-        if (number == 0) return 0;
+        if (number == 0) return status | ST_UNSURE;
         const Field *f = NULL;
         if (number <= t->max_number && t->slots[number] >= 0) f = &t->fields[t->slots[number]];
         switch (wt) {
         case WT_VARINT:
-            if (!read_varint(&p, end, &value)) return 0;
+            if (!read_varint(&p, end, &value)) return status | ST_UNSURE;
             if (f != NULL && f->bit >= 0 && f->wire_type == WT_VARINT
                 && (f->n_enum == 0 || known_enum(f, value)))
                 seen |= (uint64_t)1 << f->bit;
@@ -123,43 +163,57 @@ static int scan(const Checker *c, int type, const uint8_t *p, const uint8_t *end
         case WT_FIXED64:
         case WT_FIXED32: {
             Py_ssize_t size = wt == WT_FIXED64 ? 8 : 4;
-            if (end - p < size) return 0;
+            if (end - p < size) return status | ST_UNSURE;
             p += size;
             if (f != NULL && f->bit >= 0 && f->wire_type == wt) seen |= (uint64_t)1 << f->bit;
             break;
         }
         case WT_LEN: {
             uint64_t len;
-            if (!read_varint(&p, end, &len) || len > (uint64_t)(end - p)) return 0;
+            if (!read_varint(&p, end, &len) || len > (uint64_t)(end - p)) return status | ST_UNSURE;
             if (f != NULL && f->wire_type == WT_LEN) {
-                if (f->sub >= 0 && !scan(c, f->sub, p, p + len, depth + 1)) return 0;
+                if (f->sub >= 0) {
+                    status |= scan(c, f->sub, p, p + len, depth + 1);
+                    if (status & (ST_BAD_UTF8 | ST_UNSURE)) return status;
+                }
+                if (f->utf8 && !valid_utf8(p, p + len)) return status | ST_BAD_UTF8;
                 if (f->bit >= 0) seen |= (uint64_t)1 << f->bit;
             }
             p += len;
             break;
         }
         default: /* groups and invalid wire types: leave it to IsInitialized() */
-            return 0;
+            return status | ST_UNSURE;
         }
     }
-    return (seen & t->required) == t->required;
+    if ((seen & t->required) != t->required) status |= ST_INCOMPLETE;
+    return status;
 }
 
-static PyObject *Checker_complete(PyObject *self, PyObject *data) {
-    const Checker *c = (const Checker *)self;
+static int check_data(const Checker *c, PyObject *data) {
     if (PyBytes_CheckExact(data)) {
         char *buffer;
         Py_ssize_t size;
-        if (PyBytes_AsStringAndSize(data, &buffer, &size) < 0) return NULL;
+        if (PyBytes_AsStringAndSize(data, &buffer, &size) < 0) return -1;
         const uint8_t *p = (const uint8_t *)buffer;
-        return PyBool_FromLong(scan(c, c->root, p, p + size, 0));
+        return scan(c, c->root, p, p + size, 0);
     }
     Py_buffer view;
-    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) return NULL;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) return -1;
     const uint8_t *p = (const uint8_t *)view.buf;
-    int ok = scan(c, c->root, p, p + view.len, 0);
+    int status = scan(c, c->root, p, p + view.len, 0);
     PyBuffer_Release(&view);
-    return PyBool_FromLong(ok);
+    return status;
+}
+
+static PyObject *Checker_check(PyObject *self, PyObject *data) {
+    int status = check_data((const Checker *)self, data);
+    return status < 0 ? NULL : PyLong_FromLong(status);
+}
+
+static PyObject *Checker_complete(PyObject *self, PyObject *data) {
+    int status = check_data((const Checker *)self, data);
+    return status < 0 ? NULL : PyBool_FromLong(status == 0);
 }
 
 static int int_item(PyObject *tuple, Py_ssize_t i, long lo, long hi, long *out) {
@@ -178,12 +232,16 @@ static int cmp_int32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* field: (number, wire_type, bit, sub, enum_values) */
+/* field: (number, wire_type, bit, sub, enum_values[, utf8]) */
 static int load_field(PyObject *item, Py_ssize_t n_types, Field *f, uint32_t *number) {
     long v;
-    if (!PyTuple_Check(item) || PyTuple_Size(item) != 5) {
-        PyErr_SetString(PyExc_TypeError, "a field is (number, wire_type, bit, sub, enum_values)");
+    if (!PyTuple_Check(item) || PyTuple_Size(item) < 5 || PyTuple_Size(item) > 6) {
+        PyErr_SetString(PyExc_TypeError, "a field is (number, wire_type, bit, sub, enum_values[, utf8])");
         return -1;
+    }
+    if (PyTuple_Size(item) == 6) {
+        if (int_item(item, 5, 0, 1, &v) < 0) return -1;
+        f->utf8 = (int)v;
     }
     if (int_item(item, 0, 1, MAX_FIELD, &v) < 0) return -1;
     *number = (uint32_t)v;
@@ -197,8 +255,8 @@ static int load_field(PyObject *item, Py_ssize_t n_types, Field *f, uint32_t *nu
     f->bit = (int)v;
     if (int_item(item, 3, -1, (long)n_types - 1, &v) < 0) return -1;
     f->sub = (int)v;
-    if (f->sub >= 0 && f->wire_type != WT_LEN) {
-        PyErr_SetString(PyExc_ValueError, "a message field has wire type 2");
+    if ((f->sub >= 0 || f->utf8) && f->wire_type != WT_LEN) {
+        PyErr_SetString(PyExc_ValueError, "a message or string field has wire type 2");
         return -1;
     }
     PyObject *enums = PyTuple_GetItem(item, 4);
@@ -318,7 +376,11 @@ static void Checker_dealloc(PyObject *self) {
 
 static PyMethodDef Checker_methods[] = {
     {"complete", Checker_complete, METH_O,
-     "complete(data) -> bool: True if the wire bytes provably hold every required field."},
+     "complete(data) -> bool: True if the wire bytes provably hold every required field "
+     "(and every string field checked is valid UTF-8)."},
+    {"check", Checker_check, METH_O,
+     "check(data) -> int: 0 if complete() holds; else bits: 1 a required field missing, "
+     "2 a string field not valid UTF-8, 4 bytes the scan does not follow."},
     {NULL, NULL, 0, NULL},
 };
 
