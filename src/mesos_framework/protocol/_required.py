@@ -13,8 +13,9 @@ installed) every message takes the ``IsInitialized()`` path: same results, slowe
 The same scan checks that every string field holds valid UTF-8.  protobuf's proto2 parser keeps
 a string that is not as ``bytes`` (a handler would get ``bytes`` where it expects ``str``, and
 ``to_json()`` fails much later); Mesos's JSON encoder refuses such a string.  When the scan finds
-one (or cannot follow the bytes, or there is no extension), `find_bad_string()` walks the parsed
-message to name the field, and `decode()` raises `MessageError` with that path.
+one (or cannot follow the bytes), `find_bad_string()` walks the parsed message to name the
+field, and `decode()` raises `MessageError` with that path.  Without the extension, upb itself
+checks the strings, parsing the bytes again with a copy of the schema that asks it to.
 """
 
 from __future__ import annotations
@@ -171,12 +172,12 @@ _STATUS: dict[type[Message], Status] = {}
 def _build(cls: type[Message]) -> tuple[Check, Status]:
     """Both answers for ``cls`` from one table (strings included)."""
     if _wirecheck is None:  # no C compiler at install time
-        return _never, _unsure
+        return _never, _python_status(cls)
     try:
         built = tables(cls.DESCRIPTOR, strings=True)  # type: ignore[arg-type]  # upb's Descriptor is one
     except Unsupported as exc:
         log.debug("required-field check for %s stays IsInitialized(): %s", cls.DESCRIPTOR.full_name, exc)
-        return _never, _unsure
+        return _never, _python_status(cls)
     if built is None:
         return _always, _sure
     checker = _wirecheck.Checker(*built)
@@ -204,6 +205,86 @@ def status_check(cls: type[Message]) -> Status:
     if status is None:
         status = _STATUS[cls] = _build(cls)[1]
     return status
+
+
+# -- without the extension: upb checks the strings --------------------------------------------
+
+
+def _python_status(cls: type[Message]) -> Status:
+    """The status check without the extension: required fields always go to IsInitialized(); the
+    strings are checked by parsing the bytes again with a copy of the schema in which upb verifies
+    UTF-8 (protobuf editions' ``utf8_validation = VERIFY``, which proto2 files cannot ask for), at
+    the C parser's speed.  Where that copy cannot be made (an older protobuf), every message gets
+    the Python walk.
+    """
+    try:
+        parse = _verifying_class(cls).FromString
+    except Exception as exc:  # a protobuf without editions: slower, never wrong
+        log.debug("no UTF-8-verifying copy of %s (%r); strings are walked", cls.DESCRIPTOR.full_name, exc)
+        return _unsure
+
+    def status(data: bytes) -> int:
+        try:
+            parse(data)
+        except Exception:  # DecodeError: a string is not UTF-8 (the walk names it)
+            return INCOMPLETE | UNSURE
+        return INCOMPLETE
+
+    return status
+
+
+_VERIFYING_POOL: Any = None
+
+
+def _verifying_class(cls: type[Message]) -> Any:
+    """``cls`` from a copy of its schema files in editions form: proto2's rules, UTF-8 verified."""
+    global _VERIFYING_POOL
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory  # noqa: PLC0415
+
+    if _VERIFYING_POOL is None:
+        _VERIFYING_POOL = descriptor_pool.DescriptorPool()
+    pool = _VERIFYING_POOL
+    features = descriptor_pb2.FeatureSet
+    label = descriptor_pb2.FieldDescriptorProto
+
+    def convert(message: Any) -> None:
+        for field in message.field:
+            if field.label == label.LABEL_REQUIRED:
+                field.label = label.LABEL_OPTIONAL
+                field.options.features.field_presence = features.LEGACY_REQUIRED
+            if field.options.HasField("packed"):
+                packed = field.options.packed
+                field.options.ClearField("packed")
+                field.options.features.repeated_field_encoding = (
+                    features.PACKED if packed else features.EXPANDED
+                )
+        for nested in message.nested_type:
+            convert(nested)
+
+    def add(file: Any) -> None:
+        try:
+            pool.FindFileByName(file.name)
+            return
+        except KeyError:
+            pass
+        for dependency in file.dependencies:
+            add(dependency)
+        proto = descriptor_pb2.FileDescriptorProto()
+        file.CopyToProto(proto)
+        if proto.syntax in ("", "proto2"):
+            proto.syntax = "editions"
+            proto.edition = descriptor_pb2.EDITION_2023
+            options = proto.options.features
+            options.enum_type = features.CLOSED
+            options.repeated_field_encoding = features.EXPANDED
+            options.utf8_validation = features.VERIFY
+            options.json_format = features.LEGACY_BEST_EFFORT
+            for message in proto.message_type:
+                convert(message)
+        pool.Add(proto)
+
+    add(cls.DESCRIPTOR.file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(cls.DESCRIPTOR.full_name))
 
 
 # -- naming the string field that is not UTF-8 ------------------------------------------------

@@ -439,3 +439,12 @@ def test_the_scan_reports_what_it_found() -> None:
     assert required.complete_check(Event)(_update(task=b"\xff")) is False
     with pytest.raises(ValueError, match="string field has wire type 2"):
         required._wirecheck.Checker((((1, 0, -1, -1, None, 1),),), 0)  # type: ignore[attr-defined]
+
+
+def test_without_the_extension_upb_checks_the_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    status = required._python_status(Event)
+    assert status(_update()) == required.INCOMPLETE  # IsInitialized() decides the rest
+    assert status(_update(task=b"\xff")) & required.UNSURE  # then the walk names the field
+    # A protobuf that cannot make the verifying copy: every message is walked (same answers).
+    monkeypatch.setattr(required, "_verifying_class", lambda cls: 1 / 0)
+    assert required._python_status(Event) is required._unsure
