@@ -205,17 +205,18 @@ def _through_decoder(framed: bytes, content_type: ContentType) -> Callable[[], i
 
 
 def _without_extension(framed: bytes) -> Callable[[], int]:
-    """The default path as installed without a C compiler: ``IsInitialized()`` makes the check."""
+    """The default path as installed without a C compiler: ``IsInitialized()`` checks the
+    required fields, a second upb parse (a schema copy that verifies UTF-8) the strings."""
     event = mesos.scheduler.Event
-    saved = _required._CHECKS.get(event)
-    _required._CHECKS[event] = _required._never
+    saved = _required._STATUS.get(event)
+    _required._STATUS[event] = _required._python_status(event)
     try:
         decode_event = decoder(event, ContentType.PROTOBUF)
     finally:
         if saved is None:
-            del _required._CHECKS[event]
+            del _required._STATUS[event]
         else:
-            _required._CHECKS[event] = saved
+            _required._STATUS[event] = saved
     return _chunked(framed, decode_event)
 
 
@@ -287,7 +288,8 @@ def run(size_mb: float = 5.0, *, stream: Path | None = None, repeat: int = 3) ->
         )
     references = (
         (
-            "mesos-framework protobuf without the C extension: decoder() checking with IsInitialized()",
+            "mesos-framework protobuf without the C extension: decoder() checking with IsInitialized()"
+            " and a UTF-8-verifying second parse",
             "the default path as installed without a C compiler",
         ),
         (

@@ -32,11 +32,11 @@ IMPORTS = {
 _MEASURE = """\
 import resource, sys, time
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 exec(compile(sys.argv[1], "<import>", "exec"))
-seconds = time.perf_counter() - t0
+seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(seconds, after - before)
+print(seconds, after - before, cpu)
 """
 
 
@@ -49,11 +49,12 @@ def _time_import(statement: str, repeat: int) -> dict[str, float]:
             text=True,
             check=True,
         )
-        seconds, kib = out.stdout.split()
-        runs.append({"seconds": float(seconds), "kib": float(kib)})
+        seconds, kib, cpu = out.stdout.split()
+        runs.append({"seconds": float(seconds), "kib": float(kib), "cpu": float(cpu)})
     return {
         "seconds": statistics.median(r["seconds"] for r in runs),
         "kib": statistics.median(r["kib"] for r in runs),
+        "cpu": statistics.median(r["cpu"] for r in runs),
     }
 
 
@@ -78,15 +79,21 @@ def run(repeat: int = 7) -> list[dict[str, Any]]:
     """One row per import and one for the command line's ``--help``."""
     rows: list[dict[str, Any]] = []
     base: float | None = None
+    base_cpu: float | None = None
     for name, statement in IMPORTS.items():
         measured = _time_import(statement, repeat)
         ms = measured["seconds"] * 1000
+        cpu_ms = measured["cpu"] * 1000
         base = base if base is not None else ms
+        base_cpu = base_cpu if base_cpu is not None else cpu_ms
         rows.append(
             {
                 "name": name,
                 "ms": round(ms, 1),
                 "vs import asyncio": f"{ms / base:.2f}x" if base else "n/a",
+                # CPU time: what a loaded machine disturbs least.
+                "CPU ms": round(cpu_ms, 1),
+                "CPU vs import asyncio": f"{cpu_ms / base_cpu:.2f}x" if base_cpu else "n/a",
                 "added RSS MiB": round(measured["kib"] / 1024, 1),
             }
         )

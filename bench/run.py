@@ -241,11 +241,21 @@ def run_decoding(size_mb: float, repeat: int, peers: bool) -> Section:
     return _guarded(section, go)
 
 
-def run_end_to_end(tasks: Sequence[int], peers: bool) -> Section:
+def run_end_to_end(
+    tasks: Sequence[int],
+    peers: bool,
+    *,
+    clusters: Sequence[str] | None = None,
+    peer_names: Sequence[str] | None = None,
+    rounds: int = 1,
+) -> Section:
     """This library (:mod:`bench.end_to_end`) and the peers (:mod:`bench.peers.e2e`) on one cluster.
 
     For each kind of cluster and N a fresh cluster is started and the schedulers run on it one
-    after the other: this library first, then pymesos, then the JavaScript mesos-framework.
+    after the other: this library first, then pymesos, then the JavaScript mesos-framework;
+    with ``rounds`` > 1, that sequence ``rounds`` times on the same cluster (every round's rows
+    are kept, labelled by round, so the report shows the spread). ``clusters`` and
+    ``peer_names`` (``pymesos``, ``mesos-framework``) narrow the run.
     """
     section = Section("end_to_end", f"2. End to end: N short tasks (N = {', '.join(map(str, tasks))})")
     section.detail = END_TO_END_PLAN
@@ -260,22 +270,31 @@ def run_end_to_end(tasks: Sequence[int], peers: bool) -> Section:
 
         status = install.ensure_peers()
         rows: list[Row] = []
+        chosen = peer_names or e2e.PEERS
         for cluster, start in e2e.CLUSTERS.items():
+            if clusters and not any(cluster.startswith(c) for c in clusters):
+                continue
             for n in tasks:
                 try:
                     with start() as master:
-                        if ours is None:
-                            rows.append(
-                                {
-                                    "cluster": cluster,
-                                    "name": "this library",
-                                    "tasks": n,
-                                    "error": "not yet available: bench/end_to_end.py",
-                                }
-                            )
-                        else:
-                            rows += ours.run_on(master, cluster, n)
-                        rows += e2e.run_on(master, cluster, n, status=status)
+                        for round_ in range(1, max(1, rounds) + 1):
+                            batch: list[Row] = []
+                            if ours is None:
+                                batch.append(
+                                    {
+                                        "cluster": cluster,
+                                        "name": "this library",
+                                        "tasks": n,
+                                        "error": "not yet available: bench/end_to_end.py",
+                                    }
+                                )
+                            else:
+                                batch += ours.run_on(master, cluster, n)
+                            batch += e2e.run_on(master, cluster, n, status=status, peers=chosen)
+                            if rounds > 1:
+                                for row in batch:
+                                    row["round"] = round_
+                            rows += batch
                 except e2e.ClusterUnavailable as exc:
                     rows.append({"cluster": cluster, "name": "(cluster)", "tasks": n, "error": str(exc)})
         return rows
@@ -452,10 +471,14 @@ def render_end_to_end(section: Section) -> list[str]:
                 and "error" not in b
                 and b.get("tasks") == r.get("tasks")
                 and b.get("cluster") == r.get("cluster")
+                and b.get("round") == r.get("round")
             ),
             None,
         )
         r["CPU/task vs pymesos"] = _ratio(r.get("cpu_ms_per_task"), base["cpu_ms_per_task"] if base else None)
+        r["steady vs pymesos"] = _ratio(
+            r.get("steady_cpu_ms_per_task"), base.get("steady_cpu_ms_per_task") if base else None
+        )
     lines = render_generic(section)
     if section.detail:
         lines += ["", *section.detail.splitlines()]
@@ -519,6 +542,9 @@ def run_sections(
     peers: bool,
     e2e_tasks: Sequence[int] | None = None,
     repeat: int | None = None,
+    e2e_clusters: Sequence[str] | None = None,
+    e2e_peers: Sequence[str] | None = None,
+    e2e_rounds: int = 1,
 ) -> list[Section]:
     """Run the chosen sections in report order."""
     size = size_mb if size_mb is not None else (2.0 if quick else 50.0)
@@ -532,7 +558,15 @@ def run_sections(
         if key == "decoding":
             sections.append(run_decoding(size, repeat, peers))
         elif key == "end_to_end":
-            sections.append(run_end_to_end(e2e_tasks or ((20,) if quick else (200,)), peers))
+            sections.append(
+                run_end_to_end(
+                    e2e_tasks or ((20,) if quick else (200,)),
+                    peers,
+                    clusters=e2e_clusters,
+                    peer_names=e2e_peers,
+                    rounds=e2e_rounds,
+                )
+            )
         elif key == "calls":
             sections.append(
                 run_module_section(
@@ -585,6 +619,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--e2e-tasks", type=int, nargs="+", help="end-to-end task counts (default 200; quick 20)"
     )
     parser.add_argument(
+        "--e2e-clusters", nargs="+", choices=("real", "local"), help="end-to-end clusters (default both)"
+    )
+    parser.add_argument(
+        "--e2e-peers",
+        nargs="+",
+        choices=("pymesos", "mesos-framework"),
+        help="end-to-end peers (default both)",
+    )
+    parser.add_argument(
+        "--e2e-rounds", type=int, default=1, help="end-to-end: runs of every scheduler per cluster"
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "latest.md", help="markdown file to write"
     )
     args = parser.parse_args(argv)
@@ -598,6 +644,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         peers=not args.no_peers,
         e2e_tasks=args.e2e_tasks,
         repeat=args.repeat,
+        e2e_clusters=args.e2e_clusters,
+        e2e_peers=args.e2e_peers,
+        e2e_rounds=args.e2e_rounds,
     )
     machine = machine_info()
     with contextlib.suppress(ImportError):

@@ -141,17 +141,28 @@ def _row(cluster: str, out: dict[str, Any]) -> Row:
         "all_finished_s": out.get("all_finished_s"),
         "cpu_seconds": out["cpu_seconds"],
         "cpu_ms_per_task": out["cpu_ms_per_task"],
+        "startup_cpu_ms": out.get("startup_cpu_ms"),
+        "steady_cpu_ms_per_task": out.get("steady_cpu_ms_per_task"),
         "lost_or_twice": "none" if not problems else "; ".join(problems),
     }
 
 
+PEERS = ("pymesos", "mesos-framework")
+
+
 def run_on(
-    master: str, cluster: str, tasks: int, *, timeout: float = 900.0, status: install.PeerStatus | None = None
+    master: str,
+    cluster: str,
+    tasks: int,
+    *,
+    timeout: float = 900.0,
+    status: install.PeerStatus | None = None,
+    peers: Sequence[str] = PEERS,
 ) -> list[Row]:
-    """Each peer launches ``tasks`` tasks on the master at ``host:port``; one row per peer."""
+    """Each peer (of ``peers``) launches ``tasks`` tasks on the master at ``host:port``; one row each."""
     status = status or install.ensure_peers()
     rows: list[Row] = []
-    if status.python is not None:
+    if status.python is not None and "pymesos" in peers:
         cmd = [
             os.fspath(status.python),
             os.fspath(PEERS_DIR / "pymesos_e2e.py"),
@@ -166,7 +177,7 @@ def run_on(
             rows.append(_row(cluster, _peer(cmd, timeout)))
         except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
             rows.append({"cluster": cluster, "name": "pymesos", "tasks": tasks, "error": str(exc)})
-    if status.node is not None and status.node_modules is not None:
+    if status.node is not None and status.node_modules is not None and "mesos-framework" in peers:
         cmd = [
             status.node,
             os.fspath(PEERS_DIR / "mf_e2e.js"),

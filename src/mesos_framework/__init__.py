@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from mesos_framework._lazy import exports as _exports
+from mesos_framework._lazy import lazy_exports as _lazy_exports
 from mesos_framework._version import __version__
 
 if TYPE_CHECKING:
@@ -63,47 +63,27 @@ __all__ = [
     "mesos",
 ]
 
-# Each name maps to the public subpackage that exports it (never to a module inside it).
-_EXPORTS = {
-    "AgentOperator": "mesos_framework.operator",
-    "Builder": "mesos_framework.protocol",
-    "CommandExecutor": "mesos_framework.executor",
-    "ContentType": "mesos_framework.protocol",
-    "Executor": "mesos_framework.executor",
-    "ExecutorEnvironment": "mesos_framework.executor",
-    "LocalCluster": "mesos_framework.local",
-    "MasterOperator": "mesos_framework.operator",
-    "MesosError": "mesos_framework.errors",
-    "Scheduler": "mesos_framework.scheduler",
-    "Session": "mesos_framework.scheduler",
-    "TaskHealthHelper": "mesos_framework.health",
-    "TaskSpec": "mesos_framework.tasks",
-    "TaskState": "mesos_framework.tasks",
-    "errors": "mesos_framework.errors",
-    "get_mesos": "mesos_framework.protocol",
-    "mesos": "mesos_framework.protocol",
-    # The subpackages themselves, as attributes of the package (``mesos_framework.tasks``).
-    **{
-        sub: f"mesos_framework.{sub}"
-        for sub in (
-            "cli",
-            "executor",
-            "health",
-            "local",
-            "operator",
-            "persistence",
-            "protocol",
-            "scheduler",
-            "tasks",
-            "testing",
-            "transport",
-        )
-    },
-}
-
 if not TYPE_CHECKING:
     # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
-    __getattr__, __dir__ = _exports(__name__, _EXPORTS)
+    # Each name comes from the public subpackage that exports it (never a module inside it).
+    # A subpackage's own name (``"tasks"`` in ``mesos_framework.tasks``) is the subpackage.
+    __getattr__, __dir__ = _lazy_exports(
+        __name__,
+        {
+            "mesos_framework.cli": ["cli"],
+            "mesos_framework.errors": ["errors", "MesosError"],
+            "mesos_framework.executor": ["executor", "CommandExecutor", "Executor", "ExecutorEnvironment"],
+            "mesos_framework.health": ["health", "TaskHealthHelper"],
+            "mesos_framework.local": ["local", "LocalCluster"],
+            "mesos_framework.operator": ["operator", "AgentOperator", "MasterOperator"],
+            "mesos_framework.persistence": ["persistence"],
+            "mesos_framework.protocol": ["protocol", "Builder", "ContentType", "get_mesos", "mesos"],
+            "mesos_framework.scheduler": ["scheduler", "Scheduler", "Session"],
+            "mesos_framework.tasks": ["tasks", "TaskSpec", "TaskState"],
+            "mesos_framework.testing": ["testing"],
+            "mesos_framework.transport": ["transport"],
+        },
+    )
 
 # A library logs through ``logging`` and leaves the output to the application;
 # without a handler configured, Python would print warnings through its "last resort".

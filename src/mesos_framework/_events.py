@@ -162,7 +162,8 @@ class Events:
             except Exception as exc:
                 self._failed(name, listener, exc)
                 continue
-            if inspect.isawaitable(result):
+            # Most listeners return None: skip inspect's checks for them (one call per event).
+            if result is not None and inspect.isawaitable(result):
                 self._track(name, listener, result)
 
     async def emit_wait(self, name: str, *args: Any) -> None:

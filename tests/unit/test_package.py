@@ -27,6 +27,7 @@ LAZY_PACKAGES = (
     "mesos_framework.tasks",
     "mesos_framework.health",
     "mesos_framework.testing",
+    "mesos_framework.local",
 )
 PUBLIC_SUBPACKAGES = (
     "errors",
@@ -242,3 +243,13 @@ def test_messages_have_their_json_helpers_without_the_namespace_imported() -> No
         "print(task.to_dict(), mesos_pb2.AgentID.from_dict({'value': 'a'}).value)\n"
     )
     assert _run(code) == "{'value': 't'} a"
+
+
+def test_every_lazy_package_uses_the_one_helper() -> None:
+    from mesos_framework import _lazy
+
+    for package in LAZY_PACKAGES:
+        source = inspect.getsource(importlib.import_module(package))
+        assert "lazy_exports(" in source and "importlib" not in source, package
+    with pytest.raises(ValueError, match="'A' is re-exported from m1 and m2"):
+        _lazy.lazy_exports("p", {"m1": ["A"], "m2": ["A", "B"]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mesos_framework._lazy import exports as _exports
+from mesos_framework._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from mesos_framework.health._helper import (
@@ -37,16 +37,18 @@ __all__ = [
 
 if not TYPE_CHECKING:
     # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
-    __getattr__, __dir__ = _exports(
+    __getattr__, __dir__ = _lazy_exports(
         __name__,
         {
-            "FAIL_COUNT_PROPERTY": "mesos_framework.health._helper",
-            "HEALTHY_PROPERTY": "mesos_framework.health._helper",
-            "AdditionalProperty": "mesos_framework.health._helper",
-            "BodyCheck": "mesos_framework.health._helper",
-            "HealthCheckedTask": "mesos_framework.health._helper",
-            "HealthCheckTarget": "mesos_framework.health._helper",
-            "TaskHealth": "mesos_framework.health._helper",
-            "TaskHealthHelper": "mesos_framework.health._helper",
+            "mesos_framework.health._helper": [
+                "FAIL_COUNT_PROPERTY",
+                "HEALTHY_PROPERTY",
+                "AdditionalProperty",
+                "BodyCheck",
+                "HealthCheckedTask",
+                "HealthCheckTarget",
+                "TaskHealth",
+                "TaskHealthHelper",
+            ],
         },
     )

@@ -17,8 +17,9 @@ real Mesos by the conformance suite).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mesos_framework._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from mesos_framework.local.cluster import LocalCluster
@@ -26,17 +27,13 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_RESOURCES", "AgentSpec", "ClusterConfig", "LocalCluster"]
 
-_LAZY = {
-    "LocalCluster": "mesos_framework.local.cluster",
-    "ClusterConfig": "mesos_framework.local.config",
-    "AgentSpec": "mesos_framework.local.config",
-    "DEFAULT_RESOURCES": "mesos_framework.local.config",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so that the command executor (a submodule run by agents) starts fast.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(name)
-    return getattr(importlib.import_module(module), name)
+if not TYPE_CHECKING:
+    # Lazy, so that the command executor (a submodule run by agents) starts fast. Hidden from
+    # type checkers, which see the imports above (and so catch a misspelt name).
+    __getattr__, __dir__ = _lazy_exports(
+        __name__,
+        {
+            "mesos_framework.local.cluster": ["LocalCluster"],
+            "mesos_framework.local.config": ["DEFAULT_RESOURCES", "AgentSpec", "ClusterConfig"],
+        },
+    )

@@ -23,7 +23,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from mesos_framework._lazy import exports as _exports
+from mesos_framework._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from mesos_framework.protocol import mesos
@@ -57,27 +57,25 @@ __all__ = [
 
 if not TYPE_CHECKING:
     # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
-    __getattr__, __dir__ = _exports(
+    __getattr__, __dir__ = _lazy_exports(
         __name__,
         {
-            "mesos": "mesos_framework.protocol.mesos",
-            "Builder": "mesos_framework.protocol.builder",
-            "as_message": "mesos_framework.protocol.builder",
-            "message_class": "mesos_framework.protocol.builder",
-            "ContentType": "mesos_framework.protocol.codec",
-            "decode": "mesos_framework.protocol.codec",
-            "decoder": "mesos_framework.protocol.codec",
-            "encode": "mesos_framework.protocol.codec",
-            "format_duration": "mesos_framework.protocol.duration",
-            "parse_duration": "mesos_framework.protocol.duration",
-            "check_initialized": "mesos_framework.protocol.jsoncodec",
-            "from_dict": "mesos_framework.protocol.jsoncodec",
-            "from_json": "mesos_framework.protocol.jsoncodec",
-            "to_dict": "mesos_framework.protocol.jsoncodec",
-            "to_json": "mesos_framework.protocol.jsoncodec",
-            "DEFAULT_MAX_RECORD_SIZE": "mesos_framework.protocol.recordio",
-            "RecordIODecoder": "mesos_framework.protocol.recordio",
-            "recordio_encode": "mesos_framework.protocol.recordio",
+            "mesos_framework.protocol.mesos": ["mesos"],
+            "mesos_framework.protocol.builder": ["Builder", "as_message", "message_class"],
+            "mesos_framework.protocol.codec": ["ContentType", "decode", "decoder", "encode"],
+            "mesos_framework.protocol.duration": ["format_duration", "parse_duration"],
+            "mesos_framework.protocol.jsoncodec": [
+                "check_initialized",
+                "from_dict",
+                "from_json",
+                "to_dict",
+                "to_json",
+            ],
+            "mesos_framework.protocol.recordio": [
+                "DEFAULT_MAX_RECORD_SIZE",
+                "RecordIODecoder",
+                "recordio_encode",
+            ],
         },
     )
 

@@ -7,8 +7,18 @@ build, or ``None``; on ``None`` the caller runs the exact path, which then
 produces the message or the precise error.  This module therefore never
 raises for bad input and never decides what an error says.
 
-How: per message type we derive a ``TypedDict`` schema from the descriptor
-and let msgspec's C decoder parse and type-check the JSON in one pass:
+With the package's C extension (``_wirecheck.JsonWire``), the JSON text is
+converted in C straight into protobuf wire bytes, which protobuf's own parser
+(upb, C) turns into the message: no Python object is made on the way.  The
+converter is built per message type from tables this module derives from the
+descriptors (`wire_tables()`); it takes only input that the exact path would
+accept unchanged (see the C source for the list) and answers ``None`` for
+everything else, required fields included; what it declines goes to the
+msgspec path below, then to the exact path.
+
+Without the extension (no C compiler at install time), and for ``str`` input:
+per message type we derive a ``TypedDict`` schema from the descriptor and
+let msgspec's C decoder parse and type-check the JSON in one pass:
 strings, booleans (JSON ``true``/``false`` only), integers (JSON integers
 only, within the field's range), doubles (JSON numbers), enum names
 (``Literal`` of the value names), ``bytes`` (padded standard base64),
@@ -42,7 +52,15 @@ from google.protobuf.message import Message
 
 from mesos_framework.protocol._compat import is_repeated, is_required
 
-__all__ = ["fast_from_json"]
+try:
+    from mesos_framework.protocol import _wirecheck  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - the package was installed without a C compiler
+    _wirecheck = None
+
+__all__ = ["ACCELERATED", "fast_from_json", "fast_json_decoder", "wire_tables"]
+
+#: Whether JSON is converted to wire bytes in C (``False``: msgspec and protobuf's constructor).
+ACCELERATED: bool = _wirecheck is not None and hasattr(_wirecheck, "JsonWire")
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +154,132 @@ def _decoder(desc: Any) -> _Decode:
     return dec
 
 
+# -- the C converter ------------------------------------------------------------------------
+
+_F = FieldDescriptor
+#: The converter's kinds of field (the order of the enum in _wirecheck.c).
+_KINDS = {
+    _F.TYPE_STRING: 0, _F.TYPE_BYTES: 1, _F.TYPE_BOOL: 2, _F.TYPE_DOUBLE: 3,
+    _F.TYPE_INT32: 4, _F.TYPE_INT64: 5, _F.TYPE_UINT32: 6, _F.TYPE_UINT64: 7,
+    _F.TYPE_SINT32: 8, _F.TYPE_SINT64: 9, _F.TYPE_FIXED32: 10, _F.TYPE_FIXED64: 11,
+    _F.TYPE_SFIXED32: 12, _F.TYPE_SFIXED64: 13, _F.TYPE_ENUM: 14, _F.TYPE_MESSAGE: 15,
+}  # fmt: skip
+#: Fields the converter hands to the exact path when present: float (its rounding and range are
+#: protobuf's business), maps (string keys to convert) and groups.
+_UNSUPPORTED = 16
+_MAX_REQUIRED = 64
+_MAX_FIELDS = 256
+
+WireTables = tuple[tuple[tuple[tuple[bytes, int, int, int, int, int, Any], ...], ...], int]
+
+
+class Unsupported(Exception):
+    """A message type the C converter does not take (the msgspec path serves it)."""
+
+
+def wire_tables(root: Any) -> WireTables:
+    """The C converter's tables for ``root``: ``(types, root_index)``.
+
+    Each type is a tuple of its fields sorted by name: ``(name, number, kind, repeated,
+    required_bit, sub, enums)``, ``sub`` the index of a message field's type and ``enums`` the
+    sorted ``(name, number)`` pairs of an enum field's type.
+    """
+    order: list[Any] = []
+    index: dict[str, int] = {}
+    stack = [root]
+    while stack:
+        desc = stack.pop()
+        if desc.full_name in index:
+            continue
+        index[desc.full_name] = len(order)
+        order.append(desc)
+        for fd in desc.fields:
+            if fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
+                stack.append(fd.message_type)
+    types = []
+    for desc in order:
+        if len(desc.fields) > _MAX_FIELDS:
+            raise Unsupported(f"{desc.full_name} has {len(desc.fields)} fields")
+        fields = []
+        bit = 0
+        for fd in sorted(desc.fields, key=lambda f: f.name.encode()):
+            kind = _KINDS.get(fd.type, _UNSUPPORTED)
+            sub = -1
+            if fd.type == _F.TYPE_MESSAGE:
+                if fd.message_type.GetOptions().map_entry:
+                    kind = _UNSUPPORTED
+                else:
+                    sub = index[fd.message_type.full_name]
+            required = -1
+            if is_required(fd):
+                required, bit = bit, bit + 1
+                if bit > _MAX_REQUIRED:
+                    raise Unsupported(f"{desc.full_name} has more than {_MAX_REQUIRED} required fields")
+            enums = None
+            if kind == 14:
+                enums = tuple(sorted((v.name.encode(), v.number) for v in fd.enum_type.values))
+            fields.append((fd.name.encode(), fd.number, kind, int(is_repeated(fd)), required, sub, enums))
+        types.append(tuple(fields))
+    return tuple(types), index[root.full_name]
+
+
+_FAST: dict[Any, Callable[[Any], Message | None]] = {}
+
+
+def fast_json_decoder(cls: type[Message]) -> Callable[[Any], Message | None]:
+    """`fast_from_json()` bound to ``cls``: a function of the JSON text, built once per class."""
+    fast = _FAST.get(cls)
+    if fast is not None:
+        return fast
+    convert = None
+    if ACCELERATED:
+        try:
+            convert = _wirecheck.JsonWire(*wire_tables(cls.DESCRIPTOR)).convert
+        except Exception:  # a schema the converter does not take costs speed, never correctness
+            logger.debug("no C JSON converter for %s", cls.DESCRIPTOR.full_name, exc_info=True)
+    if convert is not None:
+        parse = cls.FromString
+        wire_convert = convert
+
+        def fast_c(data: Any) -> Message | None:
+            if type(data) is str:  # text, not bytes: msgspec reads it as it is
+                return _msgspec_from_json(cls, data)
+            wire = wire_convert(data)
+            if wire is None:
+                # Declined (a map or float field, or input the exact path must judge): the
+                # msgspec path takes what it can, the exact path the rest.
+                return _msgspec_from_json(cls, data)
+            try:
+                return parse(wire)
+            except Exception:  # pragma: no cover - the converter wrote bytes upb refuses: a bug
+                logger.warning("JSON converted for %s does not parse", cls.DESCRIPTOR.full_name)
+                return None
+
+        fast = fast_c
+    else:
+
+        def fast_msgspec(data: Any) -> Message | None:
+            return _msgspec_from_json(cls, data)
+
+        fast = fast_msgspec
+    _FAST[cls] = fast
+    return fast
+
+
 def fast_from_json(cls: type[Message], data: Any) -> Message | None:
+    """The message the lenient exact path would build from ``data``, or ``None``.
+
+    Required fields are checked (a message built here is always initialized).  ``None``
+    means "not decided here": the caller must run the exact path, which builds the message
+    or raises the precise error.
+    """
+    fast = _FAST.get(cls)
+    if fast is None:
+        fast = fast_json_decoder(cls)
+    return fast(data)
+
+
+def _msgspec_from_json(cls: type[Message], data: Any) -> Message | None:
     """The message the lenient exact path would build from ``data``, or ``None``.
 
     Required fields are checked (they are required keys of the schema, so a

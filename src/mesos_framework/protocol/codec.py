@@ -15,8 +15,9 @@ from google.protobuf.message import DecodeError, EncodeError, Message
 
 from mesos_framework.errors import MessageError, ProtocolError
 from mesos_framework.protocol import mesos as _mesos  # noqa: F401 - every message gets its JSON helpers
-from mesos_framework.protocol._fastjson import fast_from_json
-from mesos_framework.protocol._required import complete_check
+from mesos_framework.protocol._fastjson import fast_json_decoder
+from mesos_framework.protocol._required import BAD_UTF8, UNSURE, find_bad_string, status_check
+from mesos_framework.protocol.jsoncodec import _exact_from_json as exact_from_json
 from mesos_framework.protocol.jsoncodec import check_initialized, from_json, to_json
 
 __all__ = ["ContentType", "decode", "decoder", "encode"]
@@ -94,8 +95,8 @@ def decode(
     """Parse one wire message (for instance one RecordIO record) into ``cls``.
 
     Protobuf: unknown fields are preserved; bytes that do not parse raise
-    `ProtocolError`; missing required fields
-    raise `MessageError`.
+    `ProtocolError`; missing required fields, and string fields whose
+    bytes are not valid UTF-8, raise `MessageError` naming the field.
 
     JSON: the stout rules; by default (``strict=False``) unknown keys and
     unknown optional enum names are ignored, as Mesos ignores them, so newer
@@ -126,18 +127,26 @@ def decoder(
     """
     ct = _content_type(content_type)
     if ct is ContentType.JSON:
+        if strict:
+
+            def decode_strict_json(data: bytes | bytearray | memoryview) -> M:
+                return from_json(cls, data, strict=True)
+
+            return decode_strict_json
+        fast = fast_json_decoder(cls)
 
         def decode_json(data: bytes | bytearray | memoryview) -> M:
-            if not strict:
-                fast = fast_from_json(cls, data)
-                if fast is not None:
-                    return fast  # type: ignore[return-value]
-            return from_json(cls, data, strict=strict)
+            # The fast path (C where built) answers the message or None; on None the exact walk
+            # builds it or raises the precise error.
+            msg = fast(data)
+            if msg is None:
+                msg = exact_from_json(cls, data, strict=False, partial=False)
+            return msg  # type: ignore[return-value]
 
         return decode_json
 
     parse = cls.FromString
-    complete = complete_check(cls)
+    status = status_check(cls)
     name = cls.DESCRIPTOR.full_name
 
     def decode_protobuf(data: bytes | bytearray | memoryview) -> M:
@@ -146,10 +155,24 @@ def decoder(
             msg = parse(raw)
         except DecodeError as exc:
             raise ProtocolError(f"cannot parse {len(data)} bytes as {name}: {exc}") from None
-        # The wire check proves most messages complete at a fraction of IsInitialized()'s
-        # cost; what it cannot prove gets the exact answer (see _required).
-        if not complete(raw) and not msg.IsInitialized():
-            check_initialized(msg)
+        # The wire scan proves most messages complete, their strings UTF-8, at a fraction of
+        # IsInitialized()'s cost; what it cannot prove gets the exact answers (see _required).
+        found = status(raw)
+        if found:
+            if found & _STRINGS_UNPROVEN:
+                _check_strings(msg)
+            if not msg.IsInitialized():
+                check_initialized(msg)
         return msg
 
     return decode_protobuf
+
+
+_STRINGS_UNPROVEN = BAD_UTF8 | UNSURE
+
+
+def _check_strings(msg: Message) -> None:
+    """Raise `MessageError` naming a string field whose bytes are not UTF-8 (as Mesos refuses)."""
+    path = find_bad_string(msg)
+    if path is not None:
+        raise MessageError(path, "a string field whose bytes are not valid UTF-8")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mesos_framework._lazy import exports as _exports
+from mesos_framework._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from mesos_framework.tasks import ranges
@@ -62,31 +62,31 @@ __all__ = [
 
 if not TYPE_CHECKING:
     # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
-    __getattr__, __dir__ = _exports(
+    __getattr__, __dir__ = _lazy_exports(
         __name__,
         {
-            "ranges": "mesos_framework.tasks.ranges",
-            "Constraint": "mesos_framework.tasks.constraints",
-            "Launch": "mesos_framework.tasks.matching",
-            "MatchResult": "mesos_framework.tasks.matching",
-            "OfferPool": "mesos_framework.tasks.matching",
-            "PendingQueue": "mesos_framework.tasks.matching",
-            "build_task_info": "mesos_framework.tasks.matching",
-            "match_offers": "mesos_framework.tasks.matching",
-            "TaskRecord": "mesos_framework.tasks.records",
-            "TaskTable": "mesos_framework.tasks.records",
-            "ResourceKey": "mesos_framework.tasks.resources",
-            "Resources": "mesos_framework.tasks.resources",
-            "ContainerSpec": "mesos_framework.tasks.spec",
-            "PodSpec": "mesos_framework.tasks.spec",
-            "PersistentVolume": "mesos_framework.tasks.spec",
-            "PortMapping": "mesos_framework.tasks.spec",
-            "TaskResources": "mesos_framework.tasks.spec",
-            "TaskSpec": "mesos_framework.tasks.spec",
-            "parse_task_id": "mesos_framework.tasks.spec",
-            "serial_env_name": "mesos_framework.tasks.spec",
-            "DEFAULT_RESTART_STATES": "mesos_framework.tasks.state",
-            "RestartPolicy": "mesos_framework.tasks.state",
-            "TaskState": "mesos_framework.tasks.state",
+            "mesos_framework.tasks.ranges": ["ranges"],
+            "mesos_framework.tasks.constraints": ["Constraint"],
+            "mesos_framework.tasks.matching": [
+                "Launch",
+                "MatchResult",
+                "OfferPool",
+                "PendingQueue",
+                "build_task_info",
+                "match_offers",
+            ],
+            "mesos_framework.tasks.records": ["TaskRecord", "TaskTable"],
+            "mesos_framework.tasks.resources": ["ResourceKey", "Resources"],
+            "mesos_framework.tasks.spec": [
+                "ContainerSpec",
+                "PersistentVolume",
+                "PodSpec",
+                "PortMapping",
+                "TaskResources",
+                "TaskSpec",
+                "parse_task_id",
+                "serial_env_name",
+            ],
+            "mesos_framework.tasks.state": ["DEFAULT_RESTART_STATES", "RestartPolicy", "TaskState"],
         },
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mesos_framework._lazy import exports as _exports
+from mesos_framework._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from mesos_framework.local import LocalCluster
@@ -19,4 +19,9 @@ __all__ = ["LocalCluster"]
 
 if not TYPE_CHECKING:
     # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
-    __getattr__, __dir__ = _exports(__name__, {"LocalCluster": "mesos_framework.local"})
+    __getattr__, __dir__ = _lazy_exports(
+        __name__,
+        {
+            "mesos_framework.local": ["LocalCluster"],
+        },
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mesos_framework._lazy import exports as _exports
+from mesos_framework._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from mesos_framework.transport.backoff import Backoff
@@ -53,27 +53,26 @@ __all__ = [
 
 if not TYPE_CHECKING:
     # Hidden from type checkers, which see the imports above (and so catch a misspelt name).
-    __getattr__, __dir__ = _exports(
+    __getattr__, __dir__ = _lazy_exports(
         __name__,
         {
-            "Backoff": "mesos_framework.transport.backoff",
-            "Credentials": "mesos_framework.transport.config",
-            "TLSConfig": "mesos_framework.transport.config",
-            "MasterDetector": "mesos_framework.transport.detector",
-            "StaticDetector": "mesos_framework.transport.detector",
-            "detector_for": "mesos_framework.transport.detector",
-            "Endpoint": "mesos_framework.transport.endpoint",
-            "parse_endpoint": "mesos_framework.transport.endpoint",
-            "resolve_location": "mesos_framework.transport.endpoint",
-            "DEFAULT_MAX_RECORD_SIZE": "mesos_framework.transport.http",
-            "CallTimeout": "mesos_framework.transport.http",
-            "EventStream": "mesos_framework.transport.http",
-            "HttpClient": "mesos_framework.transport.http",
-            "Resolver": "mesos_framework.transport.http",
-            "StreamDecodeError": "mesos_framework.transport.http",
-            "TLSError": "mesos_framework.transport.http",
-            "ZooKeeperDetector": "mesos_framework.transport.zookeeper",
-            "leader_child": "mesos_framework.transport.zookeeper",
-            "master_info_endpoint": "mesos_framework.transport.zookeeper",
+            "mesos_framework.transport.backoff": ["Backoff"],
+            "mesos_framework.transport.config": ["Credentials", "TLSConfig"],
+            "mesos_framework.transport.detector": ["MasterDetector", "StaticDetector", "detector_for"],
+            "mesos_framework.transport.endpoint": ["Endpoint", "parse_endpoint", "resolve_location"],
+            "mesos_framework.transport.http": [
+                "DEFAULT_MAX_RECORD_SIZE",
+                "CallTimeout",
+                "EventStream",
+                "HttpClient",
+                "Resolver",
+                "StreamDecodeError",
+                "TLSError",
+            ],
+            "mesos_framework.transport.zookeeper": [
+                "ZooKeeperDetector",
+                "leader_child",
+                "master_info_endpoint",
+            ],
         },
     )

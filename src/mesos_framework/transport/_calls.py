@@ -11,7 +11,7 @@ This module keeps a few kept-alive connections per server and, per call,
 writes one buffer (request head + body) and parses the answer with
 ``httptools`` (the llhttp parser in C, as used by uvicorn).  It is the
 transport of `HttpClient.request`;
-the long-lived ``SUBSCRIBE`` streams stay on aiohttp.
+the long-lived ``SUBSCRIBE`` streams have connections of their own (``_stream``).
 
 Nothing here knows about Mesos: `CallPool` answers a
 `Response` (status, headers, body) or raises the library's typed
@@ -30,13 +30,14 @@ import ssl
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httptools
 
 from mesos_framework.errors import ConnectError, MesosError, ProtocolError, TLSError, TransportError
 from mesos_framework.transport.endpoint import Endpoint
 
-__all__ = ["CallPool", "Response", "TLSError"]
+__all__ = ["CallPool", "Response", "TLSError", "open_connection"]
 
 log = logging.getLogger(__name__)
 
@@ -397,48 +398,73 @@ class CallPool:
         return await self._connect(endpoint)
 
     async def _connect(self, endpoint: Endpoint) -> _Connection:
-        loop = asyncio.get_running_loop()
-        tls: ssl.SSLContext | None = None
-        if endpoint.scheme == "https":
-            if self._ssl is None:
-                self._ssl = ssl.create_default_context()
-            tls = self._ssl
-        hosts: Sequence[str] = [endpoint.host]
-        if self._resolver is not None:
-            try:
-                hosts = await self._resolver(endpoint.host, endpoint.port)
-            except OSError as exc:
-                raise ConnectError(f"cannot connect to {endpoint}: {exc}") from exc
-            if not hosts:
-                raise ConnectError(f"cannot connect to {endpoint}: cannot resolve {endpoint.host!r}")
-        last: Exception | None = None
-        for host in hosts:
-            try:
-                async with asyncio.timeout(self._connect_timeout):
-                    _, conn = await loop.create_connection(
-                        _Connection,
-                        host,
-                        endpoint.port,
-                        ssl=tls,
-                        server_hostname=endpoint.host if tls is not None else None,
-                    )
-            except TimeoutError:
-                timeout = self._connect_timeout
-                last = ConnectError(f"cannot connect to {endpoint}: timed out after {timeout:g}s")
-                continue
-            except ssl.SSLCertVerificationError as exc:
-                raise TLSError(f"TLS certificate of {endpoint} not trusted: {exc.verify_message}") from exc
-            except ssl.SSLError as exc:
-                raise TLSError(f"TLS handshake with {endpoint} failed: {exc}") from exc
-            except OSError as exc:
-                last = ConnectError(f"cannot connect to {endpoint}: {exc}")
-                continue
-            sock = conn._transport.get_extra_info("socket") if conn._transport is not None else None
-            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return conn
-        assert last is not None
-        raise last
+        if endpoint.scheme == "https" and self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        return await open_connection(
+            endpoint,
+            _Connection,
+            ssl_context=self._ssl,
+            connect_timeout=self._connect_timeout,
+            resolver=self._resolver,
+        )
+
+
+P = TypeVar("P", bound=asyncio.Protocol)
+
+
+async def open_connection(
+    endpoint: Endpoint,
+    protocol: Callable[[], P],
+    *,
+    ssl_context: ssl.SSLContext | None,
+    connect_timeout: float,
+    resolver: Resolver | None = None,
+) -> P:
+    """A new connection to ``endpoint`` (TLS with ``ssl_context`` if its scheme is ``https``).
+
+    Tries each address ``resolver`` gives (or the host name as it is) in turn;
+    raises `ConnectError` when none answers within ``connect_timeout`` and
+    `TLSError` when the TLS handshake fails.  Sets ``TCP_NODELAY``.
+    """
+    loop = asyncio.get_running_loop()
+    tls: ssl.SSLContext | None = None
+    if endpoint.scheme == "https":
+        tls = ssl_context if ssl_context is not None else ssl.create_default_context()
+    hosts: Sequence[str] = [endpoint.host]
+    if resolver is not None:
+        try:
+            hosts = await resolver(endpoint.host, endpoint.port)
+        except OSError as exc:
+            raise ConnectError(f"cannot connect to {endpoint}: {exc}") from exc
+        if not hosts:
+            raise ConnectError(f"cannot connect to {endpoint}: cannot resolve {endpoint.host!r}")
+    last: Exception | None = None
+    for host in hosts:
+        try:
+            async with asyncio.timeout(connect_timeout):
+                transport, conn = await loop.create_connection(
+                    protocol,
+                    host,
+                    endpoint.port,
+                    ssl=tls,
+                    server_hostname=endpoint.host if tls is not None else None,
+                )
+        except TimeoutError:
+            last = ConnectError(f"cannot connect to {endpoint}: timed out after {connect_timeout:g}s")
+            continue
+        except ssl.SSLCertVerificationError as exc:
+            raise TLSError(f"TLS certificate of {endpoint} not trusted: {exc.verify_message}") from exc
+        except ssl.SSLError as exc:
+            raise TLSError(f"TLS handshake with {endpoint} failed: {exc}") from exc
+        except OSError as exc:
+            last = ConnectError(f"cannot connect to {endpoint}: {exc}")
+            continue
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn
+    assert last is not None
+    raise last
 
 
 def _decoded(response: Response, endpoint: Endpoint, path: str) -> Response:

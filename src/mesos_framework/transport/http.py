@@ -1,9 +1,10 @@
 """The HTTP client for the Mesos v1 scheduler and executor APIs.
 
 `HttpClient` keeps two separate connection pools, as Mesos's own
-libraries do: one for the long-lived ``SUBSCRIBE`` streams (aiohttp) and one
-for every other call (lean kept-alive HTTP/1.1 connections parsed by
-httptools, `mesos_framework.transport._calls`). It follows the
+libraries do: one for the long-lived ``SUBSCRIBE`` streams (a connection of
+their own each, `mesos_framework.transport._stream`) and one for every other
+call (lean kept-alive HTTP/1.1 connections, `mesos_framework.transport._calls`);
+both parse answers with httptools. It follows the
 master's ``307`` redirects to the leader, retries ``SUBSCRIBE`` with backoff
 while no leader answers, and maps every HTTP failure to the typed errors of
 `mesos_framework.errors`.
@@ -59,14 +60,15 @@ from mesos_framework.protocol import (
 )
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.transport._calls import CallPool, Resolver, Response
+from mesos_framework.transport._stream import StreamResponse, open_stream
 from mesos_framework.transport.backoff import Backoff
 from mesos_framework.transport.config import Credentials, TLSConfig
 from mesos_framework.transport.detector import MasterDetector, StaticDetector, detector_for
 from mesos_framework.transport.endpoint import Endpoint, resolve_location
 
 if TYPE_CHECKING:
-    # aiohttp (and the SSL contexts it builds when imported) is loaded with the
-    # first event stream, by HttpClient._session(); calls never need it.
+    # aiohttp (and the SSL contexts it builds when imported) is loaded only by
+    # HttpClient._session(), for the operator API's streams; a scheduler never needs it.
     import aiohttp
 
 __all__ = [
@@ -136,20 +138,6 @@ def _failure(response: Response, call_type: str | None, url: str) -> MesosError:
     return api_error(response.status, _error_text(response.body, response.content_type), call_type, url=url)
 
 
-async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """Up to ``limit`` bytes of a body (error pages); what arrived if the connection breaks."""
-    data = bytearray()
-    try:
-        while len(data) < limit:
-            chunk = await response.content.read(limit - len(data))
-            if not chunk:
-                break
-            data += chunk
-    except (aiohttp.ClientError, OSError):
-        pass
-    return bytes(data)
-
-
 class EventStream(Generic[E]):
     """The events of one subscription, decoded.
 
@@ -161,7 +149,7 @@ class EventStream(Generic[E]):
 
     def __init__(
         self,
-        response: aiohttp.ClientResponse,
+        response: StreamResponse,
         *,
         event_type: type[E],
         content_type: ContentType,
@@ -174,14 +162,13 @@ class EventStream(Generic[E]):
         self._content_type = content_type
         self._decode = decoder(event_type, content_type)
         self._decoder = RecordIODecoder(max_record_size=max_record_size)
-        self._chunks = response.content.iter_any()
         self._pending: collections.deque[bytes] = collections.deque()
         self._closed = False
         self._error: StreamClosed | None = None
         self._on_close = on_close
         self._endpoint = leader
         #: The ``Mesos-Stream-Id`` of this subscription (``None`` on executor streams).
-        self.stream_id: str | None = response.headers.get("Mesos-Stream-Id")
+        self.stream_id: str | None = response.headers.get("mesos-stream-id")
         #: Base URL of the master/agent serving the stream, e.g. ``http://10.0.0.1:5050``.
         self.leader: str = leader.base_url
         #: How many events were yielded so far.
@@ -233,12 +220,8 @@ class EventStream(Generic[E]):
 
     async def _read_chunk(self) -> bytes | None:
         try:
-            return await self._chunks.__anext__()
-        except StopAsyncIteration:
-            return None
-        except asyncio.CancelledError:
-            raise
-        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+            return await self._response.read_chunk()
+        except (ProtocolError, OSError) as exc:
             if self._closed:
                 raise StopAsyncIteration from None
             raise self._fail(
@@ -631,7 +614,7 @@ class HttpClient(Generic[E]):
             "Content-Type": self.content_type.value,
             "Accept": self.content_type.value,
             # Streams must arrive as sent; plain bodies may be gzipped by Mesos
-            # (>= 1 KiB) and are decoded by aiohttp.
+            # (>= 1 KiB) and are decoded here.
             "Accept-Encoding": "identity" if stream else "gzip",
             "User-Agent": _USER_AGENT,
         }
@@ -702,7 +685,7 @@ class HttpClient(Generic[E]):
         return target, path
 
     def _session(self) -> aiohttp.ClientSession:
-        """The aiohttp session of the event streams (one connection per stream)."""
+        """An aiohttp session for other streaming APIs (the operator API's); not used by SUBSCRIBE."""
         session = self._stream_session
         if session is not None:
             return session
@@ -732,59 +715,66 @@ class HttpClient(Generic[E]):
 
     async def _post(
         self,
-        session: aiohttp.ClientSession,
         endpoint: Endpoint,
         path: str,
         body: bytes,
         headers: dict[str, str],
-    ) -> tuple[Endpoint, str, aiohttp.ClientResponse]:
-        """POST a ``SUBSCRIBE``, following redirects; returns the final server, path and response."""
+    ) -> tuple[Endpoint, str, StreamResponse]:
+        """POST a ``SUBSCRIBE``, following redirects; returns the final server, path and answer.
+
+        Each request goes on a connection of its own (`open_stream()`), kept
+        by the event stream for as long as it lasts.
+        """
         hops = 0
         while True:
             url = endpoint.url(path)
             try:
-                response = await session.post(
-                    url, data=body, headers=self._headers_for(endpoint, headers), allow_redirects=False
+                response = await open_stream(
+                    endpoint,
+                    "POST",
+                    path,
+                    self._headers_for(endpoint, headers),
+                    body,
+                    ssl_context=self._tls_context(endpoint),
+                    connect_timeout=self.connect_timeout,
+                    resolver=self._resolver,
                 )
-            except aiohttp.ClientConnectorCertificateError as exc:
-                raise TLSError(f"TLS certificate of {endpoint} not trusted: {exc.certificate_error}") from exc
-            except aiohttp.ClientSSLError as exc:
-                raise TLSError(f"TLS handshake with {endpoint} failed: {exc}") from exc
-            except aiohttp.ClientConnectorError as exc:
-                raise ConnectError(f"cannot connect to {endpoint}: {exc.os_error}") from exc
-            except aiohttp.ConnectionTimeoutError as exc:
-                raise ConnectError(
-                    f"cannot connect to {endpoint}: timed out after {self.connect_timeout:g}s"
-                ) from exc
-            except (aiohttp.ClientError, OSError) as exc:
-                raise ConnectError(f"POST {url} failed before an answer: {exc!r}") from exc
+            except OSError as exc:  # the connection ended before an answer
+                raise ConnectError(f"POST {url} failed before an answer: {exc}") from exc
             if response.status not in _REDIRECTS:
                 return endpoint, path, response
-            location = response.headers.get("Location")
-            response.release()
+            location = response.headers.get("location")
+            response.close()
             hops += 1
             endpoint, path = self._redirect(url, endpoint, response.status, location, hops)
             log.info("%s redirected to %s", url, endpoint.url(path))
 
+    def _tls_context(self, endpoint: Endpoint) -> ssl.SSLContext | None:
+        """The SSL context for a connection to ``endpoint``: ``None`` for plain HTTP (none is built)."""
+        if endpoint.scheme != "https":
+            return None
+        if not isinstance(self._ssl, ssl.SSLContext):
+            self._ssl = ssl.create_default_context()  # an https master without a TLSConfig
+        return self._ssl
+
     async def _subscribe_once(
         self, candidate: Endpoint, body: bytes, call_type: str | None
     ) -> EventStream[E]:
-        session = self._session()
         try:
             async with asyncio.timeout(self.subscribe_timeout):
                 endpoint, path, response = await self._post(
-                    session, candidate, self.api_path, body, self._headers(stream=True)
+                    candidate, self.api_path, body, self._headers(stream=True)
                 )
                 if response.status != 200:
                     try:
-                        data = await _read_limited(response, _MAX_ERROR_BODY)
+                        data = await response.read_limited(_MAX_ERROR_BODY)
                     finally:
                         response.close()
                     raise api_error(
                         response.status,
                         _error_text(data, response.content_type),
                         call_type,
-                        url=str(response.url),
+                        url=endpoint.url(path),
                     )
         except TimeoutError as exc:
             raise ConnectError(
@@ -793,13 +783,13 @@ class HttpClient(Generic[E]):
         if response.content_type != self.content_type.value:
             try:
                 async with asyncio.timeout(1.0):
-                    head = await response.content.read(200)
-            except (TimeoutError, aiohttp.ClientError, OSError):
+                    head = await response.read_limited(200)
+            except TimeoutError:
                 head = b""
             response.close()
             raise ProtocolError(
                 f"{call_type} to {endpoint.url(path)} answered 200 with Content-Type "
-                f"{response.headers.get('Content-Type', '(none)')!r}, expected an event stream of "
+                f"{response.headers.get('content-type', '(none)')!r}, expected an event stream of "
                 f"{self.content_type.value!r}; body starts {head[:200]!r}"
             )
         self._leader = (endpoint, path)

@@ -242,8 +242,10 @@ def test_render_end_to_end_ratio_to_pymesos() -> None:
         {"cluster": "c", "name": "mesos-framework 0.5.3", "tasks": 5, "cpu_ms_per_task": 8.0},
         {"cluster": "c", "name": "ours", "tasks": 5, "error": "pending"},
     ]
+    rows[0]["steady_cpu_ms_per_task"] = 1.0
+    rows[1]["steady_cpu_ms_per_task"] = 0.5
     text = "\n".join(bench_run.render_end_to_end(bench_run.Section("end_to_end", "2", rows=rows)))
-    assert "| c | mesos-framework 0.5.3 | 5 | 8 | 4.00x |  |" in text
+    assert "| c | mesos-framework 0.5.3 | 5 | 8 | 0.5 | 4.00x | 0.50x |  |" in text
     assert text.splitlines()[0].endswith("| error |")
 
 

@@ -5,6 +5,10 @@
 tests check, on valid and invalid inputs alike, that the fast path never
 returns a message the exact walk would not build identically, and that the
 public entry point gives identical messages or identical errors.
+
+Every test runs twice: with the C converter (JSON to protobuf wire bytes, the
+extension's ``JsonWire``) and with the pure-Python fallback of an installation
+without the extension (msgspec's typed decoder and protobuf's constructor).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 from typing import Any
 
 import msgspec
@@ -22,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mesos_framework.errors import MesosError, MessageError
-from mesos_framework.protocol import ContentType, decode, from_json, to_dict, to_json
+from mesos_framework.protocol import ContentType, _fastjson, codec, decode, from_json, to_dict, to_json
 from mesos_framework.protocol._fastjson import fast_from_json
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2, scheduler_pb2
 from mesos_framework.protocol.jsoncodec import _exact_from_json
@@ -87,6 +92,25 @@ TASK_INFO_LIMITS: dict[str, Any] = {
 }
 
 
+#: Whether this installation has the C converter (read before any test patches the flag).
+C_BUILT = _fastjson.ACCELERATED
+
+
+@pytest.fixture(autouse=True, params=["C", "msgspec"])
+def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The fast path under test: the C converter, or the fallback used without the extension."""
+    if request.param == "C" and not C_BUILT:
+        if os.environ.get("CI"):
+            pytest.fail("the C extension is missing in CI: was the package built with gcc?")
+        pytest.skip("the C extension was not built (no C compiler at install time)")
+    if request.param == "msgspec":
+        monkeypatch.setattr(_fastjson, "ACCELERATED", False)
+    # Fresh caches of fast decoders (the real ones come back afterwards).
+    monkeypatch.setattr(_fastjson, "_FAST", {})
+    monkeypatch.setattr(codec, "_DECODERS", {})
+    return str(request.param)
+
+
 def _outcome(fn: Any, *args: Any, **kwargs: Any) -> tuple[str, Any]:
     try:
         msg = fn(*args, **kwargs)
@@ -134,6 +158,44 @@ def test_fast_path_accepts_every_input_form() -> None:
     assert fast_from_json(Event, memoryview(orjson.dumps(obj))) is not None
     # Pretty-printed text is not re-encoded byte for byte, so it is validated again, still fast.
     assert fast_from_json(Event, orjson.dumps(obj, option=orjson.OPT_INDENT_2)) is not None
+
+
+def test_the_c_converter_itself_decides_a_recorded_stream(implementation: str) -> None:
+    """Every event of the benchmark's stream goes through C (not the msgspec fallback), exactly."""
+    if implementation != "C":
+        pytest.skip("about the C converter")
+    from bench.peer_decode import make_records
+
+    convert = _fastjson._wirecheck.JsonWire(*_fastjson.wire_tables(Event.DESCRIPTOR)).convert  # type: ignore[attr-defined]
+    records = make_records(0.3)
+    types = set()
+    for record in records:
+        wire = convert(record)
+        assert wire is not None, record[:200]
+        exact = _exact_from_json(Event, record, strict=False, partial=False)
+        assert Event.FromString(wire) == exact
+        assert decode(Event, record, ContentType.JSON) == exact
+        types.add(exact.type)
+    assert types >= {Event.SUBSCRIBED, Event.OFFERS, Event.UPDATE, Event.HEARTBEAT}
+
+
+def test_the_c_converter_refuses_bad_tables() -> None:
+    if not C_BUILT:
+        pytest.skip("the C extension was not built")
+    json_wire = _fastjson._wirecheck.JsonWire  # type: ignore[attr-defined]
+    field = (b"a", 1, 0, 0, -1, -1, None)
+    with pytest.raises(ValueError, match="root"):
+        json_wire(((field,),), 1)
+    with pytest.raises(ValueError, match="sorted"):
+        json_wire(((field, field),), 0)
+    with pytest.raises(ValueError, match="needs its type"):
+        json_wire((((b"m", 1, 15, 0, -1, -1, None),),), 0)
+    with pytest.raises(ValueError, match="needs its names"):
+        json_wire((((b"e", 1, 14, 0, -1, -1, None),),), 0)
+    with pytest.raises(TypeError):
+        json_wire((("not a field",),), 0)
+    assert json_wire(((field,),), 0).convert("text, not bytes") is None
+    assert json_wire(((field,),), 0).convert(b'{"a":"x"}') == b"\x0a\x01x"
 
 
 # ---------------------------------------------------------------------------
@@ -252,8 +314,11 @@ def test_tricky_inputs_agree(cls: type[Message], data: bytes) -> None:
     _check_agrees(cls, data)
 
 
-def test_tricky_inputs_the_fast_path_must_decline() -> None:
-    """Inputs the exact path rejects or rewrites: the fast path must hand them over."""
+def test_tricky_inputs_the_fast_path_must_decline(implementation: str) -> None:
+    """Inputs the exact path rejects or rewrites: the fast path must hand them over.
+
+    (The C converter reads ``null`` as "unset" itself, as the exact path does.)
+    """
     rejected_or_rewritten = {
         "bool for double",
         "bool for int",
@@ -278,6 +343,8 @@ def test_tricky_inputs_the_fast_path_must_decline() -> None:
         "null required",
         "recursive ContainerID missing",
     }
+    if implementation == "C":
+        rejected_or_rewritten -= {"null field", "null in list"}
     for name, cls, data in TRICKY:
         if name in rejected_or_rewritten:
             assert fast_from_json(cls, data) is None, name
@@ -390,9 +457,10 @@ def _leaves(obj: Any) -> list[Any]:
 
 
 def test_schema_msgspec_cannot_build_falls_back(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, implementation: str
 ) -> None:
-    from mesos_framework.protocol import _fastjson
+    if implementation == "C":
+        pytest.skip("about the msgspec path")
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise TypeError("unsupported schema")

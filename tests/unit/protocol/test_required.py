@@ -348,3 +348,103 @@ def test_a_required_enum_sent_length_delimited_is_missing() -> None:
     status = task_id + _field(2, 2, _varint(1))  # TaskStatus.state as a one-element packed list
     raw = _field(1, 0, _varint(Event.UPDATE)) + _field(5, 2, _field(1, 2, status))
     assert required.complete_check(Event)(raw) is Event.FromString(raw).IsInitialized()
+
+
+# -- strings that are not UTF-8 ------------------------------------------------------------------
+
+
+def _offers(hostnames: list[bytes]) -> bytes:
+    """An OFFERS event written by hand with these hostnames (Offer.hostname is a string field)."""
+    offers = b""
+    for i, hostname in enumerate(hostnames):
+        offer = (
+            _field(1, 2, _field(1, 2, b"O%d" % i))  # id
+            + _field(2, 2, _field(1, 2, b"F"))  # framework_id
+            + _field(3, 2, _field(1, 2, b"S"))  # agent_id
+            + _field(4, 2, hostname)
+        )
+        offers += _field(1, 2, offer)
+    return _field(1, 0, _varint(Event.OFFERS)) + _field(3, 2, offers)
+
+
+@pytest.fixture(params=["extension", "pure Python"])
+def checks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """decode() with the C scan, and as installed without the extension (a Python walk)."""
+    from mesos_framework.protocol import codec
+
+    if request.param == "pure Python":
+        monkeypatch.setattr(required, "_wirecheck", None)
+    monkeypatch.setattr(required, "_STATUS", {})
+    monkeypatch.setattr(required, "_CHECKS", {})
+    monkeypatch.setattr(codec, "_DECODERS", {})
+    return str(request.param)
+
+
+def test_a_string_that_is_not_utf8_is_a_decode_error_naming_the_field(checks: str) -> None:
+    update = Event(type=Event.UPDATE)
+    update.update.status.task_id.value = "t1"
+    update.update.status.state = mesos.TASK_RUNNING
+    update.update.status.message = "ok"
+    raw = update.SerializeToString().replace(b"\x02ok", b"\x02\xc3(")
+    kept: object = Event.FromString(raw).update.status.message
+    assert kept == b"\xc3("  # what protobuf keeps
+    for decode_event in (lambda r: decode(Event, r), decoder(Event)):
+        with pytest.raises(MessageError, match="not valid UTF-8") as caught:
+            decode_event(raw)
+        assert caught.value.path == "Event.update.status.message"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"ab\xe2\x82", b"\x80"],
+    ids=["ff", "overlong", "surrogate", "above-10ffff", "cut-short", "lone-continuation"],
+)
+def test_every_kind_of_bad_utf8_in_a_repeated_message_is_named(checks: str, bad: bytes) -> None:
+    raw = _offers([b"agent-1", "h\u00f4te-\u2603-\U0001f600".encode(), bad])
+    with pytest.raises(MessageError, match="not valid UTF-8") as caught:
+        decode(Event, raw)
+    assert caught.value.path == "Event.offers.offers[2].hostname"
+
+
+def test_valid_strings_of_every_width_decode(checks: str) -> None:
+    raw = _offers([b"", b"plain", "h\u00f4te \u2603 \U0001f600 \U0010ffff".encode()])
+    if checks == "extension":
+        assert required.status_check(Event)(raw) == 0  # proven at once, no walk
+    offers = decode(Event, raw).offers.offers
+    assert [o.hostname for o in offers] == ["", "plain", "h\u00f4te \u2603 \U0001f600 \U0010ffff"]
+
+
+def test_a_bad_string_later_replaced_is_not_an_error(checks: str) -> None:
+    # A singular field sent twice keeps its last value: only that one has to be UTF-8.
+    status = _field(1, 2, _field(1, 2, b"t1")) + _field(2, 0, _varint(1)) + _field(4, 2, b"\xff")
+    status += _field(4, 2, b"fine")  # TaskStatus.message again
+    raw = _field(1, 0, _varint(Event.UPDATE)) + _field(5, 2, _field(1, 2, status))
+    assert decode(Event, raw).update.status.message == "fine"
+
+
+def test_a_bad_string_and_a_missing_field_together(checks: str) -> None:
+    status = _field(1, 2, _field(1, 2, b"\xfe"))  # TaskID.value not UTF-8; state missing
+    raw = _field(1, 0, _varint(Event.UPDATE)) + _field(5, 2, _field(1, 2, status))
+    with pytest.raises(MessageError, match="not valid UTF-8") as caught:
+        decode(Event, raw)
+    assert caught.value.path == "Event.update.status.task_id.value"
+
+
+def test_the_scan_reports_what_it_found() -> None:
+    check = required.status_check(Event)
+    assert check(_update()) == 0
+    assert check(_update(state=99)) == required.INCOMPLETE
+    assert check(_update(task=b"\xff")) == required.BAD_UTF8
+    assert check(_update() + b"\x0f") == required.UNSURE  # a group tag
+    assert required.complete_check(Event)(_update(task=b"\xff")) is False
+    with pytest.raises(ValueError, match="string field has wire type 2"):
+        required._wirecheck.Checker((((1, 0, -1, -1, None, 1),),), 0)  # type: ignore[attr-defined]
+
+
+def test_without_the_extension_upb_checks_the_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    status = required._python_status(Event)
+    assert status(_update()) == required.INCOMPLETE  # IsInitialized() decides the rest
+    assert status(_update(task=b"\xff")) & required.UNSURE  # then the walk names the field
+    # A protobuf that cannot make the verifying copy: every message is walked (same answers).
+    monkeypatch.setattr(required, "_verifying_class", lambda cls: 1 / 0)
+    assert required._python_status(Event) is required._unsure
