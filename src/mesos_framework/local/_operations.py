@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mesos_framework.local._master_updates import operation_error
 from mesos_framework.local.resources import DYNAMIC, Key, Resources
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 
@@ -379,7 +380,7 @@ class Operations:
             return self._resize(fw, entry, role, op, available)
         name = NAMES.get(op.type)
         if name is None or (op.type == Op.RESERVE and op.reserve.source):
-            self.master._operation_error(fw, op, "Operation not supported by the local cluster")
+            operation_error(fw, op, "Operation not supported by the local cluster")
             return available
         info = mesos_pb2.Offer.Operation()
         info.CopyFrom(op)
@@ -390,7 +391,7 @@ class Operations:
                 r.allocation_info.role = role
         res = Resources.from_protos(protos)
         if not protos:
-            self.master._operation_error(fw, op, "Operation contains no resources")
+            operation_error(fw, op, "Operation contains no resources")
             return available
         if name == "RESERVE":
             error = validate_reserve(fw, res, protos)
@@ -406,9 +407,7 @@ class Operations:
             consumed, converted = res, _strip_volume(res)
         if error is not None:
             agent = entry.agent
-            self.master._operation_error(
-                fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})"
-            )
+            operation_error(fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})")
             return available
         if name == "DESTROY":
             # offers of the agent that hold these volumes go (Mesos rescinds them)
@@ -417,9 +416,7 @@ class Operations:
                 if any(k in offered.items for k in _volume_keys(res.unallocated())):
                     self.master.rescind(oid)
         if not available.contains(consumed):
-            self.master._operation_error(
-                fw, op, f"{describe(available)} does not contain {describe(consumed)}"
-            )
+            operation_error(fw, op, f"{describe(available)} does not contain {describe(consumed)}")
             return available
         available = available - consumed + converted
         entry.total = entry.total - consumed.unallocated() + converted.unallocated()
@@ -437,15 +434,13 @@ class Operations:
         error, consumed, converted = _resize_parts(op, role)
         if error is not None:
             agent = entry.agent
-            self.master._operation_error(
-                fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})"
-            )
+            operation_error(fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})")
             return available
         grow = op.type == Op.GROW_VOLUME
         name = "GROW_VOLUME" if grow else "SHRINK_VOLUME"
         if not available.contains(consumed):
             why = f"Invalid {name} operation: {describe(available)} does not contain {describe(consumed)}"
-            self.master._operation_error(fw, op, why)
+            operation_error(fw, op, why)
             return available
         available = available - consumed
         entry.total = entry.total - consumed.unallocated() + converted.unallocated()

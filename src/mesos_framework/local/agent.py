@@ -25,22 +25,20 @@ import time
 import uuid
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from mesos_framework import protocol
 from mesos_framework.local import _agent_state, _codec, _executor_api, _recovery
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
 from mesos_framework.local._executor_api import RECOVERING_MESSAGE, valid_uuid
 from mesos_framework.local._fetcher import Fetcher, FetchError, Uri
+from mesos_framework.local._links import AgentSnapshot, MasterLink
 from mesos_framework.local._process import descendants, kill_tree, kill_trees
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local._updates import StatusUpdateManager
 from mesos_framework.local.config import ClusterConfig
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2
-
-if TYPE_CHECKING:
-    from mesos_framework.local.master import Master
 
 __all__ = [
     "RECOVERING_MESSAGE",
@@ -105,7 +103,7 @@ class Agent:
         self.port = port
         self.work_dir = work_dir
         self.id: str | None = None
-        self.master: Master | None = None
+        self.master: MasterLink | None = None
         self.reachable = True
         self.start_time = time.time()
         self.frameworks: dict[str, AgentFramework] = {}
@@ -193,7 +191,7 @@ class Agent:
                 link.symlink_to(target)
 
     # -------------------------------------------------------- registration
-    def register(self, master: Master) -> None:
+    def register(self, master: MasterLink) -> None:
         """(Re-)register with a master; keeps the agent id across masters.
 
         A restarting agent only remembers the master: it registers once recovered.
@@ -221,11 +219,11 @@ class Agent:
         """True while recovering and some recovered executor has not re-subscribed yet."""
         return _recovery.awaiting_executors(self)
 
-    def finish_recovery(self, master: Master | None = None, *, timeout: float | None = None) -> None:
+    def finish_recovery(self, master: MasterLink | None = None, *, timeout: float | None = None) -> None:
         """The re-registration timeout passed (`_recovery.finish_recovery()`)."""
         _recovery.finish_recovery(self, master, timeout=timeout)
 
-    def snapshot(self) -> list[tuple[mesos_pb2.FrameworkInfo, list[mesos_pb2.ExecutorInfo], list[AgentTask]]]:
+    def snapshot(self) -> AgentSnapshot:
         """What a re-registering agent tells a new master: frameworks, custom executors, tasks."""
         out = []
         for fw in self.frameworks.values():

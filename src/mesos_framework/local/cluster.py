@@ -20,16 +20,37 @@ from types import TracebackType
 from typing import Any
 
 from mesos_framework.errors import ConfigurationError
+from mesos_framework.local import operator_api
 from mesos_framework.local._topology import domain_info, port_ranges, ranges_overlap, shift_ports
 from mesos_framework.local.agent import Agent
 from mesos_framework.local.config import DEFAULT_RESOURCES, AgentSpec, ClusterConfig
-from mesos_framework.local.master import Master
+from mesos_framework.local.master import AgentEntry, Framework, Master, MasterTask
 from mesos_framework.local.resources import Resources, parse_resources
 from mesos_framework.local.server import Endpoint
 
 __all__ = ["LocalCluster"]
 
 log = logging.getLogger(__name__)
+
+
+class _OperatorViews:
+    """The operator API's views of the master's records, handed to each `Master` (which does not
+    import the operator API) for its operator event stream."""
+
+    def agent_entry(self, master: Master, entry: AgentEntry) -> dict[str, Any]:
+        return operator_api.agent_entry(master, entry)
+
+    def framework_entry(self, master: Master, fw: Framework, active: bool) -> dict[str, Any]:
+        return operator_api.framework_entry(master, fw, active)
+
+    def task_entry(self, task: MasterTask) -> dict[str, Any]:
+        return operator_api.task_entry(task)
+
+    def get_state(self, master: Master) -> dict[str, Any]:
+        return operator_api.get_state(master)
+
+
+_VIEWS = _OperatorViews()
 
 
 class LocalCluster:
@@ -128,7 +149,7 @@ class LocalCluster:
                 endpoint = Endpoint(files_root=self.work_dir)
                 port = await endpoint.start(self._port)
                 self._endpoints.append(endpoint)
-                master = Master(self.config, port)
+                master = Master(self.config, port, views=_VIEWS)
                 endpoint.master = master
                 master.start()
                 self.masters.append(master)
@@ -150,7 +171,7 @@ class LocalCluster:
             endpoint = Endpoint(files_root=self.work_dir)
             port = await endpoint.start(self._port + i if self._port else 0)
             self._endpoints.append(endpoint)
-            master = Master(self.config, port)
+            master = Master(self.config, port, views=_VIEWS)
             master.leader = False
             endpoint.master = master
             master.start()
@@ -177,7 +198,7 @@ class LocalCluster:
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             for master in self.masters:
-                if master.leader and not master._stopped:
+                if master.leader and not master.stopped:
                     return master
             await asyncio.sleep(0.05)
         raise TimeoutError("no master was elected")
@@ -209,7 +230,7 @@ class LocalCluster:
     def master(self) -> Master:
         """The leading master (the only one without HA)."""
         for master in self.masters:
-            if master.leader and not master._stopped:
+            if master.leader and not master.stopped:
                 return master
         return self.masters[0]
 
@@ -321,7 +342,7 @@ class LocalCluster:
         old = self.masters[0]
         endpoint = self._master_endpoints.pop(id(old))
         old.stop()
-        master = Master(self.config, endpoint.port)
+        master = Master(self.config, endpoint.port, views=_VIEWS)
         endpoint.master = master
         master.start()
         self.masters[0] = master
