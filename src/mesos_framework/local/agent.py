@@ -32,6 +32,7 @@ from mesos_framework.local import _agent_state, _codec, _executor_api, _recovery
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
 from mesos_framework.local._executor_api import RECOVERING_MESSAGE, valid_uuid
 from mesos_framework.local._fetcher import Fetcher, FetchError, Uri
+from mesos_framework.local._launcher import ExecutorProcess, ForkedProcess, ForkServer
 from mesos_framework.local._links import AgentSnapshot, MasterLink
 from mesos_framework.local._process import descendants, kill_tree, kill_trees
 from mesos_framework.local._stream import EventStream
@@ -90,8 +91,11 @@ class Agent:
         attributes: dict[str, str] | None = None,
         hostname: str | None = None,
         domain: mesos_pb2.DomainInfo | None = None,
+        launcher: ForkServer | None = None,
     ) -> None:
         self.index = index
+        self.launcher = launcher
+        """Forks the command / default executors (`_launcher`); None: every executor is exec'd."""
         self.hostname = hostname or config.hostname
         """The name this agent advertises (AgentInfo, offers, state); it listens on ``address``."""
         self.domain = domain
@@ -439,11 +443,19 @@ class Agent:
         executor.waiter = loop.create_task(
             self._spawn(executor, program, argv, env, uris=list(cmd.uris), user=user)
         )
-        timer = loop.call_later(
+        if not self._forks(executor):  # a forked executor's timer starts when it is forked
+            self._start_registration_timer(executor)
+        return executor
+
+    def _forks(self, executor: Executor) -> bool:
+        """Whether the executor is started through the fork server (the cluster's own executors)."""
+        return self.launcher is not None and executor.kind != "custom"
+
+    def _start_registration_timer(self, executor: Executor) -> None:
+        timer = asyncio.get_running_loop().call_later(
             self.config.executor_registration_timeout, self._registration_timeout, executor
         )
         executor.timers.append(timer)
-        return executor
 
     async def _spawn(
         self,
@@ -477,17 +489,29 @@ class Agent:
                     self._executor_exited(executor, signal.SIGKILL, None)  # destroyed while fetching
                     return
             try:
-                proc = await asyncio.create_subprocess_exec(
-                    argv[0],
-                    *argv[1:],
-                    executable=program,
-                    cwd=executor.directory,
-                    env=env,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=stdout,
-                    stderr=stderr,
-                    start_new_session=True,
-                )
+                proc: ExecutorProcess
+                if self.launcher is not None and self._forks(executor):
+                    stdout.flush()
+                    stderr.flush()
+                    proc = await self.launcher.spawn(
+                        argv,
+                        env,
+                        executor.directory,
+                        executor.directory / "stdout",
+                        executor.directory / "stderr",
+                    )
+                else:
+                    proc = await asyncio.create_subprocess_exec(
+                        argv[0],
+                        *argv[1:],
+                        executable=program,
+                        cwd=executor.directory,
+                        env=env,
+                        stdin=asyncio.subprocess.DEVNULL,
+                        stdout=stdout,
+                        stderr=stderr,
+                        start_new_session=True,
+                    )
             except OSError as exc:
                 log.warning("failed to launch executor %s: %s", executor.id, exc)
                 stderr.write(f"Failed to launch executor: {exc}\n".encode())
@@ -496,6 +520,11 @@ class Agent:
                 return
             executor.process = proc
             executor.pid = proc.pid
+            if isinstance(proc, ForkedProcess):
+                if executor.state != "REGISTERING":
+                    proc.started()  # it subscribed before its pid came back
+                elif not self._stopping:
+                    self._start_registration_timer(executor)
             code = await proc.wait()
             status = (code & 0xFF) << 8 if code >= 0 else -code
             self._clean_up_after(proc.pid)

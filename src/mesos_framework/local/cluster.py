@@ -21,6 +21,7 @@ from typing import Any
 
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.local import operator_api
+from mesos_framework.local._launcher import ForkServer
 from mesos_framework.local._topology import domain_info, port_ranges, ranges_overlap, shift_ports
 from mesos_framework.local.agent import Agent
 from mesos_framework.local.config import DEFAULT_RESOURCES, AgentSpec, ClusterConfig
@@ -122,6 +123,7 @@ class LocalCluster:
         self._master_endpoints: dict[int, Endpoint] = {}
         self._agent_endpoint: Endpoint | None = None
         self._contenders: list[Any] = []
+        self._fork_server: ForkServer | None = None
         self._started = False
 
     # ------------------------------------------------------------ lifecycle
@@ -139,6 +141,7 @@ class LocalCluster:
         if self._started:
             return
         self._started = True
+        self._fork_server = ForkServer() if self.config.fork_executors else None
         if self._work_dir_arg is not None:
             self._work_dir_arg.mkdir(parents=True, exist_ok=True)
             self.work_dir = self._work_dir_arg
@@ -218,6 +221,12 @@ class LocalCluster:
         self._contenders.clear()
         for master in self.masters:
             master.stop()
+        if self._fork_server is not None:
+            try:
+                await self._fork_server.close()
+            except Exception:
+                log.exception("stopping the executor fork server failed")
+            self._fork_server = None
         for endpoint in self._endpoints:
             await endpoint.close()
         self._endpoints.clear()
@@ -317,6 +326,7 @@ class LocalCluster:
             attributes=attributes,
             hostname=hostname or spec.hostname,
             domain=domain_info(domain) if domain else None,
+            launcher=self._fork_server,
         )
         self.agents.append(agent)
         self._agent_endpoint.add_agent(agent)
