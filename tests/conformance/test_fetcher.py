@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from aiohttp import web
 
@@ -222,3 +223,34 @@ async def test_invalid_uris_fail_before_fetching(env: tuple[LocalCluster, RawSch
     assert seen[-1]["reason"] == "REASON_CONTAINER_LAUNCH_FAILED"
     stderr = sandbox_stderr(cluster, s.framework_id or "")
     assert "File URI only supports absolute paths" in stderr
+
+
+async def test_other_schemes_go_through_the_hadoop_client(
+    env: tuple[LocalCluster, RawScheduler], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mesos (``downloadWithHadoopClient``, ``HDFS::create``): ``hdfs://``, ``s3://`` and other
+    schemes are fetched with ``$HADOOP_HOME/bin/hadoop fs -copyToLocal`` once ``hadoop version``
+    succeeds; without a client the fetch fails with "Failed to create HDFS client: Hadoop client
+    is not available, exit status: 32512" (the shell's 127 as a wait status). The client here is
+    a stand-in script: the cluster's side is what is checked."""
+    cluster, s = env
+    monkeypatch.setenv("HADOOP_HOME", str(tmp_path / "nowhere"))
+    seen = await run(s, "true", [{"value": "hdfs://namenode/data/part-0"}])
+    assert seen[-1]["state"] == "TASK_FAILED"
+    stderr = sandbox_stderr(cluster, s.framework_id or "")
+    assert (
+        "Failed to fetch 'hdfs://namenode/data/part-0': Failed to create HDFS client: "
+        "Hadoop client is not available, exit status: 32512"
+    ) in stderr
+    client = tmp_path / "hadoop" / "bin" / "hadoop"
+    client.parent.mkdir(parents=True)
+    client.write_text(
+        '#!/bin/sh\ncase "$1" in\n  version) echo "Hadoop 3.3.6" ;;\n'
+        '  fs) [ "$2" = -copyToLocal ] && printf "from %s" "$3" > "$4" ;;\n  *) exit 2 ;;\nesac\n'
+    )
+    client.chmod(0o755)
+    monkeypatch.setenv("HADOOP_HOME", str(tmp_path / "hadoop"))
+    seen = await run(
+        s, "test \"$(cat part-1)\" = 'from s3://bucket/part-1'", [{"value": "s3://bucket/part-1"}]
+    )
+    assert seen[-1]["state"] == "TASK_FINISHED", seen[-1]

@@ -8,8 +8,11 @@ It follows Mesos 1.11's ``src/slave/containerizer/fetcher.cpp`` and
   directory``); a bad one fails the launch with ``Could not fetch: <why>``.
 * Each URI is fetched in order to ``<sandbox>/<output_file or basename>``:
   local paths and ``file://`` URIs are copied (only absolute paths),
-  ``http(s)://`` URLs downloaded (anything but ``200`` is an error); other
-  schemes would need a Hadoop client and fail.
+  ``http(s)://`` and ``ftp://`` URLs downloaded (for HTTP anything but ``200`` is an
+  error); other schemes (``hdfs://``, ``s3://``, ...) go through the Hadoop client
+  (``$HADOOP_HOME/bin/hadoop`` or ``hadoop``: ``hadoop version``, then ``hadoop fs
+  -copyToLocal``); without one they fail with ``Failed to create HDFS client: Hadoop client
+  is not available, exit status: 32512``.
 * ``executable`` makes the file ``0755`` (and wins over ``extract``);
   ``extract`` unpacks ``.tar``, ``.tgz``, ``.tar.gz``, ``.tbz2``,
   ``.tar.bz2``, ``.txz``, ``.tar.xz`` and ``.zip`` into the sandbox, and a
@@ -35,6 +38,7 @@ import lzma
 import os
 import shutil
 import ssl
+import subprocess
 import tarfile
 import threading
 import time
@@ -141,6 +145,43 @@ def _local_path(uri: str) -> str | None:
     return path
 
 
+def _raw_status(returncode: int) -> int:
+    """A wait status as Mesos prints it (``32512`` for exit 127) from a subprocess return code."""
+    return -returncode if returncode < 0 else returncode << 8
+
+
+def _hadoop_copy(uri: str, destination: Path) -> None:
+    """Any other scheme (``hdfs://``, ``s3://``, ...) through the Hadoop client, as
+    ``downloadWithHadoopClient``: ``$HADOOP_HOME/bin/hadoop`` or ``hadoop`` on the PATH, checked with
+    ``hadoop version``, then ``hadoop fs -copyToLocal``."""
+    home = os.environ.get("HADOOP_HOME")
+    hadoop = os.path.join(home, "bin", "hadoop") if home else "hadoop"
+    check = subprocess.run(
+        f"{hadoop} version 2>&1", shell=True, stdin=subprocess.DEVNULL, capture_output=True, check=False
+    )
+    if check.returncode != 0:
+        raise _Failed(
+            "Failed to create HDFS client: Hadoop client is not available, exit status: "
+            + str(_raw_status(check.returncode))
+        )
+    log.info("Downloading resource with Hadoop client from '%s' to '%s'", uri, destination)
+    try:
+        copy = subprocess.run(
+            [hadoop, "fs", "-copyToLocal", uri, str(destination)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise _Failed(f"HDFS copyToLocal failed: Failed to execute the subprocess: {exc}") from None
+    if copy.returncode != 0:
+        raise _Failed(
+            "HDFS copyToLocal failed: Unexpected result from the subprocess: "
+            f"status='{_raw_status(copy.returncode)}', stdout='{copy.stdout.decode(errors='replace')}', "
+            f"stderr='{copy.stderr.decode(errors='replace')}'"
+        )
+
+
 def _download(uri: str, destination: Path) -> None:
     uri = uri.lstrip()
     path = _local_path(uri)
@@ -151,7 +192,8 @@ def _download(uri: str, destination: Path) -> None:
             raise _Failed(f"Failed to copy '{path}' to '{destination}': {exc.strerror or exc}") from None
         return
     if not uri.startswith(NET_SCHEMES):
-        raise _Failed("Failed to create HDFS client: the local cluster has no Hadoop client")
+        _hadoop_copy(uri, destination)
+        return
     log.info("Downloading resource from '%s' to '%s'", uri, destination)
     try:
         with (
