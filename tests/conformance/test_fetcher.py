@@ -254,3 +254,33 @@ async def test_other_schemes_go_through_the_hadoop_client(
         s, "test \"$(cat part-1)\" = 'from s3://bucket/part-1'", [{"value": "s3://bucket/part-1"}]
     )
     assert seen[-1]["state"] == "TASK_FINISHED", seen[-1]
+
+
+async def test_cache_size_evicts_least_recently_used(files: Files, http: aiohttp.ClientSession) -> None:
+    """Mesos (``--fetcher_cache_size``, ``Cache::reserve`` / ``selectVictims``): to make room for a
+    new file the least recently used cache files are evicted; a file larger than the whole cache
+    is fetched without it."""
+    files.files = {"a.bin": b"a" * 1000, "b.bin": b"b" * 1000, "big.bin": b"x" * 2000}
+    async with LocalCluster(
+        allocation_interval=0.2, status_update_retry=1.0, fetcher_cache_size=1500
+    ) as cluster:
+        s = RawScheduler(cluster.url, http)
+        await s.subscribe(framework_info("fetch-cache"))
+        fetcher = cluster.agents[0].fetcher
+
+        async def fetch(name: str) -> None:
+            seen = await run(s, f"test -s {name}", [{"value": f"{files.url}/{name}", "cache": True}])
+            assert seen[-1]["state"] == "TASK_FINISHED", seen[-1]
+
+        await fetch("a.bin")
+        await fetch("a.bin")  # from the cache
+        assert (files.hits["a.bin"], fetcher.downloads) == (1, 1)
+        await fetch("b.bin")  # 2,000 bytes would not fit: a.bin is evicted
+        assert fetcher.downloads == 1
+        await fetch("a.bin")  # downloaded again; b.bin goes
+        assert (files.hits["a.bin"], fetcher.downloads) == (2, 1)
+        await fetch("big.bin")  # never fits: fetched, not cached, nothing evicted
+        await fetch("big.bin")
+        assert files.hits["big.bin"] == 2
+        assert [p.name.split("-", 1)[1] for p in fetcher.cache_dir.iterdir()] == ["a.bin"]
+        await s.teardown()

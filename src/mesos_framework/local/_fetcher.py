@@ -46,6 +46,7 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,8 @@ __all__ = ["FetchError", "Fetcher", "Uri", "basename"]
 log = logging.getLogger(__name__)
 
 ARCHIVES = (".tar", ".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
+DEFAULT_CACHE_SIZE = 2 * 1024**3
+"""Mesos's ``--fetcher_cache_size`` default: 2 GB."""
 NET_SCHEMES = ("http://", "https://", "ftp://", "ftps://")
 
 
@@ -243,10 +246,14 @@ def _extract(source: Path, directory: Path) -> bool:
 class Fetcher:
     """One agent's fetcher, with its cache in ``cache_dir``."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, cache_size: int | None = DEFAULT_CACHE_SIZE) -> None:
         self.cache_dir = cache_dir
+        self.cache_size = cache_size
+        """Bytes the cache may hold (``--fetcher_cache_size``, 2 GB); None: no limit."""
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
+        self._lru: OrderedDict[Path, int] | None = None  # cache file -> size, least recent first
+        self._refs: Counter[Path] = Counter()  # cache files being copied or extracted
 
     @property
     def downloads(self) -> int:
@@ -301,14 +308,17 @@ class Fetcher:
                     f"Unable to create subdirectory {os.path.dirname(output)} in sandbox: {exc}"
                 ) from None
         if uri.cache:
-            source = self._cached(uri.value, user)
-            if uri.executable:
+            source, cached = self._cached(uri.value, user)
+            try:
+                if uri.executable:
+                    self._copy(source, destination)
+                    return self._executable(destination)
+                if uri.extract and _extract(source, sandbox):
+                    return sandbox
                 self._copy(source, destination)
-                return self._executable(destination)
-            if uri.extract and _extract(source, sandbox):
-                return sandbox
-            self._copy(source, destination)
-            return destination
+                return destination
+            finally:
+                self._release(source, cached)
         _download(uri.value, destination)
         if uri.executable:
             return self._executable(destination)
@@ -316,7 +326,9 @@ class Fetcher:
             return sandbox
         return destination
 
-    def _cached(self, uri: str, user: str | None) -> Path:
+    def _cached(self, uri: str, user: str | None) -> tuple[Path, bool]:
+        """The cache file of ``user@uri`` (downloaded if missing) and True; or, when it does not
+        fit in the cache, the download itself and False (Mesos then bypasses the cache)."""
         key = uri if user is None else f"{user}@{uri}"
         base = basename(uri)
         if len(base) > 20:  # as Mesos's cache file names: the extension is kept
@@ -325,17 +337,82 @@ class Fetcher:
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
-            if path.exists():
-                return path
+            with self._lock:
+                lru = self._entries()
+                if path.exists():
+                    lru[path] = lru.pop(path, 0) or path.stat().st_size
+                    self._refs[path] += 1
+                    return path, True
+                lru.pop(path, None)
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             partial = self.cache_dir / f".{uuid.uuid4().hex}.part"  # other processes never see half
+            keep = False
             try:
                 _download(uri, partial)
-                os.replace(partial, path)
+                size = partial.stat().st_size
+                with self._lock:
+                    if not self._reserve(size):
+                        log.info("'%s' (%d bytes) does not fit in the fetcher cache: not cached", uri, size)
+                        self._refs[partial] += 1
+                        keep = True  # used once, then removed by _release()
+                        return partial, False
+                    os.replace(partial, path)
+                    self._entries()[path] = size
+                    self._refs[path] += 1
+                return path, True
             finally:
-                with contextlib.suppress(OSError):
-                    partial.unlink()
-            return path
+                if not keep:
+                    with contextlib.suppress(OSError):
+                        partial.unlink()
+
+    def _entries(self) -> OrderedDict[Path, int]:
+        """The cache's files, least recently used first (at first use: by modification time,
+        as another process, a default executor, may have filled the cache)."""
+        if self._lru is None:
+            found: list[tuple[float, Path, int]] = []
+            if self.cache_dir.is_dir():
+                for p in self.cache_dir.iterdir():
+                    if not p.name.startswith("."):
+                        with contextlib.suppress(OSError):
+                            st = p.stat()
+                            found.append((st.st_mtime, p, st.st_size))
+            self._lru = OrderedDict((p, size) for _, p, size in sorted(found))
+        return self._lru
+
+    def _reserve(self, size: int) -> bool:
+        """Room for ``size`` bytes, evicting least recently used files no fetch is using
+        (``Cache::reserve``); False if it cannot be made."""
+        if self.cache_size is None:
+            return True
+        lru = self._entries()
+        used = sum(lru.values())
+        if used + size <= self.cache_size:
+            return True
+        victims = []
+        freed = 0
+        for p, bytes_ in lru.items():
+            if self._refs[p] == 0:
+                victims.append(p)
+                freed += bytes_
+                if used - freed + size <= self.cache_size:
+                    break
+        if used - freed + size > self.cache_size:
+            return False
+        for p in victims:
+            log.info("evicting '%s' from the fetcher cache", p.name)
+            del lru[p]
+            with contextlib.suppress(OSError):
+                p.unlink()
+        return True
+
+    def _release(self, source: Path, cached: bool) -> None:
+        with self._lock:
+            self._refs[source] -= 1
+            if self._refs[source] <= 0:
+                del self._refs[source]
+                if not cached:
+                    with contextlib.suppress(OSError):
+                        source.unlink()
 
     @staticmethod
     def _copy(source: Path, destination: Path) -> None:

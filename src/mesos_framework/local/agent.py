@@ -113,7 +113,7 @@ class Agent:
         self.frameworks: dict[str, AgentFramework] = {}
         self.completed_frameworks: deque[AgentFramework] = deque(maxlen=50)
         self.updates = StatusUpdateManager(self)
-        self.fetcher = Fetcher(work_dir / "fetch")
+        self.fetcher = Fetcher(work_dir / "fetch", config.fetcher_cache_size)
         """``CommandInfo.uris`` into sandboxes, with this agent's cache."""
         self._attributes = attributes or {}
         self._stopping = False
@@ -407,6 +407,7 @@ class Agent:
         }
         if executor.kind == "default":  # its task groups' fetches share the agent's cache
             env["MESOS_FRAMEWORK_LOCAL_FETCH_CACHE"] = str(self.fetcher.cache_dir)
+            env["MESOS_FRAMEWORK_LOCAL_FETCH_CACHE_SIZE"] = str(self.config.fetcher_cache_size)
         if fw_info.checkpoint:
             env["MESOS_RECOVERY_TIMEOUT"] = "15mins"
             env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = format_duration(self.reregistration_timeout)
