@@ -25,6 +25,8 @@ __all__ = ["ExecutorProcess", "ForkServer", "ForkedProcess"]
 log = logging.getLogger(__name__)
 
 FORK_SERVER = str(Path(__file__).with_name("_forkserver.py"))
+FORKED_EXECUTOR = str(Path(__file__).with_name("command_executor.py"))
+"""The executor the fork server runs (in place of ``python -P <it>``)."""
 
 
 class ExecutorProcess(Protocol):

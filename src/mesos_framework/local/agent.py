@@ -32,7 +32,7 @@ from mesos_framework.local import _agent_state, _codec, _executor_api, _recovery
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
 from mesos_framework.local._executor_api import RECOVERING_MESSAGE, valid_uuid
 from mesos_framework.local._fetcher import Fetcher, FetchError, Uri
-from mesos_framework.local._launcher import ExecutorProcess, ForkedProcess, ForkServer
+from mesos_framework.local._launcher import FORKED_EXECUTOR, ExecutorProcess, ForkedProcess, ForkServer
 from mesos_framework.local._links import AgentSnapshot, MasterLink
 from mesos_framework.local._process import descendants, kill_tree, kill_trees
 from mesos_framework.local._stream import EventStream
@@ -449,8 +449,9 @@ class Agent:
         return executor
 
     def _forks(self, executor: Executor) -> bool:
-        """Whether the executor is started through the fork server (the cluster's own executors)."""
-        return self.launcher is not None and executor.kind != "custom"
+        """Whether the executor is started through the fork server: the cluster's own executor
+        (unless `COMMAND_EXECUTOR` names another program)."""
+        return self.launcher is not None and executor.kind != "custom" and COMMAND_EXECUTOR == FORKED_EXECUTOR
 
     def _start_registration_timer(self, executor: Executor) -> None:
         timer = asyncio.get_running_loop().call_later(
