@@ -64,7 +64,13 @@ def _cpu() -> float:
 
 
 async def _scheduler_run(
-    master: str, total: int, limit: float, content_type: str, profiler: cProfile.Profile | None = None
+    master: str,
+    total: int,
+    limit: float,
+    content_type: str,
+    profiler: cProfile.Profile | None = None,
+    *,
+    command: str = "true",
 ) -> dict[str, Any]:
     """Run the Scheduler until every task ended (or ``limit`` seconds); the measurements as a dict.
 
@@ -159,7 +165,7 @@ async def _scheduler_run(
         tasks={
             "bench": {
                 "instances": total,
-                "command": {"value": "true", "shell": True},
+                "command": {"value": command, "shell": True},
                 "resources": {"cpus": CPUS, "mem": MEM},
             }
         },
@@ -231,13 +237,18 @@ def child_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--content-type", choices=["protobuf", "json"], default="protobuf")
+    parser.add_argument("--command", default="true", help="each task's shell command")
     parser.add_argument(
         "--profile", type=Path, help="write a cProfile of the measured span (start to all ended) here"
     )
     args = parser.parse_args(argv)
     # CPU time, not wall time: what the benchmark reports is CPU, and a loaded machine inflates walls.
     profiler = cProfile.Profile(time.process_time) if args.profile is not None else None
-    out = asyncio.run(_scheduler_run(args.master, args.tasks, args.timeout, args.content_type, profiler))
+    out = asyncio.run(
+        _scheduler_run(
+            args.master, args.tasks, args.timeout, args.content_type, profiler, command=args.command
+        )
+    )
     if profiler is not None:
         profiler.dump_stats(os.fspath(args.profile))
     print(json.dumps(out), flush=True)

@@ -1,7 +1,7 @@
 "use strict";
 // End-to-end peer: a JavaScript mesos-framework 0.5.3 scheduler launching N short command tasks.
 //
-// Usage: node mf_e2e.js --node-modules DIR --master 127.0.0.1:PORT --tasks N [--timeout 600]
+// Usage: node mf_e2e.js --node-modules DIR --master 127.0.0.1:PORT --tasks N [--timeout 600] [--command "sleep 5"]
 //
 // What a mesos-framework user writes: one task definition with `instances: N`, a shell command
 // `true`, cpus 0.01 and mem 8; the library matches offers, launches, acknowledges and tracks the
@@ -67,7 +67,7 @@ function main() {
             bench: {
                 priority: 1,
                 instances: args.tasks,
-                commandInfo: new Mesos.CommandInfo(null, null, true, "true", null, null),
+                commandInfo: new Mesos.CommandInfo(null, null, true, args.command || "true", null, null),
                 resources: { cpus: 0.01, mem: 8, ports: 0, disk: 0 },
             },
         },

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", required=True, help="host:port of the leading master")
     parser.add_argument("--tasks", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--command", default="true", help="each task's shell command")
     args = parser.parse_args(argv)
 
     import importlib.metadata
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                                     {"name": "cpus", "type": "SCALAR", "scalar": {"value": CPUS}},
                                     {"name": "mem", "type": "SCALAR", "scalar": {"value": MEM}},
                                 ],
-                                "command": {"value": "true", "shell": True},
+                                "command": {"value": args.command, "shell": True},
                             }
                         )
                 if tasks:

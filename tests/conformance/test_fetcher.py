@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from aiohttp import web
 
@@ -222,3 +223,64 @@ async def test_invalid_uris_fail_before_fetching(env: tuple[LocalCluster, RawSch
     assert seen[-1]["reason"] == "REASON_CONTAINER_LAUNCH_FAILED"
     stderr = sandbox_stderr(cluster, s.framework_id or "")
     assert "File URI only supports absolute paths" in stderr
+
+
+async def test_other_schemes_go_through_the_hadoop_client(
+    env: tuple[LocalCluster, RawScheduler], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mesos (``downloadWithHadoopClient``, ``HDFS::create``): ``hdfs://``, ``s3://`` and other
+    schemes are fetched with ``$HADOOP_HOME/bin/hadoop fs -copyToLocal`` once ``hadoop version``
+    succeeds; without a client the fetch fails with "Failed to create HDFS client: Hadoop client
+    is not available, exit status: 32512" (the shell's 127 as a wait status). The client here is
+    a stand-in script: the cluster's side is what is checked."""
+    cluster, s = env
+    monkeypatch.setenv("HADOOP_HOME", str(tmp_path / "nowhere"))
+    seen = await run(s, "true", [{"value": "hdfs://namenode/data/part-0"}])
+    assert seen[-1]["state"] == "TASK_FAILED"
+    stderr = sandbox_stderr(cluster, s.framework_id or "")
+    assert (
+        "Failed to fetch 'hdfs://namenode/data/part-0': Failed to create HDFS client: "
+        "Hadoop client is not available, exit status: 32512"
+    ) in stderr
+    client = tmp_path / "hadoop" / "bin" / "hadoop"
+    client.parent.mkdir(parents=True)
+    client.write_text(
+        '#!/bin/sh\ncase "$1" in\n  version) echo "Hadoop 3.3.6" ;;\n'
+        '  fs) [ "$2" = -copyToLocal ] && printf "from %s" "$3" > "$4" ;;\n  *) exit 2 ;;\nesac\n'
+    )
+    client.chmod(0o755)
+    monkeypatch.setenv("HADOOP_HOME", str(tmp_path / "hadoop"))
+    seen = await run(
+        s, "test \"$(cat part-1)\" = 'from s3://bucket/part-1'", [{"value": "s3://bucket/part-1"}]
+    )
+    assert seen[-1]["state"] == "TASK_FINISHED", seen[-1]
+
+
+async def test_cache_size_evicts_least_recently_used(files: Files, http: aiohttp.ClientSession) -> None:
+    """Mesos (``--fetcher_cache_size``, ``Cache::reserve`` / ``selectVictims``): to make room for a
+    new file the least recently used cache files are evicted; a file larger than the whole cache
+    is fetched without it."""
+    files.files = {"a.bin": b"a" * 1000, "b.bin": b"b" * 1000, "big.bin": b"x" * 2000}
+    async with LocalCluster(
+        allocation_interval=0.2, status_update_retry=1.0, fetcher_cache_size=1500
+    ) as cluster:
+        s = RawScheduler(cluster.url, http)
+        await s.subscribe(framework_info("fetch-cache"))
+        fetcher = cluster.agents[0].fetcher
+
+        async def fetch(name: str) -> None:
+            seen = await run(s, f"test -s {name}", [{"value": f"{files.url}/{name}", "cache": True}])
+            assert seen[-1]["state"] == "TASK_FINISHED", seen[-1]
+
+        await fetch("a.bin")
+        await fetch("a.bin")  # from the cache
+        assert (files.hits["a.bin"], fetcher.downloads) == (1, 1)
+        await fetch("b.bin")  # 2,000 bytes would not fit: a.bin is evicted
+        assert fetcher.downloads == 1
+        await fetch("a.bin")  # downloaded again; b.bin goes
+        assert (files.hits["a.bin"], fetcher.downloads) == (2, 1)
+        await fetch("big.bin")  # never fits: fetched, not cached, nothing evicted
+        await fetch("big.bin")
+        assert files.hits["big.bin"] == 2
+        assert [p.name.split("-", 1)[1] for p in fetcher.cache_dir.iterdir()] == ["a.bin"]
+        await s.teardown()

@@ -226,6 +226,63 @@ async def test_invalid_operations_are_operation_errors(scheduler: Factory) -> No
         assert "agent_id" not in status
 
 
+async def test_disk_operations_without_a_resource_provider(scheduler: Factory) -> None:
+    """CREATE_DISK and DESTROY_DISK on an agent with the RESOURCE_PROVIDER capability but no
+    storage resource provider (Mesos 1.11's ``Master::_accept`` and
+    ``validation::operation::validate``): ``OPERATION_ERROR`` with the validation message and
+    "; on agent <agent>", or, for a valid operation, the offer not containing the provider's disk."""
+    s = await scheduler("disk-ops")
+    offer = (await s.offers())[0]
+    plain = scalar(find(offer, "disk"), 1.0)
+    raw = copy.deepcopy(plain)
+    raw["provider_id"] = {"value": "no-such-provider"}
+    raw["disk"] = {"source": {"type": "RAW"}}
+    with_profile = copy.deepcopy(raw)
+    with_profile["disk"]["source"]["profile"] = "fast"
+    await accept(
+        s,
+        offer,
+        {
+            "type": "CREATE_DISK",
+            "id": {"value": "plain-create"},
+            "create_disk": {"source": plain, "target_type": "MOUNT"},
+        },
+        {"type": "DESTROY_DISK", "id": {"value": "plain-destroy"}, "destroy_disk": {"source": plain}},
+        {
+            "type": "CREATE_DISK",
+            "id": {"value": "no-profile"},
+            "create_disk": {"source": raw, "target_type": "MOUNT"},
+        },
+        {
+            "type": "CREATE_DISK",
+            "id": {"value": "bad-target"},
+            "create_disk": {"source": with_profile, "target_type": "RAW"},
+        },
+        {"type": "DESTROY_DISK", "id": {"value": "no-csi"}, "destroy_disk": {"source": raw}},
+        {
+            "type": "CREATE_DISK",
+            "id": {"value": "valid"},
+            "create_disk": {"source": with_profile, "target_type": "BLOCK"},
+        },
+    )
+    agent = offer["agent_id"]["value"]
+    for op_id, reason in (
+        ("plain-create", "'source' is not managed by a resource provider"),
+        ("plain-destroy", "'source' is not managed by a resource provider"),
+        ("no-profile", "'target_profile' must be set when 'source' has no profile"),
+        ("bad-target", "'target_type' is neither MOUNT or BLOCK"),
+        ("no-csi", "'source' is not backed by a CSI volume"),
+    ):
+        status = await operation_status(s, op_id)
+        assert status["state"] == "OPERATION_ERROR", status
+        pattern = re.escape(f"{reason}; on agent {agent} at slave(1)@127.0.0.1:") + r"\d+ \(localhost\)"
+        assert re.fullmatch(pattern, status["message"]), status["message"]
+    status = await operation_status(s, "valid")
+    assert status["state"] == "OPERATION_ERROR", status
+    assert status["message"].startswith("Invalid CREATE_DISK Operation: "), status["message"]
+    assert " does not contain " in status["message"], status["message"]
+
+
 async def test_reconcile_operations(scheduler: Factory) -> None:
     """``Master::reconcileOperations``: an operation not yet acknowledged is answered with its
     latest status without uuid; an unknown one on a registered agent is ``OPERATION_UNKNOWN``

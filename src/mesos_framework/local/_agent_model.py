@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mesos_framework.local._launcher import ExecutorProcess
 from mesos_framework.local._stream import EventStream
 from mesos_framework.protocol._schema import mesos_pb2
 
@@ -37,7 +38,7 @@ class Executor:
     queued: list[list[mesos_pb2.TaskInfo]] = field(default_factory=list)
     tasks: dict[str, AgentTask] = field(default_factory=dict)
     completed_tasks: deque[AgentTask] = field(default_factory=lambda: deque(maxlen=200))
-    process: asyncio.subprocess.Process | None = None
+    process: ExecutorProcess | None = None
     waiter: asyncio.Task[None] | None = None
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     shutdown_requested: bool = False

@@ -78,7 +78,7 @@ class Allocator:
 
     def allocate(self, master: Master) -> None:
         """One allocation round: offer every agent's free resources, DRF-fairly."""
-        if master._stopped or not master.leader:
+        if master.stopped or not master.leader:
             return
         now = self.now()
         for fw in master.frameworks.values():
@@ -110,10 +110,10 @@ class Allocator:
                 key=lambda p: (
                     room.first(p[1]),
                     role_share.get(p[1], 0.0),
-                    master._allocations.get(p[1], 0),
+                    master.allocations.get(p[1], 0),
                     p[1],
                     fw_share.get(p[0].id, 0.0),
-                    master._allocations.get(p[0].id, 0),
+                    master.allocations.get(p[0].id, 0),
                     p[0].order,
                 )
             )
@@ -127,7 +127,7 @@ class Allocator:
                 ):
                     continue
                 offer = Offer(
-                    id=master._new_offer_id(),
+                    id=master.new_offer_id(),
                     framework_id=fw.id,
                     agent_id=entry.id,
                     role=role,
@@ -142,8 +142,8 @@ class Allocator:
                     )
                 available -= mine
                 room.took(role, mine)
-                master._allocations[role] = master._allocations.get(role, 0) + 1
-                master._allocations[fw.id] = master._allocations.get(fw.id, 0) + 1
+                master.allocations[role] = master.allocations.get(role, 0) + 1
+                master.allocations[fw.id] = master.allocations.get(fw.id, 0) + 1
                 batches.setdefault(fw.id, []).append(offer)
                 shares = self.shares(master)
                 if not available.has_allocatable():
@@ -152,7 +152,7 @@ class Allocator:
             fw = master.frameworks[fid]
             ev = Event(type=Event.OFFERS)
             for offer in offers:
-                ev.offers.offers.append(master._offer_proto(fw, offer))
+                ev.offers.offers.append(master.offer_proto(fw, offer))
             fw.send(ev)
 
     @staticmethod

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from mesos_framework.local import _codec
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
+from mesos_framework.local._launcher import ForkedProcess
 from mesos_framework.local._stream import EventStream
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2
 
@@ -86,6 +87,8 @@ def _subscribe(
         timer.cancel()
     ex.timers.clear()
     ex.state = "RUNNING"
+    if isinstance(ex.process, ForkedProcess):
+        ex.process.started()  # its launch slot goes to the next executor
     agent.recovery_progress.set()
     # Replayed updates go to the status update manager, which drops duplicates; each one
     # accepted is acknowledged to the executor (after SUBSCRIBED), as Slave::subscribe does.

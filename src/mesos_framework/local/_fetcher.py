@@ -8,8 +8,11 @@ It follows Mesos 1.11's ``src/slave/containerizer/fetcher.cpp`` and
   directory``); a bad one fails the launch with ``Could not fetch: <why>``.
 * Each URI is fetched in order to ``<sandbox>/<output_file or basename>``:
   local paths and ``file://`` URIs are copied (only absolute paths),
-  ``http(s)://`` URLs downloaded (anything but ``200`` is an error); other
-  schemes would need a Hadoop client and fail.
+  ``http(s)://`` and ``ftp://`` URLs downloaded (for HTTP anything but ``200`` is an
+  error); other schemes (``hdfs://``, ``s3://``, ...) go through the Hadoop client
+  (``$HADOOP_HOME/bin/hadoop`` or ``hadoop``: ``hadoop version``, then ``hadoop fs
+  -copyToLocal``); without one they fail with ``Failed to create HDFS client: Hadoop client
+  is not available, exit status: 32512``.
 * ``executable`` makes the file ``0755`` (and wins over ``extract``);
   ``extract`` unpacks ``.tar``, ``.tgz``, ``.tar.gz``, ``.tbz2``,
   ``.tar.bz2``, ``.txz``, ``.tar.xz`` and ``.zip`` into the sandbox, and a
@@ -35,6 +38,7 @@ import lzma
 import os
 import shutil
 import ssl
+import subprocess
 import tarfile
 import threading
 import time
@@ -42,6 +46,7 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +57,8 @@ __all__ = ["FetchError", "Fetcher", "Uri", "basename"]
 log = logging.getLogger(__name__)
 
 ARCHIVES = (".tar", ".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip")
+DEFAULT_CACHE_SIZE = 2 * 1024**3
+"""Mesos's ``--fetcher_cache_size`` default: 2 GB."""
 NET_SCHEMES = ("http://", "https://", "ftp://", "ftps://")
 
 
@@ -141,6 +148,43 @@ def _local_path(uri: str) -> str | None:
     return path
 
 
+def _raw_status(returncode: int) -> int:
+    """A wait status as Mesos prints it (``32512`` for exit 127) from a subprocess return code."""
+    return -returncode if returncode < 0 else returncode << 8
+
+
+def _hadoop_copy(uri: str, destination: Path) -> None:
+    """Any other scheme (``hdfs://``, ``s3://``, ...) through the Hadoop client, as
+    ``downloadWithHadoopClient``: ``$HADOOP_HOME/bin/hadoop`` or ``hadoop`` on the PATH, checked with
+    ``hadoop version``, then ``hadoop fs -copyToLocal``."""
+    home = os.environ.get("HADOOP_HOME")
+    hadoop = os.path.join(home, "bin", "hadoop") if home else "hadoop"
+    check = subprocess.run(
+        f"{hadoop} version 2>&1", shell=True, stdin=subprocess.DEVNULL, capture_output=True, check=False
+    )
+    if check.returncode != 0:
+        raise _Failed(
+            "Failed to create HDFS client: Hadoop client is not available, exit status: "
+            + str(_raw_status(check.returncode))
+        )
+    log.info("Downloading resource with Hadoop client from '%s' to '%s'", uri, destination)
+    try:
+        copy = subprocess.run(
+            [hadoop, "fs", "-copyToLocal", uri, str(destination)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise _Failed(f"HDFS copyToLocal failed: Failed to execute the subprocess: {exc}") from None
+    if copy.returncode != 0:
+        raise _Failed(
+            "HDFS copyToLocal failed: Unexpected result from the subprocess: "
+            f"status='{_raw_status(copy.returncode)}', stdout='{copy.stdout.decode(errors='replace')}', "
+            f"stderr='{copy.stderr.decode(errors='replace')}'"
+        )
+
+
 def _download(uri: str, destination: Path) -> None:
     uri = uri.lstrip()
     path = _local_path(uri)
@@ -151,7 +195,8 @@ def _download(uri: str, destination: Path) -> None:
             raise _Failed(f"Failed to copy '{path}' to '{destination}': {exc.strerror or exc}") from None
         return
     if not uri.startswith(NET_SCHEMES):
-        raise _Failed("Failed to create HDFS client: the local cluster has no Hadoop client")
+        _hadoop_copy(uri, destination)
+        return
     log.info("Downloading resource from '%s' to '%s'", uri, destination)
     try:
         with (
@@ -201,10 +246,14 @@ def _extract(source: Path, directory: Path) -> bool:
 class Fetcher:
     """One agent's fetcher, with its cache in ``cache_dir``."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, cache_size: int | None = DEFAULT_CACHE_SIZE) -> None:
         self.cache_dir = cache_dir
+        self.cache_size = cache_size
+        """Bytes the cache may hold (``--fetcher_cache_size``, 2 GB); None: no limit."""
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
+        self._lru: OrderedDict[Path, int] | None = None  # cache file -> size, least recent first
+        self._refs: Counter[Path] = Counter()  # cache files being copied or extracted
 
     @property
     def downloads(self) -> int:
@@ -259,14 +308,17 @@ class Fetcher:
                     f"Unable to create subdirectory {os.path.dirname(output)} in sandbox: {exc}"
                 ) from None
         if uri.cache:
-            source = self._cached(uri.value, user)
-            if uri.executable:
+            source, cached = self._cached(uri.value, user)
+            try:
+                if uri.executable:
+                    self._copy(source, destination)
+                    return self._executable(destination)
+                if uri.extract and _extract(source, sandbox):
+                    return sandbox
                 self._copy(source, destination)
-                return self._executable(destination)
-            if uri.extract and _extract(source, sandbox):
-                return sandbox
-            self._copy(source, destination)
-            return destination
+                return destination
+            finally:
+                self._release(source, cached)
         _download(uri.value, destination)
         if uri.executable:
             return self._executable(destination)
@@ -274,7 +326,9 @@ class Fetcher:
             return sandbox
         return destination
 
-    def _cached(self, uri: str, user: str | None) -> Path:
+    def _cached(self, uri: str, user: str | None) -> tuple[Path, bool]:
+        """The cache file of ``user@uri`` (downloaded if missing) and True; or, when it does not
+        fit in the cache, the download itself and False (Mesos then bypasses the cache)."""
         key = uri if user is None else f"{user}@{uri}"
         base = basename(uri)
         if len(base) > 20:  # as Mesos's cache file names: the extension is kept
@@ -283,17 +337,82 @@ class Fetcher:
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
-            if path.exists():
-                return path
+            with self._lock:
+                lru = self._entries()
+                if path.exists():
+                    lru[path] = lru.pop(path, 0) or path.stat().st_size
+                    self._refs[path] += 1
+                    return path, True
+                lru.pop(path, None)
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             partial = self.cache_dir / f".{uuid.uuid4().hex}.part"  # other processes never see half
+            keep = False
             try:
                 _download(uri, partial)
-                os.replace(partial, path)
+                size = partial.stat().st_size
+                with self._lock:
+                    if not self._reserve(size):
+                        log.info("'%s' (%d bytes) does not fit in the fetcher cache: not cached", uri, size)
+                        self._refs[partial] += 1
+                        keep = True  # used once, then removed by _release()
+                        return partial, False
+                    os.replace(partial, path)
+                    self._entries()[path] = size
+                    self._refs[path] += 1
+                return path, True
             finally:
-                with contextlib.suppress(OSError):
-                    partial.unlink()
-            return path
+                if not keep:
+                    with contextlib.suppress(OSError):
+                        partial.unlink()
+
+    def _entries(self) -> OrderedDict[Path, int]:
+        """The cache's files, least recently used first (at first use: by modification time,
+        as another process, a default executor, may have filled the cache)."""
+        if self._lru is None:
+            found: list[tuple[float, Path, int]] = []
+            if self.cache_dir.is_dir():
+                for p in self.cache_dir.iterdir():
+                    if not p.name.startswith("."):
+                        with contextlib.suppress(OSError):
+                            st = p.stat()
+                            found.append((st.st_mtime, p, st.st_size))
+            self._lru = OrderedDict((p, size) for _, p, size in sorted(found))
+        return self._lru
+
+    def _reserve(self, size: int) -> bool:
+        """Room for ``size`` bytes, evicting least recently used files no fetch is using
+        (``Cache::reserve``); False if it cannot be made."""
+        if self.cache_size is None:
+            return True
+        lru = self._entries()
+        used = sum(lru.values())
+        if used + size <= self.cache_size:
+            return True
+        victims = []
+        freed = 0
+        for p, bytes_ in lru.items():
+            if self._refs[p] == 0:
+                victims.append(p)
+                freed += bytes_
+                if used - freed + size <= self.cache_size:
+                    break
+        if used - freed + size > self.cache_size:
+            return False
+        for p in victims:
+            log.info("evicting '%s' from the fetcher cache", p.name)
+            del lru[p]
+            with contextlib.suppress(OSError):
+                p.unlink()
+        return True
+
+    def _release(self, source: Path, cached: bool) -> None:
+        with self._lock:
+            self._refs[source] -= 1
+            if self._refs[source] <= 0:
+                del self._refs[source]
+                if not cached:
+                    with contextlib.suppress(OSError):
+                        source.unlink()
 
     @staticmethod
     def _copy(source: Path, destination: Path) -> None:

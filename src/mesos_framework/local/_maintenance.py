@@ -29,7 +29,7 @@ from mesos_framework.local import _codec
 from mesos_framework.protocol._schema import maintenance_pb2, master_pb2, mesos_pb2, scheduler_pb2
 
 if TYPE_CHECKING:
-    from mesos_framework.local.agent import Agent
+    from mesos_framework.local._links import AgentLink
     from mesos_framework.local.master import AgentEntry, Master
 
 Call = master_pb2.Call
@@ -68,7 +68,7 @@ class _State:
         self.statuses: dict[Machine, dict[str, tuple[int, float]]] = {}
         """Per machine, each framework's last answer and its time."""
         self.ticker: asyncio.Task[None] | None = None
-        self.shut_down: dict[Machine, list[Agent]] = {}
+        self.shut_down: dict[Machine, list[AgentLink]] = {}
         """Agents shut down by ``START_MAINTENANCE``, by machine (they register anew once it is up)."""
 
 
@@ -297,10 +297,7 @@ def _shut_down(master: Master, state: _State, entry: AgentEntry, machine: Machin
             fw.send(event)
     master.remove_agent(entry.id, unreachable=False, why=f"Agent {agent.hostname} removed: {DOWN_MESSAGE}")
     master.gone_agents.discard(entry.id)  # removed, not marked gone
-    agent.reachable = False
-    for fid in list(agent.frameworks):
-        agent.shutdown_framework(fid)
-    agent.id = None
+    agent.shut_down_by_master()
     state.shut_down.setdefault(machine, []).append(agent)
 
 
@@ -318,7 +315,7 @@ def _stop(master: Master, state: _State, machines: list[mesos_pb2.MachineID]) ->
         del state.modes[machine]
         state.statuses.pop(machine, None)
         for agent in state.shut_down.pop(machine, []):
-            agent.reachable = True  # it registers when restarted
+            agent.allow_reregistration()
     kept = maintenance_pb2.Schedule()
     for window in state.schedule.windows:
         ids = [m for m in window.machine_ids if _key(m) not in done]

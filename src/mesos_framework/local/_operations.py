@@ -30,6 +30,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mesos_framework.local._limits import resources_problem
+from mesos_framework.local._master_updates import operation_error
 from mesos_framework.local.resources import DYNAMIC, Key, Resources
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 
@@ -45,6 +47,7 @@ Event = scheduler_pb2.Event
 RETRY_MAX = 600.0
 NAMES = {Op.RESERVE: "RESERVE", Op.UNRESERVE: "UNRESERVE", Op.CREATE: "CREATE", Op.DESTROY: "DESTROY"}
 RESIZES = {Op.GROW_VOLUME: "GROW_VOLUME", Op.SHRINK_VOLUME: "SHRINK_VOLUME"}
+Source = mesos_pb2.Resource.DiskInfo.Source
 
 
 def describe(res: Resources) -> str:
@@ -317,6 +320,52 @@ def _source_error(
     return None
 
 
+def _disk_source_type(resource: mesos_pb2.Resource) -> int | None:
+    """The ``DiskInfo.Source.Type`` of a disk resource with a source, else None."""
+    if resource.name != "disk" or not resource.disk.HasField("source"):
+        return None
+    return int(resource.disk.source.type)
+
+
+def validate_create_disk(create: mesos_pb2.Offer.Operation.CreateDisk) -> str | None:
+    """Mesos's ``validate(CreateDisk)``: None, or why the operation is invalid."""
+    source = create.source
+    problem = resources_problem([source])
+    if problem:
+        return "Invalid resource: " + problem.removeprefix("Task uses invalid resources: ")
+    if not source.HasField("provider_id"):
+        return "'source' is not managed by a resource provider"
+    if _disk_source_type(source) != Source.RAW:
+        return "'source' is not a RAW disk resource"
+    if create.target_type not in (Source.MOUNT, Source.BLOCK):
+        return "'target_type' is neither MOUNT or BLOCK"
+    if source.disk.source.HasField("profile") == create.HasField("target_profile"):
+        if create.HasField("target_profile"):
+            return "'target_profile' must not be set when 'source' has a profile"
+        return "'target_profile' must be set when 'source' has no profile"
+    return None
+
+
+def validate_destroy_disk(source: mesos_pb2.Resource) -> str | None:
+    """Mesos's ``validate(DestroyDisk)``: None, or why the operation is invalid."""
+    problem = resources_problem([source])
+    if problem:
+        return "Invalid resource: " + problem.removeprefix("Task uses invalid resources: ")
+    if not source.HasField("provider_id"):
+        return "'source' is not managed by a resource provider"
+    if _disk_source_type(source) not in (Source.MOUNT, Source.BLOCK, Source.RAW):
+        return "'source' is neither a MOUNT, BLOCK or RAW disk resource"
+    if not source.disk.source.HasField("id"):
+        return "'source' is not backed by a CSI volume"
+    if source.disk.HasField("persistence"):
+        return (
+            f"A disk resource containing a persistent volume {describe(Resources.from_protos([source]))}"
+            " cannot be destroyed directly. Please destroy the persistent volume first then destroy"
+            " the disk resource"
+        )
+    return None
+
+
 def _unreserved(res: Resources) -> Resources:
     """``toUnreserved``: the same resources with no reservation."""
     out = Resources()
@@ -418,9 +467,12 @@ class Operations:
         """One RESERVE/UNRESERVE/CREATE/DESTROY of an ACCEPT; returns what is left of the offers."""
         if op.type in RESIZES:
             return self._resize(fw, entry, role, op, available)
+        if op.type in (Op.CREATE_DISK, Op.DESTROY_DISK):
+            self._disk(fw, entry, role, op, available)
+            return available
         name = NAMES.get(op.type)
         if name is None or (op.type == Op.RESERVE and op.reserve.source):
-            self.master._operation_error(fw, op, "Operation not supported by the local cluster")
+            operation_error(fw, op, "Operation not supported by the local cluster")
             return available
         info = mesos_pb2.Offer.Operation()
         info.CopyFrom(op)
@@ -431,7 +483,7 @@ class Operations:
                 r.allocation_info.role = role
         res = Resources.from_protos(protos)
         if not protos:
-            self.master._operation_error(fw, op, "Operation contains no resources")
+            operation_error(fw, op, "Operation contains no resources")
             return available
         if name == "RESERVE":
             error = validate_reserve(fw, res, protos)
@@ -447,9 +499,7 @@ class Operations:
             consumed, converted = res, _strip_volume(res)
         if error is not None:
             agent = entry.agent
-            self.master._operation_error(
-                fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})"
-            )
+            operation_error(fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})")
             return available
         if name == "DESTROY":
             # offers of the agent that hold these volumes go (Mesos rescinds them)
@@ -458,9 +508,7 @@ class Operations:
                 if any(k in offered.items for k in _volume_keys(res.unallocated())):
                     self.master.rescind(oid)
         if not available.contains(consumed):
-            self.master._operation_error(
-                fw, op, f"{describe(available)} does not contain {describe(consumed)}"
-            )
+            operation_error(fw, op, f"{describe(available)} does not contain {describe(consumed)}")
             return available
         available = available - consumed + converted
         entry.total = entry.total - consumed.unallocated() + converted.unallocated()
@@ -470,6 +518,28 @@ class Operations:
             self._finished(fw, entry.id, op.id.value, info)
         return available
 
+    def _disk(
+        self, fw: Framework, entry: AgentEntry, role: str, op: mesos_pb2.Offer.Operation, available: Resources
+    ) -> None:
+        """CREATE_DISK / DESTROY_DISK, as Mesos 1.11's master answers them on an agent with the
+        RESOURCE_PROVIDER capability but no storage resource provider: the operation's validation
+        (``validation::operation::validate``), else the offer cannot contain a provider's disk."""
+        info = mesos_pb2.Offer.Operation()
+        info.CopyFrom(op)
+        create = op.type == Op.CREATE_DISK
+        source = info.create_disk.source if create else info.destroy_disk.source
+        if not source.HasField("allocation_info"):  # Master::accept injects the offer's role
+            source.allocation_info.role = role
+        error = validate_create_disk(info.create_disk) if create else validate_destroy_disk(source)
+        if error is not None:
+            agent = entry.agent
+            operation_error(fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})")
+            return
+        # The local cluster has no resource providers: no offer holds a provider's disk.
+        name = "CREATE_DISK" if create else "DESTROY_DISK"
+        shown = describe(Resources.from_protos([source]))
+        operation_error(fw, op, f"Invalid {name} Operation: {describe(available)} does not contain {shown}")
+
     def _resize(
         self, fw: Framework, entry: AgentEntry, role: str, op: mesos_pb2.Offer.Operation, available: Resources
     ) -> Resources:
@@ -478,15 +548,13 @@ class Operations:
         error, consumed, converted = _resize_parts(op, role)
         if error is not None:
             agent = entry.agent
-            self.master._operation_error(
-                fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})"
-            )
+            operation_error(fw, op, f"{error}; on agent {entry.id} at {agent.pid} ({agent.hostname})")
             return available
         grow = op.type == Op.GROW_VOLUME
         name = "GROW_VOLUME" if grow else "SHRINK_VOLUME"
         if not available.contains(consumed):
             why = f"Invalid {name} operation: {describe(available)} does not contain {describe(consumed)}"
-            self.master._operation_error(fw, op, why)
+            operation_error(fw, op, why)
             return available
         available = available - consumed
         entry.total = entry.total - consumed.unallocated() + converted.unallocated()

@@ -179,7 +179,7 @@ def _scalar_problem(value: float) -> str | None:
 
 def _validate_config(config: quota_pb2.QuotaConfig) -> str | None:
     """``quota::validate(QuotaConfig)``."""
-    from mesos_framework.local.master import validate_role  # noqa: PLC0415 - the master's role rules
+    from mesos_framework.local._master_validation import validate_role  # noqa: PLC0415
 
     if not config.HasField("role"):
         return "'QuotaConfig.role' must be set"
@@ -326,7 +326,7 @@ def _update(master: Master, update: master_pb2.Call.UpdateQuota) -> tuple[int, s
 
 
 def _set(master: Master, request: quota_pb2.QuotaRequest) -> tuple[int, str]:
-    from mesos_framework.local.master import validate_role  # noqa: PLC0415 - the master's role rules
+    from mesos_framework.local._master_validation import validate_role  # noqa: PLC0415
 
     problem = _resource_problem(list(request.guarantee))
     if problem is not None:

@@ -20,8 +20,8 @@ from mesos_framework.local._process import kill_tree
 from mesos_framework.protocol._schema import mesos_pb2
 
 if TYPE_CHECKING:
+    from mesos_framework.local._links import MasterLink
     from mesos_framework.local.agent import Agent
-    from mesos_framework.local.master import Master
 
 __all__ = ["awaiting_executors", "crash", "finish_recovery", "recover"]
 
@@ -102,7 +102,7 @@ def awaiting_executors(agent: Agent) -> bool:
     )
 
 
-def finish_recovery(agent: Agent, master: Master | None = None, *, timeout: float | None = None) -> None:
+def finish_recovery(agent: Agent, master: MasterLink | None = None, *, timeout: float | None = None) -> None:
     """The re-registration timeout passed: destroy executors that did not re-subscribe,
     re-register with the master and resend pending status updates.
 

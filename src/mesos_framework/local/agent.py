@@ -25,22 +25,21 @@ import time
 import uuid
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from mesos_framework import protocol
 from mesos_framework.local import _agent_state, _codec, _executor_api, _recovery
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
 from mesos_framework.local._executor_api import RECOVERING_MESSAGE, valid_uuid
 from mesos_framework.local._fetcher import Fetcher, FetchError, Uri
+from mesos_framework.local._launcher import FORKED_EXECUTOR, ExecutorProcess, ForkedProcess, ForkServer
+from mesos_framework.local._links import AgentSnapshot, MasterLink
 from mesos_framework.local._process import descendants, kill_tree, kill_trees
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local._updates import StatusUpdateManager
 from mesos_framework.local.config import ClusterConfig
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2
-
-if TYPE_CHECKING:
-    from mesos_framework.local.master import Master
 
 __all__ = [
     "RECOVERING_MESSAGE",
@@ -92,8 +91,11 @@ class Agent:
         attributes: dict[str, str] | None = None,
         hostname: str | None = None,
         domain: mesos_pb2.DomainInfo | None = None,
+        launcher: ForkServer | None = None,
     ) -> None:
         self.index = index
+        self.launcher = launcher
+        """Forks the command / default executors (`_launcher`); None: every executor is exec'd."""
         self.hostname = hostname or config.hostname
         """The name this agent advertises (AgentInfo, offers, state); it listens on ``address``."""
         self.domain = domain
@@ -105,13 +107,13 @@ class Agent:
         self.port = port
         self.work_dir = work_dir
         self.id: str | None = None
-        self.master: Master | None = None
+        self.master: MasterLink | None = None
         self.reachable = True
         self.start_time = time.time()
         self.frameworks: dict[str, AgentFramework] = {}
         self.completed_frameworks: deque[AgentFramework] = deque(maxlen=50)
         self.updates = StatusUpdateManager(self)
-        self.fetcher = Fetcher(work_dir / "fetch")
+        self.fetcher = Fetcher(work_dir / "fetch", config.fetcher_cache_size)
         """``CommandInfo.uris`` into sandboxes, with this agent's cache."""
         self._attributes = attributes or {}
         self._stopping = False
@@ -193,7 +195,7 @@ class Agent:
                 link.symlink_to(target)
 
     # -------------------------------------------------------- registration
-    def register(self, master: Master) -> None:
+    def register(self, master: MasterLink) -> None:
         """(Re-)register with a master; keeps the agent id across masters.
 
         A restarting agent only remembers the master: it registers once recovered.
@@ -221,11 +223,11 @@ class Agent:
         """True while recovering and some recovered executor has not re-subscribed yet."""
         return _recovery.awaiting_executors(self)
 
-    def finish_recovery(self, master: Master | None = None, *, timeout: float | None = None) -> None:
+    def finish_recovery(self, master: MasterLink | None = None, *, timeout: float | None = None) -> None:
         """The re-registration timeout passed (`_recovery.finish_recovery()`)."""
         _recovery.finish_recovery(self, master, timeout=timeout)
 
-    def snapshot(self) -> list[tuple[mesos_pb2.FrameworkInfo, list[mesos_pb2.ExecutorInfo], list[AgentTask]]]:
+    def snapshot(self) -> AgentSnapshot:
         """What a re-registering agent tells a new master: frameworks, custom executors, tasks."""
         out = []
         for fw in self.frameworks.values():
@@ -405,6 +407,7 @@ class Agent:
         }
         if executor.kind == "default":  # its task groups' fetches share the agent's cache
             env["MESOS_FRAMEWORK_LOCAL_FETCH_CACHE"] = str(self.fetcher.cache_dir)
+            env["MESOS_FRAMEWORK_LOCAL_FETCH_CACHE_SIZE"] = str(self.config.fetcher_cache_size)
         if fw_info.checkpoint:
             env["MESOS_RECOVERY_TIMEOUT"] = "15mins"
             env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = format_duration(self.reregistration_timeout)
@@ -441,11 +444,20 @@ class Agent:
         executor.waiter = loop.create_task(
             self._spawn(executor, program, argv, env, uris=list(cmd.uris), user=user)
         )
-        timer = loop.call_later(
+        if not self._forks(executor):  # a forked executor's timer starts when it is forked
+            self._start_registration_timer(executor)
+        return executor
+
+    def _forks(self, executor: Executor) -> bool:
+        """Whether the executor is started through the fork server: the cluster's own executor
+        (unless `COMMAND_EXECUTOR` names another program)."""
+        return self.launcher is not None and executor.kind != "custom" and COMMAND_EXECUTOR == FORKED_EXECUTOR
+
+    def _start_registration_timer(self, executor: Executor) -> None:
+        timer = asyncio.get_running_loop().call_later(
             self.config.executor_registration_timeout, self._registration_timeout, executor
         )
         executor.timers.append(timer)
-        return executor
 
     async def _spawn(
         self,
@@ -479,17 +491,29 @@ class Agent:
                     self._executor_exited(executor, signal.SIGKILL, None)  # destroyed while fetching
                     return
             try:
-                proc = await asyncio.create_subprocess_exec(
-                    argv[0],
-                    *argv[1:],
-                    executable=program,
-                    cwd=executor.directory,
-                    env=env,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=stdout,
-                    stderr=stderr,
-                    start_new_session=True,
-                )
+                proc: ExecutorProcess
+                if self.launcher is not None and self._forks(executor):
+                    stdout.flush()
+                    stderr.flush()
+                    proc = await self.launcher.spawn(
+                        argv,
+                        env,
+                        executor.directory,
+                        executor.directory / "stdout",
+                        executor.directory / "stderr",
+                    )
+                else:
+                    proc = await asyncio.create_subprocess_exec(
+                        argv[0],
+                        *argv[1:],
+                        executable=program,
+                        cwd=executor.directory,
+                        env=env,
+                        stdin=asyncio.subprocess.DEVNULL,
+                        stdout=stdout,
+                        stderr=stderr,
+                        start_new_session=True,
+                    )
             except OSError as exc:
                 log.warning("failed to launch executor %s: %s", executor.id, exc)
                 stderr.write(f"Failed to launch executor: {exc}\n".encode())
@@ -498,6 +522,11 @@ class Agent:
                 return
             executor.process = proc
             executor.pid = proc.pid
+            if isinstance(proc, ForkedProcess):
+                if executor.state != "REGISTERING":
+                    proc.started()  # it subscribed before its pid came back
+                elif not self._stopping:
+                    self._start_registration_timer(executor)
             code = await proc.wait()
             status = (code & 0xFF) << 8 if code >= 0 else -code
             self._clean_up_after(proc.pid)
@@ -765,6 +794,18 @@ class Agent:
         if ex.info.HasField("shutdown_grace_period"):
             return float(ex.info.shutdown_grace_period.nanoseconds / 1e9)
         return self.config.executor_shutdown_grace_period
+
+    def shut_down_by_master(self) -> None:
+        """Shut down as an agent the master removed (a machine going DOWN): every framework's
+        executors end, and the agent stays unregistered until `allow_reregistration()`."""
+        self.reachable = False
+        for fid in list(self.frameworks):
+            self.shutdown_framework(fid)
+        self.id = None
+
+    def allow_reregistration(self) -> None:
+        """After the machine is up again: the agent registers (as a new agent) when restarted."""
+        self.reachable = True
 
     def shutdown_framework(self, fid: str) -> None:
         """The framework was removed: shut its executors down, no updates."""

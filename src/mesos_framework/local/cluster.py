@@ -20,16 +20,38 @@ from types import TracebackType
 from typing import Any
 
 from mesos_framework.errors import ConfigurationError
+from mesos_framework.local import operator_api
+from mesos_framework.local._launcher import ForkServer
 from mesos_framework.local._topology import domain_info, port_ranges, ranges_overlap, shift_ports
 from mesos_framework.local.agent import Agent
 from mesos_framework.local.config import DEFAULT_RESOURCES, AgentSpec, ClusterConfig
-from mesos_framework.local.master import Master
+from mesos_framework.local.master import AgentEntry, Framework, Master, MasterTask
 from mesos_framework.local.resources import Resources, parse_resources
 from mesos_framework.local.server import Endpoint
 
 __all__ = ["LocalCluster"]
 
 log = logging.getLogger(__name__)
+
+
+class _OperatorViews:
+    """The operator API's views of the master's records, handed to each `Master` (which does not
+    import the operator API) for its operator event stream."""
+
+    def agent_entry(self, master: Master, entry: AgentEntry) -> dict[str, Any]:
+        return operator_api.agent_entry(master, entry)
+
+    def framework_entry(self, master: Master, fw: Framework, active: bool) -> dict[str, Any]:
+        return operator_api.framework_entry(master, fw, active)
+
+    def task_entry(self, task: MasterTask) -> dict[str, Any]:
+        return operator_api.task_entry(task)
+
+    def get_state(self, master: Master) -> dict[str, Any]:
+        return operator_api.get_state(master)
+
+
+_VIEWS = _OperatorViews()
 
 
 class LocalCluster:
@@ -101,6 +123,7 @@ class LocalCluster:
         self._master_endpoints: dict[int, Endpoint] = {}
         self._agent_endpoint: Endpoint | None = None
         self._contenders: list[Any] = []
+        self._fork_server: ForkServer | None = None
         self._started = False
 
     # ------------------------------------------------------------ lifecycle
@@ -118,6 +141,7 @@ class LocalCluster:
         if self._started:
             return
         self._started = True
+        self._fork_server = ForkServer() if self.config.fork_executors else None
         if self._work_dir_arg is not None:
             self._work_dir_arg.mkdir(parents=True, exist_ok=True)
             self.work_dir = self._work_dir_arg
@@ -128,7 +152,7 @@ class LocalCluster:
                 endpoint = Endpoint(files_root=self.work_dir)
                 port = await endpoint.start(self._port)
                 self._endpoints.append(endpoint)
-                master = Master(self.config, port)
+                master = Master(self.config, port, views=_VIEWS)
                 endpoint.master = master
                 master.start()
                 self.masters.append(master)
@@ -150,7 +174,7 @@ class LocalCluster:
             endpoint = Endpoint(files_root=self.work_dir)
             port = await endpoint.start(self._port + i if self._port else 0)
             self._endpoints.append(endpoint)
-            master = Master(self.config, port)
+            master = Master(self.config, port, views=_VIEWS)
             master.leader = False
             endpoint.master = master
             master.start()
@@ -177,7 +201,7 @@ class LocalCluster:
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             for master in self.masters:
-                if master.leader and not master._stopped:
+                if master.leader and not master.stopped:
                     return master
             await asyncio.sleep(0.05)
         raise TimeoutError("no master was elected")
@@ -197,6 +221,12 @@ class LocalCluster:
         self._contenders.clear()
         for master in self.masters:
             master.stop()
+        if self._fork_server is not None:
+            try:
+                await self._fork_server.close()
+            except Exception:
+                log.exception("stopping the executor fork server failed")
+            self._fork_server = None
         for endpoint in self._endpoints:
             await endpoint.close()
         self._endpoints.clear()
@@ -209,7 +239,7 @@ class LocalCluster:
     def master(self) -> Master:
         """The leading master (the only one without HA)."""
         for master in self.masters:
-            if master.leader and not master._stopped:
+            if master.leader and not master.stopped:
                 return master
         return self.masters[0]
 
@@ -296,6 +326,7 @@ class LocalCluster:
             attributes=attributes,
             hostname=hostname or spec.hostname,
             domain=domain_info(domain) if domain else None,
+            launcher=self._fork_server,
         )
         self.agents.append(agent)
         self._agent_endpoint.add_agent(agent)
@@ -321,7 +352,7 @@ class LocalCluster:
         old = self.masters[0]
         endpoint = self._master_endpoints.pop(id(old))
         old.stop()
-        master = Master(self.config, endpoint.port)
+        master = Master(self.config, endpoint.port, views=_VIEWS)
         endpoint.master = master
         master.start()
         self.masters[0] = master

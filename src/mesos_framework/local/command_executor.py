@@ -225,6 +225,7 @@ class CommandExecutor:
         self.container_id = ""
         self.user: str | None = None
         self.fetch_cache = env.get("MESOS_FRAMEWORK_LOCAL_FETCH_CACHE")
+        self.fetch_cache_size = env.get("MESOS_FRAMEWORK_LOCAL_FETCH_CACHE_SIZE", "")
 
     async def post(self, call: dict[str, Any]) -> int:
         """POST a call; returns the HTTP status (0 when the connection failed)."""
@@ -544,7 +545,8 @@ class CommandExecutor:
             if uris:
                 fetcher_module = _sibling("_fetcher")
                 cache = self.fetch_cache or os.path.join(self.sandbox, ".fetch-cache")
-                fetcher = fetcher_module.Fetcher(Path(cache))
+                size = self.fetch_cache_size
+                fetcher = fetcher_module.Fetcher(Path(cache), int(size) if size.isdigit() else None)
                 container = f"{self.container_id}.{task.container_id}"
                 command = info.get("command", {})
                 user = command.get("user") or self.user

@@ -49,6 +49,14 @@ class ClusterConfig:
     bind the same loopback port. False: every agent offers the same ports, as ``mesos-local``."""
     domain: str | None = None
     """The master's fault domain, ``region/zone`` (needed when agents have one, as on Mesos)."""
+    fetcher_cache_size: int = 2 * 1024**3
+    """Bytes each agent's fetcher cache may hold (``--fetcher_cache_size``, 2 GB): least recently
+    used files that no fetch is using are evicted to make room; a file that does not fit is
+    fetched without the cache."""
+    fork_executors: bool = True
+    """Start the cluster's own command / default executors by forking a warm worker process
+    (`_forkserver`) instead of a fresh interpreter each: a fraction of the CPU and memory per
+    task. False: every executor is a new ``python`` process."""
 
 
 @dataclass

@@ -20,7 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from mesos_framework.local import _codec, _files, _limits, _operator_agent, _webui, operator_api
+from mesos_framework.local import (
+    _codec,
+    _files,
+    _limits,
+    _master_state,
+    _operator_agent,
+    _scheduler_calls,
+    _webui,
+    operator_api,
+)
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local.agent import valid_uuid
 from mesos_framework.local.config import VERSION
@@ -248,23 +257,30 @@ class Endpoint:
         if path in ("/api/v1", "/master/api/v1"):
             return await self._operator(request)
         if path in ("/master/state", "/state", "/master/state.json", "/state.json"):
-            return _json(master.state_json())
+            return _json(_master_state.state_json(master))
         if path in ("/master/slaves", "/slaves"):
             return _json(
-                {"slaves": [master.agent_json(e) for e in master.agents.values()], "recovered_slaves": []}
+                {
+                    "slaves": [_master_state.agent_json(master, e) for e in master.agents.values()],
+                    "recovered_slaves": [],
+                }
             )
         if path in ("/master/frameworks", "/frameworks"):
             return _json(
                 {
-                    "frameworks": [master.framework_json(f, active=True) for f in master.frameworks.values()],
+                    "frameworks": [
+                        _master_state.framework_json(master, f, active=True)
+                        for f in master.frameworks.values()
+                    ],
                     "completed_frameworks": [
-                        master.framework_json(f, active=False) for f in master.completed_frameworks
+                        _master_state.framework_json(master, f, active=False)
+                        for f in master.completed_frameworks
                     ],
                     "unregistered_frameworks": [],
                 }
             )
         if path in ("/master/tasks", "/tasks"):
-            tasks = [master.task_json(t) for f in master.frameworks.values() for t in f.tasks.values()]
+            tasks = [_master_state.task_json(t) for f in master.frameworks.values() for t in f.tasks.values()]
             return _json({"tasks": tasks})
         if path == "/master/teardown":
             if request.method != "POST":
@@ -303,7 +319,7 @@ class Endpoint:
                 return _text(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header")
             stream = EventStream(_codec.negotiate(accept) or _codec.JSON)
             return await self._stream(request, stream, {"Mesos-Stream-Id": stream.id}, master, call)
-        status, text = master.call(call, request.headers.get("Mesos-Stream-Id"))
+        status, text = _scheduler_calls.call(master, call, request.headers.get("Mesos-Stream-Id"))
         if status in (200, 202) and not text:
             return web.Response(status=status)
         return _text(status, text)
