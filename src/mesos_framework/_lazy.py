@@ -5,7 +5,7 @@ module is imported on the first access of one of its names (PEP 562 module
 ``__getattr__``), so that ``import mesos_framework`` costs almost nothing and
 each layer loads when it is first used.  Type checkers and IDEs see the same
 names through ``if TYPE_CHECKING:`` imports next to the call (a test keeps the
-two, and ``__all__``, in agreement).  The pattern, in full::
+two, and ``__all__``, in agreement).  The pattern, in full:
 
     from typing import TYPE_CHECKING
 

@@ -10,7 +10,7 @@ directory and ``stdout``/``stderr`` files, and runs the executor's ``main()`` in
 the imported code with its parent.
 
 Run by path with ``python -P`` (standard library only, like `command_executor`). It reads one JSON
-request per line on standard input and writes one JSON answer per line on standard output::
+request per line on standard input and writes one JSON answer per line on standard output:
 
     {"id": 1, "argv": [...], "env": {...}, "cwd": "/...", "stdout": "/.../stdout", "stderr": "..."}
     {"id": 1, "pid": 4242}                  (or {"id": 1, "error": "..."})
