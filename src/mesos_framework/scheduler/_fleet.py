@@ -286,6 +286,8 @@ class Fleet:
         self.releasing: dict[str, TaskRecord] = {}
         #: Offer operations of claims awaiting their status: operation ID -> (kind, claim record).
         self._operations: dict[str, tuple[str, TaskRecord]] = {}
+        #: The stored scale record of each type scaled at run time away from its declared count.
+        self.scales: dict[str, TaskRecord] = {}
         if any(spec.reserve for spec in specs) and all(role == "*" for role in self.roles):
             raise ConfigurationError(
                 "reservations and volumes are made for the framework's role: give it a role other than *",
@@ -359,9 +361,20 @@ class Fleet:
 
     # ----------------------------------------------------------------- recovery
     def recover(self, records: Iterable[TaskRecord]) -> list[Action]:
-        """Take the records a state store kept; unwanted ones are killed once subscribed."""
+        """Take the records a state store kept; unwanted ones are killed once subscribed.
+
+        A type's scale record (`TaskRecord.is_scale`) is applied first, so the runtime count, not
+        the declared one, decides which recovered tasks are wanted.
+        """
         actions: list[Action] = []
+        records = list(records)
+        # Runtime scales first: the counts they restore decide which recovered tasks are wanted.
+        for rec in records:
+            if rec.is_scale:
+                self._recover_scale(rec, actions)
         for rec in sorted(records, key=lambda r: (r.state.is_active is False, r.serial)):
+            if rec.is_scale:
+                continue
             type_name = self._id_names.get(id_safe(rec.type_name))
             if rec.is_claim:
                 if type_name is not None and self.specs[type_name].reserve:
@@ -390,6 +403,53 @@ class Fleet:
             if not self.in_spec(slot) and not self.occupied(slot):
                 self._release(slot)
         return actions
+
+    def _recover_scale(self, rec: TaskRecord, actions: list[Action]) -> None:
+        """Apply a stored runtime scale if its type's declared count is still the one it was
+        scaled from; else the declaration (changed in code since) wins and the record goes."""
+        type_name = self._id_names.get(id_safe(rec.type_name))
+        spec = self.specs.get(type_name) if type_name is not None else None
+        if (
+            spec is None
+            or not spec.allow_scaling
+            or rec.declared != spec.instances
+            or not 0 <= rec.serial <= MAX_INSTANCES
+            or type_name in self.scales
+        ):
+            log.info(
+                "dropping the stored scale of %s to %d instance(s) made when %s were declared: "
+                "the declaration now wins",
+                rec.type_name,
+                rec.serial,
+                rec.declared,
+            )
+            actions.append(Forget(rec.task_id))
+            return
+        assert type_name is not None
+        log.info(
+            "restoring the runtime scale of %s: %d instance(s) (declared %d)",
+            type_name,
+            rec.serial,
+            spec.instances,
+        )
+        rec.type_name = type_name
+        self.desired[type_name] = rec.serial
+        self.scales[type_name] = rec
+
+    def _scale_record(self, type_name: str, instances: int) -> list[Action]:
+        """Persist a type's runtime count with its declared one (forget it back at the declared)."""
+        declared = self.specs[type_name].instances
+        old = self.scales.pop(type_name, None)
+        if instances == declared:
+            return [Forget(old.task_id)] if old is not None else []
+        task_id = (
+            old.task_id
+            if old is not None
+            else _SAFE_ID.sub("_", f"{self.framework_name}.{id_safe(type_name)}.scale")
+        )
+        rec = TaskRecord(task_id, type_name, instances, declared=declared)
+        self.scales[type_name] = rec
+        return [Persist(rec)]
 
     def fill(self) -> None:
         """Queue every declared instance that no task holds (at start and after a new registration)."""
@@ -1072,7 +1132,7 @@ class Fleet:
             raise ConfigurationError(
                 f"expected a whole number from 0 to {MAX_INSTANCES}, got {instances!r}", option="instances"
             )
-        actions: list[Action] = []
+        actions: list[Action] = self._scale_record(type_name, instances)
         old = self.desired[type_name]
         self.desired[type_name] = instances
         for serial in range(instances + 1, max(old, instances) + 1):

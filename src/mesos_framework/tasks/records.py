@@ -35,6 +35,7 @@ class TaskRecord:
         "claim",
         "container_health",
         "containers",
+        "declared",
         "executor_id",
         "healthy",
         "hostname",
@@ -73,6 +74,7 @@ class TaskRecord:
         placement: dict[str, str] | None = None,
         containers: dict[str, TaskState] | None = None,
         claim: str | None = None,
+        declared: int | None = None,
     ) -> None:
         self.task_id = task_id
         self.type_name = _intern(type_name)
@@ -99,6 +101,9 @@ class TaskRecord:
         #: The instance's claim (reserved resources and volumes on its agent; the first volume's
         #: persistence ID). A record whose ``task_id`` is its claim stands for the claim itself.
         self.claim = claim
+        #: Set only on a type's scale record (`is_scale`): the type's declared instance count when
+        #: it was scaled at run time; ``serial`` holds the count it was scaled to.
+        self.declared = declared
         self._properties: dict[str, Any] | None = None
 
     @property
@@ -115,6 +120,11 @@ class TaskRecord:
     def is_claim(self) -> bool:
         """True for the record of a claim (reserved resources and volumes), not of a task."""
         return self.claim is not None and self.claim == self.task_id
+
+    @property
+    def is_scale(self) -> bool:
+        """True for a task type's scale record (its runtime instance count), not of a task."""
+        return self.declared is not None
 
     @property
     def name(self) -> str:
@@ -148,6 +158,8 @@ class TaskRecord:
             out["placement"] = dict(self.placement)
         if self.claim is not None:
             out["claim"] = self.claim
+        if self.declared is not None:
+            out["declared"] = self.declared
         if self.containers is not None:
             out["containers"] = {name: state.name for name, state in self.containers.items()}
         if self.container_health:
@@ -178,6 +190,7 @@ class TaskRecord:
                 placement=_placement(data.get("placement")),
                 containers=_containers(data.get("containers")),
                 claim=str(data["claim"]) if data.get("claim") is not None else None,
+                declared=int(data["declared"]) if data.get("declared") is not None else None,
             )
             if data.get("container_health"):
                 rec.container_health = {str(k): bool(v) for k, v in dict(data["container_health"]).items()}
