@@ -3,13 +3,16 @@
 ``python -m tests.integration.ha_proc MASTER ZK NAME INSTANCES [SESSION_TIMEOUT]`` runs one
 replica of framework NAME (state in ZooKeeper under ``/ha-NAME``, election at
 ``/ha-NAME-leader``) with INSTANCES ``web`` tasks and prints one JSON line per interesting
-event on stdout, each with ``t`` (`time.time()`) and the replica's ``pid``.
+event on stdout, each with ``t`` (`time.time()`) and the replica's ``pid``. SIGUSR1 scales
+``web`` to INSTANCES + 2 at run time (on the leader).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from typing import Any
@@ -49,6 +52,7 @@ def main() -> None:
         tasks={
             "web": {
                 "instances": instances,
+                "allowScaling": True,
                 "command": {"value": "sleep 300", "shell": True},
                 "resources": {"cpus": 0.1, "mem": 16},
             }
@@ -96,6 +100,26 @@ def main() -> None:
         say(event="running", tasks=running)
 
     scheduler.on("update", tasks_changed)
+
+    async def scale() -> None:
+        try:
+            await scheduler.scale("web", instances + 2)
+        except Exception as exc:
+            say(event="error", error=repr(exc))
+        else:
+            say(event="scaled", instances=instances + 2)
+
+    scaling: set[asyncio.Task[None]] = set()
+
+    def on_signal() -> None:
+        task = asyncio.get_running_loop().create_task(scale())
+        scaling.add(task)
+        task.add_done_callback(scaling.discard)
+
+    def on_ready() -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, on_signal)
+
+    scheduler.on("ready", on_ready)
     scheduler.run_blocking()
 
 

@@ -9,9 +9,11 @@ never interleave (one actor at a time).
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 
 import pytest
+from kazoo.client import KazooClient
 
 from mesos_framework.local import LocalCluster
 from tests.integration.ha_helpers import (
@@ -119,3 +121,51 @@ async def test_failovers_keep_one_leader_and_every_task(
     finally:
         for r in replicas:
             await r.sigkill()
+
+
+async def test_a_runtime_scale_survives_a_failover(
+    local_cluster: LocalCluster, zookeeper_server: ZooKeeperServer
+) -> None:
+    """Scaled from 2 to 4 on the leader, which is then SIGKILLed: the new leader keeps 4, kills none."""
+    url, zk = local_cluster.url, zookeeper_server.hosts
+    replicas = [await Replica.spawn(url, zk, "hascale", 2) for _ in range(2)]
+    try:
+        await until(
+            lambda: len(leaders(replicas)) == 1 and len(leaders(replicas)[0].running()) == 2,
+            timeout=90,
+            what=lambda: "a leader running 2 instances:\n" + _describe(replicas),
+        )
+        await until(lambda: all(r.events("standby") for r in replicas), what="every replica stood by")
+        leader = leaders(replicas)[0]
+        leader.proc.send_signal(signal.SIGUSR1)  # ha_proc: scale web to 4
+        await until(
+            lambda: len(leader.running()) == 4,
+            timeout=90,
+            what=lambda: "4 running after scaling:\n" + _describe(replicas),
+        )
+        assert [e["instances"] for e in leader.events("scaled")] == [4]
+        tasks = {t for _, t in leader.running()}
+        # The leader's background writer has stored the 4 task records (and the scale, queued first).
+        await until(lambda: _stored(zk, "hascale") >= 4, timeout=30, what="4 task records stored")
+        since = time.time()
+        await leader.sigkill()
+        new = await _one_leader_running(replicas, tasks, since)
+        await asyncio.sleep(2.0)  # offers come and go: nothing launched, nothing killed
+        assert {t for _, t in new.running()} == tasks
+        assert kills(replicas) == [], _describe(replicas)
+        assert launches(replicas) == {f"web-{n}": 1 for n in range(1, 5)}, _describe(replicas)
+        assert new.events("error") == []
+    finally:
+        for r in replicas:
+            await r.sigkill()
+
+
+def _stored(zk: str, name: str) -> int:
+    """How many records the replicas' ZooKeeper store holds for framework `name`."""
+    client = KazooClient(hosts=zk)
+    client.start(timeout=10)
+    try:
+        return len(client.get_children(f"/ha-{name}/tasks"))
+    finally:
+        client.stop()
+        client.close()

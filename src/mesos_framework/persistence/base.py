@@ -1,6 +1,7 @@
 """The `StateStore` protocol: where a scheduler keeps what must survive it.
 
-A store holds the framework ID and one small record per launched task.
+A store holds the framework ID and one small record per launched task (and per
+claim and runtime scale: `TaskRecord.is_claim`, `TaskRecord.is_scale`).
 Writes for one store are applied in the order they were made. Every store
 checks the values it is given the same way (`check_framework_id()`,
 `check_task_id()`, `check_record()`), raising
