@@ -103,6 +103,21 @@ async def test_tasks_save_overwrite_list_delete(store: StateStore) -> None:
     assert [r.task_id for r in await store.load_tasks()] == [r2.task_id]
 
 
+async def test_a_scale_record_round_trips(store: StateStore) -> None:
+    """A type's runtime scale (kept through the task-record channel) comes back as one."""
+    scale = TaskRecord("app.web.scale", "web", 0, declared=3)
+    await store.save_task(scale)
+    await store.save_task(_record(1))
+    (loaded,) = [r for r in await store.load_tasks() if r.is_scale]
+    assert (loaded.task_id, loaded.type_name, loaded.serial, loaded.declared) == (
+        "app.web.scale",
+        "web",
+        0,
+        3,
+    )
+    assert [r.is_scale for r in await store.load_tasks() if r.task_id != "app.web.scale"] == [False]
+
+
 async def test_loaded_records_are_copies(store: StateStore) -> None:
     rec = _record(1)
     await store.save_task(rec)
