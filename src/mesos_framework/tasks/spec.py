@@ -304,6 +304,14 @@ def _check_resources(res: TaskResources, where: str, *, executor: bool = False) 
             raise ConfigurationError(f"{port} is not a port", option=f"{where}.fixed_ports")
 
 
+def _check_raw_numbers(spec: object, parts: tuple[str, ...], where: str) -> None:
+    """The numbers inside a spec's raw messages: finite, in range (a health check's seconds too)."""
+    for part in parts:
+        message = getattr(spec, part)
+        if message is not None:
+            check_message_numbers(message, f"{where}.{part}", max_scalar=MAX_SCALAR, max_seconds=MAX_SECONDS)
+
+
 def _check_health(hc: mesos_pb2.HealthCheck, where: str, *, has_ports: bool) -> None:
     for seconds in ("delay_seconds", "interval_seconds", "timeout_seconds", "grace_period_seconds"):
         if hc.HasField(seconds):
@@ -372,12 +380,7 @@ class ContainerSpec:
                 "Mesos runs a pod's containers with its own containerizer: use a MESOS container",
                 option=f"{where}.container",
             )
-        for part in ("command", "container", "health_check"):
-            message = getattr(self, part)
-            if message is not None:
-                check_message_numbers(
-                    message, f"{where}.{part}", max_scalar=MAX_SCALAR, max_seconds=MAX_SECONDS
-                )
+        _check_raw_numbers(self, ("command", "container", "health_check"), where)
         if self.health_check is not None:
             _check_health(self.health_check, f"{where}.health_check", has_ports=self.resources.ports > 0)
         for name, value in self.environment:
@@ -652,13 +655,7 @@ class TaskSpec:
                         f"protocol must be one of {', '.join(_PROTOCOLS)}",
                         option=f"{where}.port_mappings[{i}].protocol",
                     )
-        for part in ("command", "container", "executor", "health_check"):
-            # The numbers inside the raw messages: finite, in range (a health check's seconds too).
-            message = getattr(self, part)
-            if message is not None:
-                check_message_numbers(
-                    message, f"{where}.{part}", max_scalar=MAX_SCALAR, max_seconds=MAX_SECONDS
-                )
+        _check_raw_numbers(self, ("command", "container", "executor", "health_check"), where)
         if self.health_check is not None:
             _check_health(
                 self.health_check,
