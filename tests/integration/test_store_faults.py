@@ -132,9 +132,11 @@ async def test_close_returns_during_a_zookeeper_outage(zookeeper_fresh: ZooKeepe
         started = time.monotonic()
         await store.close()
         elapsed = time.monotonic() - started
-        assert ticker.ticks > before
-    # The queued write's deadline, then at most a few seconds for kazoo to stop.
-    assert elapsed < timeout + 5 + MARGIN
+        # close() abandons the blocked write at once, so it may return before the
+        # ticker's first 20 ms tick; when it takes longer, the loop must have run.
+        assert ticker.ticks > before or elapsed < 0.05, (elapsed, ticker.ticks)
+    # The write is abandoned, not waited for: well within its deadline.
+    assert elapsed < timeout, elapsed
     with pytest.raises(StateStoreError):
         await pending
     with pytest.raises(StateStoreError, match="not open"):
