@@ -183,7 +183,7 @@ async def test_cache_downloads_once_per_user_and_uri(
         assert seen[-1]["state"] == "TASK_FINISHED", seen[-1]
     assert files.hits["cached.tgz"] == 1
     assert files.hits["fresh.txt"] == 2
-    assert cluster.agents[0].fetcher.downloads == 1
+    assert cluster.agents[0].containers.fetcher.downloads == 1
 
 
 async def test_failed_fetch_fails_the_task(env: tuple[LocalCluster, RawScheduler], files: Files) -> None:
@@ -266,7 +266,7 @@ async def test_cache_size_evicts_least_recently_used(files: Files, http: aiohttp
     ) as cluster:
         s = RawScheduler(cluster.url, http)
         await s.subscribe(framework_info("fetch-cache"))
-        fetcher = cluster.agents[0].fetcher
+        fetcher = cluster.agents[0].containers.fetcher
 
         async def fetch(name: str) -> None:
             seen = await run(s, f"test -s {name}", [{"value": f"{files.url}/{name}", "cache": True}])

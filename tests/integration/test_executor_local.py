@@ -52,7 +52,7 @@ async def test_serves_as_the_local_clusters_command_executor(
 ) -> None:
     # The local agent runs `python -P <COMMAND_EXECUTOR>` for command tasks: swap in the library's.
     library_executor = Path(mesos_framework.executor.__file__).with_name("__main__.py")
-    monkeypatch.setattr("mesos_framework.local.agent.COMMAND_EXECUTOR", str(library_executor))
+    monkeypatch.setattr("mesos_framework.local._agent_containers.COMMAND_EXECUTOR", str(library_executor))
     finished, _ = await scheduler.launch_command(
         "hello", mesos_pb2.CommandInfo(value="echo hello > hello.txt")
     )

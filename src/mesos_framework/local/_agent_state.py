@@ -2,24 +2,65 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
 
 from mesos_framework.local import _codec
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
 from mesos_framework.local._topology import domain_json
-from mesos_framework.local.config import VERSION
+from mesos_framework.local.config import VERSION, ClusterConfig
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import mesos_pb2
 
-if TYPE_CHECKING:
-    from mesos_framework.local.agent import Agent
-
-__all__ = ["containers_json", "state_json"]
+__all__ = ["AgentView", "containers_json", "state_json"]
 
 TERMINAL = _codec.TERMINAL_STATES
 
 
-def containers_json(agent: Agent) -> list[dict[str, Any]]:
+class AgentView(Protocol):
+    """What the views read of an agent."""
+
+    @property
+    def CAPABILITIES(self) -> Sequence[str]: ...
+
+    @property
+    def id(self) -> str | None: ...
+
+    @property
+    def pid(self) -> str: ...
+
+    @property
+    def hostname(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def domain(self) -> mesos_pb2.DomainInfo | None: ...
+
+    @property
+    def start_time(self) -> float: ...
+
+    @property
+    def total(self) -> Resources: ...
+
+    @property
+    def config(self) -> ClusterConfig: ...
+
+    @property
+    def work_dir(self) -> Path: ...
+
+    @property
+    def frameworks(self) -> dict[str, AgentFramework]: ...
+
+    @property
+    def completed_frameworks(self) -> Iterable[AgentFramework]: ...
+
+    def attributes_json(self) -> dict[str, Any]: ...
+
+
+def containers_json(agent: AgentView) -> list[dict[str, Any]]:
     """``/slave(N)/containers``: the live containers."""
     out = []
     for fid, fw in agent.frameworks.items():
@@ -39,7 +80,7 @@ def containers_json(agent: Agent) -> list[dict[str, Any]]:
     return out
 
 
-def _task_json(agent: Agent, fid: str, task: AgentTask, executor: Executor) -> dict[str, Any]:
+def _task_json(agent: AgentView, fid: str, task: AgentTask, executor: Executor) -> dict[str, Any]:
     res = Resources.from_protos(task.info.resources).unallocated()
     return {
         "id": task.info.task_id.value,
@@ -55,7 +96,7 @@ def _task_json(agent: Agent, fid: str, task: AgentTask, executor: Executor) -> d
     }
 
 
-def _executor_json(agent: Agent, fid: str, ex: Executor) -> dict[str, Any]:
+def _executor_json(agent: AgentView, fid: str, ex: Executor) -> dict[str, Any]:
     res = Resources.from_protos(ex.info.resources).unallocated()
     tasks = [_task_json(agent, fid, t, ex) for t in ex.tasks.values() if t.state not in TERMINAL]
     done = [_task_json(agent, fid, t, ex) for t in ex.tasks.values() if t.state in TERMINAL]
@@ -73,7 +114,7 @@ def _executor_json(agent: Agent, fid: str, ex: Executor) -> dict[str, Any]:
     }
 
 
-def _framework_json(agent: Agent, fid: str, fw: AgentFramework) -> dict[str, Any]:
+def _framework_json(agent: AgentView, fid: str, fw: AgentFramework) -> dict[str, Any]:
     info = fw.info
     return {
         "id": fid,
@@ -88,7 +129,7 @@ def _framework_json(agent: Agent, fid: str, fw: AgentFramework) -> dict[str, Any
     }
 
 
-def state_json(agent: Agent) -> dict[str, Any]:
+def state_json(agent: AgentView) -> dict[str, Any]:
     """``/slave(N)/state``."""
     return {
         "version": VERSION,

@@ -8,23 +8,61 @@ manager with ACKNOWLEDGED back.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from mesos_framework.local import _codec
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
 from mesos_framework.local._launcher import ForkedProcess
+from mesos_framework.local._links import MasterLink
 from mesos_framework.local._stream import EventStream
+from mesos_framework.local._updates import StatusUpdateManager
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2
 
-if TYPE_CHECKING:
-    from mesos_framework.local.agent import Agent
-
-__all__ = ["RECOVERING_MESSAGE", "executor_call", "executor_update", "valid_uuid"]
+__all__ = ["RECOVERING_MESSAGE", "ExecutorHost", "executor_call", "executor_update", "valid_uuid"]
 
 ExCall = executor_pb2.Call
 ExEvent = executor_pb2.Event
 RECOVERING_MESSAGE = "Agent has not finished recovery"
+
+
+class ExecutorHost(Protocol):
+    """What the executor API needs of its agent."""
+
+    @property
+    def id(self) -> str | None: ...
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def phase(self) -> str: ...
+
+    @property
+    def reachable(self) -> bool: ...
+
+    @property
+    def master(self) -> MasterLink | None: ...
+
+    @property
+    def frameworks(self) -> dict[str, AgentFramework]: ...
+
+    @property
+    def updates(self) -> StatusUpdateManager: ...
+
+    @property
+    def recovery_progress(self) -> asyncio.Event: ...
+
+    def agent_info(self) -> mesos_pb2.AgentInfo: ...
+
+    def agent_update(  # noqa: PLR0917 - as the agent's
+        self, fid: str, task_id: str, state: int, message: str, reason: int, executor_id: str | None
+    ) -> None: ...
+
+    def record(self, fid: str, status: mesos_pb2.TaskStatus) -> None: ...
+
+    def deliver(self, executor: Executor, tasks: list[mesos_pb2.TaskInfo], group: bool) -> None: ...
 
 
 def valid_uuid(data: bytes) -> bool:
@@ -33,7 +71,7 @@ def valid_uuid(data: bytes) -> bool:
 
 
 def executor_call(
-    agent: Agent, call: executor_pb2.Call, accept: str | None, content_type: str
+    agent: ExecutorHost, call: executor_pb2.Call, accept: str | None, content_type: str
 ) -> tuple[int, str] | EventStream:
     """Handle a parsed executor call (after content checks)."""
     if agent.phase == "DOWN":
@@ -71,7 +109,7 @@ def executor_call(
 
 
 def _subscribe(
-    agent: Agent, fw: AgentFramework, ex: Executor, sub: executor_pb2.Call.Subscribe, content_type: str
+    agent: ExecutorHost, fw: AgentFramework, ex: Executor, sub: executor_pb2.Call.Subscribe, content_type: str
 ) -> EventStream:
     stream = EventStream(content_type)
     if ex.stream is not None:
@@ -101,7 +139,7 @@ def _subscribe(
             pa = any(
                 c.type == mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE for c in fw.info.capabilities
             )
-            agent._agent_update(
+            agent.agent_update(
                 ex.framework_id,
                 task.info.task_id.value,
                 mesos_pb2.TASK_DROPPED if pa else mesos_pb2.TASK_LOST,
@@ -124,16 +162,18 @@ def _subscribe(
     for group in queued:
         for t in group:
             ex.tasks[t.task_id.value] = AgentTask(info=t)
-        agent._deliver(ex, group, group=ex.kind == "default" or len(group) > 1)
+        agent.deliver(ex, group, group=ex.kind == "default" or len(group) > 1)
     return stream
 
 
-def _executor_stream_lost(agent: Agent, ex: Executor, stream: EventStream) -> None:
+def _executor_stream_lost(agent: ExecutorHost, ex: Executor, stream: EventStream) -> None:
     if ex.stream is stream:
         ex.stream = None
 
 
-def executor_update(agent: Agent, ex: Executor, status: mesos_pb2.TaskStatus, *, ack: bool = True) -> bool:
+def executor_update(
+    agent: ExecutorHost, ex: Executor, status: mesos_pb2.TaskStatus, *, ack: bool = True
+) -> bool:
     """An executor's update into the status update manager; False if ignored (other agent)."""
     if status.HasField("agent_id") and status.agent_id.value != agent.id:
         return False
@@ -158,7 +198,7 @@ def executor_update(agent: Agent, ex: Executor, status: mesos_pb2.TaskStatus, *,
     if ex.tasks.get(st.task_id.value) is None and not agent.updates.streams.get((fid, st.task_id.value)):
         # an update for a task this executor does not run: still forwarded, as Mesos does
         pass
-    agent._record(fid, st)
+    agent.record(fid, st)
     agent.updates.update(fid, st)
     if ack and ex.stream is not None:
         ev = ExEvent(type=ExEvent.ACKNOWLEDGED)

@@ -12,23 +12,56 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from mesos_framework import protocol
-from mesos_framework.local._agent_model import AgentTask
+from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
+from mesos_framework.local._links import MasterLink
 from mesos_framework.local._process import kill_tree
+from mesos_framework.local._updates import StatusUpdateManager
 from mesos_framework.protocol._schema import mesos_pb2
 
-if TYPE_CHECKING:
-    from mesos_framework.local._links import MasterLink
-    from mesos_framework.local.agent import Agent
-
-__all__ = ["awaiting_executors", "crash", "finish_recovery", "recover"]
+__all__ = ["RecoveringAgent", "awaiting_executors", "crash", "finish_recovery", "recover"]
 
 log = logging.getLogger("mesos_framework.local.agent")
 
 
-def crash(agent: Agent) -> None:
+class RecoveringAgent(Protocol):
+    """What a restart reads and changes of an agent."""
+
+    phase: str
+    start_time: float
+    master: MasterLink | None
+    exits_while_down: list[tuple[Executor, int, str | None]]
+
+    @property
+    def id(self) -> str | None: ...
+
+    @property
+    def reachable(self) -> bool: ...
+
+    @property
+    def reregistration_timeout(self) -> float: ...
+
+    @property
+    def frameworks(self) -> dict[str, AgentFramework]: ...
+
+    @property
+    def orphans(self) -> list[Executor]: ...
+
+    @property
+    def updates(self) -> StatusUpdateManager: ...
+
+    def register(self, master: MasterLink) -> None: ...
+
+    def grace(self, ex: Executor) -> float: ...
+
+    def destroy(self, executor: Executor) -> None: ...
+
+    def executor_exited(self, executor: Executor, wait_status: int, launch_error: str | None) -> None: ...
+
+
+def crash(agent: RecoveringAgent) -> None:
     """Fault: the agent process dies; executor and task processes keep running.
 
     Executor streams are cut and the executor API answers 503 until
@@ -56,12 +89,12 @@ def crash(agent: Agent) -> None:
             del agent.frameworks[fid]
             for ex in fw.executors.values():
                 ex.framework_removed = True
-                agent._orphans.append(ex)
+                agent.orphans.append(ex)
     if agent.master is not None and agent.id is not None and agent.reachable:
         agent.master.agent_disconnected(agent.id)
 
 
-def recover(agent: Agent) -> None:
+def recover(agent: RecoveringAgent) -> None:
     """The agent process is back: recover checkpointed state, wait for executors.
 
     Like ``Slave::recover``: containers of forgotten executors are
@@ -74,7 +107,7 @@ def recover(agent: Agent) -> None:
         return
     agent.phase = "RECOVERING"
     agent.start_time = time.time()
-    for ex in agent._orphans:
+    for ex in agent.orphans:
         if ex.process is not None and ex.process.returncode is None:
             kill_tree(ex.process.pid)
     loop = asyncio.get_running_loop()
@@ -87,22 +120,24 @@ def recover(agent: Agent) -> None:
                     ex.tasks[t.task_id.value] = AgentTask(info=t)
             ex.queued.clear()
             if ex.state == "TERMINATING":
-                ex.timers.append(loop.call_later(agent._grace(ex), agent._destroy, ex))
+                ex.timers.append(loop.call_later(agent.grace(ex), agent.destroy, ex))
             else:
                 ex.state = "REGISTERING"
-    exits, agent._exits_while_down = agent._exits_while_down, []
+    exits, agent.exits_while_down = agent.exits_while_down, []
     for ex, wait_status, launch_error in exits:
-        agent._executor_exited(ex, wait_status, launch_error)
+        agent.executor_exited(ex, wait_status, launch_error)
 
 
-def awaiting_executors(agent: Agent) -> bool:
+def awaiting_executors(agent: RecoveringAgent) -> bool:
     """True while recovering and some recovered executor has not re-subscribed yet."""
     return agent.phase == "RECOVERING" and any(
         ex.state == "REGISTERING" for fw in agent.frameworks.values() for ex in fw.executors.values()
     )
 
 
-def finish_recovery(agent: Agent, master: MasterLink | None = None, *, timeout: float | None = None) -> None:
+def finish_recovery(
+    agent: RecoveringAgent, master: MasterLink | None = None, *, timeout: float | None = None
+) -> None:
     """The re-registration timeout passed: destroy executors that did not re-subscribe,
     re-register with the master and resend pending status updates.
 
@@ -126,7 +161,7 @@ def finish_recovery(agent: Agent, master: MasterLink | None = None, *, timeout: 
                 mesos_pb2.TaskStatus.REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
                 f"Executor did not reregister within {timeout_text}",
             )
-            agent._destroy(ex)
+            agent.destroy(ex)
     agent.phase = "RUNNING"
     if master is not None:
         agent.master = master

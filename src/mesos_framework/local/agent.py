@@ -15,26 +15,22 @@ re-subscribe; everything else is forgotten and its containers destroyed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import shutil
-import signal
-import sys
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from mesos_framework import protocol
 from mesos_framework.local import _agent_state, _codec, _executor_api, _recovery
+from mesos_framework.local._agent_containers import Containers, command_executor_info
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
 from mesos_framework.local._executor_api import RECOVERING_MESSAGE, valid_uuid
-from mesos_framework.local._fetcher import Fetcher, FetchError, Uri
-from mesos_framework.local._launcher import FORKED_EXECUTOR, ExecutorProcess, ForkedProcess, ForkServer
+from mesos_framework.local._launcher import ForkServer
 from mesos_framework.local._links import AgentSnapshot, MasterLink
-from mesos_framework.local._process import descendants, kill_tree, kill_trees
+from mesos_framework.local._process import descendants, kill_tree
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local._updates import StatusUpdateManager
 from mesos_framework.local.config import ClusterConfig
@@ -57,12 +53,6 @@ log = logging.getLogger(__name__)
 ExCall = executor_pb2.Call
 ExEvent = executor_pb2.Event
 TERMINAL = _codec.TERMINAL_STATES
-COMMAND_EXECUTOR = str(Path(__file__).with_name("command_executor.py"))
-
-
-def format_duration(seconds: float) -> str:
-    """Stout duration text (``5secs``)."""
-    return protocol.format_duration(seconds)
 
 
 class Agent:
@@ -94,8 +84,6 @@ class Agent:
         launcher: ForkServer | None = None,
     ) -> None:
         self.index = index
-        self.launcher = launcher
-        """Forks the command / default executors (`_launcher`); None: every executor is exec'd."""
         self.hostname = hostname or config.hostname
         """The name this agent advertises (AgentInfo, offers, state); it listens on ``address``."""
         self.domain = domain
@@ -113,20 +101,17 @@ class Agent:
         self.frameworks: dict[str, AgentFramework] = {}
         self.completed_frameworks: deque[AgentFramework] = deque(maxlen=50)
         self.updates = StatusUpdateManager(self)
-        self.fetcher = Fetcher(work_dir / "fetch", config.fetcher_cache_size)
-        """``CommandInfo.uris`` into sandboxes, with this agent's cache."""
+        self.containers = Containers(self, work_dir, config, launcher)
+        """Executor processes, sandboxes, volumes (`_agent_containers`)."""
         self._attributes = attributes or {}
-        self._stopping = False
         self.phase = "RUNNING"
         """``RUNNING``; ``DOWN`` (the agent process is gone); ``RECOVERING`` (restarted, executors
         may re-subscribe, other executor calls get 503)."""
         self.recovery_progress = asyncio.Event()
         """Set whenever an executor re-subscribes or exits (what a recovering agent waits for)."""
-        self._orphans: list[Executor] = []
-        self._to_destroy: set[int] = set()  # running executors to kill with their containers
-        self._ended_sessions: set[int] = set()  # executors ended, their sessions not yet swept
-        self._killer: asyncio.Task[None] | None = None
-        self._exits_while_down: list[tuple[Executor, int, str | None]] = []
+        self.orphans: list[Executor] = []
+        """Executors of frameworks forgotten in a crash: destroyed on recovery."""
+        self.exits_while_down: list[tuple[Executor, int, str | None]] = []
         self.attributes: list[mesos_pb2.Attribute] = []
         for key, value in self._attributes.items():
             attr = mesos_pb2.Attribute(name=key)
@@ -164,35 +149,13 @@ class Agent:
     # ------------------------------------------------- offer operations
     def volume_path(self, role: str, persistence_id: str) -> Path:
         """Where a persistent volume lives (Mesos's ``volumes/roles/<role>/<id>``)."""
-        return self.work_dir / "volumes" / "roles" / role / persistence_id
+        return self.containers.volume_path(role, persistence_id)
 
     def apply_conversion(self, consumed: Resources, converted: Resources) -> None:
         """A RESERVE/UNRESERVE/CREATE/DESTROY the master applied: the new total resources
         (what the agent checkpoints); volumes created get a directory, destroyed ones lose it."""
         self.total = self.total - consumed + converted
-        for key in converted.items:
-            if key.disk:
-                self.volume_path(key.role, key.disk[0]).mkdir(parents=True, exist_ok=True)
-        for key in consumed.items:
-            if key.disk and key not in converted.items:
-                shutil.rmtree(self.volume_path(key.role, key.disk[0]), ignore_errors=True)
-
-    def _link_volumes(self, directory: Path, infos: list[mesos_pb2.Resource]) -> None:
-        """Persistent volumes a task or executor uses appear at their ``container_path`` in the
-        sandbox (Mesos bind-mounts them; a symbolic link here)."""
-        for r in infos:
-            if not (r.HasField("disk") and r.disk.HasField("persistence")):
-                continue
-            role = r.reservations[-1].role if r.reservations else (r.role or "*")
-            target = self.volume_path(role, r.disk.persistence.id)
-            target.mkdir(parents=True, exist_ok=True)
-            path = r.disk.volume.container_path
-            if not path or os.path.isabs(path):
-                continue
-            link = directory / path
-            link.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                link.symlink_to(target)
+        self.containers.convert_volumes(consumed, converted)
 
     # -------------------------------------------------------- registration
     def register(self, master: MasterLink) -> None:
@@ -265,7 +228,7 @@ class Agent:
             return
         fw = self._framework(fw_info)
         if task.HasField("command"):
-            executor = self._command_executor_info(fw_info, task)
+            executor = command_executor_info(fw_info, task)
             kind = "command"
         else:
             executor = task.executor
@@ -300,7 +263,7 @@ class Agent:
         ]
         if docker and not os.path.exists(self.config.docker_socket):
             for t in tasks:
-                self._agent_update(
+                self.agent_update(
                     fid,
                     t.task_id.value,
                     mesos_pb2.TASK_FAILED,
@@ -312,17 +275,17 @@ class Agent:
             return
         executor = fw.executors.get(executor_info.executor_id.value)
         if executor is None or executor.state == "TERMINATED":
-            executor = self._launch_executor(fw, executor_info, kind)
-        self._link_volumes(
+            executor = self.containers.launch(fw, executor_info, kind)
+        self.containers.link_volumes(
             executor.directory, [*executor_info.resources, *(r for t in tasks for r in t.resources)]
         )
         if executor.state == "RUNNING":
             for t in tasks:
                 executor.tasks[t.task_id.value] = AgentTask(info=t)
-            self._deliver(executor, tasks, group)
+            self.deliver(executor, tasks, group)
         elif executor.state == "TERMINATING":
             for t in tasks:
-                self._agent_update(
+                self.agent_update(
                     fid,
                     t.task_id.value,
                     mesos_pb2.TASK_FAILED if kind == "custom" else mesos_pb2.TASK_LOST,
@@ -333,7 +296,8 @@ class Agent:
         else:
             executor.queued.append(list(tasks))
 
-    def _deliver(self, executor: Executor, tasks: list[mesos_pb2.TaskInfo], group: bool) -> None:
+    def deliver(self, executor: Executor, tasks: list[mesos_pb2.TaskInfo], group: bool) -> None:
+        """Send tasks to a subscribed executor: one LAUNCH_GROUP, or a LAUNCH each."""
         if executor.stream is None:
             return
         if group:
@@ -346,235 +310,18 @@ class Agent:
                 ev.launch.task.CopyFrom(t)
                 executor.stream.send(ev)
 
-    def _command_executor_info(
-        self, fw_info: mesos_pb2.FrameworkInfo, task: mesos_pb2.TaskInfo
-    ) -> mesos_pb2.ExecutorInfo:
-        cmd = task.command
-        if cmd.shell:
-            text = f"sh -c '{cmd.value[:15]}{'...' if len(cmd.value) > 15 else ''}'"
-        else:
-            argv = ", ".join([cmd.value, *cmd.arguments])
-            text = f"[{argv[:15]}{'...' if len(argv) > 15 else ''}]"
-        info = mesos_pb2.ExecutorInfo(
-            type=mesos_pb2.ExecutorInfo.CUSTOM,
-            name=f"Command Executor (Task: {task.task_id.value}) (Command: {text})",
-            source=task.task_id.value,
-        )
-        info.executor_id.value = task.task_id.value
-        info.framework_id.CopyFrom(fw_info.id)
-        info.command.shell = False
-        info.command.value = sys.executable
-        info.command.arguments.extend([sys.executable, "-P", COMMAND_EXECUTOR])
-        info.command.uris.extend(cmd.uris)  # as Slave::getExecutorInfo: fetched for the executor
-        if cmd.HasField("user"):
-            info.command.user = cmd.user
-        info.resources.extend(task.resources)
-        return info
+    def all_executors(self) -> Iterator[Executor]:
+        """Every executor whose process may still run: the frameworks' and the orphans."""
+        for fw in self.frameworks.values():
+            yield from fw.executors.values()
+        yield from self.orphans
 
-    def _sandbox(self, fid: str, eid: str, container_id: str) -> Path:
-        return (
-            self.work_dir
-            / "slaves"
-            / (self.id or "unregistered")
-            / "frameworks"
-            / fid
-            / "executors"
-            / eid
-            / "runs"
-            / container_id
-        )
+    def destroy(self, executor: Executor) -> None:
+        """Destroy an executor's container (its process tree)."""
+        self.containers.destroy(executor)
 
-    def executor_environment(self, executor: Executor, fw_info: mesos_pb2.FrameworkInfo) -> dict[str, str]:
-        """The ``MESOS_*`` variables Mesos gives an executor (§21)."""
-        grace = self.config.executor_shutdown_grace_period
-        if executor.info.HasField("shutdown_grace_period"):
-            grace = executor.info.shutdown_grace_period.nanoseconds / 1e9
-        env = {
-            "MESOS_FRAMEWORK_ID": executor.framework_id,
-            "MESOS_EXECUTOR_ID": executor.id,
-            "MESOS_DIRECTORY": str(executor.directory),
-            "MESOS_SANDBOX": str(executor.directory),
-            "MESOS_SLAVE_ID": self.id or "",
-            "MESOS_SLAVE_PID": self.pid,
-            "MESOS_AGENT_ENDPOINT": f"{self.address}:{self.port}",
-            "MESOS_CHECKPOINT": "1" if fw_info.checkpoint else "0",
-            "MESOS_HTTP_COMMAND_EXECUTOR": "1",
-            "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": format_duration(grace),
-            "LIBPROCESS_PORT": "0",
-            "LIBPROCESS_IP": self.address,
-            # the executor ends its tasks when this process dies (issue 15 item 8)
-            "MESOS_FRAMEWORK_LOCAL_CLUSTER_PID": str(os.getpid()),
-        }
-        if executor.kind == "default":  # its task groups' fetches share the agent's cache
-            env["MESOS_FRAMEWORK_LOCAL_FETCH_CACHE"] = str(self.fetcher.cache_dir)
-            env["MESOS_FRAMEWORK_LOCAL_FETCH_CACHE_SIZE"] = str(self.config.fetcher_cache_size)
-        if fw_info.checkpoint:
-            env["MESOS_RECOVERY_TIMEOUT"] = "15mins"
-            env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = format_duration(self.reregistration_timeout)
-        return env
-
-    def _launch_executor(self, fw: AgentFramework, info: mesos_pb2.ExecutorInfo, kind: str) -> Executor:
-        fid = fw.info.id.value
-        container_id = str(uuid.uuid4())
-        directory = self._sandbox(fid, info.executor_id.value, container_id)
-        directory.mkdir(parents=True, exist_ok=True)
-        ex_info = mesos_pb2.ExecutorInfo()
-        ex_info.CopyFrom(info)
-        if kind == "default":
-            ex_info.command.shell = False
-            ex_info.command.value = sys.executable
-            del ex_info.command.arguments[:]
-            ex_info.command.arguments.extend([sys.executable, "-P", COMMAND_EXECUTOR])
-        executor = Executor(
-            info=info, framework_id=fid, container_id=container_id, directory=directory, kind=kind
-        )
-        fw.executors[executor.id] = executor
-        env = {**os.environ, **self.executor_environment(executor, fw.info)}
-        cmd = ex_info.command
-        for var in cmd.environment.variables:
-            env[var.name] = var.value
-        if cmd.shell:
-            argv = ["/bin/sh", "-c", cmd.value]
-            program = "/bin/sh"
-        else:
-            argv = list(cmd.arguments) or [cmd.value]
-            program = cmd.value
-        loop = asyncio.get_running_loop()
-        user = cmd.user if cmd.HasField("user") else fw.info.user
-        executor.waiter = loop.create_task(
-            self._spawn(executor, program, argv, env, uris=list(cmd.uris), user=user)
-        )
-        if not self._forks(executor):  # a forked executor's timer starts when it is forked
-            self._start_registration_timer(executor)
-        return executor
-
-    def _forks(self, executor: Executor) -> bool:
-        """Whether the executor is started through the fork server: the cluster's own executor
-        (unless `COMMAND_EXECUTOR` names another program)."""
-        return self.launcher is not None and executor.kind != "custom" and COMMAND_EXECUTOR == FORKED_EXECUTOR
-
-    def _start_registration_timer(self, executor: Executor) -> None:
-        timer = asyncio.get_running_loop().call_later(
-            self.config.executor_registration_timeout, self._registration_timeout, executor
-        )
-        executor.timers.append(timer)
-
-    async def _spawn(
-        self,
-        executor: Executor,
-        program: str,
-        argv: list[str],
-        env: dict[str, str],
-        *,
-        uris: list[mesos_pb2.CommandInfo.URI] | None = None,
-        user: str | None = None,
-    ) -> None:
-        stdout, stderr = _open_logs(executor.directory)
-        status = 0
-        try:
-            if uris:
-                # The fetcher runs before the executor, as the containerizer's fetch step.
-                try:
-                    await asyncio.to_thread(
-                        self.fetcher.fetch,
-                        [Uri.from_proto(u) for u in uris],
-                        executor.directory,
-                        container_id=executor.container_id,
-                        user=user or None,
-                        stderr=stderr,
-                    )
-                except FetchError as exc:
-                    log.warning("fetching for executor %s failed: %s", executor.id, exc)
-                    self._executor_exited(executor, 1 << 8, f"Failed to launch container: {exc}")
-                    return
-                if executor.state in ("TERMINATING", "TERMINATED") or self._stopping:
-                    self._executor_exited(executor, signal.SIGKILL, None)  # destroyed while fetching
-                    return
-            try:
-                proc: ExecutorProcess
-                if self.launcher is not None and self._forks(executor):
-                    stdout.flush()
-                    stderr.flush()
-                    proc = await self.launcher.spawn(
-                        argv,
-                        env,
-                        executor.directory,
-                        executor.directory / "stdout",
-                        executor.directory / "stderr",
-                    )
-                else:
-                    proc = await asyncio.create_subprocess_exec(
-                        argv[0],
-                        *argv[1:],
-                        executable=program,
-                        cwd=executor.directory,
-                        env=env,
-                        stdin=asyncio.subprocess.DEVNULL,
-                        stdout=stdout,
-                        stderr=stderr,
-                        start_new_session=True,
-                    )
-            except OSError as exc:
-                log.warning("failed to launch executor %s: %s", executor.id, exc)
-                stderr.write(f"Failed to launch executor: {exc}\n".encode())
-                status = 127 << 8
-                self._executor_exited(executor, status, f"Failed to launch container: {exc}")
-                return
-            executor.process = proc
-            executor.pid = proc.pid
-            if isinstance(proc, ForkedProcess):
-                if executor.state != "REGISTERING":
-                    proc.started()  # it subscribed before its pid came back
-                elif not self._stopping:
-                    self._start_registration_timer(executor)
-            code = await proc.wait()
-            status = (code & 0xFF) << 8 if code >= 0 else -code
-            self._clean_up_after(proc.pid)
-            self._executor_exited(executor, status, None)
-        finally:
-            stdout.close()
-            stderr.close()
-
-    def _clean_up_after(self, pid: int) -> None:
-        """Kill what an ended executor left behind, as Mesos destroys a container's cgroup.
-
-        Its process group goes at once (the common case: a task's background job); the rest of
-        its session (a process that moved to a group of its own) with the next batch of
-        `_kill_batches()`.
-        """
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)
-        self._ended_sessions.add(pid)
-        self._start_killer()
-
-    def _start_killer(self) -> None:
-        if self._killer is None or self._killer.done():
-            self._killer = asyncio.get_running_loop().create_task(self._kill_batches())
-
-    async def _kill_batches(self) -> None:
-        """Destroy queued containers and sweep ended executors' sessions: one /proc scan per batch.
-
-        A scan reads the stat file of every process on the machine, in a thread: one scan per
-        destroyed executor, on the event loop the master shares, took nearly all of the local
-        cluster's CPU when thousands of short tasks ended together. What queues up while a scan
-        runs goes in the next one.
-        """
-        while self._to_destroy or self._ended_sessions:
-            roots, self._to_destroy = self._to_destroy, set()
-            # A pid reused since by one of this agent's running executors is never swept.
-            ended = self._ended_sessions - self._live_executor_pids()
-            self._ended_sessions = set()
-            await asyncio.to_thread(kill_trees, roots, ended)
-
-    def _live_executor_pids(self) -> set[int]:
-        executors = [ex for fw in self.frameworks.values() for ex in fw.executors.values()]
-        return {
-            ex.process.pid
-            for ex in [*executors, *self._orphans]
-            if ex.process is not None and ex.process.returncode is None
-        }
-
-    def _registration_timeout(self, executor: Executor) -> None:
+    def registration_timeout(self, executor: Executor) -> None:
+        """The executor did not subscribe within ``executor_registration_timeout``."""
         if executor.state == "REGISTERING":
             log.warning("executor %s did not subscribe in time", executor.id)
             executor.state = "TERMINATING"
@@ -583,12 +330,12 @@ class Agent:
                 mesos_pb2.TaskStatus.REASON_EXECUTOR_REGISTRATION_TIMEOUT,
                 "Executor did not register in time",
             )
-            self._destroy(executor)
+            self.destroy(executor)
 
     def _fail_queued(self, executor: Executor, reason: int, message: str) -> None:
         for group in executor.queued:
             for t in group:
-                self._agent_update(
+                self.agent_update(
                     executor.framework_id,
                     t.task_id.value,
                     mesos_pb2.TASK_FAILED,
@@ -599,15 +346,11 @@ class Agent:
                 executor.tasks[t.task_id.value] = AgentTask(info=t, state=mesos_pb2.TASK_FAILED)
         executor.queued.clear()
 
-    def _destroy(self, executor: Executor) -> None:
-        if executor.process is not None and executor.process.returncode is None:
-            self._to_destroy.add(executor.process.pid)
-            self._start_killer()
-
-    def _executor_exited(self, executor: Executor, wait_status: int, launch_error: str | None) -> None:
-        if self.phase == "DOWN" and not executor.framework_removed and not self._stopping:
+    def executor_exited(self, executor: Executor, wait_status: int, launch_error: str | None) -> None:
+        """An executor's process ended (or never started): its tasks end as Mesos ends them."""
+        if self.phase == "DOWN" and not executor.framework_removed and not self.containers.stopping:
             # nobody watches while the agent is down: reaped on recovery
-            self._exits_while_down.append((executor, wait_status, launch_error))
+            self.exits_while_down.append((executor, wait_status, launch_error))
             return
         for timer in executor.timers:
             timer.cancel()
@@ -618,7 +361,7 @@ class Agent:
             executor.stream.close()
         fid = executor.framework_id
         fw = self.frameworks.get(fid)
-        if not executor.framework_removed and not self._stopping:
+        if not executor.framework_removed and not self.containers.stopping:
             reason = (
                 mesos_pb2.TaskStatus.REASON_CONTAINER_LAUNCH_FAILED
                 if launch_error
@@ -647,7 +390,7 @@ class Agent:
                             + str(wait_status >> 8)
                         )
                     )
-                self._agent_update(fid, task.info.task_id.value, state, message, reason, executor.id)
+                self.agent_update(fid, task.info.task_id.value, state, message, reason, executor.id)
             if (
                 executor.kind == "custom"
                 and self.master is not None
@@ -664,7 +407,7 @@ class Agent:
                 self.completed_frameworks.append(fw)
 
     # --------------------------------------------------------- updates
-    def _agent_update(  # noqa: PLR0917 - mirrors Mesos's createStatusUpdate
+    def agent_update(  # noqa: PLR0917 - mirrors Mesos's createStatusUpdate
         self,
         fid: str,
         task_id: str,
@@ -673,6 +416,7 @@ class Agent:
         reason: int,
         executor_id: str | None,
     ) -> None:
+        """An update the agent itself generates (``SOURCE_AGENT``), into the update manager."""
         status = mesos_pb2.TaskStatus(
             state=state,
             source=mesos_pb2.TaskStatus.SOURCE_AGENT,
@@ -686,10 +430,11 @@ class Agent:
             status.agent_id.value = self.id
         if executor_id:
             status.executor_id.value = executor_id
-        self._record(fid, status)
+        self.record(fid, status)
         self.updates.update(fid, status)
 
-    def _record(self, fid: str, status: mesos_pb2.TaskStatus) -> None:
+    def record(self, fid: str, status: mesos_pb2.TaskStatus) -> None:
+        """Note an update in the agent's record of the task."""
         fw = self.frameworks.get(fid)
         if fw is None:
             return
@@ -746,7 +491,7 @@ class Agent:
                     ex.queued.remove(group)
                     for t in group:
                         ex.tasks[t.task_id.value] = AgentTask(info=t)
-                        self._agent_update(
+                        self.agent_update(
                             fid,
                             t.task_id.value,
                             mesos_pb2.TASK_KILLED,
@@ -784,13 +529,14 @@ class Agent:
         if ex.stream is not None:
             ex.stream.send(ExEvent(type=ExEvent.SHUTDOWN))
         ex.state = "TERMINATING"
-        grace = self._grace(ex)
+        grace = self.grace(ex)
         loop = asyncio.get_running_loop()
         if ex.process is None and ex.waiter is not None and ex.waiter.done():
             return
-        ex.timers.append(loop.call_later(grace, self._destroy, ex))
+        ex.timers.append(loop.call_later(grace, self.destroy, ex))
 
-    def _grace(self, ex: Executor) -> float:
+    def grace(self, ex: Executor) -> float:
+        """The executor's shutdown grace period in seconds."""
         if ex.info.HasField("shutdown_grace_period"):
             return float(ex.info.shutdown_grace_period.nanoseconds / 1e9)
         return self.config.executor_shutdown_grace_period
@@ -866,39 +612,15 @@ class Agent:
     # ------------------------------------------------------------ shutdown
     async def stop(self, grace: float = 2.0) -> None:
         """Shut every executor down and wait for its processes to end."""
-        self._stopping = True
+        self.containers.stopping = True
         self.updates.stop()
-        waiters = []
         for fw in self.frameworks.values():
             for ex in fw.executors.values():
                 ex.framework_removed = True
                 if ex.stream is not None:
                     ex.stream.send(ExEvent(type=ExEvent.SHUTDOWN))
                     ex.stream.close()
-                if ex.waiter is not None:
-                    waiters.append(ex.waiter)
-        for ex in self._orphans:
-            if ex.waiter is not None and not ex.waiter.done():
-                waiters.append(ex.waiter)
-        if waiters:
-            _done, pending = await asyncio.wait(waiters, timeout=grace)
-            live = [ex for fw in self.frameworks.values() for ex in fw.executors.values()]
-            for ex in [*live, *self._orphans]:
-                if ex.process is not None and ex.process.returncode is None:
-                    kill_tree(ex.process.pid)
-            if pending:
-                await asyncio.wait(pending, timeout=5.0)
-        for fw in list(self.frameworks.values()):
-            for ex in fw.executors.values():
-                for timer in ex.timers:
-                    timer.cancel()
-        if self._killer is not None:
-            with contextlib.suppress(Exception):
-                await self._killer
-        kill_trees(self._to_destroy, self._ended_sessions - self._live_executor_pids())
-        self._to_destroy, self._ended_sessions = set(), set()
-
-
-def _open_logs(directory: Path) -> tuple[BinaryIO, BinaryIO]:
-    """The sandbox's stdout and stderr files, handed to the executor process."""
-    return open(directory / "stdout", "ab"), open(directory / "stderr", "ab")
+        await self.containers.stop(grace)
+        for ex in self.all_executors():
+            for timer in ex.timers:
+                timer.cancel()
