@@ -4,7 +4,8 @@ Like Mesos's hierarchical allocator it offers each agent's free resources
 (unreserved plus those reserved to the role) one agent x one role at a
 time: roles by dominant share first, then frameworks within a role, ties
 broken by how many offers each got, as Mesos's sorters do; decline filters
-and suppressed roles are honoured, agents in another region than the
+and suppressed roles are honoured, shared volumes are offered even while in use
+(to ``SHARED_RESOURCES`` frameworks only), agents in another region than the
 master's go only to REGION_AWARE frameworks. The order of agents comes from
 ``rng`` and filters expire by ``clock`` (both injectable, for tests).
 """
@@ -118,7 +119,10 @@ class Allocator:
                 )
             )
             for fw, role in pairs:
-                mine = _quota.fit(master, role, available.for_role(role), room)
+                offerable = available.for_role(role)
+                if not _shares(fw.info):  # Mesos's stripIncapableResources
+                    offerable = offerable.non_shared()
+                mine = _quota.fit(master, role, offerable, room)
                 if not mine.has_allocatable():
                     continue
                 if any(
@@ -157,12 +161,23 @@ class Allocator:
 
     @staticmethod
     def _free(master: Master, entry: AgentEntry) -> Resources:
-        """What of an agent is neither used nor offered."""
-        available = entry.total.unallocated() - entry.used_total()
+        """What of an agent is neither used nor offered, plus one copy of each shared resource:
+        as Mesos's allocator, shared volumes are offered even while in use or offered (once an
+        allocation round, since each offer takes the copy from what is left)."""
+        total = entry.total.unallocated()
+        available = total - entry.used_total()
         for oid in entry.offers:
             available -= master.offers[oid].resources.unallocated()
+        shared = total.shared()
+        if shared:
+            available = available.non_shared() + shared
         return available
 
 
 def _region_aware(info: mesos_pb2.FrameworkInfo) -> bool:
     return any(c.type == Cap.REGION_AWARE for c in info.capabilities)
+
+
+def _shares(info: mesos_pb2.FrameworkInfo) -> bool:
+    """The framework may be offered shared resources (``SHARED_RESOURCES``)."""
+    return any(c.type == Cap.SHARED_RESOURCES for c in info.capabilities)

@@ -12,7 +12,7 @@ from mesos_framework.local._limits import resources_problem
 from mesos_framework.local._master_model import AgentEntry, Cap, Framework, framework_roles, has_cap
 from mesos_framework.local._model import Offer
 from mesos_framework.local._task_validation import validate_task_checks
-from mesos_framework.local.resources import Resources
+from mesos_framework.local.resources import Resources, describe
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 
 __all__ = [
@@ -213,6 +213,9 @@ def validate_task(fw: Framework, entry: AgentEntry, task: mesos_pb2.TaskInfo) ->
             return "'ExecutorInfo.type' must be 'CUSTOM'"
         if not ex.HasField("command"):
             return "'ExecutorInfo.command' must be set"
+        if any(r.HasField("shared") for r in ex.resources):
+            shown = describe(Resources.from_protos(ex.resources))
+            return f"Executor resources {shown} should not contain any shared resources"
         existing = fw.executors.get(entry.id, {}).get(ex.executor_id.value)
         if existing is not None:
             probe = mesos_pb2.ExecutorInfo()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from mesos_framework.local._limits import resources_problem
 from mesos_framework.local._master_updates import operation_error
-from mesos_framework.local.resources import DYNAMIC, Key, Resources
+from mesos_framework.local.resources import Key, Resources, describe
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 
 if TYPE_CHECKING:
@@ -48,38 +48,7 @@ RETRY_MAX = 600.0
 NAMES = {Op.RESERVE: "RESERVE", Op.UNRESERVE: "UNRESERVE", Op.CREATE: "CREATE", Op.DESTROY: "DESTROY"}
 RESIZES = {Op.GROW_VOLUME: "GROW_VOLUME", Op.SHRINK_VOLUME: "SHRINK_VOLUME"}
 Source = mesos_pb2.Resource.DiskInfo.Source
-
-
-def describe(res: Resources) -> str:
-    """Resources as Mesos prints them: ``cpus(allocated: r)(reservations: [(DYNAMIC,r,p)]):1``."""
-    if not res:
-        return "{}"
-    parts = []
-    for key, value in res.items.items():
-        text = key.name
-        if key.allocation:
-            text += f"(allocated: {key.allocation})"
-        stack = key.stack()
-        if stack:
-            shown = []
-            for kind, role, principal, labels in stack:
-                item = f"{'DYNAMIC' if kind == DYNAMIC else 'STATIC'},{role}"
-                if principal:
-                    item += f",{principal}"
-                if labels:
-                    item += ",{" + ", ".join(f"{k}: {v}" for k, v in labels) + "}"
-                shown.append(f"({item})")
-            text += "(reservations: [" + ",".join(shown) + "])"
-        if key.disk:
-            text += f"[{key.disk[0]}:{key.disk[2]}]"
-        if isinstance(value, int):
-            text += f":{value / 1000:g}"
-        elif isinstance(value, tuple):
-            text += ":[" + ", ".join(f"{b}-{e}" for b, e in value) + "]"
-        else:
-            text += ":{" + ",".join(sorted(value)) + "}"
-        parts.append(text)
-    return "; ".join(parts)
+Cap = mesos_pb2.FrameworkInfo.Capability
 
 
 def _pop(res: Resources) -> Resources:
@@ -94,7 +63,7 @@ def _strip_volume(res: Resources) -> Resources:
     """The disk a persistent volume was made of."""
     out = Resources()
     for key, value in res.items.items():
-        out._add(dataclasses.replace(key, disk=()), value)
+        out._add(dataclasses.replace(key, disk=(), shared=False), value)
     return out
 
 
@@ -199,7 +168,10 @@ def _persistent_volume_error(protos: list[mesos_pb2.Resource]) -> str | None:
     return None
 
 
-def validate_create(protos: list[mesos_pb2.Resource], volumes: Resources, total: Resources) -> str | None:
+def validate_create(
+    protos: list[mesos_pb2.Resource], volumes: Resources, total: Resources, fw: Framework | None = None
+) -> str | None:
+    """A CREATE's validation; ``fw``: the framework making it (None: the operator API)."""
     error = _resources_error(protos) or _persistent_volume_error(protos)
     if error:
         return error
@@ -210,6 +182,15 @@ def validate_create(protos: list[mesos_pb2.Resource], volumes: Resources, total:
             return f"Persistence ID '{key.disk[0]}' is not unique"
         if key.disk:
             ids.add(key.disk[0])
+    shares = fw is None or any(c.type == Cap.SHARED_RESOURCES for c in fw.info.capabilities)
+    for r in protos:
+        if r.HasField("shared") and not shares:
+            assert fw is not None
+            shown = describe(Resources.from_protos([r]), copies=False)
+            return (
+                f"Create volume operation for '{shown}' has been attempted by framework "
+                f"'{fw.id}' with no SHARED_RESOURCES capability"
+            )
     return None
 
 
@@ -492,7 +473,7 @@ class Operations:
             error = validate_unreserve(res, protos)
             consumed, converted = res, _pop(res)
         elif name == "CREATE":
-            error = validate_create(protos, res, entry.total)
+            error = validate_create(protos, res, entry.total, fw)
             consumed, converted = _strip_volume(res), res
         else:
             error = validate_destroy(protos, res, entry)

@@ -21,7 +21,7 @@ from mesos_framework.local._master_validation import (
     validate_task,
     without_alloc,
 )
-from mesos_framework.local.resources import Resources
+from mesos_framework.local.resources import Resources, shared_problem
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 
 if TYPE_CHECKING:
@@ -248,21 +248,55 @@ def accept(master: Master, fw: Framework, accept: scheduler_pb2.Call.Accept) -> 
     for offer in offers:
         available += offer.resources
         master.discard_offer(offer.id, filters=None)
+    # The offered shared resources stay usable by every task of the ACCEPT (Master::_accept's
+    # `remainingSharedResources`): only a CREATE or DESTROY changes them.
+    shared = available.shared()
     for op in accept.operations:
+        invalid = invalid_resources(op)
+        if invalid is not None:
+            if op.type == mesos_pb2.Offer.Operation.LAUNCH:
+                for task in op.launch.task_infos:
+                    task_error(fw, task, invalid)
+            elif op.type == mesos_pb2.Offer.Operation.LAUNCH_GROUP:
+                for task in op.launch_group.task_group.tasks:
+                    task_error(fw, task, invalid, mesos_pb2.TaskStatus.REASON_TASK_GROUP_INVALID)
+            else:
+                operation_error(fw, op, f"Operation attempted with invalid resources: {invalid}")
+            continue
         if op.type == mesos_pb2.Offer.Operation.LAUNCH:
             for task in op.launch.task_infos:
                 if op.HasField("id"):
                     task_error(fw, task, "The `id` field cannot be set on LAUNCH operations")
                     continue
-                available = launch(master, fw, entry, role, task, available)
+                available = launch(master, fw, entry, role, task, available, shared=shared)
         elif op.type == mesos_pb2.Offer.Operation.LAUNCH_GROUP:
             available = launch_group(master, fw, entry, role, op, available)
         else:
             available = master.operations.perform(fw, entry, role, op, available)
+            shared = available.shared()
     if available:
         filters = accept.filters if accept.HasField("filters") else mesos_pb2.Filters()
         master.add_filter(fw, role, agent_id, available.unallocated(), filters)
     master.allocate_soon()
+
+
+def invalid_resources(op: mesos_pb2.Offer.Operation) -> str | None:
+    """``validateAndUpgradeResources`` of ``Master::accept`` (as far as the local cluster checks
+    resources before ``Master::_accept``): a resource shared that is not a persistent volume."""
+    Op = mesos_pb2.Offer.Operation
+    protos: list[mesos_pb2.Resource] = []
+    if op.type == Op.LAUNCH:
+        for task in op.launch.task_infos:
+            protos.extend([*task.resources, *task.executor.resources])
+    elif op.type == Op.LAUNCH_GROUP:
+        protos.extend(op.launch_group.executor.resources)
+        for task in op.launch_group.task_group.tasks:
+            protos.extend([*task.resources, *task.executor.resources])
+    elif op.type in (Op.RESERVE, Op.UNRESERVE):
+        protos.extend(op.reserve.resources if op.type == Op.RESERVE else op.unreserve.resources)
+    elif op.type in (Op.CREATE, Op.DESTROY):
+        protos.extend(op.create.volumes if op.type == Op.CREATE else op.destroy.volumes)
+    return next((why for why in map(shared_problem, protos) if why), None)
 
 
 def task_error(
@@ -282,7 +316,11 @@ def launch(  # noqa: PLR0917 - one LAUNCH of an ACCEPT
     role: str,
     task: mesos_pb2.TaskInfo,
     available: Resources,
+    *,
+    shared: Resources | None = None,
 ) -> Resources:
+    """One task of a LAUNCH; returns what is left of the offers. ``shared``: the offered shared
+    resources, which the task may use even when earlier tasks of the ACCEPT took them."""
     err = validate_task(fw, entry, task)
     if err is not None:
         task_error(fw, task, err)
@@ -298,11 +336,12 @@ def launch(  # noqa: PLR0917 - one LAUNCH of an ACCEPT
         if eid not in fw.executors.get(entry.id, {}):
             new_executor = True
             total += Resources.from_protos(task.executor.resources, role)
-    if not available.contains(total):
+    usable = available if shared is None else available.non_shared() + shared
+    if not usable.contains(total):
         task_error(
             fw,
             task,
-            f"Total resources {total} required by task and its executor is more than available {available}",
+            f"Total resources {total} required by task and its executor is more than available {usable}",
         )
         return available
     available = available - total

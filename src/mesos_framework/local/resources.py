@@ -2,21 +2,23 @@
 
 Scalars use Mesos's fixed-point rule (three decimal digits). A resource is
 identified by its name, type, reservation (role) and allocation role; two
-resources with the same identity merge.
+resources with the same identity merge. A shared resource (a shared persistent
+volume, ``Resource.shared``) does not merge: like Mesos's ``Resources`` a bag
+counts its copies (one per task using it), and subtraction takes copies away.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.local._limits import fixed_point
 from mesos_framework.protocol._schema import mesos_pb2
 
-__all__ = ["Key", "Resources", "parse_resources"]
+__all__ = ["Key", "Resources", "describe", "parse_resources", "shared_problem"]
 
 SCALAR = mesos_pb2.Value.SCALAR
 RANGES = mesos_pb2.Value.RANGES
@@ -45,6 +47,8 @@ class Key:
     reservations: tuple[Reservation, ...] = ()
     """The whole stack when any reservation is dynamic; () for unreserved and static ones."""
     disk: Disk | tuple[()] = ()
+    shared: bool = False
+    """``Resource.shared`` is set (only persistent volumes may be shared)."""
 
     @property
     def dynamic(self) -> bool:
@@ -107,6 +111,8 @@ class Resources:
     """A bag of resources keyed by `Key`."""
 
     items: dict[Key, Value] = field(default_factory=dict)
+    counts: dict[Key, int] = field(default_factory=dict)
+    """Copies of each shared resource held when more than one (absent: one)."""
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -149,7 +155,7 @@ class Resources:
                 r.disk.volume.container_path,
                 r.disk.volume.mode or mesos_pb2.Volume.RW,
             )
-        key = Key(r.name, r.type, allocation=alloc, disk=disk).with_stack(stack)
+        key = Key(r.name, r.type, allocation=alloc, disk=disk, shared=r.HasField("shared")).with_stack(stack)
         value: Value
         if r.type == SCALAR:
             value = _milli(r.scalar.value)
@@ -163,13 +169,32 @@ class Resources:
 
     def copy(self) -> Resources:
         """A shallow copy."""
-        return Resources(dict(self.items))
+        return Resources(dict(self.items), dict(self.counts))
 
     # -- arithmetic --------------------------------------------------------
-    def _add(self, key: Key, value: Value) -> None:
+    def count(self, key: Key) -> int:
+        """Copies of a resource held: 0 when absent, 1 for a resource that is not shared."""
+        if key not in self.items:
+            return 0
+        return self.counts.get(key, 1)
+
+    def _set_count(self, key: Key, copies: int) -> None:
+        if copies <= 0:
+            self.items.pop(key, None)
+            self.counts.pop(key, None)
+        elif copies == 1:
+            self.counts.pop(key, None)
+        else:
+            self.counts[key] = copies
+
+    def _add(self, key: Key, value: Value, copies: int = 1) -> None:
         old = self.items.get(key)
         if old is None:
             self.items[key] = value
+            if key.shared:
+                self._set_count(key, copies)
+        elif key.shared:
+            self._set_count(key, self.count(key) + copies)
         elif isinstance(old, int) and isinstance(value, int):
             self.items[key] = old + value
         elif isinstance(old, tuple) and isinstance(value, tuple):
@@ -185,7 +210,7 @@ class Resources:
 
     def __iadd__(self, other: Resources) -> Resources:
         for k, v in other.items.items():
-            self._add(k, v)
+            self._add(k, v, other.count(k))
         return self
 
     def __add__(self, other: Resources) -> Resources:
@@ -198,7 +223,9 @@ class Resources:
             old = self.items.get(k)
             if old is None:
                 continue
-            if isinstance(old, int) and isinstance(v, int):
+            if k.shared:
+                self._set_count(k, self.count(k) - other.count(k))
+            elif isinstance(old, int) and isinstance(v, int):
                 self.items[k] = max(0, old - v)
             elif isinstance(old, tuple) and isinstance(v, tuple):
                 self.items[k] = _ranges_sub(old, v)
@@ -218,7 +245,10 @@ class Resources:
             mine = self.items.get(k)
             if mine is None:
                 return False
-            if isinstance(mine, int) and isinstance(v, int):
+            if k.shared:
+                if mine != v or self.count(k) < other.count(k):
+                    return False
+            elif isinstance(mine, int) and isinstance(v, int):
                 if v > mine:
                     return False
             elif isinstance(mine, tuple) and isinstance(v, tuple):
@@ -235,7 +265,7 @@ class Resources:
         return bool(self.items)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Resources) and self.items == other.items
+        return isinstance(other, Resources) and self.items == other.items and self.counts == other.counts
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -248,7 +278,22 @@ class Resources:
         """The same resources with their allocation role set to ``role``."""
         res = Resources()
         for k, v in self.items.items():
-            res._add(dataclasses.replace(k, allocation=role), v)
+            res._add(dataclasses.replace(k, allocation=role), v, self.count(k))
+        return res
+
+    def shared(self) -> Resources:
+        """The shared resources (with their copies)."""
+        return self._filter(lambda k: k.shared)
+
+    def non_shared(self) -> Resources:
+        """The resources that are not shared."""
+        return self._filter(lambda k: not k.shared)
+
+    def _filter(self, keep: Callable[[Key], bool]) -> Resources:
+        res = Resources()
+        for k, v in self.items.items():
+            if keep(k):
+                res._add(k, v, self.count(k))
         return res
 
     def unallocated(self) -> Resources:
@@ -265,11 +310,7 @@ class Resources:
 
     def for_role(self, role: str) -> Resources:
         """What a framework role may use: unreserved plus reserved to ``role`` (or its ancestors)."""
-        res = Resources()
-        for k, v in self.items.items():
-            if k.role in {"*", role} or role.startswith(k.role + "/"):
-                res.items[k] = v
-        return res
+        return self._filter(lambda k: k.role in {"*", role} or role.startswith(k.role + "/"))
 
     def has_allocatable(self) -> bool:
         """Mesos offers only bags with some cpus or memory (min 0.01 cpus / 32 MB)."""
@@ -312,6 +353,8 @@ class Resources:
                     r.disk.persistence.principal = principal
                 r.disk.volume.container_path = container_path
                 r.disk.volume.mode = mode
+            if k.shared:
+                r.shared.SetInParent()
             if allocation and k.allocation:
                 r.allocation_info.role = k.allocation
             out.append(r)
@@ -347,7 +390,10 @@ class Resources:
                 text = "[" + ", ".join(f"{b}-{e}" for b, e in v) + "]"
             else:
                 text = "{" + ", ".join(sorted(v)) + "}"
-            parts.append(f"{k.name}{role}:{text}")
+            if k.shared:
+                parts.append(f"{k.name}{role}<SHARED>:{text}<{self.count(k)}>")
+            else:
+                parts.append(f"{k.name}{role}:{text}")
         return "; ".join(parts)
 
 
@@ -391,3 +437,54 @@ def parse_resources(text: str) -> Resources:
         except ValueError:
             raise ConfigurationError(f"bad value in resource {part!r}", option="resources") from None
     return res
+
+
+def describe(res: Resources, *, copies: bool = True) -> str:
+    """Resources as Mesos prints them: ``cpus(allocated: r)(reservations: [(DYNAMIC,r,p)]):1``;
+    a shared one ends with its copies (``<SHARED>:8<2>``) unless ``copies`` is false (how
+    Mesos prints one ``Resource`` message)."""
+    if not res:
+        return "{}"
+    parts = []
+    for key, value in res.items.items():
+        text = key.name
+        if key.allocation:
+            text += f"(allocated: {key.allocation})"
+        stack = key.stack()
+        if stack:
+            shown = []
+            for kind, role, principal, labels in stack:
+                item = f"{'DYNAMIC' if kind == DYNAMIC else 'STATIC'},{role}"
+                if principal:
+                    item += f",{principal}"
+                if labels:
+                    item += ",{" + ", ".join(f"{k}: {v}" for k, v in labels) + "}"
+                shown.append(f"({item})")
+            text += "(reservations: [" + ",".join(shown) + "])"
+        if key.disk:
+            text += f"[{key.disk[0]}:{key.disk[2]}]"
+        if key.shared:
+            text += "<SHARED>"
+        if isinstance(value, int):
+            text += f":{value / 1000:g}"
+        elif isinstance(value, tuple):
+            text += ":[" + ", ".join(f"{b}-{e}" for b, e in value) + "]"
+        else:
+            text += ":{" + ",".join(sorted(value)) + "}"
+        if key.shared and copies:
+            text += f"<{res.count(key)}>"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def shared_problem(resource: mesos_pb2.Resource) -> str | None:
+    """``Resources::validate``'s check of ``shared``: only persistent volumes may be shared."""
+    if not resource.HasField("shared"):
+        return None
+    if resource.name != "disk":
+        why = f"Resource {resource.name} cannot be shared"
+    elif not (resource.HasField("disk") and resource.disk.HasField("persistence")):
+        why = "Only persistent volumes can be shared"
+    else:
+        return None
+    return f"Resource '{describe(Resources.from_protos([resource]), copies=False)}' is invalid: {why}"
