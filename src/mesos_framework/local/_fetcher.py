@@ -8,11 +8,14 @@ It follows Mesos 1.11's ``src/slave/containerizer/fetcher.cpp`` and
   directory``); a bad one fails the launch with ``Could not fetch: <why>``.
 * Each URI is fetched in order to ``<sandbox>/<output_file or basename>``:
   local paths and ``file://`` URIs are copied (only absolute paths),
-  ``http(s)://`` and ``ftp://`` URLs downloaded (for HTTP anything but ``200`` is an
-  error); other schemes (``hdfs://``, ``s3://``, ...) go through the Hadoop client
-  (``$HADOOP_HOME/bin/hadoop`` or ``hadoop``: ``hadoop version``, then ``hadoop fs
-  -copyToLocal``); without one they fail with ``Failed to create HDFS client: Hadoop client
-  is not available, exit status: 32512``.
+  ``http(s)://`` URLs downloaded (anything but ``200`` is an error), ``ftp://`` ones as
+  Mesos's libcurl does (anonymous unless the URL names a user, ``CWD`` into each directory,
+  binary ``RETR``; anything but a closing ``226`` is an error, and failures carry libcurl's
+  texts: ``Login denied``, ``Access denied to remote resource``, ``Remote file not
+  found``, ``Couldn't connect to server``); other schemes (``hdfs://``, ``s3://``, ...) go
+  through the Hadoop client (``$HADOOP_HOME/bin/hadoop`` or ``hadoop``: ``hadoop version``,
+  then ``hadoop fs -copyToLocal``); without one they fail with ``Failed to create HDFS
+  client: Hadoop client is not available, exit status: 32512``.
 * ``executable`` makes the file ``0755`` (and wins over ``extract``);
   ``extract`` unpacks ``.tar``, ``.tgz``, ``.tar.gz``, ``.tbz2``,
   ``.tar.bz2``, ``.txz``, ``.tar.xz`` and ``.zip`` into the sandbox, and a
@@ -31,18 +34,21 @@ URIs of its tasks into their own sandboxes (Mesos's nested container launch).
 from __future__ import annotations
 
 import contextlib
+import ftplib
 import gzip
 import hashlib
 import logging
 import lzma
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import tarfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 import zipfile
@@ -198,6 +204,9 @@ def _download(uri: str, destination: Path) -> None:
         _hadoop_copy(uri, destination)
         return
     log.info("Downloading resource from '%s' to '%s'", uri, destination)
+    if uri.startswith("ftp://"):
+        _ftp_download(uri, destination)
+        return
     try:
         with (
             urllib.request.urlopen(uri, timeout=60, context=ssl.create_default_context()) as resp,
@@ -213,6 +222,66 @@ def _download(uri: str, destination: Path) -> None:
         with contextlib.suppress(OSError):
             destination.unlink()
         raise _Failed(f"Error downloading resource, received HTTP return code {code}")
+
+
+def _ftp_download(uri: str, destination: Path) -> None:
+    """``ftp://`` as libcurl fetches it for Mesos: log in (``anonymous`` unless the URL names a
+    user), ``CWD`` into each directory of the path, ``TYPE I``, ``RETR``; the transfer's last
+    reply must be ``226``. Failures carry ``curl_easy_strerror``'s texts."""
+
+    def failed(why: str) -> _Failed:
+        with contextlib.suppress(OSError):
+            destination.unlink()
+        return _Failed(f"Error downloading resource: {why}")
+
+    try:
+        parts = urllib.parse.urlsplit(uri)
+        port = parts.port or 21
+    except ValueError:
+        raise failed("URL using bad/illegal format or missing URL") from None
+    user = urllib.parse.unquote(parts.username) if parts.username is not None else "anonymous"
+    password = urllib.parse.unquote(parts.password or "") if parts.username is not None else "ftp@example.com"
+    *directories, name = (urllib.parse.unquote(p) for p in parts.path[1:].split("/"))
+    ftp = ftplib.FTP(timeout=60)
+    try:
+        try:
+            ftp.connect(parts.hostname or "", port)
+        except socket.gaierror:
+            raise failed("Couldn't resolve host name") from None
+        except OSError:
+            raise failed("Couldn't connect to server") from None
+        try:
+            ftp.login(user, password)
+        except ftplib.error_perm:
+            raise failed("Login denied") from None
+        for directory in directories:
+            try:
+                ftp.cwd(directory or "/")
+            except ftplib.error_perm:
+                raise failed("Access denied to remote resource") from None
+        ftp.voidcmd("TYPE I")
+        try:
+            data = ftp.transfercmd(f"RETR {name}")
+        except ftplib.error_perm as exc:
+            if str(exc).startswith("550"):
+                raise failed("Remote file not found") from None
+            raise failed("FTP: couldn't retrieve (RETR failed) the specified file") from None
+        with data, data.makefile("rb") as source, open(destination, "wb") as out:
+            shutil.copyfileobj(source, out)
+        try:
+            reply = ftp.getresp()
+        except ftplib.Error as exc:
+            reply = str(exc)
+        code = int(reply[:3]) if reply[:3].isdigit() else 0
+        if code != 226:
+            raise _Failed(f"Error downloading resource, received FTP return code {code}")
+    except (ftplib.Error, EOFError, OSError) as exc:
+        raise failed(f"FTP: {exc}") from None
+    finally:
+        if ftp.sock is not None:
+            with contextlib.suppress(ftplib.Error, OSError, EOFError):
+                ftp.quit()
+        ftp.close()
 
 
 def _extract(source: Path, directory: Path) -> bool:
