@@ -221,7 +221,9 @@ class Fleet:
 
     def next_due(self) -> float | None:
         """When the earliest delayed restart falls due (None: none waits)."""
-        return min(self.delayed.values(), default=None)
+        if not self.delayed:
+            return None
+        return min(self.delayed.values())
 
     def occupied(self, slot: Slot) -> bool:
         """True when a task that is not being replaced holds the instance."""

@@ -508,8 +508,10 @@ async def open_connection(
 
 
 def _decoded(response: Response, endpoint: Endpoint, path: str) -> Response:
+    if not response.body:  # e.g. every 202 of a call
+        return response
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("identity", "") or not response.body:
+    if encoding in ("identity", ""):
         return response
     if encoding not in ("gzip", "x-gzip", "deflate"):
         raise ProtocolError(
