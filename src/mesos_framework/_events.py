@@ -58,7 +58,9 @@ class Events:
         self._owner = f"{owner} " if owner else ""
         self._error_event = error_event
         self._on_change = on_change
-        self._listeners: dict[str, list[Listener]] = {}
+        # Tuples, replaced whole when a listener is added or removed: `emit` iterates one as it
+        # stands without copying it (a listener may add or remove listeners while called).
+        self._listeners: dict[str, tuple[Listener, ...]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def _check(self, name: str) -> None:
@@ -102,7 +104,7 @@ class Events:
             return decorator
         if not callable(listener):
             raise ConfigurationError(f"listener for {name!r} is not callable", option="listener")
-        self._listeners.setdefault(name, []).append(listener)
+        self._listeners[name] = (*self._listeners.get(name, ()), listener)
         if self._on_change is not None:
             self._on_change(name)
         return listener
@@ -121,7 +123,8 @@ class Events:
         """Remove a listener (no error if absent)."""
         listeners = self._listeners.get(name)
         if listeners and listener in listeners:
-            listeners.remove(listener)
+            at = listeners.index(listener)
+            self._listeners[name] = listeners[:at] + listeners[at + 1 :]
             if self._on_change is not None:
                 self._on_change(name)
 
@@ -156,7 +159,7 @@ class Events:
         listeners = self._listeners.get(name)
         if not listeners:
             return
-        for listener in tuple(listeners):
+        for listener in listeners:
             try:
                 result = listener(*args)
             except Exception as exc:
@@ -171,7 +174,7 @@ class Events:
         listeners = self._listeners.get(name)
         if not listeners:
             return
-        for listener in tuple(listeners):
+        for listener in listeners:
             try:
                 result = listener(*args)
                 if inspect.isawaitable(result):

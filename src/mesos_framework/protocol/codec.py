@@ -76,12 +76,15 @@ def encode(msg: Any, content_type: ContentType | str = ContentType.PROTOBUF) -> 
         if not isinstance(msg, Message):
             raise TypeError(f"encode(): build() returned {type(msg).__name__}, not a message")
     ct = _content_type(content_type)
-    check_initialized(msg)
     if ct is ContentType.PROTOBUF:
+        # upb's encoder checks the required fields itself; only a failure needs the walk that
+        # names the missing field.
         try:
             return msg.SerializeToString()
-        except EncodeError as exc:  # pragma: no cover - check_initialized caught it
-            raise MessageError(msg.DESCRIPTOR.name, str(exc)) from None
+        except EncodeError as exc:
+            check_initialized(msg)
+            raise MessageError(msg.DESCRIPTOR.name, str(exc)) from None  # pragma: no cover
+    check_initialized(msg)
     return to_json(msg)
 
 

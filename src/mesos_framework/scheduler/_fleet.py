@@ -8,6 +8,10 @@ task, decline offers, emit an event, report an error. It never sleeps, never
 sends anything and never reads a clock: restarts wait in `Fleet.next_due()`
 until the caller calls `Fleet.due(now)`.
 
+Claims (reserved resources and persistent volumes, with their offer operations)
+and runtime scale records are kept by `Claims` and `Scales` (`_claims.py`), to
+which the fleet delegates; the actions are defined in `_actions.py`.
+
 Whether the framework wants offers (`Fleet.wants_offers`) is derived from the
 fleet's state after every step, so the caller can keep the master's
 suppression in line with it without racing a flag against its own calls.
@@ -18,27 +22,25 @@ from __future__ import annotations
 import logging
 import math
 import random
-import re
-import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from mesos_framework.errors import ConfigurationError, RestartsExhausted, ScalingNotAllowed, UnknownTask
 from mesos_framework.protocol._schema import mesos_pb2
-from mesos_framework.tasks.constraints import Placement, offer_values
-from mesos_framework.tasks.matching import (
-    CLAIM_LABEL,
-    Launch,
-    OfferPool,
-    PendingQueue,
-    build_task_info,
-    claim_of,
-    container_task_id,
-    match_offers,
-    offer_ip,
+from mesos_framework.scheduler._actions import (
+    Action,
+    Decline,
+    Emit,
+    Forget,
+    Kill,
+    LaunchOnOffer,
+    Persist,
+    Report,
+    Slot,
 )
+from mesos_framework.scheduler._claims import Claims, Scales
+from mesos_framework.tasks.constraints import Placement, offer_values
+from mesos_framework.tasks.matching import PendingQueue, container_task_id, match_offers, offer_ip
 from mesos_framework.tasks.records import TaskRecord, TaskTable
-from mesos_framework.tasks.resources import to_milli
 from mesos_framework.tasks.spec import MAX_INSTANCES, TaskSpec, id_safe, parse_task_id
 from mesos_framework.tasks.state import RestartPolicy, TaskState
 
@@ -57,8 +59,6 @@ __all__ = [
 
 log = logging.getLogger("mesos_framework.scheduler")
 
-Slot = tuple[str, int]
-
 #: The largest scalar Mesos can hold (64-bit fixed point with three decimals): larger, the offer is bad.
 _MAX_OFFER_SCALAR = (2**63 - 1) / 1000
 
@@ -73,114 +73,13 @@ def _bad_offer(offer: mesos_pb2.Offer) -> str | None:
     return None
 
 
-@dataclass(slots=True, frozen=True)
-class Persist:
-    """Write this record to the state store."""
-
-    record: TaskRecord
+#: Each task state by its number: the enum's own lookup costs ten times a dict's, on every update.
+_STATES: dict[int, TaskState] = {int(state): state for state in TaskState}
 
 
-@dataclass(slots=True, frozen=True)
-class Forget:
-    """Delete this task ID from the state store."""
-
-    task_id: str
-
-
-@dataclass(slots=True, frozen=True)
-class LaunchOnOffer:
-    """ACCEPT one offer with a LAUNCH of these tasks and a LAUNCH_GROUP per pod.
-
-    Their records are queued for the store before.
-    """
-
-    offer_id: mesos_pb2.OfferID
-    records: tuple[TaskRecord, ...]
-    task_infos: tuple[mesos_pb2.TaskInfo, ...]
-    groups: tuple[tuple[mesos_pb2.ExecutorInfo, tuple[mesos_pb2.TaskInfo, ...]], ...] = ()
-    #: Operations before the launches: RESERVE and CREATE for new claims, DESTROY and UNRESERVE.
-    before: tuple[mesos_pb2.Offer.Operation, ...] = ()
-
-    def operations(self) -> list[mesos_pb2.Offer.Operation]:
-        """The ACCEPT's operations: `before`, one LAUNCH of the tasks, one LAUNCH_GROUP per pod."""
-        ops: list[mesos_pb2.Offer.Operation] = list(self.before)
-        if self.task_infos:
-            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH)
-            op.launch.task_infos.extend(self.task_infos)
-            ops.append(op)
-        for executor, tasks in self.groups:
-            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH_GROUP)
-            op.launch_group.executor.CopyFrom(executor)
-            op.launch_group.task_group.tasks.extend(tasks)
-            ops.append(op)
-        return ops
-
-
-@dataclass(slots=True, frozen=True)
-class Kill:
-    """KILL a task (``reason`` is logged)."""
-
-    task_id: str
-    agent_id: str | None
-    reason: str = ""
-
-
-@dataclass(slots=True, frozen=True)
-class Decline:
-    """DECLINE offers with a filter of ``refuse_seconds``."""
-
-    offer_ids: tuple[mesos_pb2.OfferID, ...]
-    refuse_seconds: float
-
-
-@dataclass(slots=True, frozen=True)
-class Emit:
-    """Deliver an event to the listeners."""
-
-    name: str
-    record: TaskRecord
-
-
-@dataclass(slots=True, frozen=True)
-class Report:
-    """Report an error (logged and emitted as ``error``)."""
-
-    error: Exception
-
-
-Action = Persist | Forget | LaunchOnOffer | Kill | Decline | Emit | Report
-
-#: Operation states that end an operation without it taking effect.
-_OPERATION_FAILED = frozenset(
-    {
-        mesos_pb2.OPERATION_ERROR,
-        mesos_pb2.OPERATION_FAILED,
-        mesos_pb2.OPERATION_DROPPED,
-        mesos_pb2.OPERATION_GONE_BY_OPERATOR,
-    }
-)
-_SAFE_ID = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-def _is_volume(resource: mesos_pb2.Resource) -> bool:
-    return resource.HasField("disk") and resource.disk.HasField("persistence")
-
-
-def volume_ids(claim: str, count: int) -> list[str]:
-    """The persistence IDs of a claim's volumes: the claim ID, then ``<claim>.1``, ``<claim>.2`` ..."""
-    return [claim if i == 0 else f"{claim}.{i}" for i in range(count)]
-
-
-def _copy(resource: mesos_pb2.Resource) -> mesos_pb2.Resource:
-    out = mesos_pb2.Resource()
-    out.CopyFrom(resource)
-    return out
-
-
-def _operation(kind: int, operation_id: str) -> mesos_pb2.Offer.Operation:
-    op = mesos_pb2.Offer.Operation(type=kind)
-    op.id.value = operation_id
-    return op
+def _task_state(number: int) -> TaskState:
+    state = _STATES.get(number)
+    return state if state is not None else TaskState(number)  # an unknown number raises as before
 
 
 def _kills(rec: TaskRecord, reason: str) -> list[Kill]:
@@ -280,14 +179,19 @@ class Fleet:
         self._agent_values: dict[str, Placement] = {}
         #: The principal reservations and volumes are made with (the framework's, if any).
         self.principal = principal
-        #: Each claimed instance's claim record (its reserved resources and volumes on one agent).
-        self.claims: dict[Slot, TaskRecord] = {}
-        #: Claims to give back (DESTROY, UNRESERVE) once their agent offers them, by claim ID.
-        self.releasing: dict[str, TaskRecord] = {}
-        #: Offer operations of claims awaiting their status: operation ID -> (kind, claim record).
-        self._operations: dict[str, tuple[str, TaskRecord]] = {}
+        #: The claims (reservations and volumes) of the types that reserve, and their operations.
+        self._claims = Claims(
+            self.specs,
+            self.pending,
+            self.tasks,
+            self._templates,
+            framework_name=framework_name,
+            roles=self.roles,
+            principal=principal,
+            serial_numbered=serial_numbered,
+        )
         #: The stored scale record of each type scaled at run time away from its declared count.
-        self.scales: dict[str, TaskRecord] = {}
+        self._scales = Scales(self.specs, framework_name=framework_name)
         if any(spec.reserve for spec in specs) and all(role == "*" for role in self.roles):
             raise ConfigurationError(
                 "reservations and volumes are made for the framework's role: give it a role other than *",
@@ -296,13 +200,30 @@ class Fleet:
 
     # ------------------------------------------------------------------ queries
     @property
+    def claims(self) -> dict[Slot, TaskRecord]:
+        """Each claimed instance's claim record (its reserved resources and volumes on one agent)."""
+        return self._claims.held
+
+    @property
+    def releasing(self) -> dict[str, TaskRecord]:
+        """Claims to give back (DESTROY, UNRESERVE) once their agent offers them, by claim ID."""
+        return self._claims.releasing
+
+    @property
+    def scales(self) -> dict[str, TaskRecord]:
+        """The stored scale record of each type scaled at run time away from its declared count."""
+        return self._scales.records
+
+    @property
     def wants_offers(self) -> bool:
         """True while offers are needed: instances wait, or someone else takes offers."""
         return self.offers_wanted_elsewhere or bool(self.pending) or bool(self.releasing)
 
     def next_due(self) -> float | None:
         """When the earliest delayed restart falls due (None: none waits)."""
-        return min(self.delayed.values(), default=None)
+        if not self.delayed:
+            return None
+        return min(self.delayed.values())
 
     def occupied(self, slot: Slot) -> bool:
         """True when a task that is not being replaced holds the instance."""
@@ -371,17 +292,16 @@ class Fleet:
         # Runtime scales first: the counts they restore decide which recovered tasks are wanted.
         for rec in records:
             if rec.is_scale:
-                self._recover_scale(rec, actions)
+                type_name = self._id_names.get(id_safe(rec.type_name))
+                count = self._scales.recover(rec, type_name, actions)
+                if type_name is not None and count is not None:
+                    self.desired[type_name] = count
         for rec in sorted(records, key=lambda r: (r.state.is_active is False, r.serial)):
             if rec.is_scale:
                 continue
             type_name = self._id_names.get(id_safe(rec.type_name))
             if rec.is_claim:
-                if type_name is not None and self.specs[type_name].reserve:
-                    rec.type_name = type_name
-                    self.claims[(type_name, rec.serial)] = rec
-                else:
-                    self.releasing[rec.task_id] = rec  # its type is gone: give it back
+                self._claims.recover(rec, type_name)
                 continue
             if rec.state.is_terminal:
                 # A completed instance's marker: kept while the instance is declared.
@@ -401,55 +321,8 @@ class Fleet:
             self.tasks.add(rec)
         for slot in list(self.claims):
             if not self.in_spec(slot) and not self.occupied(slot):
-                self._release(slot)
+                self._claims.release(slot)
         return actions
-
-    def _recover_scale(self, rec: TaskRecord, actions: list[Action]) -> None:
-        """Apply a stored runtime scale if its type's declared count is still the one it was
-        scaled from; else the declaration (changed in code since) wins and the record goes."""
-        type_name = self._id_names.get(id_safe(rec.type_name))
-        spec = self.specs.get(type_name) if type_name is not None else None
-        if (
-            spec is None
-            or not spec.allow_scaling
-            or rec.declared != spec.instances
-            or not 0 <= rec.serial <= MAX_INSTANCES
-            or type_name in self.scales
-        ):
-            log.info(
-                "dropping the stored scale of %s to %d instance(s) made when %s were declared: "
-                "the declaration now wins",
-                rec.type_name,
-                rec.serial,
-                rec.declared,
-            )
-            actions.append(Forget(rec.task_id))
-            return
-        assert type_name is not None
-        log.info(
-            "restoring the runtime scale of %s: %d instance(s) (declared %d)",
-            type_name,
-            rec.serial,
-            spec.instances,
-        )
-        rec.type_name = type_name
-        self.desired[type_name] = rec.serial
-        self.scales[type_name] = rec
-
-    def _scale_record(self, type_name: str, instances: int) -> list[Action]:
-        """Persist a type's runtime count with its declared one (forget it back at the declared)."""
-        declared = self.specs[type_name].instances
-        old = self.scales.pop(type_name, None)
-        if instances == declared:
-            return [Forget(old.task_id)] if old is not None else []
-        task_id = (
-            old.task_id
-            if old is not None
-            else _SAFE_ID.sub("_", f"{self.framework_name}.{id_safe(type_name)}.scale")
-        )
-        rec = TaskRecord(task_id, type_name, instances, declared=declared)
-        self.scales[type_name] = rec
-        return [Persist(rec)]
 
     def fill(self) -> None:
         """Queue every declared instance that no task holds (at start and after a new registration)."""
@@ -486,7 +359,7 @@ class Fleet:
         self.holding = False
         # Reservations and volumes belong to the role, not the framework: Mesos keeps them when it
         # removes a framework, so the new one goes on with the claims (and releases what it must).
-        self._operations.clear()
+        self._claims.forget_operations()
         self.fill()
         return actions
 
@@ -514,9 +387,9 @@ class Fleet:
             if not offers:
                 return actions
         if self.releasing:
-            offers = self._release_on(offers, actions)
+            offers = self._claims.release_on(offers, actions)
         if self.claims and self.pending:
-            offers = self._relaunch_on(offers, now, actions)
+            offers = self._claims.relaunch_on(offers, now, actions)
         if not self.pending or not offers:
             if offers:
                 actions.extend(
@@ -564,7 +437,7 @@ class Fleet:
                     ),
                 )
                 if launch.spec.reserve:
-                    before.extend(self._claim(launch, rec, now, actions))
+                    before.extend(self._claims.claim(launch, rec, now, actions))
                 self.tasks.add(rec)
                 records.append(rec)
                 # Queued for the store before launching (written off the event path; a task whose
@@ -589,12 +462,7 @@ class Fleet:
     def _decline(self, offers: Sequence[mesos_pb2.Offer], refuse: float) -> list[Action]:
         """DECLINE offers; those of an agent holding a claim that waits for it with a short filter
         (its reserved resources must come back soon, not after the idle filter)."""
-        waiting = {
-            claim.agent_id
-            for slot, claim in self.claims.items()
-            if self.wanted(slot) and not self.occupied(slot)
-        }
-        waiting.update(claim.agent_id for claim in self.releasing.values())
+        waiting = self._claims.waiting_agents(lambda slot: self.wanted(slot) and not self.occupied(slot))
         soon = tuple(o.id for o in offers if o.agent_id.value in waiting)
         rest = tuple(o.id for o in offers if o.agent_id.value not in waiting)
         out: list[Action] = []
@@ -604,240 +472,13 @@ class Fleet:
             out.append(Decline(soon, min(refuse, self.hold_refuse_seconds)))
         return out
 
-    # ------------------------------------------------------------------- claims
-    def _reservation(self, resource: mesos_pb2.Resource, claim: str) -> mesos_pb2.Resource:
-        """A copy of an unreserved offered resource, dynamically reserved for the claim."""
-        out = mesos_pb2.Resource()
-        out.CopyFrom(resource)
-        role = resource.allocation_info.role if resource.HasField("allocation_info") else self.roles[0]
-        reservation = out.reservations.add(type=mesos_pb2.Resource.ReservationInfo.DYNAMIC, role=role)
-        if self.principal:
-            reservation.principal = self.principal
-        reservation.labels.labels.add(key=CLAIM_LABEL, value=claim)
-        return out
-
-    def _claim(
-        self, launch: Launch, rec: TaskRecord, now: float, actions: list[Action]
-    ) -> list[mesos_pb2.Offer.Operation]:
-        """Reserve a new instance's resources and create its volumes: RESERVE and CREATE (with
-        IDs, for feedback) before its LAUNCH, which uses them."""
-        spec, offer, info = launch.spec, launch.offer, launch.task_info
-        safe = _SAFE_ID.sub("_", f"{self.framework_name}.{id_safe(spec.name)}-{launch.serial}")
-        claim_id = f"{safe}.{uuid.uuid4().hex[:12]}"
-        reserved = [self._reservation(r, claim_id) for r in info.resources if r.name != "ports"]
-        ports = [r for r in info.resources if r.name == "ports"]
-        # The volumes are carved out of the reserved disk.
-        used = [_copy(r) for r in reserved]
-        volumes: list[mesos_pb2.Resource] = []
-        for volume, persistence_id in zip(spec.volumes, volume_ids(claim_id, len(spec.volumes)), strict=True):
-            need = to_milli(volume.size_mb)
-            disk = next((r for r in used if r.name == "disk" and to_milli(r.scalar.value) >= need), None)
-            if disk is None:  # the disk came in pieces (several disk identities): use the largest
-                disk = max((r for r in used if r.name == "disk"), key=lambda r: r.scalar.value)
-                need = to_milli(disk.scalar.value)
-            made = _copy(disk)
-            made.scalar.value = need / 1000
-            made.disk.persistence.id = persistence_id
-            if self.principal:
-                made.disk.persistence.principal = self.principal
-            made.disk.volume.container_path = volume.container_path
-            made.disk.volume.mode = mesos_pb2.Volume.Mode.Value(volume.mode)
-            disk.scalar.value = (to_milli(disk.scalar.value) - need) / 1000
-            volumes.append(made)
-        used = [r for r in used if r.name != "disk" or to_milli(r.scalar.value) > 0]
-        del info.resources[:]
-        info.resources.extend([*used, *volumes, *ports])
-        record = TaskRecord(
-            claim_id,
-            spec.name,
-            launch.serial,
-            agent_id=offer.agent_id.value,
-            hostname=offer.hostname,
-            updated_at=now,
-            claim=claim_id,
-        )
-        self.claims[(spec.name, launch.serial)] = record
-        rec.claim = claim_id
-        actions.append(Persist(record))
-        log.info("reserving for %s on %s as %s", rec.name, offer.hostname, claim_id)
-        ops = [_operation(mesos_pb2.Offer.Operation.RESERVE, f"{claim_id}.reserve")]
-        ops[0].reserve.resources.extend(reserved)
-        self._operations[f"{claim_id}.reserve"] = ("reserve", record)
-        if volumes:
-            create = _operation(mesos_pb2.Offer.Operation.CREATE, f"{claim_id}.create")
-            create.create.volumes.extend(volumes)
-            ops.append(create)
-            self._operations[f"{claim_id}.create"] = ("create", record)
-        return ops
-
-    def _owned(self, offer: mesos_pb2.Offer) -> dict[str, list[mesos_pb2.Resource]]:
-        """An offer's resources reserved for claims, by claim ID."""
-        owned: dict[str, list[mesos_pb2.Resource]] = {}
-        for res in offer.resources:
-            claim = claim_of(res)
-            if claim is not None:
-                owned.setdefault(claim, []).append(res)
-        return owned
-
-    def _relaunch_on(
-        self, offers: Sequence[mesos_pb2.Offer], now: float, actions: list[Action]
-    ) -> list[mesos_pb2.Offer]:
-        """Launch waiting claimed instances on their agents' offers of their reserved resources."""
-        by_agent: dict[str, list[Slot]] = {}
-        for slot, claim in self.claims.items():
-            if slot in self.pending and claim.agent_id:
-                by_agent.setdefault(claim.agent_id, []).append(slot)
-        if not by_agent:
-            return list(offers)
-        rest: list[mesos_pb2.Offer] = []
-        for offer in offers:
-            slots = by_agent.get(offer.agent_id.value)
-            if not slots:
-                rest.append(offer)
-                continue
-            owned = self._owned(offer)
-            pool = OfferPool(offer, self.roles)  # for the ports (claims' resources are left out)
-            records: list[TaskRecord] = []
-            infos: list[mesos_pb2.TaskInfo] = []
-            for slot in slots:
-                claim, spec = self.claims[slot], self.specs[slot[0]]
-                mine = owned.get(claim.task_id)
-                if not mine or not self._covers(spec, claim.task_id, mine):
-                    continue
-                res = spec.resources
-                if not pool.fits((), res.dynamic_ports, res.fixed_ports):
-                    continue
-                port_resources, ports = pool.take((), res.dynamic_ports, res.fixed_ports)
-                info = build_task_info(
-                    spec,
-                    slot[1],
-                    offer,
-                    [*mine, *port_resources],
-                    ports,
-                    framework_name=self.framework_name,
-                    serial_numbered=self.serial_numbered,
-                    template=self._templates,
-                )
-                rec = TaskRecord(
-                    info.task_id.value,
-                    spec.name,
-                    slot[1],
-                    agent_id=offer.agent_id.value,
-                    hostname=offer.hostname,
-                    ip=offer_ip(offer),
-                    ports=tuple(ports),
-                    updated_at=now,
-                    claim=claim.task_id,
-                )
-                self.pending.remove(*slot)
-                self.tasks.add(rec)
-                records.append(rec)
-                infos.append(info)
-                actions.append(Persist(rec))
-                log.info(
-                    "relaunching %s on its reservation %s on %s", rec.name, claim.task_id, offer.hostname
-                )
-            if records:
-                actions.append(LaunchOnOffer(offer.id, tuple(records), tuple(infos)))
-            else:
-                rest.append(offer)
-        return rest
-
-    @staticmethod
-    def _covers(spec: TaskSpec, claim: str, mine: Sequence[mesos_pb2.Resource]) -> bool:
-        """True when a claim's offered resources hold its volumes and the spec's cpus and mem."""
-        have = {r.disk.persistence.id for r in mine if _is_volume(r)}
-        if not set(volume_ids(claim, len(spec.volumes))) <= have:
-            return False
-        for name, need in (("cpus", spec.resources.cpus), ("mem", spec.resources.mem)):
-            if need > 0 and sum(r.scalar.value for r in mine if r.name == name) + 1e-9 < need:
-                log.warning("the reservation %s has less %s than %s needs now", claim, name, spec.name)
-                return False
-        return True
-
-    def _release(self, slot: Slot) -> None:
-        """An instance with a claim is gone for good: give the claim back, unless its type keeps it."""
-        spec = self.specs.get(slot[0])
-        if spec is not None and spec.keep_volumes_on_scale_down:
-            return
-        claim = self.claims.pop(slot, None)
-        if claim is not None:
-            log.info("releasing %s of %s-%d (scaled away)", claim.task_id, *slot)
-            self.releasing[claim.task_id] = claim
-
-    def _release_on(self, offers: Sequence[mesos_pb2.Offer], actions: list[Action]) -> list[mesos_pb2.Offer]:
-        """DESTROY the volumes and UNRESERVE the resources of released claims their agents offer."""
-        by_agent: dict[str, list[TaskRecord]] = {}
-        for claim in self.releasing.values():
-            by_agent.setdefault(claim.agent_id or "", []).append(claim)
-        rest: list[mesos_pb2.Offer] = []
-        for offer in offers:
-            claims = by_agent.get(offer.agent_id.value)
-            owned = self._owned(offer) if claims else {}
-            ops: list[mesos_pb2.Offer.Operation] = []
-            for claim in claims or ():
-                mine = owned.get(claim.task_id)
-                if not mine:
-                    continue  # still in use, or not offered yet
-                volumes = [r for r in mine if _is_volume(r)]
-                if volumes:
-                    destroy = _operation(mesos_pb2.Offer.Operation.DESTROY, f"{claim.task_id}.destroy")
-                    destroy.destroy.volumes.extend(volumes)
-                    ops.append(destroy)
-                    self._operations[f"{claim.task_id}.destroy"] = ("destroy", claim)
-                unreserve = _operation(mesos_pb2.Offer.Operation.UNRESERVE, f"{claim.task_id}.unreserve")
-                for res in mine:
-                    plain = _copy(res)
-                    if _is_volume(plain):
-                        plain.ClearField("disk")  # after DESTROY: reserved disk again
-                    unreserve.unreserve.resources.append(plain)
-                ops.append(unreserve)
-                self._operations[f"{claim.task_id}.unreserve"] = ("unreserve", claim)
-                del self.releasing[claim.task_id]
-                log.info("destroying and unreserving %s on %s", claim.task_id, offer.hostname)
-            if ops:
-                actions.append(LaunchOnOffer(offer.id, (), (), (), tuple(ops)))
-            else:
-                rest.append(offer)
-        return rest
-
     def operations_dropped(self, operations: Iterable[mesos_pb2.Offer.Operation]) -> list[Action]:
         """The master never got these operations (the ACCEPT failed): as if each was dropped."""
-        actions: list[Action] = []
-        for op in operations:
-            status = mesos_pb2.OperationStatus(state=mesos_pb2.OPERATION_DROPPED)
-            status.operation_id.CopyFrom(op.id)
-            actions.extend(self.operation_status(status))
-        return actions
+        return self._claims.operations_dropped(operations)
 
     def operation_status(self, status: mesos_pb2.OperationStatus) -> list[Action]:
-        """Feedback on a claim's operation: a failed RESERVE or CREATE drops the claim (the
-        instance reserves anew), a failed release is retried, a finished UNRESERVE forgets it."""
-        op = self._operations.get(status.operation_id.value)
-        if op is None or status.state == mesos_pb2.OPERATION_PENDING:
-            return []
-        kind, claim = op
-        del self._operations[status.operation_id.value]
-        finished = status.state == mesos_pb2.OPERATION_FINISHED
-        actions: list[Action] = []
-        slot = (claim.type_name, claim.serial)
-        if kind in ("reserve", "create"):
-            if finished and (kind == "create" or not self.specs[slot[0]].volumes) and not claim.launched:
-                claim.launched = True  # confirmed: relaunches wait for it
-                actions.append(Persist(claim))
-            elif not finished and self.claims.get(slot) is claim:
-                log.warning("%s of %s failed: %s", kind, claim.task_id, status.message)
-                del self.claims[slot]
-                actions.append(Forget(claim.task_id))
-        elif kind == "unreserve":
-            if finished:
-                actions.append(Forget(claim.task_id))
-            else:
-                log.warning("unreserving %s failed (%s); trying again", claim.task_id, status.message)
-                self.releasing[claim.task_id] = claim
-        elif kind == "destroy" and not finished:
-            log.warning("destroying the volumes of %s failed: %s", claim.task_id, status.message)
-        return actions
+        """Feedback on a claim's operation (see `Claims.operation_status`)."""
+        return self._claims.operation_status(status)
 
     def _placed(self, offers: Sequence[mesos_pb2.Offer]) -> dict[str, list[Placement | None]] | None:
         """Per constrained type waiting for offers, the placement values of its live tasks.
@@ -880,7 +521,7 @@ class Fleet:
     def update(self, status: mesos_pb2.TaskStatus, now: float) -> list[Action]:
         """A status update (or a reconciliation answer) for a task."""
         task_id = status.task_id.value
-        state = TaskState(status.state)
+        state = _task_state(status.state)
         rec = self.tasks.get(task_id)
         if rec is None:
             part = self.tasks.container(task_id)
@@ -894,7 +535,7 @@ class Fleet:
     ) -> list[Action]:
         """An update of one container of a pod: the pod's record follows its containers."""
         assert rec.containers is not None
-        state = TaskState(status.state)
+        state = _task_state(status.state)
         changed = rec.containers.get(name) != state
         rec.containers[name] = state
         if status.HasField("healthy"):
@@ -918,7 +559,7 @@ class Fleet:
         return actions
 
     def _record_update(self, rec: TaskRecord, status: mesos_pb2.TaskStatus, now: float) -> list[Action]:
-        state = TaskState(status.state)
+        state = _task_state(status.state)
         actions: list[Action] = []
         changed = rec.state != state
         rec.state = state
@@ -942,10 +583,8 @@ class Fleet:
                 rec.started_at = now
                 changed = True
                 actions.append(Emit("task_launched", rec))
-                claim = self.claims.get((rec.type_name, rec.serial)) if rec.claim else None
-                if claim is not None and claim.task_id == rec.claim and not claim.launched:
-                    claim.launched = True  # it runs on its reservation: the claim is real
-                    actions.append(Persist(claim))
+                if rec.claim:
+                    self._claims.task_running(rec, actions)
             if changed:
                 actions.append(Persist(rec))
                 actions.append(Emit("updated_task", rec))
@@ -977,14 +616,8 @@ class Fleet:
             completed = not self._schedule_restart(slot, rec, now, actions)
         else:
             completed = True  # e.g. FINISHED: the instance is done
-        claim = self.claims.get(slot) if rec.claim else None
-        if claim is not None and claim.task_id == rec.claim:
-            if not claim.launched and not rec.launched:
-                # Never confirmed (no feedback, never ran): the reservation may not exist; reserve anew.
-                del self.claims[slot]
-                actions.append(Forget(claim.task_id))
-            elif not self.in_spec(slot) and not self.occupied(slot):
-                self._release(slot)
+        if rec.claim:
+            self._claims.task_ended(rec, lambda s: not self.in_spec(s) and not self.occupied(s), actions)
         if completed:
             # The terminal record stays in the store so a restarted scheduler does not relaunch it.
             self.completed[slot] = rec.task_id
@@ -1132,7 +765,7 @@ class Fleet:
             raise ConfigurationError(
                 f"expected a whole number from 0 to {MAX_INSTANCES}, got {instances!r}", option="instances"
             )
-        actions: list[Action] = self._scale_record(type_name, instances)
+        actions: list[Action] = self._scales.record(type_name, instances)
         old = self.desired[type_name]
         self.desired[type_name] = instances
         for serial in range(instances + 1, max(old, instances) + 1):
@@ -1141,13 +774,9 @@ class Fleet:
             self.delayed.pop(slot, None)
             self._uncomplete(slot, actions)
             if slot in self.claims and not self.occupied(slot):
-                self._release(slot)
+                self._claims.release(slot)
         if spec.reserve and self.releasing:
-            # Scaled up again before a claim was given back: the instance keeps it.
-            for claim in list(self.releasing.values()):
-                if claim.type_name == type_name and claim.serial <= instances:
-                    del self.releasing[claim.task_id]
-                    self.claims[(type_name, claim.serial)] = claim
+            self._claims.keep(type_name, instances)  # scaled up again before a claim was given back
         for serial in range(1, instances + 1):
             slot = (type_name, serial)
             self._uncomplete(slot, actions)

@@ -10,6 +10,7 @@ calls beside the stream. It makes no decision about tasks: that is the
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import math
@@ -193,7 +194,7 @@ class Session(CallsMixin):
         self._stream: EventStream[scheduler_pb2.Event] | None = None
         self._closing = False
         self._subscription_tasks: set[asyncio.Task[Any]] = set()
-        self._acks: asyncio.Queue[mesos_pb2.TaskStatus] | None = None
+        self._acks: _AckQueue | None = None
         self._backoff = self._new_backoff()
 
     # ------------------------------------------------------------------ state
@@ -308,7 +309,7 @@ class Session(CallsMixin):
             self.leader = str(stream.leader)
             self._emit("sent_subscribe", call)
             self.spawn(self._watch_leader(client, stream))
-            acks: asyncio.Queue[mesos_pb2.TaskStatus] = asyncio.Queue()
+            acks = _AckQueue()
             self._acks = acks
             self.spawn(self._send_acknowledgements(acks))
             try:
@@ -472,14 +473,12 @@ class Session(CallsMixin):
                 "update for %s not acknowledged (disconnected); Mesos will resend it", status.task_id.value
             )
             return
-        self._acks.put_nowait(status)
+        self._acks.put(status)
 
-    async def _send_acknowledgements(self, acks: asyncio.Queue[mesos_pb2.TaskStatus]) -> None:
+    async def _send_acknowledgements(self, acks: _AckQueue) -> None:
         """Send one subscription's acknowledgements in order, pipelined in batches."""
         while True:
-            batch = [await acks.get()]
-            while len(batch) < _ACK_BATCH and not acks.empty():
-                batch.append(acks.get_nowait())
+            batch = await acks.take(_ACK_BATCH)
             try:
                 await self._acknowledge_many(batch)
             except asyncio.CancelledError:
@@ -519,6 +518,40 @@ class Session(CallsMixin):
                     len(batch),
                 )
             self.report(failed[0])
+
+
+class _AckQueue:
+    """The updates one subscription has yet to acknowledge, in order.
+
+    `put` costs an append (and one wake-up when the sender waits); `take` returns up to
+    ``limit`` of them at once, waiting while there are none.
+    """
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: collections.deque[mesos_pb2.TaskStatus] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, status: mesos_pb2.TaskStatus) -> None:
+        self._items.append(status)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def take(self, limit: int) -> list[mesos_pb2.TaskStatus]:
+        items = self._items
+        while not items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if len(items) <= limit:
+            batch = list(items)
+            items.clear()
+            return batch
+        return [items.popleft() for _ in range(limit)]
 
 
 def _heartbeat_interval(interval: float | None) -> float | None:

@@ -198,23 +198,39 @@ class PendingGroup:
     spec: TaskSpec
     scalars: tuple[tuple[str, int], ...]
     serials: list[int] = field(default_factory=list)
+    #: How many times each serial is queued in ``serials`` (membership without scanning the heap).
+    queued: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for serial in self.serials:
+            self.queued[serial] = self.queued.get(serial, 0) + 1
 
     def push(self, serial: int) -> None:
         """Queue an instance; the lowest serial number launches first."""
         heapq.heappush(self.serials, serial)
+        self.queued[serial] = self.queued.get(serial, 0) + 1
 
     def pop(self) -> int:
         """Take the next instance."""
-        return heapq.heappop(self.serials)
+        serial = heapq.heappop(self.serials)
+        self._unqueue(serial)
+        return serial
 
     def remove(self, serial: int) -> bool:
         """Drop a queued instance; True when it was queued."""
-        try:
-            self.serials.remove(serial)
-        except ValueError:
+        if serial not in self.queued:
             return False
+        self.serials.remove(serial)
         heapq.heapify(self.serials)
+        self._unqueue(serial)
         return True
+
+    def _unqueue(self, serial: int) -> None:
+        left = self.queued[serial] - 1
+        if left:
+            self.queued[serial] = left
+        else:
+            del self.queued[serial]
 
 
 class PendingQueue:
@@ -255,7 +271,7 @@ class PendingQueue:
 
     def __contains__(self, item: tuple[str, int]) -> bool:
         group = self._groups.get(item[0])
-        return group is not None and item[1] in group.serials
+        return group is not None and item[1] in group.queued
 
     def __len__(self) -> int:
         return sum(len(g.serials) for g in self._order)

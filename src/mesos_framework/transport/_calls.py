@@ -41,6 +41,9 @@ __all__ = ["CallPool", "Response", "TLSError", "open_connection"]
 
 log = logging.getLogger(__name__)
 
+#: The size of a connection's read buffer (the most one read of the socket takes).
+_READ_BUFFER = 64 * 1024
+
 #: An injectable name lookup: ``(host, port) -> IP addresses``.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
@@ -73,13 +76,42 @@ class _Closed(TransportError):
         self.cause = cause
 
 
-class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 connection; requests may be pipelined, answers arrive in their order."""
+Answer = Response | BaseException
+"""One request's answer: its `Response`, or what took its place (`_Closed`, a parse error)."""
+
+
+class _Batch:
+    """Requests written together: their answers, in order, and one future for all of them
+    (one wake-up per batch, not a future and a callback per request)."""
+
+    __slots__ = ("answers", "count", "future")
+
+    def __init__(self, future: asyncio.Future[list[Answer]], count: int) -> None:
+        self.future = future
+        self.count = count
+        self.answers: list[Answer] = []
+
+    def add(self, answer: Answer) -> bool:
+        """Take the next answer; True once every request of the batch has one."""
+        self.answers.append(answer)
+        return len(self.answers) >= self.count
+
+    def resolve(self) -> None:
+        if not self.future.done():
+            self.future.set_result(self.answers)
+
+
+class _Connection(asyncio.BufferedProtocol):
+    """One HTTP/1.1 connection; requests may be pipelined, answers arrive in their order.
+
+    The socket is read into a buffer of the connection's (asyncio's plain ``recv`` allocates
+    256 KiB per read, which costs more than parsing a short answer).
+    """
 
     def __init__(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
-        self._waiters: collections.deque[asyncio.Future[Response]] = collections.deque()
+        self._waiters: collections.deque[_Batch] = collections.deque()
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._status = 0
@@ -88,6 +120,7 @@ class _Connection(asyncio.Protocol):
         self.keep_alive = True
         self.closed = False
         self.used = 0  # requests sent on this connection
+        self._buffer = memoryview(bytearray(_READ_BUFFER))
 
     # -- asyncio.Protocol --------------------------------------------------
 
@@ -95,7 +128,14 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # httptools hands out copies (`on_body`), so the buffer is free again on return.
+        self.data_received(self._buffer[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
         if not self._waiters:
             # Bytes nobody asked for: the connection is out of step; drop it.
             self.close()
@@ -118,14 +158,16 @@ class _Connection(asyncio.Protocol):
         why = f": {exc!r}" if exc is not None else ""
         answered = self._answered
         while self._waiters:
-            if answered:
-                message = f"the server closed the connection in the middle of its answer{why}"
-            else:
-                message = f"the server closed the connection before answering{why}"
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(_Closed(message, answered=answered, cause=exc))
-            answered = False
+            batch = self._waiters.popleft()
+            done = False
+            while not done:
+                if answered:
+                    message = f"the server closed the connection in the middle of its answer{why}"
+                else:
+                    message = f"the server closed the connection before answering{why}"
+                done = batch.add(_Closed(message, answered=answered, cause=exc))
+                answered = False
+            batch.resolve()
 
     # -- httptools callbacks -------------------------------------------------
 
@@ -155,15 +197,14 @@ class _Connection(asyncio.Protocol):
 
     # -- requests ------------------------------------------------------------
 
-    def send(self, data: bytes, count: int = 1) -> list[asyncio.Future[Response]]:
-        """Write ``count`` requests (already joined in ``data``); one future per answer, in order."""
+    def send(self, data: bytes, count: int = 1) -> asyncio.Future[list[Answer]]:
+        """Write ``count`` requests (already joined in ``data``); a future of their answers, in order."""
         assert self._transport is not None
-        loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in range(count)]
-        self._waiters.extend(futures)
+        batch = _Batch(asyncio.get_running_loop().create_future(), count)
+        self._waiters.append(batch)
         self.used += count
         self._transport.write(data)
-        return futures
+        return batch.future
 
     def close(self) -> None:
         self.closed = True
@@ -189,17 +230,19 @@ class _Connection(asyncio.Protocol):
         self._headers_done = False
         self._answered = False
         if self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(response)
+            batch = self._waiters[0]
+            if batch.add(response):
+                self._waiters.popleft()
+                batch.resolve()
         if not self.keep_alive:
             self.close()
 
     def _fail_all(self, error: Exception) -> None:
         while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(error)
+            batch = self._waiters.popleft()
+            while not batch.add(error):
+                pass
+            batch.resolve()
 
 
 class CallPool:
@@ -290,14 +333,11 @@ class CallPool:
                 reused = conn.used > 0
                 self._busy.add(conn)
                 try:
-                    futures = conn.send(data, len(bodies))
-                    if len(futures) == 1:
-                        try:
-                            answers: list[Response | BaseException] = [await futures[0]]
-                        except _Closed as exc:
-                            answers = [exc]
-                    else:
-                        answers = await asyncio.gather(*futures, return_exceptions=True)
+                    answers = await conn.send(data, len(bodies))
+                    first = answers[0]
+                    single = len(answers) == 1
+                    if single and isinstance(first, BaseException) and not isinstance(first, _Closed):
+                        raise first  # a single request's parse error is raised, as ever
                 except BaseException:
                     conn.abort()  # cancelled, timed out or broken: answers may still come; never reuse
                     raise
@@ -409,7 +449,7 @@ class CallPool:
         )
 
 
-P = TypeVar("P", bound=asyncio.Protocol)
+P = TypeVar("P", bound=asyncio.BaseProtocol)
 
 
 async def open_connection(
@@ -468,8 +508,10 @@ async def open_connection(
 
 
 def _decoded(response: Response, endpoint: Endpoint, path: str) -> Response:
+    if not response.body:  # e.g. every 202 of a call
+        return response
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("identity", "") or not response.body:
+    if encoding in ("identity", ""):
         return response
     if encoding not in ("gzip", "x-gzip", "deflate"):
         raise ProtocolError(

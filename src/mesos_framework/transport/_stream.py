@@ -9,7 +9,10 @@ context (building one reads the system's CA certificates: tens of
 milliseconds), and the stream costs no per-chunk machinery it does not use.
 
 Reading is flow-controlled: once more than `HIGH_WATER` bytes wait unread,
-the socket is paused until the reader has taken them.
+the socket is paused until the reader has taken them.  The socket is read
+into one buffer of the connection's (`READ_BUFFER` bytes, an
+`asyncio.BufferedProtocol`): asyncio's plain ``recv`` would allocate (and,
+above the allocator's mmap threshold, map and unmap) 256 KiB per read.
 """
 
 from __future__ import annotations
@@ -25,13 +28,15 @@ from mesos_framework.errors import ProtocolError, TLSError
 from mesos_framework.transport._calls import Resolver, _decoded, open_connection
 from mesos_framework.transport.endpoint import Endpoint
 
-__all__ = ["HIGH_WATER", "StreamResponse", "open_stream"]
+__all__ = ["HIGH_WATER", "READ_BUFFER", "StreamResponse", "open_stream"]
 
 #: Unread bytes above which the socket stops being read.
 HIGH_WATER = 4 * 1024 * 1024
+#: The size of a connection's read buffer (the most one read of the socket takes).
+READ_BUFFER = 256 * 1024
 
 
-class StreamResponse(asyncio.Protocol):
+class StreamResponse(asyncio.BufferedProtocol):
     """The answer to one request: status and headers once they arrived, then the body in chunks.
 
     ``headers`` has lower-case names.  `read_chunk()` returns the body's next
@@ -53,6 +58,7 @@ class StreamResponse(asyncio.Protocol):
         self.status = 0
         self.headers: dict[str, str] = {}
         self.closed = False
+        self._buffer = memoryview(bytearray(READ_BUFFER))
 
     # -- the answer ------------------------------------------------------------
 
@@ -109,13 +115,20 @@ class StreamResponse(asyncio.Protocol):
             self._transport.close()
         self._wake()
 
-    # -- asyncio.Protocol --------------------------------------------------
+    # -- asyncio.BufferedProtocol -------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # httptools hands out copies (`on_body`), so the buffer is free again on return.
+        self.data_received(self._buffer[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # pragma: no cover - never asked for

@@ -1,0 +1,104 @@
+"""What a fleet step asks its caller to do: the actions `Fleet` and `Claims` return, in order.
+
+Each is a plain frozen record; the scheduler carries them out (`Scheduler._apply`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mesos_framework.protocol._schema import mesos_pb2
+from mesos_framework.tasks.records import TaskRecord
+
+__all__ = [
+    "Action",
+    "Decline",
+    "Emit",
+    "Forget",
+    "Kill",
+    "LaunchOnOffer",
+    "Persist",
+    "Report",
+    "Slot",
+]
+
+#: An instance: ``(type name, serial)``.
+Slot = tuple[str, int]
+
+
+@dataclass(slots=True, frozen=True)
+class Persist:
+    """Write this record to the state store."""
+
+    record: TaskRecord
+
+
+@dataclass(slots=True, frozen=True)
+class Forget:
+    """Delete this task ID from the state store."""
+
+    task_id: str
+
+
+@dataclass(slots=True, frozen=True)
+class LaunchOnOffer:
+    """ACCEPT one offer with a LAUNCH of these tasks and a LAUNCH_GROUP per pod.
+
+    Their records are queued for the store before.
+    """
+
+    offer_id: mesos_pb2.OfferID
+    records: tuple[TaskRecord, ...]
+    task_infos: tuple[mesos_pb2.TaskInfo, ...]
+    groups: tuple[tuple[mesos_pb2.ExecutorInfo, tuple[mesos_pb2.TaskInfo, ...]], ...] = ()
+    #: Operations before the launches: RESERVE and CREATE for new claims, DESTROY and UNRESERVE.
+    before: tuple[mesos_pb2.Offer.Operation, ...] = ()
+
+    def operations(self) -> list[mesos_pb2.Offer.Operation]:
+        """The ACCEPT's operations: `before`, one LAUNCH of the tasks, one LAUNCH_GROUP per pod."""
+        ops: list[mesos_pb2.Offer.Operation] = list(self.before)
+        if self.task_infos:
+            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH)
+            op.launch.task_infos.extend(self.task_infos)
+            ops.append(op)
+        for executor, tasks in self.groups:
+            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH_GROUP)
+            op.launch_group.executor.CopyFrom(executor)
+            op.launch_group.task_group.tasks.extend(tasks)
+            ops.append(op)
+        return ops
+
+
+@dataclass(slots=True, frozen=True)
+class Kill:
+    """KILL a task (``reason`` is logged)."""
+
+    task_id: str
+    agent_id: str | None
+    reason: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class Decline:
+    """DECLINE offers with a filter of ``refuse_seconds``."""
+
+    offer_ids: tuple[mesos_pb2.OfferID, ...]
+    refuse_seconds: float
+
+
+@dataclass(slots=True, frozen=True)
+class Emit:
+    """Deliver an event to the listeners."""
+
+    name: str
+    record: TaskRecord
+
+
+@dataclass(slots=True, frozen=True)
+class Report:
+    """Report an error (logged and emitted as ``error``)."""
+
+    error: Exception
+
+
+Action = Persist | Forget | LaunchOnOffer | Kill | Decline | Emit | Report
