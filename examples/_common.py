@@ -10,15 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mesos_framework import Scheduler, TaskState
+from mesos_framework import MesosError, Scheduler, TaskState
 from mesos_framework.tasks import TaskRecord
 
 if TYPE_CHECKING:
@@ -163,17 +164,63 @@ async def cluster_url(
         yield cluster.url
 
 
-async def finish(scheduler: Scheduler, status: int) -> int:
-    """Tear the framework down (or only stop, failing, when not subscribed); log and return the status."""
-    log.info("== teardown")
-    if scheduler.connected:
-        await scheduler.teardown()
-        await scheduler.wait_closed()
-    else:
-        await scheduler.stop()
-        status = status or 1
-    log.info("done (exit status %d)", status)
-    return status
+class Outcome:
+    """How an example's steps went, as `run_steps` yields it: ``status`` 0, or 1 once one failed."""
+
+    def __init__(self) -> None:
+        self.status = 0
+
+    def fail(self, why: str) -> None:
+        """Log why the example failed and make its exit status 1."""
+        log.info("failed: %s", why)
+        self.status = 1
+
+
+@contextlib.asynccontextmanager
+async def run_steps(
+    *schedulers: Scheduler,
+    note: str = "",
+    teardown: bool = True,
+    failures: tuple[type[BaseException], ...] = (TimeoutError, MesosError),
+    cleanup: Callable[[], object] | None = None,
+    confirm: Callable[[str], Awaitable[bool]] | None = None,
+) -> AsyncIterator[Outcome]:
+    """Run an example's steps (the ``async with`` block), then end its framework and log the status.
+
+    A step that raises one of ``failures`` is logged (``failed: ...``) and fails the example;
+    anything else propagates, after the ending. The ending: ``cleanup()`` (a function or a
+    coroutine function), then each scheduler
+    still subscribed is torn down (Mesos kills its tasks; ``note`` ends the ``== teardown`` line,
+    ``{framework_id}`` in it replaced)
+    and one that is not is only stopped, failing the example; with ``teardown=False`` each is
+    only stopped (a subscribed framework fails over, its tasks keep running). ``confirm``, given
+    the framework ID, checks after a teardown that the master forgot the framework.
+    """
+    outcome = Outcome()
+    try:
+        yield outcome
+    except failures as exc:
+        outcome.fail(str(exc) or repr(exc))
+    finally:
+        if cleanup is not None and inspect.isawaitable(done := cleanup()):
+            await done
+        for scheduler in schedulers:
+            framework_id = scheduler.framework_id
+            if not teardown:
+                if scheduler.connected:
+                    log.info("== stopping without teardown: framework %s fails over", framework_id)
+                await scheduler.stop()
+            elif scheduler.connected:
+                log.info("== teardown%s", f": {note.format(framework_id=framework_id)}" if note else "")
+                await scheduler.teardown()
+                await scheduler.wait_closed()
+                if confirm is not None and not await confirm(framework_id or ""):
+                    outcome.fail("could not confirm the teardown with the master")
+            else:
+                log.info("== stopping: the framework is not subscribed")
+                await scheduler.stop()
+                outcome.status = 1
+        log.info("done (exit status %d)", outcome.status)
 
 
 def run_main(
@@ -181,7 +228,11 @@ def run_main(
     main_async: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
     argv: list[str] | None = None,
 ) -> int:
-    """Parse the options, set up logging and run the example's coroutine; its exit status."""
+    """Parse the options, set up logging and run the example's coroutine; its exit status
+    (130 when interrupted with Ctrl-C)."""
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
-    return asyncio.run(main_async(args))
+    try:
+        return asyncio.run(main_async(args))
+    except KeyboardInterrupt:
+        return 130

@@ -28,7 +28,7 @@ import asyncio
 import sys
 
 import aiohttp
-from _common import LiveView, arg_parser, configure_logging, log, report_errors
+from _common import LiveView, arg_parser, log, report_errors, run_main, run_steps
 
 from mesos_framework import MesosError, Scheduler
 
@@ -93,9 +93,20 @@ async def main_async(args: argparse.Namespace) -> int:
     def running(n: int) -> bool:
         return len(view.running(TYPE)) == n and len(scheduler.task_records(TYPE)) == n
 
-    await scheduler.start()
-    status = 0
-    try:
+    async def confirmed(framework_id: str) -> bool:
+        try:
+            return await confirm_torn_down(scheduler, framework_id)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("could not ask the master: %s", exc)
+            return False
+
+    async with run_steps(
+        scheduler,
+        note="Mesos kills the remaining tasks and forgets framework {framework_id}",
+        failures=(TimeoutError, OSError, MesosError),
+        confirm=confirmed,
+    ) as outcome:
+        await scheduler.start()
         log.info("== launching %d x %s", args.instances, TYPE)
         view.header()
         await view.wait_until(f"{args.instances} running tasks", lambda: running(args.instances), timeout)
@@ -120,30 +131,9 @@ async def main_async(args: argparse.Namespace) -> int:
         await scheduler.scale(TYPE, args.scale_down)
         await view.wait_until(f"{args.scale_down} running tasks", lambda: running(args.scale_down), timeout)
         view.table("scaled down")
-    except (TimeoutError, OSError, MesosError) as exc:
-        log.info("failed: %s", exc)
-        status = 1
-    finally:
-        framework_id = scheduler.framework_id
-        log.info("== teardown: Mesos kills the remaining tasks and forgets framework %s", framework_id)
-        if scheduler.connected:
-            await scheduler.teardown()
-            await scheduler.wait_closed()
-            try:
-                confirmed = await confirm_torn_down(scheduler, framework_id)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                log.info("could not ask the master: %s", exc)
-                confirmed = False
-            if not confirmed:
-                log.info("could not confirm the teardown with the master")
-                status = status or 1
-        else:
-            await scheduler.stop()
-            status = status or 1
-    if status == 0 and errors:
-        log.info("%d error(s) reported while running", len(errors))
-    log.info("done (exit status %d)", status)
-    return status
+        if errors:
+            log.info("%d error(s) reported while running", len(errors))
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,12 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-up", type=int, default=5, help="instances after scaling up (5)")
     parser.add_argument("--scale-down", type=int, default=2, help="instances after scaling down (2)")
     parser.add_argument("--step-timeout", type=float, default=60.0, help="seconds each step may take (60)")
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    try:
-        return asyncio.run(main_async(args))
-    except KeyboardInterrupt:
-        return 130
+    return run_main(parser, main_async, argv)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,9 @@ import os
 import signal
 import sys
 
-from _common import LiveView, arg_parser, configure_logging, log, report_errors
+from _common import LiveView, arg_parser, log, report_errors, run_main, run_steps
 
-from mesos_framework import MesosError, Scheduler
+from mesos_framework import Scheduler
 
 TYPE = "sleep"
 
@@ -58,27 +58,29 @@ async def main_async(args: argparse.Namespace) -> int:
     report_errors(scheduler)
     scheduler.on("subscribed", lambda sub: log.info("subscribed as framework %s", sub.framework_id.value))
 
-    await scheduler.start()  # reads ZooKeeper before it subscribes
-    zk_path = scheduler.options.zk_path
-    if scheduler.framework_id:
-        log.info(
-            "recovered framework %s with %d task(s) from ZooKeeper %s",
-            scheduler.framework_id,
-            len(scheduler.tasks),
-            zk_path,
-        )
-        for rec in scheduler.tasks:
-            log.info("  recovered %s %s (last known %s)", rec.name, rec.task_id, rec.state.short)
-    else:
-        log.info("no state in ZooKeeper %s: registering a new framework", zk_path)
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    status = 0
-    try:
+    async with run_steps(
+        scheduler, note="Mesos kills the tasks; the ZooKeeper state is cleared", teardown=args.teardown
+    ) as outcome:
+        await scheduler.start()  # reads ZooKeeper before it subscribes
+        zk_path = scheduler.options.zk_path
+        if scheduler.framework_id:
+            log.info(
+                "recovered framework %s with %d task(s) from ZooKeeper %s",
+                scheduler.framework_id,
+                len(scheduler.tasks),
+                zk_path,
+            )
+            for rec in scheduler.tasks:
+                log.info("  recovered %s %s (last known %s)", rec.name, rec.task_id, rec.state.short)
+        else:
+            log.info("no state in ZooKeeper %s: registering a new framework", zk_path)
+        # Recovered tasks show as running before the master confirms them: subscribe first.
+        await view.wait_until("the subscription", lambda: scheduler.connected, args.step_timeout)
         await view.wait_until(
             f"{args.instances} running tasks",
             lambda: len(view.running(TYPE)) == args.instances,
@@ -92,18 +94,7 @@ async def main_async(args: argparse.Namespace) -> int:
                     await stop.wait()
             except TimeoutError:
                 pass
-    except (TimeoutError, MesosError) as exc:
-        log.info("failed: %s", exc)
-        status = 1
-    if args.teardown:
-        log.info("== teardown: Mesos kills the tasks; the ZooKeeper state is cleared")
-        await scheduler.teardown()
-        await scheduler.wait_closed()
-    else:
-        log.info("stopping without teardown: framework %s fails over", scheduler.framework_id)
-        await scheduler.stop()
-    log.info("done (exit status %d)", status)
-    return status
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "--failover-timeout", type=float, default=3600.0, help="framework failover timeout in seconds"
     )
     parser.add_argument("--step-timeout", type=float, default=60.0, help="seconds to wait for the tasks")
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    return asyncio.run(main_async(args))
+    return run_main(parser, main_async, argv)
 
 
 if __name__ == "__main__":

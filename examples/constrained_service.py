@@ -22,9 +22,9 @@ import asyncio
 import sys
 from collections import Counter
 
-from _common import LiveView, arg_parser, cluster_url, finish, log, report_errors, run_main
+from _common import LiveView, arg_parser, cluster_url, log, report_errors, run_main, run_steps
 
-from mesos_framework import MesosError, Scheduler
+from mesos_framework import Scheduler
 from mesos_framework.local import AgentSpec
 
 RACKS = {"agent-1": "r1", "agent-2": "r1", "agent-3": "r2"}
@@ -66,7 +66,6 @@ AGENTS = [AgentSpec(hostname=host, attributes={"rack": rack}) for host, rack in 
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    status = 0
     if args.master == "local":
         log.info("local cluster: %s", ", ".join(f"{h} (rack {r})" for h, r in RACKS.items()))
     async with cluster_url(args.master, AGENTS, allocation_interval=0.2) as master:
@@ -81,8 +80,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 and len(view.running("db")) == 2
             )
 
-        await scheduler.start()
-        try:
+        async with run_steps(scheduler) as outcome:
+            await scheduler.start()
             await view.wait_until("the service", lambda: settled(3), args.step_timeout)
             for type_name in ("web", "cache", "db"):
                 log.info("%s on: %s", type_name, view.hosts(type_name))
@@ -98,12 +97,7 @@ async def main_async(args: argparse.Namespace) -> int:
             if args.run_for:
                 log.info("running for %gs", args.run_for)
                 await asyncio.sleep(args.run_for)
-        except (TimeoutError, MesosError) as exc:
-            log.info("failed: %s", exc)
-            status = 1
-        finally:
-            status = await finish(scheduler, status)
-    return status
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:

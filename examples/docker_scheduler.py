@@ -31,9 +31,9 @@ import json
 import sys
 from typing import Any
 
-from _common import LiveView, arg_parser, configure_logging, log
+from _common import LiveView, arg_parser, log, run_main, run_steps
 
-from mesos_framework import MesosError, Scheduler, TaskState
+from mesos_framework import Scheduler, TaskState
 from mesos_framework.errors import RestartsExhausted
 from mesos_framework.protocol import to_dict
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
@@ -131,33 +131,20 @@ async def main_async(args: argparse.Namespace) -> int:
     scheduler.on("update", on_update)
     scheduler.on("error", on_error)
 
-    await scheduler.start()
-    status = 0
-    try:
+    async with run_steps(scheduler) as outcome:
+        await scheduler.start()
         await view.wait_until(
             "every instance to run or be given up",
             lambda: len(view.running()) == total or len(given_up) == total,
             args.step_timeout,
         )
         if len(given_up) == total:
-            log.info("the cluster could not start the containers: %s", failures[-1] if failures else "?")
-            status = 1
+            outcome.fail(f"the cluster could not start the containers: {failures[-1] if failures else '?'}")
         else:
             view.table("running")
             log.info("running for %gs", args.run_for)
             await asyncio.sleep(args.run_for)
-    except (TimeoutError, MesosError) as exc:
-        log.info("failed: %s", exc)
-        status = 1
-    finally:
-        log.info("== teardown")
-        if scheduler.connected:
-            await scheduler.teardown()
-            await scheduler.wait_closed()
-        else:
-            await scheduler.stop()
-    log.info("done (exit status %d)", status)
-    return status
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,9 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="also print each ACCEPT call as JSON")
     parser.add_argument("--step-timeout", type=float, default=120.0, help="seconds to wait for the tasks")
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    return asyncio.run(main_async(args))
+    return run_main(parser, main_async, argv)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ shuts the executors down.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-from _common import LiveView, arg_parser, configure_logging, log, report_errors
+from _common import LiveView, arg_parser, log, report_errors, run_main, run_steps
 
-from mesos_framework import MesosError, Scheduler, TaskState, mesos
+from mesos_framework import Scheduler, TaskState, mesos
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.tasks import TaskRecord
 
@@ -86,30 +85,17 @@ async def main_async(args: argparse.Namespace) -> int:
     scheduler.on("task_launched", on_launched)
     scheduler.on("update", on_update)
 
-    await scheduler.start()
-    status = 0
-    try:
+    async with run_steps(scheduler, note="the agent shuts the executors down") as outcome:
+        await scheduler.start()
         await view.wait_until(
             f"{args.instances} finished tasks",
             lambda: len(finished) == args.instances and not scheduler.tasks,
             args.countdown + args.step_timeout,
         )
         log.info("%d task(s) finished, %d pong(s) received", len(finished), len(pongs))
-    except (TimeoutError, MesosError) as exc:
-        log.info("failed: %s", exc)
-        status = 1
-    finally:
-        log.info("== teardown: the agent shuts the executors down")
-        if scheduler.connected:
-            await scheduler.teardown()
-            await scheduler.wait_closed()
-        else:
-            await scheduler.stop()
-            status = 1
-    if errors:
-        status = status or 1
-    log.info("done (exit status %d)", status)
-    return status
+        if errors:
+            outcome.fail(f"{len(errors)} error(s) reported while running")
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=2, help="tasks to run (2)")
     parser.add_argument("--countdown", type=int, default=3, help="seconds each task counts down (3)")
     parser.add_argument("--step-timeout", type=float, default=60.0, help="extra seconds to wait")
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    return asyncio.run(main_async(args))
+    return run_main(parser, main_async, argv)
 
 
 if __name__ == "__main__":

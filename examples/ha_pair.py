@@ -29,9 +29,9 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 
-from _common import arg_parser, configure_logging, log, report_errors
+from _common import arg_parser, log, report_errors, run_main, run_steps
 
-from mesos_framework import MesosError, Scheduler
+from mesos_framework import Scheduler
 from mesos_framework.scheduler import HighAvailability
 from mesos_framework.tasks import TaskState
 
@@ -95,10 +95,9 @@ async def wait_for(what: str, predicate: object, timeout: float) -> None:  # noq
 async def main_async(args: argparse.Namespace) -> int:
     async with master_url(args.master) as master:
         replicas = {name: replica(args, master, name) for name in ("replica-a", "replica-b")}
-        for scheduler in replicas.values():
-            await scheduler.start()
-        status = 0
-        try:
+        async with run_steps(*replicas.values(), teardown=False) as outcome:
+            for scheduler in replicas.values():
+                await scheduler.start()
 
             def leader() -> str | None:
                 found = [n for n, s in replicas.items() if s.leading and s.connected]
@@ -136,14 +135,7 @@ async def main_async(args: argparse.Namespace) -> int:
             log.info("== teardown: Mesos kills the tasks; the ZooKeeper state is cleared")
             await replicas[second].teardown()
             await replicas[second].wait_closed()
-        except (TimeoutError, MesosError) as exc:
-            log.info("failed: %r", exc)
-            status = 1
-        finally:
-            for scheduler in replicas.values():
-                await scheduler.stop()
-    log.info("done (exit status %d)", status)
-    return status
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,9 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=2, help="sleep instances (2)")
     parser.add_argument("--session-timeout", type=float, default=4.0, help="ZooKeeper session timeout (4 s)")
     parser.add_argument("--step-timeout", type=float, default=60.0, help="seconds to wait for each step")
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    return asyncio.run(main_async(args))
+    return run_main(parser, main_async, argv)
 
 
 if __name__ == "__main__":

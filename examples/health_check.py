@@ -26,9 +26,9 @@ from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 import aiohttp
-from _common import LiveView, arg_parser, configure_logging, log, report_errors
+from _common import LiveView, arg_parser, log, report_errors, run_main, run_steps
 
-from mesos_framework import MesosError, Scheduler, TaskHealthHelper, TaskState
+from mesos_framework import Scheduler, TaskHealthHelper, TaskState
 from mesos_framework.tasks import TaskRecord
 
 SERVER = """
@@ -153,10 +153,9 @@ async def main_async(args: argparse.Namespace) -> int:
         for rec in view.running("web"):
             log.info("  %s healthy on port %d", rec.name, rec.ports[0])
 
-    await scheduler.start()
-    helper.setup_health_check()
-    status = 0
-    try:
+    async with run_steps(scheduler, cleanup=helper.close) as outcome:
+        await scheduler.start()
+        helper.setup_health_check()
         await view.wait_until(
             "2 running web servers", lambda: len(view.running("web")) == 2, args.step_timeout
         )
@@ -181,20 +180,7 @@ async def main_async(args: argparse.Namespace) -> int:
             args.step_timeout,
         )
         await until_healthy("the replacement to be healthy")
-    except (TimeoutError, MesosError) as exc:
-        log.info("failed: %s", exc)
-        status = 1
-    finally:
-        await helper.close()
-        log.info("== teardown")
-        if scheduler.connected:
-            await scheduler.teardown()
-            await scheduler.wait_closed()
-        else:
-            await scheduler.stop()
-            status = 1
-    log.info("done (exit status %d)", status)
-    return status
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,9 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between health checks (0.5)")
     parser.add_argument("--step-timeout", type=float, default=60.0, help="seconds each step may take")
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    return asyncio.run(main_async(args))
+    return run_main(parser, main_async, argv)
 
 
 if __name__ == "__main__":

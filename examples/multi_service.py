@@ -26,9 +26,9 @@ import functools
 import sys
 
 import aiohttp
-from _common import LiveView, arg_parser, configure_logging, log, report_errors
+from _common import LiveView, arg_parser, log, report_errors, run_main, run_steps
 
-from mesos_framework import MesosError, Scheduler
+from mesos_framework import Scheduler
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.scheduler import ScalingNotAllowed
 
@@ -103,9 +103,8 @@ async def main_async(args: argparse.Namespace) -> int:
         )
 
     timeout = args.step_timeout
-    await scheduler.start()
-    status = 0
-    try:
+    async with run_steps(scheduler) as outcome:
+        await scheduler.start()
         await view.wait_until("the service", lambda: settled(2, args.taskmanagers), timeout)
         log.info("launch order (by priority): %s", " ".join(order))
         view.table("service up")
@@ -113,7 +112,7 @@ async def main_async(args: argparse.Namespace) -> int:
             log.info("  %s ports: %s", rec.name, " ".join(f"PORT{i}={p}" for i, p in enumerate(rec.ports)))
         answered = await check_web_uis(scheduler)
         if answered != 2:
-            status = 1
+            outcome.fail(f"{answered} of 2 web UIs answered")
 
         for target in (args.scale_up, args.scale_down):
             log.info("== scaling taskmanager to %d", target)
@@ -126,23 +125,11 @@ async def main_async(args: argparse.Namespace) -> int:
         except ScalingNotAllowed as exc:
             log.info("scaling jobmanager refused, as configured: %s", exc)
         else:
-            status = 1
+            outcome.fail("scaling jobmanager was not refused")
         if args.run_for:
             log.info("running for %gs", args.run_for)
             await asyncio.sleep(args.run_for)
-    except (TimeoutError, MesosError) as exc:
-        log.info("failed: %s", exc)
-        status = 1
-    finally:
-        log.info("== teardown")
-        if scheduler.connected:
-            await scheduler.teardown()
-            await scheduler.wait_closed()
-        else:
-            await scheduler.stop()
-            status = 1
-    log.info("done (exit status %d)", status)
-    return status
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-down", type=int, default=1, help="task managers after scaling down (1)")
     parser.add_argument("--run-for", type=float, default=0.0, help="seconds to keep running before teardown")
     parser.add_argument("--step-timeout", type=float, default=60.0, help="seconds each step may take")
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    return asyncio.run(main_async(args))
+    return run_main(parser, main_async, argv)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import LiveView, arg_parser, cluster_url, finish, log, report_errors, run_main
+from _common import LiveView, arg_parser, cluster_url, log, report_errors, run_main, run_steps
 
-from mesos_framework import MesosError, Scheduler
+from mesos_framework import Scheduler
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.tasks import TaskRecord, TaskState
 
@@ -76,7 +76,6 @@ def containers(rec: TaskRecord) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    status = 0
     trigger = Path(tempfile.mkdtemp(prefix="pod-service-")) / "crash"
     async with cluster_url(args.master, allocation_interval=0.2) as master:
         scheduler = build_scheduler(master, trigger)
@@ -95,8 +94,10 @@ async def main_async(args: argparse.Namespace) -> int:
             pods = view.running("app")
             return len(pods) == count and all(r.healthy for r in pods)
 
-        await scheduler.start()
-        try:
+        async with run_steps(
+            scheduler, cleanup=lambda: shutil.rmtree(trigger.parent, ignore_errors=True)
+        ) as outcome:
+            await scheduler.start()
             await view.wait_until("two healthy pods", lambda: up(2), args.step_timeout)
             first = {r.serial: r.task_id for r in view.running("app")}
             for rec in view.running("app"):
@@ -127,13 +128,7 @@ async def main_async(args: argparse.Namespace) -> int:
             log.info("scaled to 3: %d pods running", len(view.running("app")))
             if args.run_for:
                 await asyncio.sleep(args.run_for)
-        except (TimeoutError, MesosError) as exc:
-            log.info("failed: %s", exc)
-            status = 1
-        finally:
-            status = await finish(scheduler, status)
-            shutil.rmtree(trigger.parent, ignore_errors=True)
-    return status
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:

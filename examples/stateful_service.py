@@ -23,9 +23,9 @@ import shlex
 import sys
 
 import aiohttp
-from _common import LiveView, arg_parser, cluster_url, finish, log, report_errors, run_main
+from _common import LiveView, arg_parser, cluster_url, log, report_errors, run_main, run_steps
 
-from mesos_framework import MesosError, Scheduler
+from mesos_framework import Scheduler
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
 from mesos_framework.tasks import TaskRecord
 
@@ -75,7 +75,6 @@ async def journal(rec: TaskRecord, timeout: float) -> list[str]:  # noqa: ASYNC1
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    status = 0
     async with cluster_url(args.master, allocation_interval=0.2) as master:
         scheduler = build_scheduler(master, args.role)
         view = LiveView(scheduler)
@@ -95,8 +94,8 @@ async def main_async(args: argparse.Namespace) -> int:
             running = view.running("store")
             return running[0] if running else None
 
-        await scheduler.start()
-        try:
+        async with run_steps(scheduler) as outcome:
+            await scheduler.start()
             await view.wait_until("the store to run", lambda: store() is not None, args.step_timeout)
             first = store()
             assert first is not None
@@ -130,15 +129,10 @@ async def main_async(args: argparse.Namespace) -> int:
             if finished[unreserve] == "OPERATION_FINISHED":
                 log.info("volume destroyed and resources unreserved")
             else:
-                status = 1
+                outcome.fail(f"unreserving ended {finished[unreserve]}")
             if args.run_for:
                 await asyncio.sleep(args.run_for)
-        except (TimeoutError, MesosError) as exc:
-            log.info("failed: %s", exc)
-            status = 1
-        finally:
-            status = await finish(scheduler, status)
-    return status
+    return outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:

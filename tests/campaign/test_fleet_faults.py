@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from mesos_framework.scheduler import Scheduler
 from mesos_framework.tasks import TaskState
 from tests.campaign.counts import Counts, figure, kill_pids, pid_command, running_ids, running_instances
 from tests.integration.scheduler_helpers import Recorder, active_framework_ids, cmd, master_tasks, until
+from tests.support.cluster_death import alive
 
 pytestmark = pytest.mark.local_cluster(status_update_retry=0.5, allocation_interval=0.2)
 
@@ -32,18 +32,6 @@ FAST = {
     "restart_backoff_minimum": 0.1,
     "restart_backoff_maximum": 0.5,
 }
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 async def test_several_frameworks_at_once_finish_each_task_exactly_once(local_cluster: LocalCluster) -> None:
@@ -138,7 +126,7 @@ async def test_teardown_while_launches_are_in_flight_leaves_nothing_running(
     assert await master_tasks(local_cluster.url, framework_id) == {}
     # Every task process that started is gone (the agent killed them), none left behind.
     await until(
-        lambda: not any(_alive(int(p)) for p in pid_file.read_text().split()),
+        lambda: not any(alive(int(p)) for p in pid_file.read_text().split()),
         what=lambda: f"task processes ended: {pid_file.read_text().split()}",
     )
 

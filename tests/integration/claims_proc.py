@@ -7,12 +7,12 @@ instance with a persistent volume (``db``), and prints one JSON line per interes
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 from mesos_framework.scheduler import Scheduler
 from mesos_framework.tasks import TaskState
+from tests.support.json_procs import FAST_BACKOFF, say
 
 
 def main() -> None:
@@ -25,9 +25,7 @@ def main() -> None:
         state_store=store,
         roles=["claims"],
         capabilities=["RESERVATION_REFINEMENT"],
-        exponential_backoff_minimum=0.1,
-        exponential_backoff_maximum=0.5,
-        restart_backoff_minimum=0.1,
+        **FAST_BACKOFF,
         refuse_seconds=0.2,
         tasks={
             "app": {
@@ -43,9 +41,6 @@ def main() -> None:
             },
         },
     )
-
-    def say(**fields: Any) -> None:
-        print(json.dumps(fields), flush=True)
 
     scheduler.on("subscribed", lambda sub: say(event="subscribed", framework_id=sub.framework_id.value))
     scheduler.on(

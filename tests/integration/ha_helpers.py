@@ -3,57 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import sys
 import time
 from collections import Counter
 from typing import Any
 
 from kazoo.client import KazooClient
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support.json_procs import JsonLinesProcess
 
 
-class Replica:
+class Replica(JsonLinesProcess):
     """One replica subprocess and the JSON lines it printed."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.pid = proc.pid
-        self.lines: list[dict[str, Any]] = []
+        super().__init__(proc)
         self.killed_at: float | None = None
-        self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
     async def spawn(
         cls, master: str, zk: str, name: str, instances: int, session_timeout: float = 2.0
     ) -> Replica:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.integration.ha_proc",
-            master,
-            zk,
-            name,
-            str(instances),
-            str(session_timeout),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
+        return await cls.start(
+            "tests.integration.ha_proc", master, zk, name, str(instances), str(session_timeout)
         )
-        return cls(proc)
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        async for raw in self.proc.stdout:
-            try:
-                self.lines.append(json.loads(raw))
-            except ValueError:
-                continue
-
-    def events(self, name: str) -> list[dict[str, Any]]:
-        return [line for line in self.lines if line.get("event") == name]
 
     @property
     def alive(self) -> bool:
@@ -69,10 +42,6 @@ class Replica:
     def elections(self) -> int:
         return len(self.events("elected"))
 
-    def running(self) -> list[tuple[str, str]]:
-        found = self.events("running")
-        return [tuple(t) for t in found[-1]["tasks"]] if found else []  # type: ignore[misc]
-
     def reconciled(self, since: float) -> bool:
         """Its latest report (after `since`) has every instance running."""
         found = [e for e in self.events("running") if e["t"] >= since]
@@ -81,9 +50,7 @@ class Replica:
     async def sigkill(self) -> None:
         if self.proc.returncode is None:
             self.killed_at = time.time()
-            self.proc.send_signal(signal.SIGKILL)
-            await self.proc.wait()
-        await self._reader
+        await super().sigkill()
 
     async def sigterm(self) -> int:
         if self.proc.returncode is None:

@@ -3,22 +3,20 @@
 ``python -m tests.integration.ha_proc MASTER ZK NAME INSTANCES [SESSION_TIMEOUT]`` runs one
 replica of framework NAME (state in ZooKeeper under ``/ha-NAME``, election at
 ``/ha-NAME-leader``) with INSTANCES ``web`` tasks and prints one JSON line per interesting
-event on stdout, each with ``t`` (`time.time()`) and the replica's ``pid``. SIGUSR1 scales
+event on stdout (`tests.support.json_procs.report`, and its elections and calls), each with
+``t`` (`time.time()`) and the replica's ``pid``. SIGUSR1 scales
 ``web`` to INSTANCES + 2 at run time (on the leader).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import sys
-import time
-from typing import Any
 
 from mesos_framework.scheduler import HighAvailability, Scheduler
-from mesos_framework.tasks import TaskState
+from tests.support.json_procs import FAST_BACKOFF, report, web_tasks
+from tests.support.json_procs import say_stamped as say
 
 #: The calls whose sending a replica reports (each one is "acting").
 CALLS = (
@@ -45,23 +43,10 @@ def main() -> None:
         zk_url=zk,
         zk_prefix="/ha-",
         ha=HighAvailability(zk, f"/ha-{name}-leader", session_timeout=session_timeout),
-        exponential_backoff_minimum=0.1,
-        exponential_backoff_maximum=0.5,
-        restart_backoff_minimum=0.1,
+        **FAST_BACKOFF,
         reconcile_retry_minimum=0.5,
-        tasks={
-            "web": {
-                "instances": instances,
-                "allowScaling": True,
-                "command": {"value": "sleep 300", "shell": True},
-                "resources": {"cpus": 0.1, "mem": 16},
-            }
-        },
+        tasks=web_tasks(instances, allowScaling=True),
     )
-    pid = os.getpid()
-
-    def say(**fields: Any) -> None:
-        print(json.dumps({"t": time.time(), "pid": pid, **fields}), flush=True)
 
     def elected(node: str) -> None:
         elector = scheduler._elector
@@ -77,29 +62,9 @@ def main() -> None:
     scheduler.on("leader_elected", elected)
     scheduler.on("became_standby", lambda: say(event="standby"))
     scheduler.on("leadership_lost", lambda node: say(event="lost", node=node))
-    scheduler.on("subscribed", lambda sub: say(event="subscribed", framework_id=sub.framework_id.value))
     for call in CALLS:
         scheduler.on(f"sent_{call}", lambda _c, call=call: say(event="call", call=call))
-    scheduler.on(
-        "sent_accept",
-        lambda call: [
-            say(event="launch", task_id=t.task_id.value, name=t.name)
-            for op in call.accept.operations
-            for t in op.launch.task_infos
-        ],
-    )
-    scheduler.on("sent_kill", lambda call: say(event="kill", task_id=call.kill.task_id.value))
-    scheduler.on("error", lambda exc: say(event="error", error=repr(exc)))
-
-    def tasks_changed(*_: Any) -> None:
-        running = sorted(
-            (r.name, r.task_id)
-            for r in scheduler.tasks
-            if r.state == TaskState.TASK_RUNNING and not r.restarting
-        )
-        say(event="running", tasks=running)
-
-    scheduler.on("update", tasks_changed)
+    report(scheduler, say)
 
     async def scale() -> None:
         try:

@@ -4,9 +4,7 @@ the running pod and the task on its volume, and launches, reserves and kills not
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -14,27 +12,14 @@ import pytest
 
 from mesos_framework.local import LocalCluster
 from tests.integration.scheduler_helpers import until
-from tests.integration.test_scheduler_recovery import ROOT, Proc
+from tests.support.json_procs import JsonLinesProcess as Proc
+from tests.support.json_procs import json_lines_process
 
 pytestmark = pytest.mark.local_cluster(status_update_retry=0.5, allocation_interval=0.2)
 
 
-@asynccontextmanager
-async def claims_process(master: str, store: str) -> AsyncIterator[Proc]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.integration.claims_proc",
-        master,
-        store,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    p = Proc(proc)
-    try:
-        yield p
-    finally:
-        await p.sigkill()
+def claims_process(master: str, store: str) -> AbstractAsyncContextManager[Proc]:
+    return json_lines_process("tests.integration.claims_proc", master, store)
 
 
 def running(p: Proc) -> list[list[Any]]:

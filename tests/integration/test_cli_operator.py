@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -42,26 +43,46 @@ async def cluster() -> AsyncIterator[LocalCluster]:
         yield c
 
 
-@pytest_asyncio.fixture
-async def task(cluster: LocalCluster) -> AsyncIterator[tuple[RawScheduler, str]]:
+@asynccontextmanager
+async def running_task(cluster: LocalCluster, command: str) -> AsyncIterator[tuple[RawScheduler, str, str]]:
+    """A framework with one task of ``command``, RUNNING: the scheduler, task ID and agent ID."""
     async with aiohttp.ClientSession() as http:
         s = RawScheduler(cluster.url, http)
         try:
             await s.subscribe(framework_info("cli-operator"))
             offer = (await s.offers())[0]
-            task_id = await s.launch(
-                offer, {"value": "echo out-line; echo err-line >&2; sleep 10; echo later"}
-            )
+            task_id = await s.launch(offer, {"value": command})
             while (st := await s.update(task_id))["state"] != "TASK_RUNNING":
                 await s.ack(st)
             await s.ack(st)
-            yield s, task_id
+            yield s, task_id, offer["agent_id"]["value"]
         finally:
             await s.teardown()
 
 
-async def test_state_agents_frameworks_tasks(cluster: LocalCluster, task: tuple[RawScheduler, str]) -> None:
-    s, task_id = task
+@pytest_asyncio.fixture
+async def task(cluster: LocalCluster) -> AsyncIterator[tuple[RawScheduler, str]]:
+    """A task that writes to stdout and stderr and ends after 10 s (for ``logs --follow``)."""
+    command = "echo out-line; echo err-line >&2; sleep 10; echo later"
+    async with running_task(cluster, command) as (s, task_id, _):
+        yield s, task_id
+
+
+@pytest_asyncio.fixture
+async def long_task(cluster: LocalCluster) -> AsyncIterator[tuple[RawScheduler, str]]:
+    """A task that runs until the test is over, however slow the machine: killed at the end."""
+    async with running_task(cluster, "exec sleep 3600") as (s, task_id, agent_id):
+        yield s, task_id
+        await s.call("KILL", kill={"task_id": {"value": task_id}, "agent_id": {"value": agent_id}})
+        while (st := await s.update(task_id))["state"] != "TASK_KILLED":
+            await s.ack(st)
+
+
+async def test_state_agents_frameworks_tasks(
+    cluster: LocalCluster, long_task: tuple[RawScheduler, str]
+) -> None:
+    # The task outlives every command below (a slow CLI start must not see it FINISHED).
+    s, task_id = long_task
     host_port = cluster.url.removeprefix("http://")
     code, out, err = await cli("state", "--master", host_port)
     assert code == 0, err

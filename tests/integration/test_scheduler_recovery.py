@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 from kazoo.client import KazooClient
 
 from mesos_framework.local import LocalCluster
 from tests.integration.scheduler_helpers import master_tasks, until
+from tests.support.json_procs import JsonLinesProcess, json_lines_process
 from tests.support.zookeeper import ZooKeeperServer
 
 pytestmark = [
@@ -23,56 +19,11 @@ pytestmark = [
     pytest.mark.local_cluster(status_update_retry=0.5, allocation_interval=0.2),
 ]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+Proc = JsonLinesProcess
 
 
-class Proc:
-    """A scheduler subprocess and the JSON lines it printed."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.lines: list[dict[str, Any]] = []
-        self._reader = asyncio.ensure_future(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        async for raw in self.proc.stdout:
-            try:
-                self.lines.append(json.loads(raw))
-            except ValueError:
-                continue
-
-    def events(self, name: str) -> list[dict[str, Any]]:
-        return [line for line in self.lines if line.get("event") == name]
-
-    def running(self) -> list[tuple[str, str]]:
-        found = self.events("running")
-        return [tuple(t) for t in found[-1]["tasks"]] if found else []  # type: ignore[misc]
-
-    async def sigkill(self) -> None:
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGKILL)
-            await self.proc.wait()
-        await self._reader
-
-
-@asynccontextmanager
-async def scheduler_process(master: str, zk: str, instances: int) -> AsyncIterator[Proc]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.integration.scheduler_proc",
-        master,
-        zk,
-        str(instances),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    p = Proc(proc)
-    try:
-        yield p
-    finally:
-        await p.sigkill()
+def scheduler_process(master: str, zk: str, instances: int) -> AbstractAsyncContextManager[Proc]:
+    return json_lines_process("tests.integration.scheduler_proc", master, zk, str(instances))
 
 
 async def test_sigkill_and_restart_adopts_kills_and_relaunches(

@@ -6,37 +6,21 @@ The master shows the same tasks running, none completed, none launched again.
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
 from tests.integration.scheduler_helpers import master_json, master_tasks, until
-from tests.integration.test_scheduler_recovery import ROOT, Proc
+from tests.support.json_procs import JsonLinesProcess as Proc
+from tests.support.json_procs import json_lines_process
 from tests.support.real_mesos import RealMesos
 
 pytestmark = pytest.mark.real_mesos
 
 
-@asynccontextmanager
-async def scheduler_process(master: str, store: str, instances: int) -> AsyncIterator[Proc]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.integration.scheduler_proc",
-        master,
-        store,
-        str(instances),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    p = Proc(proc)
-    try:
-        yield p
-    finally:
-        await p.sigkill()
+def scheduler_process(master: str, store: str, instances: int) -> AbstractAsyncContextManager[Proc]:
+    return json_lines_process("tests.integration.scheduler_proc", master, store, str(instances))
 
 
 async def completed_tasks(url: str, framework_id: str) -> list[str]:

@@ -799,10 +799,15 @@ class Fleet:
     def kill_task(self, task: str | TaskRecord, *, restart: bool = False) -> list[Action]:
         """Kill a tracked task; its instance is stopped unless `restart` (then relaunched at once)."""
         rec = self.find(task)
-        if not restart:
-            self.completed.setdefault((rec.type_name, rec.serial), None)
+        slot = (rec.type_name, rec.serial)
+        actions: list[Action] = []
+        if restart:
+            # A stopped instance whose task is still ending (TASK_KILLING) starts again too.
+            self._uncomplete(slot, actions)
+        else:
+            self.completed.setdefault(slot, None)
         rec.killing = True
-        return [Persist(rec), *_kills(rec, "asked")]
+        return [*actions, Persist(rec), *_kills(rec, "asked")]
 
     def stop_instance(self, instance: str | TaskRecord, now: float) -> list[Action]:
         """Stop an instance: kill its task, or cancel its coming restart; it stays stopped."""

@@ -20,18 +20,10 @@ if TYPE_CHECKING:
         build_task_info,
         match_offers,
     )
+    from mesos_framework.tasks.pods import ContainerSpec, PersistentVolume, PodSpec
     from mesos_framework.tasks.records import TaskRecord, TaskTable
-    from mesos_framework.tasks.resources import ResourceKey, Resources
-    from mesos_framework.tasks.spec import (
-        ContainerSpec,
-        PersistentVolume,
-        PodSpec,
-        PortMapping,
-        TaskResources,
-        TaskSpec,
-        parse_task_id,
-        serial_env_name,
-    )
+    from mesos_framework.tasks.resources import ResourceKey, Resources, TaskResources
+    from mesos_framework.tasks.spec import PortMapping, TaskSpec, parse_task_id, serial_env_name
     from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy, TaskState
 
 __all__ = [
@@ -75,18 +67,10 @@ if not TYPE_CHECKING:
                 "build_task_info",
                 "match_offers",
             ],
+            "mesos_framework.tasks.pods": ["ContainerSpec", "PersistentVolume", "PodSpec"],
             "mesos_framework.tasks.records": ["TaskRecord", "TaskTable"],
-            "mesos_framework.tasks.resources": ["ResourceKey", "Resources"],
-            "mesos_framework.tasks.spec": [
-                "ContainerSpec",
-                "PersistentVolume",
-                "PodSpec",
-                "PortMapping",
-                "TaskResources",
-                "TaskSpec",
-                "parse_task_id",
-                "serial_env_name",
-            ],
+            "mesos_framework.tasks.resources": ["ResourceKey", "Resources", "TaskResources"],
+            "mesos_framework.tasks.spec": ["PortMapping", "TaskSpec", "parse_task_id", "serial_env_name"],
             "mesos_framework.tasks.state": ["DEFAULT_RESTART_STATES", "RestartPolicy", "TaskState"],
         },
     )

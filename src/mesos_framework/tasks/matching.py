@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks import ranges as rng
 from mesos_framework.tasks.constraints import ConstraintTracker, Placement, offer_values
+from mesos_framework.tasks.pods import ContainerSpec
 from mesos_framework.tasks.resources import ResourceKey, Resources
-from mesos_framework.tasks.spec import ContainerSpec, TaskSpec, serial_env_name
+from mesos_framework.tasks.spec import TaskSpec, serial_env_name
 
 __all__ = [
     "CLAIM_LABEL",

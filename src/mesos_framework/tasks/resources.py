@@ -21,7 +21,7 @@ from mesos_framework.errors import ResourceError
 from mesos_framework.protocol._schema import mesos_pb2
 from mesos_framework.tasks import ranges as rng
 
-__all__ = ["ResourceKey", "Resources", "from_milli", "to_milli"]
+__all__ = ["ResourceKey", "Resources", "TaskResources", "from_milli", "to_milli"]
 
 _SCALAR = mesos_pb2.Value.SCALAR
 _RANGES = mesos_pb2.Value.RANGES
@@ -401,3 +401,38 @@ class Resources:
     def to_protos(self) -> list[mesos_pb2.Resource]:
         """Mesos ``Resource`` messages, one per identity."""
         return [key.to_proto(amount) for key, amount in self._items.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResources:
+    """What one instance needs. ``ports`` counts all host ports, ``fixed_ports`` included."""
+
+    cpus: float
+    mem: float
+    disk: float = 0.0
+    gpus: float = 0.0
+    ports: int = 0
+    fixed_ports: tuple[int, ...] = ()
+
+    def scalars_milli(self) -> tuple[tuple[str, int], ...]:
+        """The non-zero scalar demands in thousandths, e.g. ``(("cpus", 500), ("mem", 128000))``."""
+        return tuple(
+            (name, to_milli(v))
+            for name, v in (("cpus", self.cpus), ("mem", self.mem), ("disk", self.disk), ("gpus", self.gpus))
+            if v > 0
+        )
+
+    @property
+    def dynamic_ports(self) -> int:
+        """How many host ports are picked freely from the offer."""
+        return self.ports - len(self.fixed_ports)
+
+    def __add__(self, other: TaskResources) -> TaskResources:
+        return TaskResources(
+            cpus=self.cpus + other.cpus,
+            mem=self.mem + other.mem,
+            disk=self.disk + other.disk,
+            gpus=self.gpus + other.gpus,
+            ports=self.ports + other.ports,
+            fixed_ports=self.fixed_ports + other.fixed_ports,
+        )

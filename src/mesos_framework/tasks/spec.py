@@ -4,27 +4,43 @@ A `TaskSpec` describes one task *type* (``web``) whose instances are
 named ``web-1`` ... ``web-N``. Build it directly or with
 `TaskSpec.from_dict()` from the seed's option format (camelCase or
 snake_case keys); every error names the option path, such as
-``tasks.web.resources.cpus``.
+``tasks.web.resources.cpus``. A pod's containers and an instance's persistent
+volumes are specs of their own, in `mesos_framework.tasks.pods`.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from google.protobuf.message import Message
-
-from mesos_framework import protocol as _protocol
-from mesos_framework.errors import ConfigurationError, MessageError
+from mesos_framework.errors import ConfigurationError
 from mesos_framework.protocol._schema import mesos_pb2
-from mesos_framework.tasks._numbers import check_message_numbers
+from mesos_framework.tasks._checks import (
+    MAX_PORTS,
+    MAX_SCALAR,
+    MAX_SECONDS,
+    check_command,
+    check_env,
+    check_health,
+    check_raw_numbers,
+    check_resources,
+    health_message,
+    in_range,
+    message,
+    number,
+    parse_environment,
+    parse_resources,
+)
 from mesos_framework.tasks.constraints import Constraint, parse_constraints
-from mesos_framework.tasks.resources import to_milli
+from mesos_framework.tasks.pods import ContainerSpec, PersistentVolume, PodSpec
+from mesos_framework.tasks.resources import TaskResources
 
+# Defined elsewhere but still importable from here, as before the pod and volume specs moved
+# out: MAX_PORTS, MAX_SCALAR (tasks._checks), ContainerSpec, PersistentVolume, PodSpec
+# (tasks.pods) and TaskResources (tasks.resources).
 __all__ = [
     "MAX_INSTANCES",
     "MAX_PORTS",
@@ -40,91 +56,11 @@ __all__ = [
     "serial_env_name",
 ]
 
-M = TypeVar("M", bound=Message)
-
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
-#: A pod container's name: it ends its Mesos task ID (``<pod task ID>.<name>``), so no dots.
-_CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _PROTOCOLS = ("tcp", "udp", "sctp")
 
 #: The most instances one task type may have (each waits in memory until launched).
 MAX_INSTANCES = 10_000
-#: The most host ports one task may ask for (there are no more on any host).
-MAX_PORTS = 65_535
-#: The largest scalar resource (cpus, mem, disk, gpus) a task may ask for. Mesos keeps scalars as
-#: 64-bit fixed-point numbers with three decimals, so about 9.2e12 is its own limit.
-MAX_SCALAR = 1e12
-#: The longest duration (seconds, about 31 years) a spec or option may give.
-MAX_SECONDS = 1e9
-
-
-def _message(cls: type[M], value: Any, option: str) -> M:
-    """A message of ``cls`` from an instance of it or a Mesos-JSON dict."""
-    if isinstance(value, cls):
-        out = cls()
-        out.CopyFrom(value)
-        return out
-    if isinstance(value, Mapping):
-        try:
-            return _protocol.from_dict(cls, dict(value))
-        except MessageError as exc:
-            # Only the message's own faults are the user's; anything else is a bug and propagates.
-            raise ConfigurationError(f"not a valid {cls.DESCRIPTOR.name}: {exc}", option=option) from exc
-    raise ConfigurationError(
-        f"expected a {cls.DESCRIPTOR.full_name} or a dict, got {type(value).__name__}", option=option
-    )
-
-
-def _number(
-    value: Any,
-    option: str,
-    *,
-    minimum: float = 0.0,
-    maximum: float = MAX_SCALAR,
-    integer: bool = False,
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"expected a number, got {value!r}", option=option)
-    if integer and not isinstance(value, int):
-        raise ConfigurationError(f"expected a whole number, got {value!r}", option=option)
-    _in_range(value, option, minimum, maximum)
-    return float(value)
-
-
-def _in_range(value: float, option: str, minimum: float, maximum: float) -> None:
-    """A finite number within ``[minimum, maximum]``, else `ConfigurationError` naming ``option``."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigurationError(f"must be a finite number, got {value!r}", option=option)
-    if value < minimum:
-        raise ConfigurationError(f"must be at least {minimum:g}, got {value!r}", option=option)
-    if value > maximum:
-        raise ConfigurationError(f"must be at most {maximum:g}, got {value!r}", option=option)
-
-
-def _check_command(command: mesos_pb2.CommandInfo, option: str, *, container: bool) -> None:
-    """A command Mesos can run: not empty (unless a container's entrypoint runs), no NUL, sane names."""
-    shell = command.shell if command.HasField("shell") else True
-    if not command.value.strip() and (shell or not container):
-        raise ConfigurationError("an empty command: give the command to run", option=f"{option}.value")
-    if "\0" in command.value:
-        raise ConfigurationError("a command must not contain a NUL character", option=f"{option}.value")
-    for i, arg in enumerate(command.arguments):
-        if "\0" in arg:
-            raise ConfigurationError(
-                "an argument must not contain a NUL character", option=f"{option}.arguments[{i}]"
-            )
-    for i, var in enumerate(command.environment.variables):
-        _check_env(var.name, var.value, f"{option}.environment.variables[{i}]")
-
-
-def _check_env(name: str, value: str, option: str) -> None:
-    if not name or "=" in name or "\0" in name:
-        raise ConfigurationError(
-            f"an environment variable name must be non-empty, without '=' or NUL, got {name!r}",
-            option=option,
-        )
-    if "\0" in value:
-        raise ConfigurationError(f"the value of {name} must not contain a NUL character", option=option)
 
 
 def serial_env_name(type_name: str) -> str:
@@ -162,343 +98,8 @@ class PortMapping:
     protocol: str = "tcp"
 
 
-@dataclass(frozen=True, slots=True)
-class TaskResources:
-    """What one instance needs. ``ports`` counts all host ports, ``fixed_ports`` included."""
-
-    cpus: float
-    mem: float
-    disk: float = 0.0
-    gpus: float = 0.0
-    ports: int = 0
-    fixed_ports: tuple[int, ...] = ()
-
-    def scalars_milli(self) -> tuple[tuple[str, int], ...]:
-        """The non-zero scalar demands in thousandths, e.g. ``(("cpus", 500), ("mem", 128000))``."""
-        return tuple(
-            (name, to_milli(v))
-            for name, v in (("cpus", self.cpus), ("mem", self.mem), ("disk", self.disk), ("gpus", self.gpus))
-            if v > 0
-        )
-
-    @property
-    def dynamic_ports(self) -> int:
-        """How many host ports are picked freely from the offer."""
-        return self.ports - len(self.fixed_ports)
-
-    def __add__(self, other: TaskResources) -> TaskResources:
-        return TaskResources(
-            cpus=self.cpus + other.cpus,
-            mem=self.mem + other.mem,
-            disk=self.disk + other.disk,
-            gpus=self.gpus + other.gpus,
-            ports=self.ports + other.ports,
-            fixed_ports=self.fixed_ports + other.fixed_ports,
-        )
-
-
-_VOLUME_MODES = ("RW", "RO")
-
-
-@dataclass(frozen=True, slots=True)
-class PersistentVolume:
-    """A persistent volume of one instance: reserved disk that outlives its tasks.
-
-    ``container_path`` is where the task sees it, relative to its sandbox (e.g. ``data``);
-    ``size_mb`` the disk it takes; ``mode`` ``RW`` or ``RO``. Each instance gets its own
-    volume, created on the agent it first runs on; it is relaunched there, on the same volume.
-    """
-
-    container_path: str
-    size_mb: float
-    mode: str = "RW"
-
-    def check(self, where: str) -> None:
-        """Raise `ConfigurationError` (naming ``where``) for a bad path, size or mode."""
-        path = self.container_path
-        if (
-            not isinstance(path, str)
-            or not path
-            or path.startswith("/")
-            or "\0" in path
-            or any(part in ("", ".", "..") for part in path.split("/"))
-        ):
-            raise ConfigurationError(
-                f"a volume's container_path is a relative path inside the sandbox (like data), got {path!r}",
-                option=f"{where}.container_path",
-            )
-        if isinstance(self.size_mb, bool) or not isinstance(self.size_mb, int | float):
-            raise ConfigurationError(f"expected a number, got {self.size_mb!r}", option=f"{where}.size_mb")
-        _in_range(self.size_mb, f"{where}.size_mb", 0, MAX_SCALAR)
-        if self.size_mb <= 0:
-            raise ConfigurationError("a volume needs some disk", option=f"{where}.size_mb")
-        if self.mode not in _VOLUME_MODES:
-            raise ConfigurationError(f"mode must be RW or RO, got {self.mode!r}", option=f"{where}.mode")
-
-    @classmethod
-    def from_value(cls, value: Any, where: str) -> PersistentVolume:
-        """A volume from itself or ``{"container_path", "size_mb", "mode"}`` (camelCase too)."""
-        if isinstance(value, PersistentVolume):
-            return value
-        if not isinstance(value, Mapping):
-            raise ConfigurationError(
-                f"expected a dict or PersistentVolume, got {type(value).__name__}", option=where
-            )
-        aliases = {
-            "container_path": "container_path",
-            "containerPath": "container_path",
-            "size_mb": "size_mb",
-            "sizeMb": "size_mb",
-            "size": "size_mb",
-            "mode": "mode",
-        }
-        values: dict[str, Any] = {}
-        for key, item in value.items():
-            canon = aliases.get(key)
-            if canon is None:
-                raise ConfigurationError(
-                    "unknown option; expected container_path, size_mb or mode", option=f"{where}.{key}"
-                )
-            values[canon] = item
-        for required in ("container_path", "size_mb"):
-            if required not in values:
-                raise ConfigurationError("required", option=f"{where}.{required}")
-        mode = values.get("mode", "RW")
-        volume = cls(
-            values["container_path"], values["size_mb"], mode.upper() if isinstance(mode, str) else mode
-        )
-        volume.check(where)
-        return volume
-
-
 #: Stands for "not given" (a pod's resources are its containers' and its executor's).
 _NO_RESOURCES = TaskResources(cpus=0.0, mem=0.0)
-#: What Mesos's default executor of a pod needs by default (its minimum: 0.01 cpus, 32 MB).
-DEFAULT_EXECUTOR_RESOURCES = TaskResources(cpus=0.1, mem=32.0, disk=10.0)
-
-
-def _check_resources(res: TaskResources, where: str, *, executor: bool = False) -> None:
-    for field_name in ("cpus", "mem", "disk", "gpus"):
-        _in_range(getattr(res, field_name), f"{where}.{field_name}", 0, MAX_SCALAR)
-    _in_range(res.ports, f"{where}.ports", 0, MAX_PORTS)
-    if executor:
-        if res.cpus < 0.01 or res.mem < 32 or res.disk <= 0:
-            raise ConfigurationError(
-                "Mesos's default executor needs at least 0.01 cpus, 32 MB of mem and some disk",
-                option=where,
-            )
-        if res.ports or res.gpus:
-            raise ConfigurationError("the executor takes no ports nor gpus", option=where)
-        return
-    if res.cpus <= 0 and res.mem <= 0:
-        raise ConfigurationError("a task needs cpus or mem", option=where)
-    if res.ports < len(res.fixed_ports):
-        raise ConfigurationError(
-            f"ports ({res.ports}) must count the {len(res.fixed_ports)} fixed ports too",
-            option=f"{where}.ports",
-        )
-    if len(set(res.fixed_ports)) != len(res.fixed_ports):
-        raise ConfigurationError("fixed ports must be unique", option=f"{where}.fixed_ports")
-    for port in res.fixed_ports:
-        if not 1 <= port <= 65535:
-            raise ConfigurationError(f"{port} is not a port", option=f"{where}.fixed_ports")
-
-
-def _check_raw_numbers(spec: object, parts: tuple[str, ...], where: str) -> None:
-    """The numbers inside a spec's raw messages: finite, in range (a health check's seconds too)."""
-    for part in parts:
-        message = getattr(spec, part)
-        if message is not None:
-            check_message_numbers(message, f"{where}.{part}", max_scalar=MAX_SCALAR, max_seconds=MAX_SECONDS)
-
-
-def _check_health(hc: mesos_pb2.HealthCheck, where: str, *, has_ports: bool) -> None:
-    for seconds in ("delay_seconds", "interval_seconds", "timeout_seconds", "grace_period_seconds"):
-        if hc.HasField(seconds):
-            _in_range(getattr(hc, seconds), f"{where}.{seconds}", 0, MAX_SECONDS)
-    if not has_ports:
-        hc_port: int | None = None
-        if hc.type == mesos_pb2.HealthCheck.HTTP:
-            hc_port = hc.http.port
-        elif hc.type == mesos_pb2.HealthCheck.TCP:
-            hc_port = hc.tcp.port
-        if hc_port == 0:
-            raise ConfigurationError(
-                "a health check without a port needs the task to have ports", option=where
-            )
-
-
-def _health_message(value: Any, where: str) -> mesos_pb2.HealthCheck:
-    """A health check from a message or a dict (``type`` guessed, a missing port filled at launch)."""
-    if isinstance(value, Mapping):
-        hc = dict(value)
-        if "type" not in hc:
-            hc["type"] = next((t for t in ("HTTP", "TCP", "COMMAND") if t.lower() in hc), "HTTP")
-        for kind in ("http", "tcp"):
-            if isinstance(hc.get(kind), Mapping) and "port" not in hc[kind]:
-                # Filled at launch with the first (container) port.
-                hc[kind] = {**hc[kind], "port": 0}
-        value = hc
-    return _message(mesos_pb2.HealthCheck, value, where)
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerSpec:
-    """One container of a pod: a Mesos task of the pod's task group.
-
-    ``name`` ends the container's task ID (``<pod task ID>.<name>``): letters, digits, ``_`` and
-    ``-``. ``command`` runs in the container (a ``container`` with an image may run its
-    entrypoint instead); ``health_check`` is this container's (a missing HTTP/TCP port is its
-    first host port); ``environment`` is added to its command, after the pod's.
-    """
-
-    name: str
-    resources: TaskResources
-    command: mesos_pb2.CommandInfo | None = None
-    container: mesos_pb2.ContainerInfo | None = None
-    health_check: mesos_pb2.HealthCheck | None = None
-    environment: tuple[tuple[str, str], ...] = ()
-    _option: str = field(default="", repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        where = self._option or f"pod.{self.name}"
-        if not isinstance(self.name, str) or not _CONTAINER_NAME.match(self.name):
-            raise ConfigurationError(
-                "a container name must start with a letter or digit; use letters, digits, _ and - "
-                "(at most 63)",
-                option=where,
-            )
-        if not isinstance(self.resources, TaskResources):
-            raise ConfigurationError("expected TaskResources", option=f"{where}.resources")
-        _check_resources(self.resources, f"{where}.resources")
-        if self.command is None and self.container is None:
-            raise ConfigurationError("needs a command or a container", option=where)
-        if self.command is not None:
-            _check_command(self.command, f"{where}.command", container=self.container is not None)
-        if self.container is not None and self.container.type == mesos_pb2.ContainerInfo.DOCKER:
-            raise ConfigurationError(
-                "Mesos runs a pod's containers with its own containerizer: use a MESOS container",
-                option=f"{where}.container",
-            )
-        _check_raw_numbers(self, ("command", "container", "health_check"), where)
-        if self.health_check is not None:
-            _check_health(self.health_check, f"{where}.health_check", has_ports=self.resources.ports > 0)
-        for name, value in self.environment:
-            _check_env(name, value, f"{where}.environment.{name}")
-
-    @classmethod
-    def from_dict(cls, value: Any, where: str) -> ContainerSpec:
-        """A container from a dict: ``name``, ``resources``, ``command``, ``container``,
-        ``health_check``, ``environment``."""
-        if isinstance(value, ContainerSpec):
-            return value
-        if not isinstance(value, Mapping):
-            raise ConfigurationError(
-                f"expected a dict or ContainerSpec, got {type(value).__name__}", option=where
-            )
-        values: dict[str, Any] = {}
-        for key, item in value.items():
-            canon = _CONTAINER_ALIASES.get(key)
-            if canon is None:
-                raise ConfigurationError(
-                    f"unknown option; expected one of {', '.join(sorted(set(_CONTAINER_ALIASES.values())))}",
-                    option=f"{where}.{key}",
-                )
-            values[canon] = item
-        name = values.get("name")
-        if not isinstance(name, str):
-            raise ConfigurationError("required: the container's name", option=f"{where}.name")
-        kwargs: dict[str, Any] = {"name": name, "_option": where}
-        kwargs["resources"] = _resources(values.get("resources"), f"{where}.resources")
-        if values.get("command") is not None:
-            kwargs["command"] = _message(mesos_pb2.CommandInfo, values["command"], f"{where}.command")
-        if values.get("container") is not None:
-            kwargs["container"] = _message(mesos_pb2.ContainerInfo, values["container"], f"{where}.container")
-        if values.get("health_check") is not None:
-            kwargs["health_check"] = _health_message(values["health_check"], f"{where}.health_check")
-        if values.get("environment") is not None:
-            kwargs["environment"] = _environment(values["environment"], f"{where}.environment")
-        return cls(**kwargs)
-
-
-@dataclass(frozen=True, slots=True)
-class PodSpec:
-    """A group of containers launched together (``LAUNCH_GROUP``) on Mesos's default executor.
-
-    The pod is one instance: it is placed, scaled, restarted and replaced as a whole. When a
-    container fails or is killed, the executor kills the others (the task group's policy) and the
-    instance ends; it is restarted like any task. ``executor_resources`` are the default
-    executor's own (Mesos needs some cpus, mem and disk for it), on top of the containers'.
-    """
-
-    containers: tuple[ContainerSpec, ...]
-    executor_resources: TaskResources = DEFAULT_EXECUTOR_RESOURCES
-    _option: str = field(default="pod", repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        where = self._option
-        if isinstance(self.containers, ContainerSpec) or not isinstance(self.containers, Sequence):
-            raise ConfigurationError("expected a list of ContainerSpec", option=f"{where}.containers")
-        containers = tuple(self.containers)
-        if not containers:
-            raise ConfigurationError("a pod needs at least one container", option=f"{where}.containers")
-        seen: set[str] = set()
-        for i, c in enumerate(containers):
-            if not isinstance(c, ContainerSpec):
-                raise ConfigurationError(
-                    f"expected a ContainerSpec, got {type(c).__name__}", option=f"{where}.containers[{i}]"
-                )
-            if c.name in seen:
-                raise ConfigurationError(
-                    f"two containers named {c.name!r}", option=f"{where}.containers[{i}]"
-                )
-            seen.add(c.name)
-        fixed = [p for c in containers for p in c.resources.fixed_ports]
-        if len(set(fixed)) != len(fixed):
-            raise ConfigurationError(
-                "two containers ask for the same fixed port", option=f"{where}.containers"
-            )
-        object.__setattr__(self, "containers", containers)
-        if not isinstance(self.executor_resources, TaskResources):
-            raise ConfigurationError("expected TaskResources", option=f"{where}.executor_resources")
-        _check_resources(self.executor_resources, f"{where}.executor_resources", executor=True)
-
-    @property
-    def resources(self) -> TaskResources:
-        """Everything one pod needs: the executor's resources and every container's."""
-        total = self.executor_resources
-        for c in self.containers:
-            total = total + c.resources
-        return total
-
-    def container(self, name: str) -> ContainerSpec | None:
-        """The container of this name, if any."""
-        return next((c for c in self.containers if c.name == name), None)
-
-    @classmethod
-    def from_value(cls, value: Any, where: str) -> PodSpec:
-        """A pod from a `PodSpec`, a list of containers, or
-        ``{"containers": [...], "executor_resources": {...}}``."""
-        if isinstance(value, PodSpec):
-            return value
-        executor = DEFAULT_EXECUTOR_RESOURCES
-        if isinstance(value, Mapping):
-            unknown = set(value) - {"containers", "executor_resources", "executorResources"}
-            if unknown:
-                raise ConfigurationError(
-                    "unknown option; expected containers or executor_resources",
-                    option=f"{where}.{sorted(unknown)[0]}",
-                )
-            raw_executor = value.get("executor_resources", value.get("executorResources"))
-            if raw_executor is not None:
-                executor = _resources(raw_executor, f"{where}.executor_resources")
-            value = value.get("containers")
-        if not isinstance(value, Sequence) or isinstance(value, str | bytes):
-            raise ConfigurationError("expected a list of containers", option=f"{where}.containers")
-        containers = tuple(
-            ContainerSpec.from_dict(item, f"{where}.containers[{i}]") for i, item in enumerate(value)
-        )
-        return cls(containers, executor, where)
 
 
 _ALIASES: dict[str, str] = {
@@ -535,31 +136,6 @@ _ALIASES: dict[str, str] = {
     "reserve": "reserve",
     "keep_volumes_on_scale_down": "keep_volumes_on_scale_down",
     "keepVolumesOnScaleDown": "keep_volumes_on_scale_down",
-}
-_CONTAINER_ALIASES: dict[str, str] = {
-    "name": "name",
-    "resources": "resources",
-    "command": "command",
-    "command_info": "command",
-    "commandInfo": "command",
-    "container": "container",
-    "container_info": "container",
-    "containerInfo": "container",
-    "health_check": "health_check",
-    "healthCheck": "health_check",
-    "environment": "environment",
-    "env": "environment",
-}
-_RESOURCE_ALIASES: dict[str, str] = {
-    "cpus": "cpus",
-    "mem": "mem",
-    "disk": "disk",
-    "gpus": "gpus",
-    "ports": "ports",
-    "fixed_ports": "fixed_ports",
-    "fixedPorts": "fixed_ports",
-    "static_ports": "fixed_ports",
-    "staticPorts": "fixed_ports",
 }
 
 
@@ -612,7 +188,7 @@ class TaskSpec:
                 "a task type name must start with a letter or digit; use letters, digits and _ . : / -",
                 option=where,
             )
-        _in_range(self.instances, f"{where}.instances", 0, MAX_INSTANCES)
+        in_range(self.instances, f"{where}.instances", 0, MAX_INSTANCES)
         if self.volumes or self.reserve:
             self._check_reservation(where)
         if self.pod is not None:
@@ -623,13 +199,13 @@ class TaskSpec:
             raise ConfigurationError(
                 "required: a task's resources (cpus and mem)", option=f"{where}.resources"
             )
-        _check_resources(res, f"{where}.resources")
+        check_resources(res, f"{where}.resources")
         if self.command is None and self.executor is None and self.container is None:
             raise ConfigurationError("needs a command, a container or an executor", option=where)
         if self.command is not None:
-            _check_command(self.command, f"{where}.command", container=self.container is not None)
+            check_command(self.command, f"{where}.command", container=self.container is not None)
         if self.executor is not None and self.executor.HasField("command"):
-            _check_command(
+            check_command(
                 self.executor.command,
                 f"{where}.executor.command",
                 container=self.executor.HasField("container"),
@@ -655,9 +231,9 @@ class TaskSpec:
                         f"protocol must be one of {', '.join(_PROTOCOLS)}",
                         option=f"{where}.port_mappings[{i}].protocol",
                     )
-        _check_raw_numbers(self, ("command", "container", "executor", "health_check"), where)
+        check_raw_numbers(self, ("command", "container", "executor", "health_check"), where)
         if self.health_check is not None:
-            _check_health(
+            check_health(
                 self.health_check,
                 f"{where}.health_check",
                 has_ports=res.ports > 0 or bool(self.port_mappings),
@@ -666,9 +242,9 @@ class TaskSpec:
 
     def _check_common(self, where: str) -> None:
         for name, value in self.environment:
-            _check_env(name, value, f"{where}.environment.{name}")
+            check_env(name, value, f"{where}.environment.{name}")
         if self.kill_grace_period is not None:
-            _in_range(self.kill_grace_period, f"{where}.kill_grace_period", 0, MAX_SECONDS)
+            in_range(self.kill_grace_period, f"{where}.kill_grace_period", 0, MAX_SECONDS)
         if self.constraints:
             # Placement constraints (tasks/constraints.py); errors name tasks.<type>.constraints[i].
             checked = parse_constraints(self.constraints, f"{where}.constraints")
@@ -777,11 +353,11 @@ class TaskSpec:
         kwargs: dict[str, Any] = {"name": name, "_option": where}
         if "instances" in values:
             kwargs["instances"] = int(
-                _number(values["instances"], f"{where}.instances", maximum=MAX_INSTANCES, integer=True)
+                number(values["instances"], f"{where}.instances", maximum=MAX_INSTANCES, integer=True)
             )
         if "priority" in values:
             kwargs["priority"] = int(
-                _number(
+                number(
                     values["priority"], f"{where}.priority", minimum=-(2**31), maximum=2**31 - 1, integer=True
                 )
             )
@@ -790,17 +366,17 @@ class TaskSpec:
                 raise ConfigurationError("expected true or false", option=f"{where}.allow_scaling")
             kwargs["allow_scaling"] = values["allow_scaling"]
         if values.get("command") is not None:
-            kwargs["command"] = _message(mesos_pb2.CommandInfo, values["command"], f"{where}.command")
+            kwargs["command"] = message(mesos_pb2.CommandInfo, values["command"], f"{where}.command")
         if values.get("container") is not None:
-            kwargs["container"] = _message(mesos_pb2.ContainerInfo, values["container"], f"{where}.container")
+            kwargs["container"] = message(mesos_pb2.ContainerInfo, values["container"], f"{where}.container")
         if values.get("executor") is not None:
             executor = values["executor"]
             if isinstance(executor, Mapping) and not ({"executor_id", "executorId"} & executor.keys()):
                 # As the JavaScript library does: each task gets an executor ID at launch (its task ID).
                 executor = {**executor, "executor_id": {"value": ""}}
-            kwargs["executor"] = _message(mesos_pb2.ExecutorInfo, executor, f"{where}.executor")
+            kwargs["executor"] = message(mesos_pb2.ExecutorInfo, executor, f"{where}.executor")
         if values.get("health_check") is not None:
-            kwargs["health_check"] = _health_message(values["health_check"], f"{where}.health_check")
+            kwargs["health_check"] = health_message(values["health_check"], f"{where}.health_check")
         if values.get("pod") is not None:
             kwargs["pod"] = PodSpec.from_value(values["pod"], f"{where}.pod")
             if values.get("resources") is not None:
@@ -809,15 +385,15 @@ class TaskSpec:
                     option=f"{where}.resources",
                 )
         else:
-            kwargs["resources"] = _resources(values.get("resources"), f"{where}.resources")
+            kwargs["resources"] = parse_resources(values.get("resources"), f"{where}.resources")
         if values.get("port_mappings"):
             kwargs["port_mappings"] = _port_mappings(values["port_mappings"], f"{where}.port_mappings")
         if values.get("labels") is not None:
             kwargs["labels"] = _labels(values["labels"], f"{where}.labels")
         if values.get("environment") is not None:
-            kwargs["environment"] = _environment(values["environment"], f"{where}.environment")
+            kwargs["environment"] = parse_environment(values["environment"], f"{where}.environment")
         if values.get("kill_grace_period") is not None:
-            kwargs["kill_grace_period"] = _number(
+            kwargs["kill_grace_period"] = number(
                 values["kill_grace_period"], f"{where}.kill_grace_period", maximum=MAX_SECONDS
             )
         if values.get("constraints") is not None:
@@ -877,53 +453,6 @@ class TaskSpec:
         return info
 
 
-def _resources(value: Any, where: str) -> TaskResources:
-    if isinstance(value, TaskResources):
-        return value
-    if not isinstance(value, Mapping):
-        raise ConfigurationError("required: a dict with at least cpus and mem", option=where)
-    vals: dict[str, Any] = {}
-    for key, v in value.items():
-        canon = _RESOURCE_ALIASES.get(key)
-        if canon is None:
-            raise ConfigurationError(
-                f"unknown resource; expected one of {', '.join(sorted(set(_RESOURCE_ALIASES.values())))}",
-                option=f"{where}.{key}",
-            )
-        vals[canon] = v
-    for required in ("cpus", "mem"):
-        if required not in vals:
-            raise ConfigurationError("required", option=f"{where}.{required}")
-    fixed_raw = vals.get("fixed_ports") or []
-    if not isinstance(fixed_raw, Sequence) or isinstance(fixed_raw, str):
-        raise ConfigurationError("expected a list of port numbers", option=f"{where}.fixed_ports")
-    fixed = tuple(
-        int(_number(p, f"{where}.fixed_ports[{i}]", maximum=math.inf, integer=True))
-        for i, p in enumerate(fixed_raw)
-    )
-    ports = (
-        int(_number(vals["ports"], f"{where}.ports", maximum=MAX_PORTS, integer=True))
-        if vals.get("ports") is not None
-        else len(fixed)
-    )
-    return TaskResources(
-        cpus=_number(vals["cpus"], f"{where}.cpus"),
-        mem=_number(vals["mem"], f"{where}.mem"),
-        disk=_number(vals.get("disk", 0) or 0, f"{where}.disk"),
-        gpus=_number(vals.get("gpus", 0) or 0, f"{where}.gpus", integer=True),
-        ports=ports,
-        fixed_ports=fixed,
-    )
-
-
-def _environment(env: Any, where: str) -> tuple[tuple[str, str], ...]:
-    if not isinstance(env, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
-    ):
-        raise ConfigurationError("expected a dict of strings", option=where)
-    return tuple(env.items())
-
-
 def _port_mappings(value: Any, where: str) -> tuple[PortMapping, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise ConfigurationError("expected a list of {port, protocol}", option=where)
@@ -943,7 +472,7 @@ def _port_mappings(value: Any, where: str) -> tuple[PortMapping, ...]:
         proto = item.get("protocol", "tcp")
         if not isinstance(proto, str):
             raise ConfigurationError("expected a string", option=f"{where}[{i}].protocol")
-        out.append(PortMapping(int(_number(port, f"{where}[{i}].port", integer=True)), proto.lower()))
+        out.append(PortMapping(int(number(port, f"{where}[{i}].port", integer=True)), proto.lower()))
     return tuple(out)
 
 

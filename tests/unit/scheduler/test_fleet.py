@@ -208,6 +208,19 @@ def test_stop_a_running_instance_kills_it_and_it_stays_stopped() -> None:
     assert not f.pending and ("web", 1) in f.completed
 
 
+def test_restart_task_starts_a_stopped_instance_whose_task_is_still_ending() -> None:
+    clock = Clock()
+    f = fleet(spec("web", instances=2))
+    one, _two = launch_all(f, clock())
+    f.stop_instance("web-1", clock())
+    f.update(status(one.task_id, TaskState.TASK_KILLING), clock())  # still tracked, no longer running
+    acts = f.kill_task("web-1", restart=True)  # what restart_task() does while the record exists
+    assert Kill(one.task_id, one.agent_id, "asked") in acts
+    assert ("web", 1) not in f.completed
+    f.update(status(one.task_id, TaskState.TASK_KILLED), clock())
+    assert f.pending.items() == [("web", 1)]  # relaunched, not left stopped
+
+
 def test_unknown_instance_names_are_typed_errors() -> None:
     f = fleet(spec("web"))
     with pytest.raises(UnknownTask):
