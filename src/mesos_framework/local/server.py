@@ -410,12 +410,20 @@ class Endpoint:
         ctype, accept = _operator_agent.media_types(request.headers)
         if isinstance(ctype, int):
             return _text(ctype, accept)  # an error: status and text
-        if _operator_agent.RECORDIO in (ctype, accept):
-            return _text(501, "")  # the streaming calls (container I/O): no containers here
-        parsed = _operator_agent.handle(await request.read(), ctype)
+        if ctype == _operator_agent.RECORDIO:  # a streaming request: its first record is the call
+            message_ctype = request.headers["Message-Content-Type"]
+            parsed = await _operator_agent.first_record(request.content, message_ctype)
+        else:
+            parsed = _operator_agent.handle(await request.read(), ctype)
         if isinstance(parsed, tuple):
             return _text(*parsed)
-        status, payload = _operator_agent.agent_call(agent, parsed)
+        problem = _operator_agent.streaming_problem(parsed, ctype, accept)
+        if problem is not None:
+            return _text(*problem)
+        answer = _operator_agent.agent_call(agent, parsed)
+        if not isinstance(answer, tuple):  # an answer that waits (WAIT_CONTAINER)
+            answer = await answer
+        status, payload = answer
         if isinstance(payload, str):
             return _text(status, payload) if payload else web.Response(status=status)
         body = _operator_agent.encode_response(payload, accept)

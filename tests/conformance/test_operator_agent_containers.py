@@ -1,0 +1,90 @@
+"""The agent's container calls on an executor's container, on the local cluster and on real
+Mesos 1.11 (both encodings): WAIT_CONTAINER answers when the container ends, with its wait(2)
+status; the process I/O calls' answers (a 500 to attach to a container that has no I/O
+switchboard server, 404 for an unknown container, 400 for a session under an unknown parent);
+Mesos's 406/415 for a streaming answer or request of a call that has none."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import aiohttp
+import pytest
+
+from mesos_framework.errors import BadRequest, NotFound, ServerError
+from mesos_framework.operator import AgentOperator, MasterOperator
+from mesos_framework.protocol import ContentType
+from tests.conformance.rawclient import TERMINAL, RawScheduler, framework_info
+
+
+@pytest.mark.parametrize("encoding", [ContentType.PROTOBUF, ContentType.JSON], ids=["protobuf", "json"])
+async def test_wait_and_process_io_of_an_executor_container(
+    master_url: str, http: aiohttp.ClientSession, encoding: ContentType
+) -> None:
+    s = RawScheduler(master_url, http)
+    try:
+        await s.subscribe(framework_info("operator-wait"))
+        offer = (await s.offers())[0]
+        task_id = await s.launch(offer, {"value": "sleep 600"})
+        while (st := await s.update(task_id))["state"] != "TASK_RUNNING":
+            await s.ack(st)
+        await s.ack(st)
+        async with MasterOperator(master_url, content_type=encoding) as op:
+            pid = (await op.get_agents()).agents[0].pid
+        async with AgentOperator.for_pid(pid, content_type=encoding) as agent_op:
+            (container,) = [
+                c for c in (await agent_op.get_containers()).containers if c.executor_id.value == task_id
+            ]
+            cid = container.container_id.value
+            # Attaching: the local agent says Mesos's "I/O switchboard server was disabled for
+            # this container"; the mesos-local harness "Not supported in local mode".
+            with pytest.raises(ServerError) as info:
+                async for _ in agent_op.attach_container_output(cid):
+                    pass
+            assert info.value.status == 500
+            with pytest.raises(NotFound, match="Container nope cannot be found"):
+                async for _ in agent_op.attach_container_output("nope"):
+                    pass
+            with pytest.raises(BadRequest, match="Parent container nope does not exist"):
+                async for _ in agent_op.launch_nested_container_session(
+                    {"value": "debug", "parent": {"value": "nope"}}, command={"value": "true"}
+                ):
+                    pass
+            # WAIT_CONTAINER (on a client of its own: a client's calls share one connection).
+            async with AgentOperator.for_pid(pid, content_type=encoding) as waiter:
+                waiting = asyncio.create_task(waiter.wait_container(cid))
+                await asyncio.sleep(0.5)
+                assert not waiting.done()
+                await agent_op.kill_container(cid, signal=signal.SIGKILL)
+                async with asyncio.timeout(60):
+                    ended = await waiting
+            assert ended.exit_status == signal.SIGKILL  # a wait(2) status: killed by SIGKILL
+        while (st := await s.update(task_id))["state"] not in TERMINAL:
+            await s.ack(st)
+    finally:
+        await s.teardown()
+
+
+async def test_streaming_only_where_mesos_streams(master_url: str, http: aiohttp.ClientSession) -> None:
+    async with MasterOperator(master_url) as op:
+        pid = (await op.get_agents()).agents[0].pid
+    url = f"{master_url}/{pid.partition('@')[0]}/api/v1"
+    headers = {"Content-Type": "application/json", "Accept": "application/recordio"}
+    async with http.post(url, data=b'{"type": "GET_HEALTH"}', headers=headers) as r:
+        assert (r.status, await r.text()) == (406, "Streaming response is not supported for GET_HEALTH call")
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    attach = b'{"type": "CONTAINER_ID", "container_id": {"value": "x"}}'
+    body = b'{"type": "ATTACH_CONTAINER_INPUT", "attach_container_input": %s}' % attach
+    async with http.post(url, data=body, headers=headers) as r:
+        expected = "Expecting 'Content-Type' to be application/recordio for ATTACH_CONTAINER_INPUT call"
+        assert (r.status, await r.text()) == (415, expected)
+    headers = {
+        "Content-Type": "application/recordio",
+        "Message-Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+    record = b'{"type": "GET_HEALTH"}'
+    async with http.post(url, data=b"%d\n%s" % (len(record), record), headers=headers) as r:
+        expected = "Streaming 'Content-Type' application/recordio is not supported for GET_HEALTH call"
+        assert (r.status, await r.text()) == (415, expected)
