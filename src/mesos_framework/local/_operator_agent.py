@@ -8,10 +8,12 @@ Answers the read calls (``GET_HEALTH``, ``GET_FLAGS``, ``GET_VERSION``,
 ``KILL_CONTAINER`` signals one, ``WAIT_CONTAINER`` answers when one ends (an answer that
 waits: `agent_call` then returns an awaitable), launches answer as Mesos does for a container
 its containerizer does not support (``400``), unknown containers get Mesos's ``404``.
-``REMOVE_CONTAINER`` of a nested container (a pod task's, ``<executor>.<task container>``)
-that ended removes its sandbox. The process I/O calls get Mesos's answers for containers
-launched without a TTY and not as debug containers (all of them here: ``500 I/O switchboard
-server was disabled for this container``); resource-provider calls get ``501 Not Implemented``.
+``LAUNCH_NESTED_CONTAINER_SESSION`` runs a debug container under an executor's (`_sessions`):
+its output streams back, and ``ATTACH_CONTAINER_OUTPUT``/``INPUT``, ``KILL``/``WAIT``/
+``REMOVE_CONTAINER`` work on it. ``REMOVE_CONTAINER`` of a pod task's nested container that ended
+removes its sandbox. Attaching to an executor's own container gets Mesos's answer for a container
+launched without a TTY and not as a debug container (``500 I/O switchboard server was disabled
+for this container``); resource-provider calls get ``501 Not Implemented``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import shutil
 import signal
 import time
 from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,7 +32,7 @@ import orjson
 
 from mesos_framework import protocol
 from mesos_framework.errors import MessageError, ProtocolError
-from mesos_framework.local import _codec
+from mesos_framework.local import _codec, _sessions
 from mesos_framework.local._files import Files, FilesError
 from mesos_framework.local._process import kill_tree
 from mesos_framework.local.config import VERSION
@@ -75,6 +78,26 @@ def media_types(headers: Mapping[str, str]) -> tuple[int, str] | tuple[str, str]
     if accept != RECORDIO and "Message-Accept" in headers:
         return 406, "Expecting 'Message-Accept' to be not set for non-streaming responses"
     return ctype, accept
+
+
+@dataclass(frozen=True)
+class Media:
+    """The media types of a call: of its messages, of the answer, of the answer's records."""
+
+    content: str = _codec.JSON
+    accept: str = _codec.JSON
+    message_accept: str = _codec.JSON
+
+
+def message_accept(headers: Mapping[str, str], accept: str) -> str | tuple[int, str]:
+    """The type of a streamed answer's records (``Message-Accept``, JSON by default), or the error."""
+    if accept != RECORDIO:
+        return accept
+    wanted = headers.get("Message-Accept")
+    for media in (_codec.JSON, _codec.PROTOBUF):
+        if _codec.accepts(wanted, media):
+            return media
+    return 406, f"Expecting 'Message-Accept' to allow {_codec.JSON} or {_codec.PROTOBUF}"
 
 
 def handle(body: bytes, content_type: str) -> tuple[int, str] | agent_pb2.Call:
@@ -204,9 +227,17 @@ Answer = tuple[int, dict[str, Any] | str]
 """Status and a ``Response`` dict or text."""
 
 
-def agent_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[Answer]:
-    """Answer one validated agent operator call: status and a ``Response`` dict or text, or an
-    awaitable of them for an answer that waits (``WAIT_CONTAINER`` of a running container)."""
+Streamed = _sessions.Streamed
+Reply = Answer | Streamed
+
+
+def agent_call(
+    agent: Agent, call: agent_pb2.Call, media: Media | None = None
+) -> Answer | Streamed | Awaitable[Reply]:
+    """Answer one validated agent operator call: status and a ``Response`` dict or text; or an
+    awaitable for an answer that waits (``WAIT_CONTAINER`` of a running container); or a
+    `Streamed` answer (the process I/O of a debug container)."""
+    media = media or Media()
     kind = Call.Type.Name(call.type)
     key = kind.lower()
     t = call.type
@@ -272,7 +303,7 @@ def agent_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[Answer]
     if t in _CONTAINER_CALLS:
         return _container_call(agent, call)
     if t in (Call.ATTACH_CONTAINER_INPUT, Call.ATTACH_CONTAINER_OUTPUT, Call.LAUNCH_NESTED_CONTAINER_SESSION):
-        return _process_io(agent, call)
+        return _process_io(agent, call, media)
     return 501, ""
 
 
@@ -322,12 +353,21 @@ SWITCHBOARD_DISABLED = "I/O switchboard server was disabled for this container"
 """Mesos's answer (``500``) to attaching to a container launched without a TTY, not a debug one."""
 
 
-def _process_io(agent: Agent, call: agent_pb2.Call) -> Answer:
-    """``ATTACH_CONTAINER_INPUT``/``OUTPUT`` and ``LAUNCH_NESTED_CONTAINER_SESSION``, as Mesos
-    answers them for containers launched without a TTY and not as debug containers (every
-    container here): the I/O switchboard has no server for them."""
+def _process_io(agent: Agent, call: agent_pb2.Call, media: Media) -> Answer | Streamed | Awaitable[Reply]:
+    """``LAUNCH_NESTED_CONTAINER_SESSION`` (a debug container under an executor's, `_sessions`),
+    ``ATTACH_CONTAINER_INPUT``/``OUTPUT`` of one; for the executors' containers (launched
+    without a TTY, not as debug containers) Mesos's answer: the I/O switchboard has no server
+    for them."""
     if call.type == Call.LAUNCH_NESTED_CONTAINER_SESSION:
-        return _launch(agent, call.launch_nested_container_session.container_id)
+        session_call = call.launch_nested_container_session
+        cid = session_call.container_id
+        if not cid.HasField("parent"):
+            return _launch(agent, cid)
+        parent = cid.parent
+        executor = None if parent.HasField("parent") else _running_executor(agent, parent.value)
+        if executor is None:
+            return 400, f"Parent container {_container_name(parent)} does not exist"
+        return _sessions.launch(agent, executor, session_call, media.accept, media.message_accept)
     if call.type == Call.ATTACH_CONTAINER_INPUT:
         if call.attach_container_input.type != Call.AttachContainerInput.CONTAINER_ID:
             return 400, "Expecting 'attach_container_input.type' to be CONTAINER_ID"
@@ -337,6 +377,11 @@ def _process_io(agent: Agent, call: agent_pb2.Call) -> Answer:
     root = _root(cid)
     if _running_executor(agent, root.value) is None:
         return 404, f"Container {_container_name(cid)} cannot be found"
+    session = _sessions.sessions(agent).get(_container_name(cid))
+    if session is not None:
+        if call.type == Call.ATTACH_CONTAINER_INPUT:
+            return _sessions.attach_input(session, media.content)
+        return _sessions.attach_output(session, media.accept, media.message_accept)
     if cid.HasField("parent"):
         return 500, f"Unknown container {_container_name(cid)}"
     return 500, SWITCHBOARD_DISABLED
@@ -354,10 +399,7 @@ _CONTAINER_CALLS = {
 }
 """Container calls with a plain (non-streaming) answer."""
 
-
-def _container_name(cid: mesos_pb2.ContainerID) -> str:
-    """A ``ContainerID`` as Mesos prints it (``parent.child``)."""
-    return f"{_container_name(cid.parent)}.{cid.value}" if cid.HasField("parent") else cid.value
+_container_name = _sessions.container_name
 
 
 def _root(cid: mesos_pb2.ContainerID) -> mesos_pb2.ContainerID:
@@ -452,6 +494,9 @@ def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[An
         return _launch(agent, message.container_id)
     cid = message.container_id
     nested = cid.HasField("parent")
+    session = _sessions.sessions(agent).get(_container_name(cid)) if nested else None
+    if session is not None:
+        return _session_call(agent, session, call, message)
     executor = None if nested else _running_executor(agent, cid.value)
     if call.type in (Call.KILL_CONTAINER, Call.KILL_NESTED_CONTAINER):
         process = executor.process if executor is not None else None
@@ -469,3 +514,20 @@ def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[An
     if root is None:
         return 500, "Unknown root container"
     return _remove(root, cid)
+
+
+def _session_call(
+    agent: Agent, session: _sessions.Session, call: agent_pb2.Call, message: Any
+) -> Answer | Awaitable[Answer]:
+    """Kill, wait on or remove a debug container (`_sessions`)."""
+    if call.type in (Call.KILL_CONTAINER, Call.KILL_NESTED_CONTAINER):
+        if not session.running:
+            return 404, f"Container '{session.name}' cannot be found (or is already killed)"
+        session.kill(message.signal if message.HasField("signal") else signal.SIGKILL)
+        return 200, ""
+    if call.type in (Call.WAIT_CONTAINER, Call.WAIT_NESTED_CONTAINER):
+        return _sessions.wait(session, Call.Type.Name(call.type))
+    if session.running:
+        return 500, "Nested container has not terminated yet"
+    del _sessions.sessions(agent)[session.name]
+    return 200, ""
