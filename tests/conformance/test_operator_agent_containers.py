@@ -2,6 +2,8 @@
 Mesos 1.11 (both encodings): WAIT_CONTAINER answers when the container ends, with its wait(2)
 status; the process I/O calls' answers (a 500 to attach to a container that has no I/O
 switchboard server, 404 for an unknown container, 400 for a session under an unknown parent);
+the answers for a nested container that is not there (REMOVE_CONTAINER's 200, or 500 under an
+unknown root);
 Mesos's 406/415 for a streaming answer or request of a call that has none."""
 
 from __future__ import annotations
@@ -51,6 +53,18 @@ async def test_wait_and_process_io_of_an_executor_container(
                     {"value": "debug", "parent": {"value": "nope"}}, command={"value": "true"}
                 ):
                     pass
+            # A nested container that is not there: Mesos's answers, with the executor's as root.
+            gone = {"value": "gone", "parent": {"value": cid}}
+            with pytest.raises(NotFound, match=f"Container {cid}.gone cannot be found"):
+                await agent_op.wait_container(gone)
+            with pytest.raises(NotFound, match="cannot be found"):
+                await agent_op.kill_container(gone)
+            with pytest.raises(ServerError, match=f"Unknown container {cid}.gone"):
+                async for _ in agent_op.attach_container_output(gone):
+                    pass
+            await agent_op.remove_container(gone)  # nothing to remove: 200
+            with pytest.raises(ServerError, match="Unknown root container"):
+                await agent_op.remove_container({"value": "gone", "parent": {"value": "nope"}})
             # WAIT_CONTAINER (on a client of its own: a client's calls share one connection).
             async with AgentOperator.for_pid(pid, content_type=encoding) as waiter:
                 waiting = asyncio.create_task(waiter.wait_container(cid))

@@ -194,6 +194,9 @@ async def test_debug_container_sessions(cluster: LocalCluster, scheduler: Factor
             _collect(agent_op.launch_nested_container_session(cat, command={"value": "cat"}))
         )
         await _until_running(other, cat)
+        listed = (await agent_op.get_containers(show_nested=True)).containers
+        assert [c.container_id.value for c in listed] == [cid, "cat"]  # as Mesos: no parent
+        assert [c.container_id.value for c in (await agent_op.get_containers()).containers] == [cid]
         attached: list[bytes] = []
         seen = asyncio.Event()
 

@@ -190,7 +190,9 @@ def get_frameworks(agent: Agent) -> dict[str, Any]:
     return {"frameworks": frameworks} if frameworks else {}
 
 
-def get_containers(agent: Agent) -> dict[str, Any]:
+def get_containers(agent: Agent, *, show_nested: bool = False) -> dict[str, Any]:
+    """The executors' containers; with ``show_nested`` the running debug containers too (as
+    Mesos lists a nested container: its own id alone, without its parent)."""
     containers = []
     for fid, fw in agent.frameworks.items():
         for ex in fw.executors.values():
@@ -206,6 +208,12 @@ def get_containers(agent: Agent) -> dict[str, Any]:
             if pid:
                 entry["container_status"] = {"executor_pid": pid}
             containers.append(entry)
+    if show_nested:
+        containers.extend(
+            {"container_id": {"value": session.cid.value}}
+            for session in _sessions.sessions(agent).values()
+            if session.running
+        )
     return {"containers": containers} if containers else {}
 
 
@@ -287,7 +295,7 @@ def agent_call(
         }
         return 200, {"type": kind, key: state}
     if t == Call.GET_CONTAINERS:
-        return 200, {"type": kind, key: get_containers(agent)}
+        return 200, {"type": kind, key: get_containers(agent, show_nested=call.get_containers.show_nested)}
     if t == Call.GET_FRAMEWORKS:
         return 200, {"type": kind, key: get_frameworks(agent)}
     if t == Call.GET_EXECUTORS:
