@@ -102,3 +102,57 @@ async def test_streaming_only_where_mesos_streams(master_url: str, http: aiohttp
     async with http.post(url, data=b"%d\n%s" % (len(record), record), headers=headers) as r:
         expected = "Streaming 'Content-Type' application/recordio is not supported for GET_HEALTH call"
         assert (r.status, await r.text()) == (415, expected)
+
+
+async def test_a_nested_container_under_an_executor(master_url: str, http: aiohttp.ClientSession) -> None:
+    """LAUNCH_CONTAINER with a parent: a nested container with a sandbox of its own
+    (``containers/<id>`` in the executor's); listed with ``show_nested``; killed, waited on
+    (its termination kept until REMOVE_CONTAINER), removed with its sandbox."""
+    s = RawScheduler(master_url, http)
+    try:
+        await s.subscribe(framework_info("operator-nested"))
+        offer = (await s.offers())[0]
+        task_id = await s.launch(offer, {"value": "sleep 600"})
+        while (st := await s.update(task_id))["state"] != "TASK_RUNNING":
+            await s.ack(st)
+        await s.ack(st)
+        async with MasterOperator(master_url) as op:
+            pid = (await op.get_agents()).agents[0].pid
+        sandbox = f"/frameworks/{s.framework_id}/executors/{task_id}/runs/latest/containers/child"
+        async with AgentOperator.for_pid(pid) as agent_op, AgentOperator.for_pid(pid) as waiter:
+            (cid,) = [
+                c.container_id.value
+                for c in (await agent_op.get_containers()).containers
+                if c.executor_id.value == task_id
+            ]
+            child = {"value": "child", "parent": {"value": cid}}
+            command = {"value": 'echo hi; echo err >&2; test "$MESOS_SANDBOX" = "$PWD" && exec sleep 600'}
+            await agent_op.launch_container(child, command=command)
+            await agent_op.launch_container(child, command=command)  # 202: launched already
+            listed = {
+                c.container_id.value for c in (await agent_op.get_containers(show_nested=True)).containers
+            }
+            assert listed == {cid, "child"}
+            deadline = asyncio.get_running_loop().time() + 30
+            while (await agent_op.read_file(sandbox + "/stdout")).data != b"hi\n":
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.1)
+            assert (await agent_op.read_file(sandbox + "/stderr")).data == b"err\n"
+            with pytest.raises(ServerError) as info:  # no I/O switchboard server for it
+                async for _ in agent_op.attach_container_output(child):
+                    pass
+            assert info.value.status == 500
+            with pytest.raises(ServerError, match="Nested container has not terminated yet"):
+                await agent_op.remove_container(child)
+            waiting = asyncio.create_task(waiter.wait_container(child))
+            await agent_op.kill_container(child, signal=signal.SIGTERM)
+            async with asyncio.timeout(60):
+                assert (await waiting).exit_status == signal.SIGTERM  # it ran: MESOS_SANDBOX is its cwd
+            assert (await agent_op.wait_container(child)).exit_status == signal.SIGTERM  # kept
+            await agent_op.remove_container(child)
+            with pytest.raises(NotFound, match=f"Container {cid}.child cannot be found"):
+                await agent_op.wait_container(child)
+            with pytest.raises(NotFound):
+                await agent_op.list_files(sandbox)
+    finally:
+        await s.teardown()

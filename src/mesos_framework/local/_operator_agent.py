@@ -357,8 +357,7 @@ async def first_record(content: Reader, content_type: str) -> tuple[int, str] | 
 _MAX_RECORD = 4 * 1024 * 1024
 
 
-SWITCHBOARD_DISABLED = "I/O switchboard server was disabled for this container"
-"""Mesos's answer (``500``) to attaching to a container launched without a TTY, not a debug one."""
+SWITCHBOARD_DISABLED = _sessions.SWITCHBOARD_DISABLED
 
 
 def _process_io(agent: Agent, call: agent_pb2.Call, media: Media) -> Answer | Streamed | Awaitable[Reply]:
@@ -499,6 +498,12 @@ def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[An
     """
     message = getattr(call, _CONTAINER_CALLS[call.type])
     if call.type in (Call.LAUNCH_CONTAINER, Call.LAUNCH_NESTED_CONTAINER):
+        parent = message.container_id.parent if message.container_id.HasField("parent") else None
+        executor = (
+            None if parent is None or parent.HasField("parent") else _running_executor(agent, parent.value)
+        )
+        if executor is not None:  # a nested container under an executor's
+            return _sessions.launch_nested(agent, executor, message)
         return _launch(agent, message.container_id)
     cid = message.container_id
     nested = cid.HasField("parent")
@@ -535,7 +540,4 @@ def _session_call(
         return 200, ""
     if call.type in (Call.WAIT_CONTAINER, Call.WAIT_NESTED_CONTAINER):
         return _sessions.wait(session, Call.Type.Name(call.type))
-    if session.running:
-        return 500, "Nested container has not terminated yet"
-    del _sessions.sessions(agent)[session.name]
-    return 200, ""
+    return _sessions.remove(agent, session)

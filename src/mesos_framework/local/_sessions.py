@@ -1,16 +1,23 @@
-"""Debug containers of the local agent: ``LAUNCH_NESTED_CONTAINER_SESSION`` and their process I/O.
+"""Nested containers of the local agent's executors: debug containers
+(``LAUNCH_NESTED_CONTAINER_SESSION``) with their process I/O, and others (``LAUNCH_CONTAINER``
+with a parent).
 
 As Mesos's agent does for a nested container of class ``DEBUG`` (without a TTY), a session runs a
 command under an executor's container, in the executor's sandbox with its ``MESOS_SANDBOX``, and
 answers with the command's stdout and stderr as ``ProcessIO`` ``DATA`` records, RecordIO-framed
 (``Content-Type`` the ``Accept`` of the call, and for ``application/recordio`` a
 ``Message-Content-Type`` from ``Message-Accept``). The answer ends when both outputs end; the
-container is destroyed then, or when the client hangs up, or when its parent ends.
+container is destroyed then, or when the client hangs up. While it runs,
+``ATTACH_CONTAINER_OUTPUT`` streams its output from then on (to any number of clients) and
+``ATTACH_CONTAINER_INPUT`` feeds its stdin (a ``DATA`` record with no data ends it).
 
-While it runs, ``ATTACH_CONTAINER_OUTPUT`` streams its output from then on (to any number of
-clients), ``ATTACH_CONTAINER_INPUT`` feeds its stdin (a ``DATA`` record with no data ends it),
-``KILL_CONTAINER`` signals it and ``WAIT_CONTAINER`` answers when it ends. Its termination is kept,
-as Mesos checkpoints a nested container's, until ``REMOVE_CONTAINER``.
+A nested container launched by ``LAUNCH_CONTAINER`` runs in a sandbox of its own,
+``containers/<id>`` in the executor's, writing its ``stdout`` and ``stderr`` there; attaching to
+it gets Mesos's ``500`` for a container without an I/O switchboard server.
+
+Either kind goes with its parent; ``KILL_CONTAINER`` signals it, ``WAIT_CONTAINER`` answers when
+it ends, and its termination is kept, as Mesos checkpoints a nested container's, until
+``REMOVE_CONTAINER`` (which also removes a launched container's sandbox).
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -39,6 +47,7 @@ log = logging.getLogger(__name__)
 RECORDIO = "application/recordio"
 ProcessIO = agent_pb2.ProcessIO
 _CHUNK = 64 * 1024
+_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _MAX_RECORD = 4 * 1024 * 1024
 
 
@@ -61,15 +70,20 @@ class Streamed:
 class Session:
     """One debug container: its process, output listeners and termination."""
 
-    def __init__(self, cid: mesos_pb2.ContainerID, executor: Executor) -> None:
+    def __init__(self, cid: mesos_pb2.ContainerID, executor: Executor, *, debug: bool = True) -> None:
         self.cid = cid
         self.name = container_name(cid)
         self.executor = executor
+        self.debug = debug
+        """A debug container (its I/O through the agent); else its output goes to its sandbox."""
+        self.sandbox = executor.directory if debug else executor.directory / "containers" / cid.value
         self.process: asyncio.subprocess.Process | None = None
         self.listeners: set[asyncio.Queue[ProcessIO | None]] = set()
         self.ended = asyncio.Event()
         self.wait_status: int | None = None
         self.input_attached = False
+        self.queue: asyncio.Queue[ProcessIO | None] | None = None
+        """The output of a debug container's own session."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -83,24 +97,42 @@ class Session:
         return queue
 
     async def start(self, command: mesos_pb2.CommandInfo) -> None:
-        """Start the command (`OSError` if it cannot be)."""
-        env = {**os.environ, "MESOS_SANDBOX": str(self.executor.directory)}
+        """Start the command (`OSError` if it cannot be).
+
+        A debug container runs in its parent's sandbox with the parent's ``MESOS_SANDBOX``, its
+        stdin and outputs through the agent; another nested container in a sandbox of its own
+        (``containers/<id>`` in the parent's), writing its ``stdout`` and ``stderr`` files there,
+        with an environment of its own (``MESOS_SANDBOX``, the command's variables, ``PATH``).
+        """
+        if self.debug:
+            env = {**os.environ, "MESOS_SANDBOX": str(self.sandbox)}
+        else:
+            self.sandbox.mkdir(parents=True, exist_ok=True)
+            env = {"PATH": os.environ.get("PATH", _DEFAULT_PATH), "MESOS_SANDBOX": str(self.sandbox)}
         env.update({v.name: v.value for v in command.environment.variables if v.type != v.SECRET})
         if not command.HasField("shell") or command.shell:
             argv, program = ["/bin/sh", "-c", command.value], "/bin/sh"
         else:
             argv, program = list(command.arguments) or [command.value], command.value
-        self.process = await asyncio.create_subprocess_exec(
-            argv[0],
-            *argv[1:],
-            executable=program,
-            cwd=self.executor.directory,
-            env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        with contextlib.ExitStack() as files:
+            stdin: int | IO[bytes] = asyncio.subprocess.PIPE
+            stdout: int | IO[bytes] = asyncio.subprocess.PIPE
+            stderr: int | IO[bytes] = asyncio.subprocess.PIPE
+            if not self.debug:
+                stdin = asyncio.subprocess.DEVNULL
+                stdout = files.enter_context((self.sandbox / "stdout").open("ab"))
+                stderr = files.enter_context((self.sandbox / "stderr").open("ab"))
+            self.process = await asyncio.create_subprocess_exec(
+                argv[0],
+                *argv[1:],
+                executable=program,
+                cwd=self.sandbox,
+                env=env,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+            )
         loop = asyncio.get_running_loop()
         for coro in (self._supervise(), self._watch_parent()):
             task = loop.create_task(coro)
@@ -119,15 +151,17 @@ class Session:
         process = self.process
         assert process is not None
         try:
-            await asyncio.gather(
-                self._pump(process.stdout, ProcessIO.Data.STDOUT),
-                self._pump(process.stderr, ProcessIO.Data.STDERR),
-            )
+            if self.debug:
+                await asyncio.gather(
+                    self._pump(process.stdout, ProcessIO.Data.STDOUT),
+                    self._pump(process.stderr, ProcessIO.Data.STDERR),
+                )
         finally:
             for queue in list(self.listeners):
                 queue.put_nowait(None)
             self.listeners.clear()
-            self.destroy()  # the output ended: the session's container goes, as in Mesos
+            if self.debug:
+                self.destroy()  # the output ended: the session's container goes, as in Mesos
             code = await process.wait()
             self.wait_status = (code & 0xFF) << 8 if code >= 0 else -code
             self.ended.set()
@@ -261,6 +295,20 @@ async def launch(
     message: str,
 ) -> tuple[int, str] | Streamed:
     """Start a session under ``executor``'s container: its output stream, or Mesos's error."""
+    started = await _start(agent, executor, call, debug=True)
+    if isinstance(started, tuple):
+        return started
+    assert started.queue is not None
+    return _Output(started, started.queue, accept, message, owner=True)
+
+
+async def launch_nested(agent: Agent, executor: Executor, call: Any) -> tuple[int, str]:
+    """``LAUNCH_CONTAINER``/``LAUNCH_NESTED_CONTAINER`` of a nested container under ``executor``'s."""
+    started = await _start(agent, executor, call, debug=False)
+    return started if isinstance(started, tuple) else (200, "")
+
+
+async def _start(agent: Agent, executor: Executor, call: Any, *, debug: bool) -> tuple[int, str] | Session:
     known = sessions(agent)
     name = container_name(call.container_id)
     if name in known and known[name].running:
@@ -269,27 +317,46 @@ async def launch(
         call.container.HasField("tty_info") or call.container.type != mesos_pb2.ContainerInfo.MESOS
     ):
         return 400, "The provided ContainerInfo is not supported"
-    session = Session(call.container_id, executor)
-    queue = session.listen()
+    session = Session(call.container_id, executor, debug=debug)
+    if debug:
+        session.queue = session.listen()
     try:
         await session.start(call.command)
     except OSError as exc:
         log.warning("failed to launch the nested container %s: %s", name, exc)
         return 400, f"Failed to launch container: {exc}"
     known[name] = session
-    return _Output(session, queue, accept, message, owner=True)
+    return session
+
+
+SWITCHBOARD_DISABLED = "I/O switchboard server was disabled for this container"
+"""Mesos's answer (``500``) to attaching to a container launched without a TTY, not a debug one."""
 
 
 def attach_output(session: Session, accept: str, message: str) -> tuple[int, str] | Streamed:
     if not session.running:
         return 500, f"Unknown container {session.name}"
+    if not session.debug:
+        return 500, SWITCHBOARD_DISABLED
     return _Output(session, session.listen(), accept, message, owner=False)
 
 
 def attach_input(session: Session, content_type: str) -> tuple[int, str] | Streamed:
     if not session.running:
         return 500, f"Unknown container {session.name}"
+    if not session.debug:
+        return 500, SWITCHBOARD_DISABLED
     return _Input(session, content_type)
+
+
+def remove(agent: Agent, session: Session) -> tuple[int, str]:
+    """``REMOVE_CONTAINER`` of an ended nested container: its record and its sandbox go."""
+    if session.running:
+        return 500, "Nested container has not terminated yet"
+    del sessions(agent)[session.name]
+    if not session.debug:
+        shutil.rmtree(session.sandbox, ignore_errors=True)
+    return 200, ""
 
 
 async def wait(session: Session, kind: str) -> tuple[int, dict[str, Any]]:
