@@ -1,8 +1,9 @@
 """START_MAINTENANCE takes a machine down as Mesos 1.11 does: its agent is removed and shut
 down, the tasks there end (TASK_LOST for a framework that is not partition-aware, with the
 master's message), and the agent is gone from GET_AGENTS. Run on the local cluster and on a
-real Mesos of its own (the shared one's agent must stay up); on the local cluster the agent
-registers again, as a new agent, when restarted after STOP_MAINTENANCE."""
+real Mesos of its own (the shared one's agent must stay up); on the local cluster an agent of
+the DOWN machine that registers is refused (real Mesos's agents cannot be restarted one by one
+here), and the agent registers again, as a new agent, when restarted after STOP_MAINTENANCE."""
 
 from __future__ import annotations
 
@@ -76,9 +77,16 @@ async def test_start_maintenance_shuts_the_agents_down(down: tuple[str, LocalClu
             assert agent_id not in await agent_ids(op)
             down_machines = (await op.get_maintenance_status()).status.down_machines
             assert [m.hostname for m in down_machines] == [machine["hostname"]]
+            if cluster is not None:
+                # An agent of the DOWN machine that registers is refused and shut down (Mesos's
+                # ShutdownMessage "Machine is `DOWN`").
+                refused = await cluster.add_agent()
+                assert refused.id is None
+                assert refused.reachable is False  # shut down: its endpoints hang up
+                assert await agent_ids(op) == []
             await op.stop_maintenance([machine])
             if cluster is not None:
-                (local_agent,) = cluster.agents
+                local_agent = cluster.agents[0]
                 await cluster.restart_agent(local_agent.index)
                 for _ in range(120):
                     if await agent_ids(op):

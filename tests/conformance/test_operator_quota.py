@@ -72,6 +72,13 @@ async def test_update_set_remove_and_get(op: MasterOperator, flavour: str) -> No
         assert await configs(op, name) == [
             {"role": name, "guarantees": {"mem": {"value": 64.0}}, "limits": {"mem": {"value": 64.0}}}
         ]
+        # Mesos keeps no principal with a quota: the request's authenticated principal goes to the
+        # authorizer only, and GET_QUOTA's QuotaInfo has the role and guarantee alone.
+        (info,) = [to_dict(i) for i in (await op.get_quota()).status.infos if i.role == name]
+        assert info == {
+            "role": name,
+            "guarantee": [{"name": "mem", "type": "SCALAR", "scalar": {"value": 64.0}}],
+        }
     finally:
         await op.remove_quota(name)
 

@@ -1,7 +1,8 @@
 """The operator commands' TLS and credential options (``--ca-file``, ``--insecure``,
 ``--principal``/``--secret``, ``--token`` and their environment variables) against an HTTPS
 master scripted in the test (a trustme CA, served from a thread; the commands run in-process):
-the right settings get the state, wrong ones one clear line."""
+the right settings get the state, wrong ones one clear line. ``events --framework`` takes them
+for the scheduler API too."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 
 from mesos_framework.cli import cli as command_line
 from mesos_framework.protocol import ContentType, encode, mesos
+from mesos_framework.protocol.recordio import recordio_encode
 
 BASIC = "Basic " + base64.b64encode(b"ops:s3cret").decode()
 BEARER = "Bearer tok-123"
@@ -36,6 +38,32 @@ async def answer(request: web.Request) -> web.Response:
     return web.Response(body=encode(response, ContentType.PROTOBUF), content_type=ContentType.PROTOBUF.value)
 
 
+SCHEDULER_CALLS: list[mesos.scheduler.Call] = []
+
+
+async def scheduler(request: web.Request) -> web.StreamResponse:
+    """A master's scheduler API with the same credentials: SUBSCRIBED, one HEARTBEAT, then silence."""
+    if request.headers.get("Authorization") not in (BASIC, BEARER):
+        return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="mesos"'})
+    call = mesos.scheduler.Call.FromString(await request.read())
+    SCHEDULER_CALLS.append(call)
+    if call.type != mesos.scheduler.Call.SUBSCRIBE:
+        return web.Response(status=202)
+    stream = web.StreamResponse(
+        headers={"Content-Type": ContentType.PROTOBUF.value, "Mesos-Stream-Id": "stream-1"}
+    )
+    await stream.prepare(request)
+    subscribed = mesos.scheduler.Event(
+        type=mesos.scheduler.Event.SUBSCRIBED,
+        subscribed={"framework_id": {"value": "fw-1"}, "heartbeat_interval_seconds": 15.0},
+    )
+    heartbeat = mesos.scheduler.Event(type=mesos.scheduler.Event.HEARTBEAT)
+    for event in (subscribed, heartbeat):
+        await stream.write(recordio_encode(encode(event, ContentType.PROTOBUF)))
+    await asyncio.sleep(30)  # the command leaves after two events (which cancels this handler)
+    return stream
+
+
 @pytest.fixture(scope="module")
 def master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The HTTPS master's URL and the CA file that trusts it."""
@@ -47,7 +75,8 @@ def master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     loop = asyncio.new_event_loop()
     app = web.Application()
     app.router.add_post("/api/v1", answer)
-    runner = web.AppRunner(app, shutdown_timeout=0.1, handle_signals=False)
+    app.router.add_post("/api/v1/scheduler", scheduler)
+    runner = web.AppRunner(app, shutdown_timeout=0.1, handle_signals=False, handler_cancellation=True)
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
     loop.run_until_complete(site.start())
@@ -105,3 +134,23 @@ def test_wrong_credentials_and_untrusted_certificate_are_one_line(master: tuple[
     code, out = run("state", "--master", url, "--principal", "ops")
     assert code == 2
     assert "--principal and --secret go together" in out
+
+
+def test_framework_events_take_the_connection_options(master: tuple[str, str]) -> None:
+    url, ca_file = master
+    SCHEDULER_CALLS.clear()
+    args = ("events", "--master", url, "--framework", "tls-events", "--limit", "2", "--json")
+    code, out = run(*args, "--ca-file", ca_file, "--principal", "ops", "--secret", "s3cret")
+    assert code == 0, out
+    assert [line.split('"type":')[1][:12] for line in out.splitlines()] == ['"SUBSCRIBED"', '"HEARTBEAT"}']
+    subscribe, teardown = SCHEDULER_CALLS
+    assert subscribe.subscribe.framework_info.principal == "ops"  # the authenticated principal
+    assert teardown.type == mesos.scheduler.Call.TEARDOWN
+    assert teardown.framework_id.value == "fw-1"
+    code, out = run(*args, "--insecure", "--token", "tok-123")
+    assert code == 0, out
+    assert len(out.splitlines()) == 2
+    code, out = run(*args, "--ca-file", ca_file, "--principal", "ops", "--secret", "no")
+    assert code == 1
+    (line,) = out.strip().splitlines()
+    assert "needs credentials (HTTP 401)" in line

@@ -1,5 +1,5 @@
-"""AgentOperator's container and process I/O calls against a real Mesos 1.11 agent
-(the local cluster answers them 501): standalone containers, and the streaming calls' errors."""
+"""AgentOperator's standalone-container and process I/O calls against a real Mesos 1.11 agent
+(the local cluster has no standalone containers): a standalone container, and the streaming calls' errors."""
 
 from __future__ import annotations
 

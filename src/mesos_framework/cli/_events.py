@@ -14,7 +14,7 @@ from typing import Any
 import click
 import orjson
 
-from mesos_framework.errors import MesosError
+from mesos_framework.errors import APIError, MesosError
 from mesos_framework.protocol import mesos, to_dict
 
 
@@ -33,14 +33,27 @@ def _echo(event: dict[str, Any], raw: bool) -> None:
 
 
 async def framework_events(master: str, name: str, *, raw: bool, limit: int | None) -> int:
-    """Subscribe a framework that declines every offer; print its events."""
+    """Subscribe a framework that declines every offer; print its events.
+
+    The TLS and credential options of the command (``--ca-file``, ``--insecure``,
+    ``--principal``/``--secret``, ``--token``) apply to the scheduler API as to the operator API.
+    """
+    from mesos_framework.cli._operator import CONNECTION, credentials_error  # noqa: PLC0415
     from mesos_framework.transport import HttpClient  # noqa: PLC0415
 
+    connection = CONNECTION.get()
     info = mesos.FrameworkInfo(user=getpass.getuser(), name=name, failover_timeout=0.0)
+    if connection.credentials is not None:  # Mesos checks it against the authenticated principal
+        info.principal = connection.credentials.principal
     call = mesos.scheduler.Call(type=mesos.scheduler.Call.SUBSCRIBE, subscribe={"framework_info": info})
     seen = 0
-    async with HttpClient(master) as client:
-        stream = await client.subscribe(call, give_up_after=30.0)
+    async with HttpClient(master, **connection.client_options()) as client:
+        try:
+            stream = await client.subscribe(call, give_up_after=30.0)
+        except APIError as exc:
+            if exc.status in (401, 403):
+                raise credentials_error(master, exc) from exc
+            raise
         framework_id = None
         try:
             async for message in stream:

@@ -32,11 +32,23 @@ def _fail(ctx: click.Context, exc: BaseException) -> NoReturn:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+_TLS_CLOSE_GRACE = 0.1
+"""Seconds a command's event loop runs on after the command, for TLS connections to close."""
+
+
 def _run_async(ctx: click.Context, coro: Coroutine[Any, Any, int]) -> int:
     import asyncio  # noqa: PLC0415 - not on the path of --help
 
+    async def main() -> int:
+        try:
+            return await coro
+        finally:
+            # A closed TLS connection still exchanges its close_notify in callbacks of the loop:
+            # let them run before asyncio.run() closes it (otherwise the socket is left unclosed).
+            await asyncio.sleep(_TLS_CLOSE_GRACE)
+
     try:
-        return asyncio.run(coro)
+        return asyncio.run(main())
     except KeyboardInterrupt:
         return 130
     except (MesosError, OSError, ValueError) as exc:

@@ -57,6 +57,15 @@ CONNECTION: ContextVar[Connection] = ContextVar("mesos_framework_cli_connection"
 """The connection settings of the running command (set from its options)."""
 
 
+def credentials_error(master: str, exc: APIError) -> CommandError:
+    """The one line for a ``401``/``403`` of ``master``: what to give."""
+    what = "needs credentials" if exc.status == 401 else "refused the credentials"
+    return CommandError(
+        f"{master} {what} (HTTP {exc.status}): give --principal/--secret or --token "
+        "($MESOS_PRINCIPAL/$MESOS_SECRET, $MESOS_TOKEN)"
+    )
+
+
 @asynccontextmanager
 async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
     """A client of ``master`` whose failures become one clear line."""
@@ -66,11 +75,7 @@ async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
             yield op
     except APIError as exc:
         if exc.status in (401, 403):
-            what = "needs credentials" if exc.status == 401 else "refused the credentials"
-            raise CommandError(
-                f"{master} {what} (HTTP {exc.status}): give --principal/--secret or --token "
-                "($MESOS_PRINCIPAL/$MESOS_SECRET, $MESOS_TOKEN)"
-            ) from exc
+            raise credentials_error(master, exc) from exc
         if exc.status in (404, 405, 415, 501) or "(HTML page)" in str(exc):
             raise CommandError(
                 f"{master} does not look like a Mesos master (HTTP {exc.status} on /api/v1): "

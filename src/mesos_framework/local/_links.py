@@ -93,7 +93,7 @@ class AgentLink(Protocol):
 class MasterLink(Protocol):
     """A master as an agent sees it."""
 
-    def register_agent(self, agent: AgentLink, agent_id: str | None = None) -> str: ...
+    def register_agent(self, agent: AgentLink, agent_id: str | None = None) -> str | None: ...
 
     def status_update(
         self, agent_id: str, framework_id: str, status: mesos_pb2.TaskStatus, latest_state: int

@@ -9,7 +9,9 @@ there and has not answered one within the answer's ``refuse_seconds``
 recorded as the machine's statuses in ``GET_MAINTENANCE_STATUS``. ``START_MAINTENANCE`` takes
 draining machines ``DOWN``: as Mesos does, their agents are removed (their tasks end
 ``TASK_LOST``/``TASK_GONE_BY_OPERATOR``) and shut down; ``STOP_MAINTENANCE`` brings the
-machines back up and out of the schedule, and their agents register again when restarted. Offers
+machines back up and out of the schedule, and their agents register again when restarted; until
+then an agent of a ``DOWN`` machine that (re-)registers is refused and shut down, as Mesos
+refuses it (`refuses_registration`). Offers
 of an agent on a scheduled machine carry the window's unavailability; when
 it changes, the agent's outstanding offers are rescinded. A machine
 is matched to an agent by hostname and IP, as Mesos does.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +34,8 @@ from mesos_framework.protocol._schema import maintenance_pb2, master_pb2, mesos_
 if TYPE_CHECKING:
     from mesos_framework.local._links import AgentLink
     from mesos_framework.local.master import AgentEntry, Master
+
+log = logging.getLogger(__name__)
 
 Call = master_pb2.Call
 CALLS = frozenset(
@@ -96,9 +101,42 @@ def _check_machine(mid: mesos_pb2.MachineID) -> str | None:
 
 def agent_machine(entry: AgentEntry) -> Machine:
     """The machine an agent runs on: its hostname and IP."""
-    info = entry.agent.agent_info()
-    ip = entry.agent.pid.rpartition("@")[2].rpartition(":")[0]
-    return (info.hostname.lower(), ip)
+    return _link_machine(entry.agent)
+
+
+def _link_machine(agent: AgentLink) -> Machine:
+    ip = agent.pid.rpartition("@")[2].rpartition(":")[0]
+    return (agent.agent_info().hostname.lower(), ip)
+
+
+REFUSED_MESSAGE = "Machine is `DOWN`"
+"""What Mesos's master tells an agent of a ``DOWN`` machine that (re-)registers (``ShutdownMessage``)."""
+
+
+def refuses_registration(master: Master, agent: AgentLink) -> bool:
+    """Whether the master refuses an agent's (re-)registration: its machine is ``DOWN``.
+
+    As Mesos's ``Master::_registerSlave`` and ``_reregisterSlave``: the agent is told to shut
+    down (``Machine is `DOWN```) and the master does not add it, nor learn its tasks. Here
+    the agent shuts its executors down and stays unregistered; after ``STOP_MAINTENANCE`` it
+    registers, as a new agent, when restarted.
+    """
+    state: _State | None = getattr(master, "_maintenance", None)
+    if state is None:
+        return False
+    machine = _link_machine(agent)
+    if state.modes.get(machine) != mesos_pb2.MachineInfo.DOWN:
+        return False
+    log.warning(
+        "Refusing registration of agent at %s because the machine '%s' that it is running on is `DOWN`",
+        agent.pid,
+        _show(mesos_pb2.MachineID(hostname=machine[0], ip=machine[1])),
+    )
+    agent.shut_down_by_master()
+    refused = state.shut_down.setdefault(machine, [])
+    if agent not in refused:
+        refused.append(agent)
+    return True
 
 
 def _machine_id(machine: Machine) -> dict[str, str]:

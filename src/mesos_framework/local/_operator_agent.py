@@ -5,26 +5,34 @@ Answers the read calls (``GET_HEALTH``, ``GET_FLAGS``, ``GET_VERSION``,
 ``GET_CONTAINERS``, ``GET_FRAMEWORKS``, ``GET_EXECUTORS``, ``GET_OPERATIONS``,
 ``GET_TASKS``, ``GET_AGENT``, ``GET_RESOURCE_PROVIDERS``) and ``LIST_FILES``
 / ``READ_FILE`` of its sandboxes. Its containers are its executors' processes:
-``KILL_CONTAINER`` signals one, launches answer as Mesos does for a container
-its containerizer does not support (``400``), unknown containers get Mesos's
-``404``; waiting on or removing a container, process I/O and resource-provider
-calls get ``501 Not Implemented``.
+``KILL_CONTAINER`` signals one, ``WAIT_CONTAINER`` answers when one ends (an answer that
+waits: `agent_call` then returns an awaitable), launches answer as Mesos does for a container
+its containerizer does not support (``400``), unknown containers get Mesos's ``404``.
+``LAUNCH_NESTED_CONTAINER_SESSION`` runs a debug container under an executor's (`_sessions`):
+its output streams back, and ``ATTACH_CONTAINER_OUTPUT``/``INPUT``, ``KILL``/``WAIT``/
+``REMOVE_CONTAINER`` work on it. ``REMOVE_CONTAINER`` of a pod task's nested container that ended
+removes its sandbox. Attaching to an executor's own container gets Mesos's answer for a container
+launched without a TTY and not as a debug container (``500 I/O switchboard server was disabled
+for this container``); resource-provider calls get ``501 Not Implemented``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import shutil
 import signal
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from mesos_framework import protocol
 from mesos_framework.errors import MessageError, ProtocolError
-from mesos_framework.local import _codec
+from mesos_framework.local import _codec, _sessions
 from mesos_framework.local._files import Files, FilesError
 from mesos_framework.local._process import kill_tree
 from mesos_framework.local.config import VERSION
@@ -70,6 +78,26 @@ def media_types(headers: Mapping[str, str]) -> tuple[int, str] | tuple[str, str]
     if accept != RECORDIO and "Message-Accept" in headers:
         return 406, "Expecting 'Message-Accept' to be not set for non-streaming responses"
     return ctype, accept
+
+
+@dataclass(frozen=True)
+class Media:
+    """The media types of a call: of its messages, of the answer, of the answer's records."""
+
+    content: str = _codec.JSON
+    accept: str = _codec.JSON
+    message_accept: str = _codec.JSON
+
+
+def message_accept(headers: Mapping[str, str], accept: str) -> str | tuple[int, str]:
+    """The type of a streamed answer's records (``Message-Accept``, JSON by default), or the error."""
+    if accept != RECORDIO:
+        return accept
+    wanted = headers.get("Message-Accept")
+    for media in (_codec.JSON, _codec.PROTOBUF):
+        if _codec.accepts(wanted, media):
+            return media
+    return 406, f"Expecting 'Message-Accept' to allow {_codec.JSON} or {_codec.PROTOBUF}"
 
 
 def handle(body: bytes, content_type: str) -> tuple[int, str] | agent_pb2.Call:
@@ -162,7 +190,9 @@ def get_frameworks(agent: Agent) -> dict[str, Any]:
     return {"frameworks": frameworks} if frameworks else {}
 
 
-def get_containers(agent: Agent) -> dict[str, Any]:
+def get_containers(agent: Agent, *, show_nested: bool = False) -> dict[str, Any]:
+    """The executors' containers; with ``show_nested`` the running debug containers too (as
+    Mesos lists a nested container: its own id alone, without its parent)."""
     containers = []
     for fid, fw in agent.frameworks.items():
         for ex in fw.executors.values():
@@ -178,6 +208,12 @@ def get_containers(agent: Agent) -> dict[str, Any]:
             if pid:
                 entry["container_status"] = {"executor_pid": pid}
             containers.append(entry)
+    if show_nested:
+        containers.extend(
+            {"container_id": {"value": session.cid.value}}
+            for session in _sessions.sessions(agent).values()
+            if session.running
+        )
     return {"containers": containers} if containers else {}
 
 
@@ -195,8 +231,21 @@ def _logging(agent: Agent) -> _Logging:
     return state
 
 
-def agent_call(agent: Agent, call: agent_pb2.Call) -> tuple[int, dict[str, Any] | str]:
-    """Answer one validated agent operator call: status and a ``Response`` dict or text."""
+Answer = tuple[int, dict[str, Any] | str]
+"""Status and a ``Response`` dict or text."""
+
+
+Streamed = _sessions.Streamed
+Reply = Answer | Streamed
+
+
+def agent_call(
+    agent: Agent, call: agent_pb2.Call, media: Media | None = None
+) -> Answer | Streamed | Awaitable[Reply]:
+    """Answer one validated agent operator call: status and a ``Response`` dict or text; or an
+    awaitable for an answer that waits (``WAIT_CONTAINER`` of a running container); or a
+    `Streamed` answer (the process I/O of a debug container)."""
+    media = media or Media()
     kind = Call.Type.Name(call.type)
     key = kind.lower()
     t = call.type
@@ -246,7 +295,7 @@ def agent_call(agent: Agent, call: agent_pb2.Call) -> tuple[int, dict[str, Any] 
         }
         return 200, {"type": kind, key: state}
     if t == Call.GET_CONTAINERS:
-        return 200, {"type": kind, key: get_containers(agent)}
+        return 200, {"type": kind, key: get_containers(agent, show_nested=call.get_containers.show_nested)}
     if t == Call.GET_FRAMEWORKS:
         return 200, {"type": kind, key: get_frameworks(agent)}
     if t == Call.GET_EXECUTORS:
@@ -261,7 +310,88 @@ def agent_call(agent: Agent, call: agent_pb2.Call) -> tuple[int, dict[str, Any] 
         return 200, {"type": kind, key: {}}
     if t in _CONTAINER_CALLS:
         return _container_call(agent, call)
+    if t in (Call.ATTACH_CONTAINER_INPUT, Call.ATTACH_CONTAINER_OUTPUT, Call.LAUNCH_NESTED_CONTAINER_SESSION):
+        return _process_io(agent, call, media)
     return 501, ""
+
+
+STREAMING_REQUEST = {Call.ATTACH_CONTAINER_INPUT}
+STREAMING_RESPONSE = {Call.ATTACH_CONTAINER_OUTPUT, Call.LAUNCH_NESTED_CONTAINER_SESSION}
+
+
+def streaming_problem(call: agent_pb2.Call, content_type: str, accept: str) -> tuple[int, str] | None:
+    """Mesos's checks of which calls may stream (``Http::_api``): the status and text, or None."""
+    kind = Call.Type.Name(call.type)
+    if content_type == RECORDIO and call.type not in STREAMING_REQUEST:
+        return 415, f"Streaming 'Content-Type' {RECORDIO} is not supported for {kind} call"
+    if content_type != RECORDIO and call.type in STREAMING_REQUEST:
+        return 415, f"Expecting 'Content-Type' to be {RECORDIO} for {kind} call"
+    if accept == RECORDIO and call.type not in STREAMING_RESPONSE:
+        return 406, f"Streaming response is not supported for {kind} call"
+    return None
+
+
+class Reader(Protocol):
+    """A request body being read (aiohttp's ``StreamReader``)."""
+
+    async def readline(self) -> bytes: ...
+
+    async def readexactly(self, n: int) -> bytes: ...
+
+
+async def first_record(content: Reader, content_type: str) -> tuple[int, str] | agent_pb2.Call:
+    """The call of a streaming request: its first RecordIO record, or the status and text of the error."""
+    try:
+        line = await content.readline()
+        if not line:
+            return 400, "Received EOF while reading request body"
+        size = int(line.strip())
+        if size < 0 or size > _MAX_RECORD:
+            raise ValueError(size)
+        record = await content.readexactly(size)
+    except (ValueError, asyncio.IncompleteReadError):
+        return 400, "Failed to decode the RecordIO request body"
+    return handle(record, content_type)
+
+
+_MAX_RECORD = 4 * 1024 * 1024
+
+
+SWITCHBOARD_DISABLED = _sessions.SWITCHBOARD_DISABLED
+
+
+def _process_io(agent: Agent, call: agent_pb2.Call, media: Media) -> Answer | Streamed | Awaitable[Reply]:
+    """``LAUNCH_NESTED_CONTAINER_SESSION`` (a debug container under an executor's, `_sessions`),
+    ``ATTACH_CONTAINER_INPUT``/``OUTPUT`` of one; for the executors' containers (launched
+    without a TTY, not as debug containers) Mesos's answer: the I/O switchboard has no server
+    for them."""
+    if call.type == Call.LAUNCH_NESTED_CONTAINER_SESSION:
+        session_call = call.launch_nested_container_session
+        cid = session_call.container_id
+        if not cid.HasField("parent"):
+            return _launch(agent, cid)
+        parent = cid.parent
+        executor = None if parent.HasField("parent") else _running_executor(agent, parent.value)
+        if executor is None:
+            return 400, f"Parent container {_container_name(parent)} does not exist"
+        return _sessions.launch(agent, executor, session_call, media.accept, media.message_accept)
+    if call.type == Call.ATTACH_CONTAINER_INPUT:
+        if call.attach_container_input.type != Call.AttachContainerInput.CONTAINER_ID:
+            return 400, "Expecting 'attach_container_input.type' to be CONTAINER_ID"
+        cid = call.attach_container_input.container_id
+    else:
+        cid = call.attach_container_output.container_id
+    root = _root(cid)
+    if _running_executor(agent, root.value) is None:
+        return 404, f"Container {_container_name(cid)} cannot be found"
+    session = _sessions.sessions(agent).get(_container_name(cid))
+    if session is not None:
+        if call.type == Call.ATTACH_CONTAINER_INPUT:
+            return _sessions.attach_input(session, media.content)
+        return _sessions.attach_output(session, media.accept, media.message_accept)
+    if cid.HasField("parent"):
+        return 500, f"Unknown container {_container_name(cid)}"
+    return 500, SWITCHBOARD_DISABLED
 
 
 _CONTAINER_CALLS = {
@@ -276,40 +406,138 @@ _CONTAINER_CALLS = {
 }
 """Container calls with a plain (non-streaming) answer."""
 
-
-def _container_name(cid: mesos_pb2.ContainerID) -> str:
-    """A ``ContainerID`` as Mesos prints it (``parent.child``)."""
-    return f"{_container_name(cid.parent)}.{cid.value}" if cid.HasField("parent") else cid.value
+_container_name = _sessions.container_name
 
 
-def _container_call(agent: Agent, call: agent_pb2.Call) -> tuple[int, dict[str, Any] | str]:
+def _root(cid: mesos_pb2.ContainerID) -> mesos_pb2.ContainerID:
+    while cid.HasField("parent"):
+        cid = cid.parent
+    return cid
+
+
+def _running_executor(agent: Agent, container_id: str) -> Executor | None:
+    """The executor whose (top-level) container this is, while its container has not ended."""
+    for fw in agent.frameworks.values():
+        for ex in fw.executors.values():
+            if ex.container_id != container_id or ex.state == "TERMINATED":
+                continue
+            if ex.waiter is not None and ex.waiter.done():
+                return None  # ended
+            if ex.waiter is None and (ex.process is None or ex.process.returncode is not None):
+                return None
+            return ex
+    return None
+
+
+def _launch(agent: Agent, cid: mesos_pb2.ContainerID) -> Answer:
+    """Launches: Mesos's answer for a missing parent, else for a container the containerizer
+    does not support (``400``)."""
+    if cid.HasField("parent") and _running_executor(agent, cid.parent.value) is None:
+        return 400, f"Parent container {_container_name(cid.parent)} does not exist"
+    return 400, "The provided ContainerInfo is not supported"
+
+
+def _wait_status(ex: Executor) -> int | None:
+    """The executor's wait(2) status, as Mesos reports a container's ``exit_status``."""
+    if ex.process is None or ex.process.returncode is None:
+        return None
+    code = ex.process.returncode
+    return (code & 0xFF) << 8 if code >= 0 else -code
+
+
+async def _wait(ex: Executor, kind: str) -> Answer:
+    """``WAIT_CONTAINER``: answer when the executor's container ends."""
+    if ex.waiter is not None:
+        await asyncio.shield(ex.waiter)
+    elif ex.process is not None:
+        await ex.process.wait()
+    ended: dict[str, Any] = {}
+    status = _wait_status(ex)
+    if status is not None:
+        ended["exit_status"] = status
+    return 200, {"type": kind, kind.lower(): ended}
+
+
+def _nested_sandbox(ex: Executor, cid: mesos_pb2.ContainerID) -> Path:
+    """A nested container's sandbox: ``containers/<id>`` in its parent's, from the executor's down."""
+    chain: list[str] = []
+    while cid.HasField("parent"):
+        chain.append(cid.value)
+        cid = cid.parent
+    path = ex.directory
+    for value in reversed(chain):
+        path = path / "containers" / value
+    return path
+
+
+def _remove(ex: Executor, cid: mesos_pb2.ContainerID) -> Answer:
+    """``REMOVE_CONTAINER`` of a nested container, as Mesos's containerizer removes one: its
+    sandbox goes once it has ended (``500`` while it runs)."""
+    sandbox = _nested_sandbox(ex, cid)
+    if not sandbox.is_dir():
+        return 200, ""
+    if not cid.parent.HasField("parent"):  # a pod task's container: is its task still running?
+        for link in (ex.directory / "tasks").glob("*"):
+            task = ex.tasks.get(link.name)
+            running = task is not None and task.state not in TERMINAL
+            if running and link.is_symlink() and link.resolve() == sandbox.resolve():
+                return 500, "Nested container has not terminated yet"
+    shutil.rmtree(sandbox, ignore_errors=True)
+    return 200, ""
+
+
+def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[Answer]:
     """The container calls, for a runtime whose containers are its executors' processes.
 
     Launches get Mesos's answer for a container the containerizer does not support (``400 The
-    provided ContainerInfo is not supported``); an executor's container can be killed (with a
-    signal); waiting on or removing one is not supported (``501``); an unknown container is
-    ``404``, with Mesos's texts.
+    provided ContainerInfo is not supported``, or ``Parent container ... does not exist``); an
+    executor's container can be killed (with a signal) and waited on (the answer comes when it
+    ends, with its wait status); a nested container's sandbox can be removed once it ended; an
+    unknown or ended container is ``404``, with Mesos's texts. ``REMOVE_CONTAINER`` of a
+    top-level container is ``501``: Mesos's agent aborts on it (``CHECK`` in the containerizer).
     """
     message = getattr(call, _CONTAINER_CALLS[call.type])
     if call.type in (Call.LAUNCH_CONTAINER, Call.LAUNCH_NESTED_CONTAINER):
-        return 400, "The provided ContainerInfo is not supported"
+        parent = message.container_id.parent if message.container_id.HasField("parent") else None
+        executor = (
+            None if parent is None or parent.HasField("parent") else _running_executor(agent, parent.value)
+        )
+        if executor is not None:  # a nested container under an executor's
+            return _sessions.launch_nested(agent, executor, message)
+        return _launch(agent, message.container_id)
     cid = message.container_id
-    executor = next(
-        (
-            (fid, ex)
-            for fid, fw in agent.frameworks.items()
-            for ex in fw.executors.values()
-            if not cid.HasField("parent") and ex.container_id == cid.value
-        ),
-        None,
-    )
-    process = executor[1].process if executor is not None else None
-    running = process is not None and process.returncode is None
+    nested = cid.HasField("parent")
+    session = _sessions.sessions(agent).get(_container_name(cid)) if nested else None
+    if session is not None:
+        return _session_call(agent, session, call, message)
+    executor = None if nested else _running_executor(agent, cid.value)
     if call.type in (Call.KILL_CONTAINER, Call.KILL_NESTED_CONTAINER):
-        if not running or process is None:
+        process = executor.process if executor is not None else None
+        if process is None or process.returncode is not None:
             return 404, f"Container '{_container_name(cid)}' cannot be found (or is already killed)"
         kill_tree(process.pid, message.signal if message.HasField("signal") else signal.SIGKILL)
         return 200, ""
-    if executor is None:
-        return 404, f"Container {_container_name(cid)} cannot be found"
-    return 501, ""
+    if call.type in (Call.WAIT_CONTAINER, Call.WAIT_NESTED_CONTAINER):
+        if executor is None:
+            return 404, f"Container {_container_name(cid)} cannot be found"
+        return _wait(executor, Call.Type.Name(call.type))
+    if not nested:
+        return 501, ""
+    root = _running_executor(agent, _root(cid).value)
+    if root is None:
+        return 500, "Unknown root container"
+    return _remove(root, cid)
+
+
+def _session_call(
+    agent: Agent, session: _sessions.Session, call: agent_pb2.Call, message: Any
+) -> Answer | Awaitable[Answer]:
+    """Kill, wait on or remove a debug container (`_sessions`)."""
+    if call.type in (Call.KILL_CONTAINER, Call.KILL_NESTED_CONTAINER):
+        if not session.running:
+            return 404, f"Container '{session.name}' cannot be found (or is already killed)"
+        session.kill(message.signal if message.HasField("signal") else signal.SIGKILL)
+        return 200, ""
+    if call.type in (Call.WAIT_CONTAINER, Call.WAIT_NESTED_CONTAINER):
+        return _sessions.wait(session, Call.Type.Name(call.type))
+    return _sessions.remove(agent, session)

@@ -210,8 +210,10 @@ class Master:
         return oid
 
     # --------------------------------------------------------------- agents
-    def register_agent(self, agent: AgentLink, agent_id: str | None = None) -> str:
-        """An agent (re-)registers; returns its id."""
+    def register_agent(self, agent: AgentLink, agent_id: str | None = None) -> str | None:
+        """An agent (re-)registers; returns its id (None: refused, its machine is DOWN)."""
+        if _maintenance.refuses_registration(self, agent):
+            return None
         if agent_id is None:
             agent_id = f"{self.id}-S{self._next_agent}"
             self._next_agent += 1

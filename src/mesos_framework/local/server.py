@@ -12,6 +12,7 @@ Paths: ``/api/v1/scheduler`` and ``/master/api/v1/scheduler``; ``/api/v1``
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 import time
@@ -410,12 +411,27 @@ class Endpoint:
         ctype, accept = _operator_agent.media_types(request.headers)
         if isinstance(ctype, int):
             return _text(ctype, accept)  # an error: status and text
-        if _operator_agent.RECORDIO in (ctype, accept):
-            return _text(501, "")  # the streaming calls (container I/O): no containers here
-        parsed = _operator_agent.handle(await request.read(), ctype)
+        message_accept = _operator_agent.message_accept(request.headers, accept)
+        if isinstance(message_accept, tuple):
+            return _text(*message_accept)
+        if ctype == _operator_agent.RECORDIO:  # a streaming request: its first record is the call
+            message_ctype = request.headers["Message-Content-Type"]
+            parsed = await _operator_agent.first_record(request.content, message_ctype)
+        else:
+            message_ctype = ctype
+            parsed = _operator_agent.handle(await request.read(), ctype)
         if isinstance(parsed, tuple):
             return _text(*parsed)
-        status, payload = _operator_agent.agent_call(agent, parsed)
+        problem = _operator_agent.streaming_problem(parsed, ctype, accept)
+        if problem is not None:
+            return _text(*problem)
+        media = _operator_agent.Media(message_ctype, accept, message_accept)
+        answer = _operator_agent.agent_call(agent, parsed, media)
+        if inspect.isawaitable(answer):  # an answer that waits (WAIT_CONTAINER, a session's start)
+            answer = await answer
+        if isinstance(answer, _operator_agent.Streamed):  # a debug container's process I/O
+            return await answer.respond(request)
+        status, payload = answer
         if isinstance(payload, str):
             return _text(status, payload) if payload else web.Response(status=status)
         body = _operator_agent.encode_response(payload, accept)

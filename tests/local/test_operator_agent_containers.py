@@ -1,0 +1,243 @@
+"""The local agent's container calls beyond launch and kill, in both encodings: WAIT_CONTAINER
+answers when an executor's container ends (with its wait status), REMOVE_CONTAINER of nested
+containers, the process I/O calls of an executor's container answered as Mesos answers them for
+a container without an I/O switchboard server, and debug containers
+(LAUNCH_NESTED_CONTAINER_SESSION) with their output, input, wait, kill and removal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Mapping
+
+import pytest
+
+from mesos_framework.errors import BadRequest, NotFound, ServerError
+from mesos_framework.local import LocalCluster
+from mesos_framework.operator import AgentOperator
+from mesos_framework.protocol import mesos
+from tests.conformance.rawclient import TERMINAL, small
+from tests.local.conftest import Factory, until_running
+
+SWITCHBOARD = "I/O switchboard server was disabled for this container"
+
+
+async def typing() -> AsyncIterator[mesos.agent.ProcessIO]:
+    for _ in range(100):
+        yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b"x"})
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("encoding", ["application/x-protobuf", "application/json"])
+async def test_wait_remove_and_process_io(cluster: LocalCluster, scheduler: Factory, encoding: str) -> None:
+    s = await scheduler("operator-wait")
+    offer = (await s.offers())[0]
+    task_id = await s.launch(offer, {"value": "sleep 60"})
+    await until_running(s, task_id)
+    async with AgentOperator.for_pid(cluster.agents[0].pid, content_type=encoding) as agent_op:
+        (container,) = (await agent_op.get_containers()).containers
+        cid = container.container_id.value
+        nested = {"value": "debug", "parent": {"value": cid}}
+        orphan = {"value": "debug", "parent": {"value": "nope"}}
+
+        # The process I/O calls: Mesos's answers for a container without a switchboard server.
+        with pytest.raises(ServerError, match=SWITCHBOARD) as info:
+            async for _ in agent_op.attach_container_output(cid):
+                pass
+        assert info.value.status == 500
+        with pytest.raises(NotFound, match="Container nope cannot be found"):
+            async for _ in agent_op.attach_container_output("nope"):
+                pass
+        with pytest.raises(ServerError, match=SWITCHBOARD):  # at once, after the first record
+            async with asyncio.timeout(30):
+                await agent_op.attach_container_input(cid, typing())
+        with pytest.raises(NotFound, match="Container nope cannot be found"):
+            async with asyncio.timeout(30):
+                await agent_op.attach_container_input("nope", typing())
+        with pytest.raises(BadRequest, match="Parent container nope does not exist"):
+            async for _ in agent_op.launch_nested_container_session(orphan, command={"value": "true"}):
+                pass
+        tty = {"type": "MESOS", "tty_info": {}}  # a TTY: the local agent has none to give
+        with pytest.raises(BadRequest, match="The provided ContainerInfo is not supported"):
+            async for _ in agent_op.launch_nested_container_session(
+                nested, command={"value": "true"}, container=tty
+            ):
+                pass
+
+        # REMOVE_CONTAINER: a nested container that is not running goes (nothing left here);
+        # one of an unknown root is Mesos's failure; a top-level one is 501 (Mesos aborts).
+        await agent_op.remove_container(nested)
+        with pytest.raises(ServerError, match="Unknown root container"):
+            await agent_op.remove_container(orphan)
+        with pytest.raises(ServerError) as info:
+            await agent_op.remove_container(cid)
+        assert info.value.status == 501
+
+        # WAIT_CONTAINER answers when the container ends, with its wait(2) status (each wait on a
+        # client of its own: a client's calls share one connection).
+        pid = cluster.agents[0].pid
+        async with (
+            AgentOperator.for_pid(pid, content_type=encoding) as first,
+            AgentOperator.for_pid(pid, content_type=encoding) as second,
+        ):
+            waiting = asyncio.create_task(first.wait_container(cid))
+            waiting_nested = asyncio.create_task(second.wait_nested_container({"value": cid}))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+            await agent_op.kill_container(cid, signal=signal.SIGKILL)
+            async with asyncio.timeout(60):
+                ended, ended_nested = await asyncio.gather(waiting, waiting_nested)
+        assert ended.exit_status == signal.SIGKILL  # killed by the signal, as wait(2) says it
+        assert ended_nested.exit_status == signal.SIGKILL
+        with pytest.raises(NotFound, match=f"Container {cid} cannot be found"):
+            await agent_op.wait_container(cid)
+    while (st := await s.update(task_id))["state"] not in TERMINAL:
+        await s.ack(st)
+
+
+async def test_remove_a_pod_tasks_nested_container(cluster: LocalCluster, scheduler: Factory) -> None:
+    """REMOVE_CONTAINER of a pod task's nested container: 500 while its task runs, and once the
+    task ended its sandbox (``containers/<id>`` in the executor's) goes."""
+    s = await scheduler("operator-pod")
+    offer = (await s.offers())[0]
+    executor = {
+        "type": "DEFAULT",
+        "executor_id": {"value": "pod-exec"},
+        "resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}, "role": "*"},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32.0}, "role": "*"},
+            {"name": "disk", "type": "SCALAR", "scalar": {"value": 32.0}, "role": "*"},
+        ],
+    }
+    tasks = [
+        {
+            "name": n,
+            "task_id": {"value": n},
+            "agent_id": offer["agent_id"],
+            "resources": small(offer),
+            "command": {"value": cmd},
+        }
+        for n, cmd in (("web", "sleep 600"), ("job", "exit 0"))
+    ]
+    launch = {"type": "LAUNCH_GROUP", "launch_group": {"executor": executor, "task_group": {"tasks": tasks}}}
+    await s.call("ACCEPT", accept={"offer_ids": [offer["id"]], "operations": [launch]})
+    states: dict[str, str] = {}
+    while states.get("job") != "TASK_FINISHED" or states.get("web") != "TASK_RUNNING":
+        st = (await s.wait_for(lambda e: e["type"] == "UPDATE"))["update"]["status"]
+        states[st["task_id"]["value"]] = st["state"]
+        await s.ack(st)
+    (ex,) = [e for fw in cluster.agents[0].frameworks.values() for e in fw.executors.values()]
+    sandboxes = {link.name: link.resolve() for link in (ex.directory / "tasks").iterdir()}
+    assert set(sandboxes) == {"web", "job"}
+    async with AgentOperator.for_pid(cluster.agents[0].pid) as agent_op:
+        with pytest.raises(ServerError, match="Nested container has not terminated yet"):
+            await agent_op.remove_container(
+                {"value": sandboxes["web"].name, "parent": {"value": ex.container_id}}
+            )
+        await agent_op.remove_container(
+            {"value": sandboxes["job"].name, "parent": {"value": ex.container_id}}
+        )
+    assert sandboxes["web"].is_dir()
+    assert not sandboxes["job"].exists()
+
+
+async def _until_running(agent_op: AgentOperator, container: Mapping[str, object]) -> None:
+    """Until the container runs (KILL_CONTAINER with signal 0 answers 200, 404 before)."""
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                await agent_op.kill_container(container, signal=0)
+                return
+            except NotFound:
+                await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("encoding", ["application/x-protobuf", "application/json"])
+async def test_debug_container_sessions(cluster: LocalCluster, scheduler: Factory, encoding: str) -> None:
+    """LAUNCH_NESTED_CONTAINER_SESSION runs a command under an executor's container and streams
+    its output; ATTACH_CONTAINER_INPUT/OUTPUT, WAIT/KILL/REMOVE_CONTAINER work on it."""
+    s = await scheduler("operator-session")
+    offer = (await s.offers())[0]
+    task_id = await s.launch(offer, {"value": "sleep 60"})
+    await until_running(s, task_id)
+    pid = cluster.agents[0].pid
+    async with (
+        AgentOperator.for_pid(pid, content_type=encoding) as agent_op,
+        AgentOperator.for_pid(pid, content_type=encoding) as other,
+    ):
+        (container,) = (await agent_op.get_containers()).containers
+        cid = container.container_id.value
+        work = {"value": "work", "parent": {"value": cid}}
+        command = {"value": "echo out; echo err >&2; echo $MESOS_SANDBOX; exit 3"}
+        records = [r async for r in agent_op.launch_nested_container_session(work, command=command)]
+        assert {r.type for r in records} == {mesos.agent.ProcessIO.DATA}
+        stdout = b"".join(r.data.data for r in records if r.data.type == mesos.agent.ProcessIO.Data.STDOUT)
+        stderr = b"".join(r.data.data for r in records if r.data.type == mesos.agent.ProcessIO.Data.STDERR)
+        assert s.framework_id is not None
+        sandbox = cluster.agents[0].frameworks[s.framework_id].executors[task_id].directory
+        assert (stdout, stderr) == (f"out\n{sandbox}\n".encode(), b"err\n")  # the parent's sandbox
+        # Its termination is kept until removed (Mesos checkpoints a nested container's).
+        assert (await agent_op.wait_container(work)).exit_status == 3 << 8
+        assert (await agent_op.wait_nested_container(work)).exit_status == 3 << 8
+        with pytest.raises(ServerError, match=f"Unknown container {cid}.work"):
+            async for _ in agent_op.attach_container_output(work):
+                pass
+        await agent_op.remove_container(work)
+        with pytest.raises(NotFound, match=f"Container {cid}.work cannot be found"):
+            await agent_op.wait_container(work)
+
+        # Input and a second output: `cat` echoes what is typed to the session and to an
+        # attached output, until an empty DATA record ends its stdin.
+        cat = {"value": "cat", "parent": {"value": cid}}
+        session = asyncio.create_task(
+            _collect(agent_op.launch_nested_container_session(cat, command={"value": "cat"}))
+        )
+        await _until_running(other, cat)
+        listed = (await agent_op.get_containers(show_nested=True)).containers
+        assert [c.container_id.value for c in listed] == [cid, "cat"]  # as Mesos: no parent
+        assert [c.container_id.value for c in (await agent_op.get_containers()).containers] == [cid]
+        attached: list[bytes] = []
+        seen = asyncio.Event()
+
+        async def watch() -> None:
+            async for record in other.attach_container_output(cat):
+                attached.append(record.data.data)
+                seen.set()
+
+        watching = asyncio.create_task(watch())
+
+        async def typing() -> AsyncIterator[mesos.agent.ProcessIO]:
+            while not seen.is_set():  # until the attached output got some
+                yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b"ping\n"})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(seen.wait(), 0.2)
+            yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b""})
+
+        async with AgentOperator.for_pid(pid, content_type=encoding) as typist, asyncio.timeout(60):
+            await typist.attach_container_input(cat, typing())
+            echoed = await session
+            await watching
+        assert echoed and set(echoed.split()) == {b"ping"}
+        assert attached and set(b"".join(attached).split()) == {b"ping"}
+        assert (await agent_op.wait_container(cat)).exit_status == 0
+
+        # A session's container goes when its client hangs up, or with its parent.
+        for way in ("hang-up", "parent"):
+            held = {"value": way, "parent": {"value": cid}}
+            session = asyncio.create_task(
+                _collect(agent_op.launch_nested_container_session(held, command={"value": "sleep 600"}))
+            )
+            await _until_running(other, held)
+            if way == "hang-up":
+                session.cancel()
+            else:
+                await other.kill_container(cid, signal=signal.SIGKILL)
+            async with asyncio.timeout(60):
+                assert (await other.wait_container(held)).exit_status == signal.SIGKILL
+            with contextlib.suppress(asyncio.CancelledError):
+                await session
+
+
+async def _collect(records: AsyncIterator[mesos.agent.ProcessIO]) -> bytes:
+    return b"".join([r.data.data async for r in records])
