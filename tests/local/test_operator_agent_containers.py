@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
-from mesos_framework.errors import BadRequest, NotFound, ServerError
+from mesos_framework.errors import BadRequest, Conflict, NotFound, ServerError
 from mesos_framework.local import LocalCluster
 from mesos_framework.operator import AgentOperator
 from mesos_framework.protocol import mesos
@@ -207,6 +207,8 @@ async def test_debug_container_sessions(cluster: LocalCluster, scheduler: Factor
                 yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b"ping\n"})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(seen.wait(), 0.2)
+            with pytest.raises(Conflict, match="Multiple input connections are not allowed"):
+                await other.attach_container_input(cat, _one_eof())  # while this one is attached
             yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b""})
 
         async with AgentOperator.for_pid(pid, content_type=encoding) as typist, asyncio.timeout(60):
@@ -236,3 +238,7 @@ async def test_debug_container_sessions(cluster: LocalCluster, scheduler: Factor
 
 async def _collect(records: AsyncIterator[mesos.agent.ProcessIO]) -> bytes:
     return b"".join([r.data.data async for r in records])
+
+
+async def _one_eof() -> AsyncIterator[mesos.agent.ProcessIO]:
+    yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b""})
