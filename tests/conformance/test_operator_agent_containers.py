@@ -156,3 +156,30 @@ async def test_a_nested_container_under_an_executor(master_url: str, http: aioht
                 await agent_op.list_files(sandbox)
     finally:
         await s.teardown()
+
+
+async def test_container_ids_are_checked(master_url: str) -> None:
+    """Mesos's validation of the container calls' ids, before anything else."""
+    async with MasterOperator(master_url) as op:
+        pid = (await op.get_agents()).agents[0].pid
+    async with AgentOperator.for_pid(pid) as agent_op:
+        with pytest.raises(
+            BadRequest, match=r"'remove_container.container_id' is invalid: '\.\.' is disallowed"
+        ):
+            await agent_op.remove_container({"value": "..", "parent": {"value": "x"}})
+        parent = r"'kill_container.container_id' is invalid: 'ContainerID.parent' is invalid: "
+        with pytest.raises(BadRequest, match=parent + "'a/b' contains invalid characters"):
+            await agent_op.kill_container({"value": "x", "parent": {"value": "a/b"}})
+        with pytest.raises(BadRequest, match=r"'ContainerID.value' 'a\.b' contains invalid characters"):
+            await agent_op.launch_container({"value": "a.b"}, command={"value": "true"})
+        with pytest.raises(
+            BadRequest, match=r"'wait_container\.container_id' is invalid: ID must not be empty"
+        ):
+            await agent_op.wait_container("")
+        with pytest.raises(
+            BadRequest, match=r"Expecting 'wait_nested_container.container_id.parent' to be present"
+        ):
+            await agent_op.wait_nested_container({"value": "x"})
+        with pytest.raises(BadRequest, match="exceeds the maximum length"):
+            async for _ in agent_op.attach_container_output("x" * 243):
+                pass

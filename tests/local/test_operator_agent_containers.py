@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
-from mesos_framework.errors import BadRequest, NotFound, ServerError
+from mesos_framework.errors import BadRequest, Conflict, NotFound, ServerError
 from mesos_framework.local import LocalCluster
 from mesos_framework.operator import AgentOperator
 from mesos_framework.protocol import mesos
@@ -74,22 +74,17 @@ async def test_wait_remove_and_process_io(cluster: LocalCluster, scheduler: Fact
             await agent_op.remove_container(cid)
         assert info.value.status == 501
 
-        # WAIT_CONTAINER answers when the container ends, with its wait(2) status (each wait on a
+        # WAIT_CONTAINER answers when the container ends, with its wait(2) status (the wait on a
         # client of its own: a client's calls share one connection).
         pid = cluster.agents[0].pid
-        async with (
-            AgentOperator.for_pid(pid, content_type=encoding) as first,
-            AgentOperator.for_pid(pid, content_type=encoding) as second,
-        ):
-            waiting = asyncio.create_task(first.wait_container(cid))
-            waiting_nested = asyncio.create_task(second.wait_nested_container({"value": cid}))
+        async with AgentOperator.for_pid(pid, content_type=encoding) as waiter:
+            waiting = asyncio.create_task(waiter.wait_container(cid))
             await asyncio.sleep(0.5)
             assert not waiting.done()
             await agent_op.kill_container(cid, signal=signal.SIGKILL)
             async with asyncio.timeout(60):
-                ended, ended_nested = await asyncio.gather(waiting, waiting_nested)
+                ended = await waiting
         assert ended.exit_status == signal.SIGKILL  # killed by the signal, as wait(2) says it
-        assert ended_nested.exit_status == signal.SIGKILL
         with pytest.raises(NotFound, match=f"Container {cid} cannot be found"):
             await agent_op.wait_container(cid)
     while (st := await s.update(task_id))["state"] not in TERMINAL:
@@ -212,6 +207,8 @@ async def test_debug_container_sessions(cluster: LocalCluster, scheduler: Factor
                 yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b"ping\n"})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(seen.wait(), 0.2)
+            with pytest.raises(Conflict, match="Multiple input connections are not allowed"):
+                await other.attach_container_input(cat, _one_eof())  # while this one is attached
             yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b""})
 
         async with AgentOperator.for_pid(pid, content_type=encoding) as typist, asyncio.timeout(60):
@@ -241,3 +238,7 @@ async def test_debug_container_sessions(cluster: LocalCluster, scheduler: Factor
 
 async def _collect(records: AsyncIterator[mesos.agent.ProcessIO]) -> bytes:
     return b"".join([r.data.data async for r in records])
+
+
+async def _one_eof() -> AsyncIterator[mesos.agent.ProcessIO]:
+    yield mesos.agent.ProcessIO(type="DATA", data={"type": "STDIN", "data": b""})

@@ -116,10 +116,76 @@ def handle(body: bytes, content_type: str) -> tuple[int, str] | agent_pb2.Call:
             call = _codec.from_dict(agent_pb2.Call, obj)
         except MessageError as exc:
             return 400, exc.reason if not exc.path else str(exc)
-    problem = missing_part(call)
+    problem = missing_part(call) or _container_problem(call)
     if problem is not None:
         return 400, f"Failed to validate agent::Call: {problem}"
     return call
+
+
+_NESTED_ONLY = {
+    Call.LAUNCH_NESTED_CONTAINER: "launch_nested_container",
+    Call.WAIT_NESTED_CONTAINER: "wait_nested_container",
+    Call.KILL_NESTED_CONTAINER: "kill_nested_container",
+    Call.REMOVE_NESTED_CONTAINER: "remove_nested_container",
+    Call.LAUNCH_NESTED_CONTAINER_SESSION: "launch_nested_container_session",
+}
+_WITH_CONTAINER_ID = {
+    **_NESTED_ONLY,
+    Call.LAUNCH_CONTAINER: "launch_container",
+    Call.WAIT_CONTAINER: "wait_container",
+    Call.KILL_CONTAINER: "kill_container",
+    Call.REMOVE_CONTAINER: "remove_container",
+    Call.ATTACH_CONTAINER_OUTPUT: "attach_container_output",
+}
+MAX_CONTAINER_ID_LENGTH = 242
+"""Mesos's limit on a ``ContainerID.value``."""
+
+
+def container_id_problem(cid: mesos_pb2.ContainerID) -> str | None:
+    """Mesos's ``validateContainerId``: what is wrong with a container id (and its parents)."""
+    value = cid.value
+    if not value:
+        return "ID must not be empty"
+    if len(value) > 255:  # NAME_MAX
+        return "ID must not be greater than 255 characters"
+    if value in (".", ".."):
+        return f"'{value}' is disallowed"
+    if any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in value):
+        return f"'{value}' contains invalid characters"
+    if len(value) > MAX_CONTAINER_ID_LENGTH:
+        return f"'ContainerID.value' '{value}' exceeds the maximum length ({MAX_CONTAINER_ID_LENGTH})"
+    if "." in value or " " in value:
+        return f"'ContainerID.value' '{value}' contains invalid characters"
+    if cid.HasField("parent"):
+        problem = container_id_problem(cid.parent)
+        if problem is not None:
+            return f"'ContainerID.parent' is invalid: {problem}"
+    return None
+
+
+def _container_problem(call: agent_pb2.Call) -> str | None:
+    """Mesos's checks of the container ids of the container calls (``validation::agent::call``)."""
+    if call.type == Call.ATTACH_CONTAINER_INPUT:
+        attach = call.attach_container_input
+        if not attach.HasField("type"):
+            return "Expecting 'attach_container_input.type' to be present"
+        if attach.type == Call.AttachContainerInput.UNKNOWN:
+            return "'attach_container_input.type' is unknown"
+        if attach.type != Call.AttachContainerInput.CONTAINER_ID:
+            return None
+        field = "attach_container_input"
+    else:
+        found = _WITH_CONTAINER_ID.get(call.type)
+        if found is None:
+            return None
+        field = found
+    cid = getattr(call, field).container_id
+    problem = container_id_problem(cid)
+    if problem is not None:
+        return f"'{field}.container_id' is invalid: {problem}"
+    if call.type in _NESTED_ONLY and not cid.HasField("parent"):
+        return f"Expecting '{field}.container_id.parent' to be present"
+    return None
 
 
 def encode_response(payload: dict[str, Any], content_type: str) -> bytes:

@@ -68,7 +68,7 @@ class Streamed:
 
 
 class Session:
-    """One debug container: its process, output listeners and termination."""
+    """One nested container (a debug one or not): its process, output listeners, termination."""
 
     def __init__(self, cid: mesos_pb2.ContainerID, executor: Executor, *, debug: bool = True) -> None:
         self.cid = cid
@@ -165,6 +165,9 @@ class Session:
             code = await process.wait()
             self.wait_status = (code & 0xFF) << 8 if code >= 0 else -code
             self.ended.set()
+            for task in list(self._tasks):  # the parent's watcher
+                if task is not asyncio.current_task():
+                    task.cancel()
 
     async def _watch_parent(self) -> None:
         """A nested container goes with its parent."""
@@ -238,7 +241,6 @@ class _Input(Streamed):
         process = session.process
         assert process is not None and process.stdin is not None
         stdin = process.stdin
-        session.input_attached = True
         try:
             while line := await request.content.readline():
                 try:
@@ -346,6 +348,9 @@ def attach_input(session: Session, content_type: str) -> tuple[int, str] | Strea
         return 500, f"Unknown container {session.name}"
     if not session.debug:
         return 500, SWITCHBOARD_DISABLED
+    if session.input_attached:  # the switchboard's answer
+        return 409, "Multiple input connections are not allowed"
+    session.input_attached = True
     return _Input(session, content_type)
 
 
