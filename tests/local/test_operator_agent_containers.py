@@ -74,16 +74,20 @@ async def test_wait_remove_and_process_io(cluster: LocalCluster, scheduler: Fact
             await agent_op.remove_container(cid)
         assert info.value.status == 501
 
-        # WAIT_CONTAINER answers when the container ends, with its wait(2) status (the wait on a
-        # client of its own: a client's calls share one connection).
-        pid = cluster.agents[0].pid
-        async with AgentOperator.for_pid(pid, content_type=encoding) as waiter:
-            waiting = asyncio.create_task(waiter.wait_container(cid))
-            await asyncio.sleep(0.5)
-            assert not waiting.done()
-            await agent_op.kill_container(cid, signal=signal.SIGKILL)
-            async with asyncio.timeout(60):
-                ended = await waiting
+        # WAIT_CONTAINER answers when the container ends, with its wait(2) status; while it
+        # waits (on a connection of its own) the same client's other calls go on.
+        waiting = asyncio.create_task(agent_op.wait_container(cid))
+        nested_waiting = asyncio.create_task(agent_op.wait_nested_container(nested))
+        await asyncio.sleep(0.5)
+        async with asyncio.timeout(30):
+            assert (await agent_op.get_health()).healthy
+            assert len((await agent_op.get_containers()).containers) == 1
+        assert not waiting.done()
+        with pytest.raises(NotFound):  # (no such nested container: answered at once)
+            await nested_waiting
+        await agent_op.kill_container(cid, signal=signal.SIGKILL)
+        async with asyncio.timeout(60):
+            ended = await waiting
         assert ended.exit_status == signal.SIGKILL  # killed by the signal, as wait(2) says it
         with pytest.raises(NotFound, match=f"Container {cid} cannot be found"):
             await agent_op.wait_container(cid)
