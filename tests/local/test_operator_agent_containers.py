@@ -15,6 +15,8 @@ import pytest
 
 from mesos_framework.errors import BadRequest, Conflict, NotFound, ServerError
 from mesos_framework.local import LocalCluster
+from mesos_framework.local._agent_model import AgentTask
+from mesos_framework.local._operator_agent import _termination
 from mesos_framework.operator import AgentOperator
 from mesos_framework.protocol import mesos
 from tests.conformance.rawclient import TERMINAL, small
@@ -129,16 +131,43 @@ async def test_remove_a_pod_tasks_nested_container(cluster: LocalCluster, schedu
     (ex,) = [e for fw in cluster.agents[0].frameworks.values() for e in fw.executors.values()]
     sandboxes = {link.name: link.resolve() for link in (ex.directory / "tasks").iterdir()}
     assert set(sandboxes) == {"web", "job"}
+    web = {"value": sandboxes["web"].name, "parent": {"value": ex.container_id}}
+    job = {"value": sandboxes["job"].name, "parent": {"value": ex.container_id}}
     async with AgentOperator.for_pid(cluster.agents[0].pid) as agent_op:
+        # GET_CONTAINERS show_nested lists the running task's container (its id alone, as Mesos).
+        listed = [c.container_id.value for c in (await agent_op.get_containers(show_nested=True)).containers]
+        assert sorted(listed) == sorted([ex.container_id, web["value"]])
+        # WAIT_CONTAINER: the ended task's saved termination; the running one's waits.
+        assert (await agent_op.wait_container(job)).exit_status == 0
+        assert (await agent_op.wait_nested_container(job)).HasField("exit_status")
+        waiting = asyncio.create_task(agent_op.wait_container(web))
         with pytest.raises(ServerError, match="Nested container has not terminated yet"):
-            await agent_op.remove_container(
-                {"value": sandboxes["web"].name, "parent": {"value": ex.container_id}}
-            )
-        await agent_op.remove_container(
-            {"value": sandboxes["job"].name, "parent": {"value": ex.container_id}}
-        )
+            await agent_op.remove_container(web)
+        await agent_op.remove_container(job)
+        with pytest.raises(NotFound, match=f"Container {ex.container_id}.{job['value']} cannot be found"):
+            await agent_op.wait_container(job)
+        assert not waiting.done()
+        await agent_op.kill_container(ex.container_id, signal=signal.SIGKILL)
+        async with asyncio.timeout(60):
+            await waiting  # answered when its executor ended
     assert sandboxes["web"].is_dir()
     assert not sandboxes["job"].exists()
+
+
+def test_a_pod_tasks_termination_from_its_status() -> None:
+    """The wait(2) status of a pod task's container, from the executor's terminal status."""
+
+    def ended(message: str) -> dict[str, int]:
+        task = AgentTask(info=mesos.TaskInfo(name="t"), state=mesos.TASK_FAILED)
+        task.statuses.append(mesos.TaskStatus(state=mesos.TASK_FAILED, message=message))
+        return _termination(task)
+
+    assert ended("Command exited with status 3") == {"exit_status": 3 << 8}
+    assert ended(f"Command terminated with signal {signal.strsignal(signal.SIGTERM)}") == {
+        "exit_status": signal.SIGTERM
+    }
+    assert ended("Command terminated with signal SIGKILL") == {"exit_status": signal.SIGKILL}
+    assert ended("Failed to launch") == {}
 
 
 async def _until_running(agent_op: AgentOperator, container: Mapping[str, object]) -> None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
+import re
 import shutil
 import signal
 import time
@@ -275,12 +277,60 @@ def get_containers(agent: Agent, *, show_nested: bool = False) -> dict[str, Any]
                 entry["container_status"] = {"executor_pid": pid}
             containers.append(entry)
     if show_nested:
+        for fw in agent.frameworks.values():
+            for ex in fw.executors.values():
+                if ex.state == "TERMINATED":
+                    continue
+                containers.extend(
+                    {"container_id": {"value": cid}}
+                    for cid, task in _pod_containers(ex).items()
+                    if task is not None and task.state not in TERMINAL
+                )
         containers.extend(
             {"container_id": {"value": session.cid.value}}
             for session in _sessions.sessions(agent).values()
             if session.running
         )
     return {"containers": containers} if containers else {}
+
+
+def _pod_containers(ex: Executor) -> dict[str, AgentTask | None]:
+    """A default executor's tasks' nested containers (the ``tasks/<task id>`` links of its sandbox
+    to ``containers/<id>``), each with its task (``None`` when the agent no longer knows it)."""
+    found: dict[str, AgentTask | None] = {}
+    tasks = ex.directory / "tasks"
+    if ex.kind != "default" or not tasks.is_dir():
+        return found
+    known = {task.info.task_id.value: task for task in ex.completed_tasks}
+    known.update(ex.tasks)
+    for link in tasks.iterdir():
+        if link.is_symlink():
+            found[Path(os.readlink(link)).name] = known.get(link.name)
+    return found
+
+
+def _termination(task: AgentTask) -> dict[str, Any]:
+    """A pod task's container termination as Mesos saves it (its wait(2) status), from the
+    terminal status the executor sent ("Command exited with status N" or "... terminated with
+    signal S")."""
+    message = task.statuses[-1].message if task.statuses else ""
+    exited = re.fullmatch(r"Command exited with status (\d+)", message)
+    if exited:
+        return {"exit_status": (int(exited[1]) & 0xFF) << 8}
+    killed = re.fullmatch(r"Command terminated with signal (.+)", message)
+    if killed:
+        for sig in signal.Signals:
+            if killed[1] in (signal.strsignal(sig), sig.name, str(sig.value)):
+                return {"exit_status": int(sig)}
+    return {}
+
+
+async def _wait_pod_task(ex: Executor, task: AgentTask, kind: str) -> Answer:
+    """``WAIT_CONTAINER`` of a pod task's container: when its task has ended (or its executor)."""
+    # (polled: the agent's task records signal no change; a wait is rare and a tenth of a second)
+    while task.state not in TERMINAL and not (ex.waiter is not None and ex.waiter.done()):  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    return 200, {"type": kind, kind.lower(): _termination(task) if task.state in TERMINAL else {}}
 
 
 class _Logging:
@@ -584,9 +634,15 @@ def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[An
         kill_tree(process.pid, message.signal if message.HasField("signal") else signal.SIGKILL)
         return 200, ""
     if call.type in (Call.WAIT_CONTAINER, Call.WAIT_NESTED_CONTAINER):
-        if executor is None:
-            return 404, f"Container {_container_name(cid)} cannot be found"
-        return _wait(executor, Call.Type.Name(call.type))
+        kind = Call.Type.Name(call.type)
+        if executor is not None:
+            return _wait(executor, kind)
+        parent = None if not nested or cid.parent.HasField("parent") else cid.parent.value
+        root = _running_executor(agent, parent) if parent is not None else None
+        task = _pod_containers(root).get(cid.value) if root is not None else None
+        if root is not None and task is not None and _nested_sandbox(root, cid).is_dir():
+            return _wait_pod_task(root, task, kind)  # until REMOVE_CONTAINER: its saved termination
+        return 404, f"Container {_container_name(cid)} cannot be found"
     if not nested:
         return 501, ""
     root = _running_executor(agent, _root(cid).value)
