@@ -139,6 +139,17 @@ async def test_a_nested_container_under_an_executor(master_url: str, http: aioht
                 assert asyncio.get_running_loop().time() < deadline
                 await asyncio.sleep(0.1)
             assert (await agent_op.read_file(sandbox + "/stderr")).data == b"err\n"
+            # A container nested in the nested one: its sandbox in its parent's.
+            grand = {"value": "grand", "parent": child}
+            await agent_op.launch_container(grand, command={"value": "echo deep; exit 4"})
+            async with asyncio.timeout(60):
+                assert (await agent_op.wait_container(grand)).exit_status == 4 << 8
+            assert (await agent_op.read_file(sandbox + "/containers/grand/stdout")).data == b"deep\n"
+            with pytest.raises(BadRequest, match=f"Parent container {cid}.nope does not exist"):
+                await agent_op.launch_container(
+                    {"value": "x", "parent": {"value": "nope", "parent": {"value": cid}}},
+                    command={"value": "true"},
+                )
             with pytest.raises(ServerError) as info:  # no I/O switchboard server for it
                 async for _ in agent_op.attach_container_output(child):
                     pass

@@ -141,6 +141,12 @@ async def test_remove_a_pod_tasks_nested_container(cluster: LocalCluster, schedu
         assert (await agent_op.wait_container(job)).exit_status == 0
         assert (await agent_op.wait_nested_container(job)).HasField("exit_status")
         waiting = asyncio.create_task(agent_op.wait_container(web))
+        # A container nested in a pod task's: in its sandbox.
+        under = {"value": "under", "parent": web}
+        await agent_op.launch_container(under, command={"value": "exit 5"})
+        async with asyncio.timeout(60):
+            assert (await agent_op.wait_container(under)).exit_status == 5 << 8
+        assert (sandboxes["web"] / "containers" / "under" / "stdout").is_file()
         with pytest.raises(ServerError, match="Nested container has not terminated yet"):
             await agent_op.remove_container(web)
         await agent_op.remove_container(job)
@@ -267,6 +273,52 @@ async def test_debug_container_sessions(cluster: LocalCluster, scheduler: Factor
                 assert (await other.wait_container(held)).exit_status == signal.SIGKILL
             with contextlib.suppress(asyncio.CancelledError):
                 await session
+
+
+async def test_containers_nested_in_nested_ones(cluster: LocalCluster, scheduler: Factory) -> None:
+    """LAUNCH_CONTAINER and LAUNCH_NESTED_CONTAINER_SESSION under a nested container, as Mesos:
+    the sandbox ``containers/<id>`` in its parent's (a debug container shares its parent's), and
+    it goes with its parent; under a nested container that is not there, Mesos's ``400``."""
+    s = await scheduler("operator-deep")
+    offer = (await s.offers())[0]
+    task_id = await s.launch(offer, {"value": "sleep 60"})
+    await until_running(s, task_id)
+    assert s.framework_id is not None
+    sandbox = cluster.agents[0].frameworks[s.framework_id].executors[task_id].directory
+    async with AgentOperator.for_pid(cluster.agents[0].pid) as agent_op:
+        (container,) = (await agent_op.get_containers()).containers
+        cid = container.container_id.value
+        outer = {"value": "outer", "parent": {"value": cid}}
+        await agent_op.launch_container(outer, command={"value": "sleep 600"})
+        inner = {"value": "inner", "parent": outer}
+        await agent_op.launch_container(inner, command={"value": "echo $MESOS_SANDBOX; exit 4"})
+        async with asyncio.timeout(60):
+            assert (await agent_op.wait_container(inner)).exit_status == 4 << 8
+        inner_sandbox = sandbox / "containers" / "outer" / "containers" / "inner"
+        assert (inner_sandbox / "stdout").read_text() == f"{inner_sandbox}\n"
+        debug = {"value": "debug", "parent": outer}
+        records = [r async for r in agent_op.launch_nested_container_session(debug, command={"value": "pwd"})]
+        assert b"".join(r.data.data for r in records) == f"{sandbox / 'containers' / 'outer'}\n".encode()
+        with pytest.raises(BadRequest, match=f"Parent container {cid}.nope does not exist"):
+            await agent_op.launch_container(
+                {"value": "x", "parent": {"value": "nope", "parent": {"value": cid}}},
+                command={"value": "true"},
+            )
+        with pytest.raises(BadRequest, match=f"Parent container {cid}.outer.inner does not exist"):
+            async for _ in agent_op.launch_nested_container_session(  # (it has ended)
+                {"value": "x", "parent": inner}, command={"value": "true"}
+            ):
+                pass
+        # A nested container goes with its parent.
+        held = {"value": "held", "parent": outer}
+        await agent_op.launch_container(held, command={"value": "sleep 600"})
+        await _until_running(agent_op, held)
+        await agent_op.kill_container(outer, signal=signal.SIGKILL)
+        async with asyncio.timeout(60):
+            assert (await agent_op.wait_container(held)).exit_status == signal.SIGKILL
+        await agent_op.kill_container(cid, signal=signal.SIGKILL)
+    while (st := await s.update(task_id))["state"] not in TERMINAL:
+        await s.ack(st)
 
 
 async def _collect(records: AsyncIterator[mesos.agent.ProcessIO]) -> bytes:

@@ -486,11 +486,19 @@ def _process_io(agent: Agent, call: agent_pb2.Call, media: Media) -> Answer | St
         cid = session_call.container_id
         if not cid.HasField("parent"):
             return _launch(agent, cid)
-        parent = cid.parent
-        executor = None if parent.HasField("parent") else _running_executor(agent, parent.value)
-        if executor is None:
-            return 400, f"Parent container {_container_name(parent)} does not exist"
-        return _sessions.launch(agent, executor, session_call, media.accept, media.message_accept)
+        found = _parent(agent, cid.parent)
+        if found is None:
+            return 400, f"Parent container {_container_name(cid.parent)} does not exist"
+        executor, session, task = found
+        return _sessions.launch(
+            agent,
+            executor,
+            session_call,
+            media.accept,
+            media.message_accept,
+            parent=session,
+            parent_task=task,
+        )
     if call.type == Call.ATTACH_CONTAINER_INPUT:
         if call.attach_container_input.type != Call.AttachContainerInput.CONTAINER_ID:
             return 400, "Expecting 'attach_container_input.type' to be CONTAINER_ID"
@@ -545,10 +553,29 @@ def _running_executor(agent: Agent, container_id: str) -> Executor | None:
     return None
 
 
+def _parent(
+    agent: Agent, parent: mesos_pb2.ContainerID
+) -> tuple[Executor, _sessions.Session | None, AgentTask | None] | None:
+    """The running container ``parent`` to nest a container in: an executor's, a nested one
+    launched through the API, or a pod task's; as its root executor with the nested container
+    (or pod task), or ``None`` when there is none (Mesos: the parent does not exist)."""
+    root = _running_executor(agent, _root(parent).value)
+    if root is None or not parent.HasField("parent"):
+        return None if root is None else (root, None, None)
+    session = _sessions.sessions(agent).get(_container_name(parent))
+    if session is not None:
+        return (root, session, None) if session.running else None
+    if not parent.parent.HasField("parent"):
+        task = _pod_containers(root).get(parent.value)
+        if task is not None and task.state not in TERMINAL:
+            return root, None, task
+    return None
+
+
 def _launch(agent: Agent, cid: mesos_pb2.ContainerID) -> Answer:
     """Launches: Mesos's answer for a missing parent, else for a container the containerizer
     does not support (``400``)."""
-    if cid.HasField("parent") and _running_executor(agent, cid.parent.value) is None:
+    if cid.HasField("parent") and _parent(agent, cid.parent) is None:
         return 400, f"Parent container {_container_name(cid.parent)} does not exist"
     return 400, "The provided ContainerInfo is not supported"
 
@@ -574,16 +601,7 @@ async def _wait(ex: Executor, kind: str) -> Answer:
     return 200, {"type": kind, kind.lower(): ended}
 
 
-def _nested_sandbox(ex: Executor, cid: mesos_pb2.ContainerID) -> Path:
-    """A nested container's sandbox: ``containers/<id>`` in its parent's, from the executor's down."""
-    chain: list[str] = []
-    while cid.HasField("parent"):
-        chain.append(cid.value)
-        cid = cid.parent
-    path = ex.directory
-    for value in reversed(chain):
-        path = path / "containers" / value
-    return path
+_nested_sandbox = _sessions.sandbox_path
 
 
 def _remove(ex: Executor, cid: mesos_pb2.ContainerID) -> Answer:
@@ -614,12 +632,11 @@ def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[An
     """
     message = getattr(call, _CONTAINER_CALLS[call.type])
     if call.type in (Call.LAUNCH_CONTAINER, Call.LAUNCH_NESTED_CONTAINER):
-        parent = message.container_id.parent if message.container_id.HasField("parent") else None
-        executor = (
-            None if parent is None or parent.HasField("parent") else _running_executor(agent, parent.value)
+        found = (
+            _parent(agent, message.container_id.parent) if message.container_id.HasField("parent") else None
         )
-        if executor is not None:  # a nested container under an executor's
-            return _sessions.launch_nested(agent, executor, message)
+        if found is not None:  # a nested container under an executor's, or under a nested one
+            return _sessions.launch_nested(agent, found[0], message, parent=found[1], parent_task=found[2])
         return _launch(agent, message.container_id)
     cid = message.container_id
     nested = cid.HasField("parent")
