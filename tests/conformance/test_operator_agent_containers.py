@@ -65,14 +65,15 @@ async def test_wait_and_process_io_of_an_executor_container(
             await agent_op.remove_container(gone)  # nothing to remove: 200
             with pytest.raises(ServerError, match="Unknown root container"):
                 await agent_op.remove_container({"value": "gone", "parent": {"value": "nope"}})
-            # WAIT_CONTAINER (on a client of its own: a client's calls share one connection).
-            async with AgentOperator.for_pid(pid, content_type=encoding) as waiter:
-                waiting = asyncio.create_task(waiter.wait_container(cid))
-                await asyncio.sleep(0.5)
-                assert not waiting.done()
-                await agent_op.kill_container(cid, signal=signal.SIGKILL)
-                async with asyncio.timeout(60):
-                    ended = await waiting
+            # WAIT_CONTAINER waits on a connection of its own: the client's other calls go on.
+            waiting = asyncio.create_task(agent_op.wait_container(cid))
+            await asyncio.sleep(0.5)
+            async with asyncio.timeout(30):
+                assert (await agent_op.get_health()).healthy
+            assert not waiting.done()
+            await agent_op.kill_container(cid, signal=signal.SIGKILL)
+            async with asyncio.timeout(60):
+                ended = await waiting
             assert ended.exit_status == signal.SIGKILL  # a wait(2) status: killed by SIGKILL
         while (st := await s.update(task_id))["state"] not in TERMINAL:
             await s.ack(st)
@@ -138,6 +139,17 @@ async def test_a_nested_container_under_an_executor(master_url: str, http: aioht
                 assert asyncio.get_running_loop().time() < deadline
                 await asyncio.sleep(0.1)
             assert (await agent_op.read_file(sandbox + "/stderr")).data == b"err\n"
+            # A container nested in the nested one: its sandbox in its parent's.
+            grand = {"value": "grand", "parent": child}
+            await agent_op.launch_container(grand, command={"value": "echo deep; exit 4"})
+            async with asyncio.timeout(60):
+                assert (await agent_op.wait_container(grand)).exit_status == 4 << 8
+            assert (await agent_op.read_file(sandbox + "/containers/grand/stdout")).data == b"deep\n"
+            with pytest.raises(BadRequest, match=f"Parent container {cid}.nope does not exist"):
+                await agent_op.launch_container(
+                    {"value": "x", "parent": {"value": "nope", "parent": {"value": cid}}},
+                    command={"value": "true"},
+                )
             with pytest.raises(ServerError) as info:  # no I/O switchboard server for it
                 async for _ in agent_op.attach_container_output(child):
                     pass

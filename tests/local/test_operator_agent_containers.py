@@ -15,6 +15,8 @@ import pytest
 
 from mesos_framework.errors import BadRequest, Conflict, NotFound, ServerError
 from mesos_framework.local import LocalCluster
+from mesos_framework.local._agent_model import AgentTask
+from mesos_framework.local._operator_agent import _termination
 from mesos_framework.operator import AgentOperator
 from mesos_framework.protocol import mesos
 from tests.conformance.rawclient import TERMINAL, small
@@ -74,16 +76,20 @@ async def test_wait_remove_and_process_io(cluster: LocalCluster, scheduler: Fact
             await agent_op.remove_container(cid)
         assert info.value.status == 501
 
-        # WAIT_CONTAINER answers when the container ends, with its wait(2) status (the wait on a
-        # client of its own: a client's calls share one connection).
-        pid = cluster.agents[0].pid
-        async with AgentOperator.for_pid(pid, content_type=encoding) as waiter:
-            waiting = asyncio.create_task(waiter.wait_container(cid))
-            await asyncio.sleep(0.5)
-            assert not waiting.done()
-            await agent_op.kill_container(cid, signal=signal.SIGKILL)
-            async with asyncio.timeout(60):
-                ended = await waiting
+        # WAIT_CONTAINER answers when the container ends, with its wait(2) status; while it
+        # waits (on a connection of its own) the same client's other calls go on.
+        waiting = asyncio.create_task(agent_op.wait_container(cid))
+        nested_waiting = asyncio.create_task(agent_op.wait_nested_container(nested))
+        await asyncio.sleep(0.5)
+        async with asyncio.timeout(30):
+            assert (await agent_op.get_health()).healthy
+            assert len((await agent_op.get_containers()).containers) == 1
+        assert not waiting.done()
+        with pytest.raises(NotFound):  # (no such nested container: answered at once)
+            await nested_waiting
+        await agent_op.kill_container(cid, signal=signal.SIGKILL)
+        async with asyncio.timeout(60):
+            ended = await waiting
         assert ended.exit_status == signal.SIGKILL  # killed by the signal, as wait(2) says it
         with pytest.raises(NotFound, match=f"Container {cid} cannot be found"):
             await agent_op.wait_container(cid)
@@ -125,16 +131,49 @@ async def test_remove_a_pod_tasks_nested_container(cluster: LocalCluster, schedu
     (ex,) = [e for fw in cluster.agents[0].frameworks.values() for e in fw.executors.values()]
     sandboxes = {link.name: link.resolve() for link in (ex.directory / "tasks").iterdir()}
     assert set(sandboxes) == {"web", "job"}
+    web = {"value": sandboxes["web"].name, "parent": {"value": ex.container_id}}
+    job = {"value": sandboxes["job"].name, "parent": {"value": ex.container_id}}
     async with AgentOperator.for_pid(cluster.agents[0].pid) as agent_op:
+        # GET_CONTAINERS show_nested lists the running task's container (its id alone, as Mesos).
+        listed = [c.container_id.value for c in (await agent_op.get_containers(show_nested=True)).containers]
+        assert sorted(listed) == sorted([ex.container_id, web["value"]])
+        # WAIT_CONTAINER: the ended task's saved termination; the running one's waits.
+        assert (await agent_op.wait_container(job)).exit_status == 0
+        assert (await agent_op.wait_nested_container(job)).HasField("exit_status")
+        waiting = asyncio.create_task(agent_op.wait_container(web))
+        # A container nested in a pod task's: in its sandbox.
+        under = {"value": "under", "parent": web}
+        await agent_op.launch_container(under, command={"value": "exit 5"})
+        async with asyncio.timeout(60):
+            assert (await agent_op.wait_container(under)).exit_status == 5 << 8
+        assert (sandboxes["web"] / "containers" / "under" / "stdout").is_file()
         with pytest.raises(ServerError, match="Nested container has not terminated yet"):
-            await agent_op.remove_container(
-                {"value": sandboxes["web"].name, "parent": {"value": ex.container_id}}
-            )
-        await agent_op.remove_container(
-            {"value": sandboxes["job"].name, "parent": {"value": ex.container_id}}
-        )
+            await agent_op.remove_container(web)
+        await agent_op.remove_container(job)
+        with pytest.raises(NotFound, match=f"Container {ex.container_id}.{job['value']} cannot be found"):
+            await agent_op.wait_container(job)
+        assert not waiting.done()
+        await agent_op.kill_container(ex.container_id, signal=signal.SIGKILL)
+        async with asyncio.timeout(60):
+            await waiting  # answered when its executor ended
     assert sandboxes["web"].is_dir()
     assert not sandboxes["job"].exists()
+
+
+def test_a_pod_tasks_termination_from_its_status() -> None:
+    """The wait(2) status of a pod task's container, from the executor's terminal status."""
+
+    def ended(message: str) -> dict[str, int]:
+        task = AgentTask(info=mesos.TaskInfo(name="t"), state=mesos.TASK_FAILED)
+        task.statuses.append(mesos.TaskStatus(state=mesos.TASK_FAILED, message=message))
+        return _termination(task)
+
+    assert ended("Command exited with status 3") == {"exit_status": 3 << 8}
+    assert ended(f"Command terminated with signal {signal.strsignal(signal.SIGTERM)}") == {
+        "exit_status": signal.SIGTERM
+    }
+    assert ended("Command terminated with signal SIGKILL") == {"exit_status": signal.SIGKILL}
+    assert ended("Failed to launch") == {}
 
 
 async def _until_running(agent_op: AgentOperator, container: Mapping[str, object]) -> None:
@@ -234,6 +273,52 @@ async def test_debug_container_sessions(cluster: LocalCluster, scheduler: Factor
                 assert (await other.wait_container(held)).exit_status == signal.SIGKILL
             with contextlib.suppress(asyncio.CancelledError):
                 await session
+
+
+async def test_containers_nested_in_nested_ones(cluster: LocalCluster, scheduler: Factory) -> None:
+    """LAUNCH_CONTAINER and LAUNCH_NESTED_CONTAINER_SESSION under a nested container, as Mesos:
+    the sandbox ``containers/<id>`` in its parent's (a debug container shares its parent's), and
+    it goes with its parent; under a nested container that is not there, Mesos's ``400``."""
+    s = await scheduler("operator-deep")
+    offer = (await s.offers())[0]
+    task_id = await s.launch(offer, {"value": "sleep 60"})
+    await until_running(s, task_id)
+    assert s.framework_id is not None
+    sandbox = cluster.agents[0].frameworks[s.framework_id].executors[task_id].directory
+    async with AgentOperator.for_pid(cluster.agents[0].pid) as agent_op:
+        (container,) = (await agent_op.get_containers()).containers
+        cid = container.container_id.value
+        outer = {"value": "outer", "parent": {"value": cid}}
+        await agent_op.launch_container(outer, command={"value": "sleep 600"})
+        inner = {"value": "inner", "parent": outer}
+        await agent_op.launch_container(inner, command={"value": "echo $MESOS_SANDBOX; exit 4"})
+        async with asyncio.timeout(60):
+            assert (await agent_op.wait_container(inner)).exit_status == 4 << 8
+        inner_sandbox = sandbox / "containers" / "outer" / "containers" / "inner"
+        assert (inner_sandbox / "stdout").read_text() == f"{inner_sandbox}\n"
+        debug = {"value": "debug", "parent": outer}
+        records = [r async for r in agent_op.launch_nested_container_session(debug, command={"value": "pwd"})]
+        assert b"".join(r.data.data for r in records) == f"{sandbox / 'containers' / 'outer'}\n".encode()
+        with pytest.raises(BadRequest, match=f"Parent container {cid}.nope does not exist"):
+            await agent_op.launch_container(
+                {"value": "x", "parent": {"value": "nope", "parent": {"value": cid}}},
+                command={"value": "true"},
+            )
+        with pytest.raises(BadRequest, match=f"Parent container {cid}.outer.inner does not exist"):
+            async for _ in agent_op.launch_nested_container_session(  # (it has ended)
+                {"value": "x", "parent": inner}, command={"value": "true"}
+            ):
+                pass
+        # A nested container goes with its parent.
+        held = {"value": "held", "parent": outer}
+        await agent_op.launch_container(held, command={"value": "sleep 600"})
+        await _until_running(agent_op, held)
+        await agent_op.kill_container(outer, signal=signal.SIGKILL)
+        async with asyncio.timeout(60):
+            assert (await agent_op.wait_container(held)).exit_status == signal.SIGKILL
+        await agent_op.kill_container(cid, signal=signal.SIGKILL)
+    while (st := await s.update(task_id))["state"] not in TERMINAL:
+        await s.ack(st)
 
 
 async def _collect(records: AsyncIterator[mesos.agent.ProcessIO]) -> bytes:

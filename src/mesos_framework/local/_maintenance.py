@@ -75,14 +75,34 @@ class _State:
         self.ticker: asyncio.Task[None] | None = None
         self.shut_down: dict[Machine, list[AgentLink]] = {}
         """Agents shut down by ``START_MAINTENANCE``, by machine (they register anew once it is up)."""
+        self.master: Master | None = None
+        """The master this state is with (a new one takes it over from the registry)."""
 
 
 def _state(master: Master) -> _State:
-    state: _State | None = getattr(master, "_maintenance", None)
+    """The maintenance state, kept in the cluster's registry; a master that finds another
+    master's takes it over (`_take_over`)."""
+    state = master.registry.maintenance
     if state is None:
-        state = _State()
-        setattr(master, "_maintenance", state)  # noqa: B010 - kept beside the master
+        state = master.registry.maintenance = _State()
+    if state.master is not master and master.leader and not getattr(master, "_stopped", False):
+        _take_over(master, state)
     return state
+
+
+def _take_over(master: Master, state: _State) -> None:
+    """A new leading master recovers the schedule and the machines' modes from the registry, as
+    Mesos's does; the inverse offers outstanding and the frameworks' answers were the old
+    master's (in memory only) and start afresh."""
+    state.master = master
+    state.outstanding.clear()
+    state.refused_until.clear()
+    state.statuses.clear()
+    if state.ticker is not None:
+        state.ticker.cancel()
+        state.ticker = None
+    if state.modes:  # DRAINING machines: their inverse offers go out again
+        state.ticker = asyncio.get_running_loop().create_task(_tick(master, state))
 
 
 def _key(mid: mesos_pb2.MachineID) -> Machine:
@@ -121,9 +141,9 @@ def refuses_registration(master: Master, agent: AgentLink) -> bool:
     the agent shuts its executors down and stays unregistered; after ``STOP_MAINTENANCE`` it
     registers, as a new agent, when restarted.
     """
-    state: _State | None = getattr(master, "_maintenance", None)
-    if state is None:
+    if master.registry.maintenance is None:
         return False
+    state = _state(master)
     machine = _link_machine(agent)
     if state.modes.get(machine) != mesos_pb2.MachineInfo.DOWN:
         return False
@@ -225,7 +245,8 @@ async def _tick(master: Master, state: _State) -> None:
         while state.modes and not getattr(master, "_stopped", False):
             await asyncio.sleep(master.config.allocation_interval)
             send_inverse_offers(master, state)
-    state.ticker = None
+    if state.ticker is asyncio.current_task():
+        state.ticker = None
 
 
 def _statuses(state: _State, machine: Machine) -> list[dict[str, Any]]:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
+import re
 import shutil
 import signal
 import time
@@ -275,12 +277,60 @@ def get_containers(agent: Agent, *, show_nested: bool = False) -> dict[str, Any]
                 entry["container_status"] = {"executor_pid": pid}
             containers.append(entry)
     if show_nested:
+        for fw in agent.frameworks.values():
+            for ex in fw.executors.values():
+                if ex.state == "TERMINATED":
+                    continue
+                containers.extend(
+                    {"container_id": {"value": cid}}
+                    for cid, task in _pod_containers(ex).items()
+                    if task is not None and task.state not in TERMINAL
+                )
         containers.extend(
             {"container_id": {"value": session.cid.value}}
             for session in _sessions.sessions(agent).values()
             if session.running
         )
     return {"containers": containers} if containers else {}
+
+
+def _pod_containers(ex: Executor) -> dict[str, AgentTask | None]:
+    """A default executor's tasks' nested containers (the ``tasks/<task id>`` links of its sandbox
+    to ``containers/<id>``), each with its task (``None`` when the agent no longer knows it)."""
+    found: dict[str, AgentTask | None] = {}
+    tasks = ex.directory / "tasks"
+    if ex.kind != "default" or not tasks.is_dir():
+        return found
+    known = {task.info.task_id.value: task for task in ex.completed_tasks}
+    known.update(ex.tasks)
+    for link in tasks.iterdir():
+        if link.is_symlink():
+            found[Path(os.readlink(link)).name] = known.get(link.name)
+    return found
+
+
+def _termination(task: AgentTask) -> dict[str, Any]:
+    """A pod task's container termination as Mesos saves it (its wait(2) status), from the
+    terminal status the executor sent ("Command exited with status N" or "... terminated with
+    signal S")."""
+    message = task.statuses[-1].message if task.statuses else ""
+    exited = re.fullmatch(r"Command exited with status (\d+)", message)
+    if exited:
+        return {"exit_status": (int(exited[1]) & 0xFF) << 8}
+    killed = re.fullmatch(r"Command terminated with signal (.+)", message)
+    if killed:
+        for sig in signal.Signals:
+            if killed[1] in (signal.strsignal(sig), sig.name, str(sig.value)):
+                return {"exit_status": int(sig)}
+    return {}
+
+
+async def _wait_pod_task(ex: Executor, task: AgentTask, kind: str) -> Answer:
+    """``WAIT_CONTAINER`` of a pod task's container: when its task has ended (or its executor)."""
+    # (polled: the agent's task records signal no change; a wait is rare and a tenth of a second)
+    while task.state not in TERMINAL and not (ex.waiter is not None and ex.waiter.done()):  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    return 200, {"type": kind, kind.lower(): _termination(task) if task.state in TERMINAL else {}}
 
 
 class _Logging:
@@ -436,11 +486,19 @@ def _process_io(agent: Agent, call: agent_pb2.Call, media: Media) -> Answer | St
         cid = session_call.container_id
         if not cid.HasField("parent"):
             return _launch(agent, cid)
-        parent = cid.parent
-        executor = None if parent.HasField("parent") else _running_executor(agent, parent.value)
-        if executor is None:
-            return 400, f"Parent container {_container_name(parent)} does not exist"
-        return _sessions.launch(agent, executor, session_call, media.accept, media.message_accept)
+        found = _parent(agent, cid.parent)
+        if found is None:
+            return 400, f"Parent container {_container_name(cid.parent)} does not exist"
+        executor, session, task = found
+        return _sessions.launch(
+            agent,
+            executor,
+            session_call,
+            media.accept,
+            media.message_accept,
+            parent=session,
+            parent_task=task,
+        )
     if call.type == Call.ATTACH_CONTAINER_INPUT:
         if call.attach_container_input.type != Call.AttachContainerInput.CONTAINER_ID:
             return 400, "Expecting 'attach_container_input.type' to be CONTAINER_ID"
@@ -495,10 +553,29 @@ def _running_executor(agent: Agent, container_id: str) -> Executor | None:
     return None
 
 
+def _parent(
+    agent: Agent, parent: mesos_pb2.ContainerID
+) -> tuple[Executor, _sessions.Session | None, AgentTask | None] | None:
+    """The running container ``parent`` to nest a container in: an executor's, a nested one
+    launched through the API, or a pod task's; as its root executor with the nested container
+    (or pod task), or ``None`` when there is none (Mesos: the parent does not exist)."""
+    root = _running_executor(agent, _root(parent).value)
+    if root is None or not parent.HasField("parent"):
+        return None if root is None else (root, None, None)
+    session = _sessions.sessions(agent).get(_container_name(parent))
+    if session is not None:
+        return (root, session, None) if session.running else None
+    if not parent.parent.HasField("parent"):
+        task = _pod_containers(root).get(parent.value)
+        if task is not None and task.state not in TERMINAL:
+            return root, None, task
+    return None
+
+
 def _launch(agent: Agent, cid: mesos_pb2.ContainerID) -> Answer:
     """Launches: Mesos's answer for a missing parent, else for a container the containerizer
     does not support (``400``)."""
-    if cid.HasField("parent") and _running_executor(agent, cid.parent.value) is None:
+    if cid.HasField("parent") and _parent(agent, cid.parent) is None:
         return 400, f"Parent container {_container_name(cid.parent)} does not exist"
     return 400, "The provided ContainerInfo is not supported"
 
@@ -524,16 +601,7 @@ async def _wait(ex: Executor, kind: str) -> Answer:
     return 200, {"type": kind, kind.lower(): ended}
 
 
-def _nested_sandbox(ex: Executor, cid: mesos_pb2.ContainerID) -> Path:
-    """A nested container's sandbox: ``containers/<id>`` in its parent's, from the executor's down."""
-    chain: list[str] = []
-    while cid.HasField("parent"):
-        chain.append(cid.value)
-        cid = cid.parent
-    path = ex.directory
-    for value in reversed(chain):
-        path = path / "containers" / value
-    return path
+_nested_sandbox = _sessions.sandbox_path
 
 
 def _remove(ex: Executor, cid: mesos_pb2.ContainerID) -> Answer:
@@ -564,12 +632,11 @@ def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[An
     """
     message = getattr(call, _CONTAINER_CALLS[call.type])
     if call.type in (Call.LAUNCH_CONTAINER, Call.LAUNCH_NESTED_CONTAINER):
-        parent = message.container_id.parent if message.container_id.HasField("parent") else None
-        executor = (
-            None if parent is None or parent.HasField("parent") else _running_executor(agent, parent.value)
+        found = (
+            _parent(agent, message.container_id.parent) if message.container_id.HasField("parent") else None
         )
-        if executor is not None:  # a nested container under an executor's
-            return _sessions.launch_nested(agent, executor, message)
+        if found is not None:  # a nested container under an executor's, or under a nested one
+            return _sessions.launch_nested(agent, found[0], message, parent=found[1], parent_task=found[2])
         return _launch(agent, message.container_id)
     cid = message.container_id
     nested = cid.HasField("parent")
@@ -584,9 +651,15 @@ def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[An
         kill_tree(process.pid, message.signal if message.HasField("signal") else signal.SIGKILL)
         return 200, ""
     if call.type in (Call.WAIT_CONTAINER, Call.WAIT_NESTED_CONTAINER):
-        if executor is None:
-            return 404, f"Container {_container_name(cid)} cannot be found"
-        return _wait(executor, Call.Type.Name(call.type))
+        kind = Call.Type.Name(call.type)
+        if executor is not None:
+            return _wait(executor, kind)
+        parent = None if not nested or cid.parent.HasField("parent") else cid.parent.value
+        root = _running_executor(agent, parent) if parent is not None else None
+        task = _pod_containers(root).get(cid.value) if root is not None else None
+        if root is not None and task is not None and _nested_sandbox(root, cid).is_dir():
+            return _wait_pod_task(root, task, kind)  # until REMOVE_CONTAINER: its saved termination
+        return 404, f"Container {_container_name(cid)} cannot be found"
     if not nested:
         return 501, ""
     root = _running_executor(agent, _root(cid).value)

@@ -56,11 +56,7 @@ class Quota:
 
 
 def _quotas(master: Master) -> dict[str, Quota]:
-    quotas: dict[str, Quota] | None = getattr(master, "_quotas", None)
-    if quotas is None:
-        quotas = {}
-        setattr(master, "_quotas", quotas)  # noqa: B010 - kept beside the master
-    return quotas
+    return master.registry.quotas  # (kept in the registry: they survive a master fail-over)
 
 
 # ------------------------------------------------------------------ quantities

@@ -28,6 +28,7 @@ import logging
 import os
 import shutil
 import signal
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -37,7 +38,7 @@ from mesos_framework.local import _codec
 from mesos_framework.protocol._schema import agent_pb2, mesos_pb2
 
 if TYPE_CHECKING:
-    from mesos_framework.local._agent_model import Executor
+    from mesos_framework.local._agent_model import AgentTask, Executor
     from mesos_framework.local.agent import Agent
 
 __all__ = ["Session", "Streamed", "sessions"]
@@ -70,13 +71,31 @@ class Streamed:
 class Session:
     """One nested container (a debug one or not): its process, output listeners, termination."""
 
-    def __init__(self, cid: mesos_pb2.ContainerID, executor: Executor, *, debug: bool = True) -> None:
+    def __init__(
+        self,
+        cid: mesos_pb2.ContainerID,
+        executor: Executor,
+        *,
+        debug: bool = True,
+        parent: Session | None = None,
+        parent_task: AgentTask | None = None,
+    ) -> None:
         self.cid = cid
         self.name = container_name(cid)
         self.executor = executor
+        """The executor whose container is the root of this one."""
+        self.parent = parent
+        """The nested container this one is nested in, when launched through the API."""
+        self.parent_task = parent_task
+        """The pod task whose container this one is nested in."""
         self.debug = debug
         """A debug container (its I/O through the agent); else its output goes to its sandbox."""
-        self.sandbox = executor.directory if debug else executor.directory / "containers" / cid.value
+        if not debug:  # as Mesos: containers/<id> in its parent's, from the root's sandbox down
+            self.sandbox = sandbox_path(executor, cid)
+        elif parent is not None:
+            self.sandbox = parent.sandbox  # a debug container shares its parent's sandbox
+        else:
+            self.sandbox = sandbox_path(executor, cid.parent)
         self.process: asyncio.subprocess.Process | None = None
         self.listeners: set[asyncio.Queue[ProcessIO | None]] = set()
         self.ended = asyncio.Event()
@@ -170,12 +189,21 @@ class Session:
                     task.cancel()
 
     async def _watch_parent(self) -> None:
-        """A nested container goes with its parent."""
-        parent = self.executor.waiter
-        if parent is None:
+        """A nested container goes with its parent (and with the root, the executor's)."""
+        ends: list[asyncio.Future[Any]] = []
+        if self.executor.waiter is not None:
+            ends.append(asyncio.shield(self.executor.waiter))
+        if self.parent is not None:
+            ends.append(asyncio.ensure_future(self.parent.ended.wait()))
+        if self.parent_task is not None:
+            ends.append(asyncio.ensure_future(_task_ended(self.parent_task)))
+        if not ends:
             return
-        with contextlib.suppress(Exception):
-            await asyncio.shield(parent)
+        try:
+            await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for end in ends:
+                end.cancel()
         self.destroy()
 
     def destroy(self) -> None:
@@ -190,6 +218,25 @@ class Session:
         if process is not None and process.returncode is None:
             with contextlib.suppress(OSError):
                 os.killpg(process.pid, sig)
+
+
+def sandbox_path(executor: Executor, cid: mesos_pb2.ContainerID) -> Path:
+    """A nested container's sandbox as Mesos lays it out: ``containers/<id>`` for each level
+    below the root, from the executor's sandbox down (the executor's own for the root)."""
+    chain: list[str] = []
+    while cid.HasField("parent"):
+        chain.append(cid.value)
+        cid = cid.parent
+    path = executor.directory
+    for value in reversed(chain):
+        path = path / "containers" / value
+    return path
+
+
+async def _task_ended(task: AgentTask) -> None:
+    # (polled: the agent's task records signal no change)
+    while task.state not in _codec.TERMINAL_STATES:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
 
 
 class _Output(Streamed):
@@ -295,22 +342,42 @@ async def launch(
     call: agent_pb2.Call.LaunchNestedContainerSession,
     accept: str,
     message: str,
+    *,
+    parent: Session | None = None,
+    parent_task: AgentTask | None = None,
 ) -> tuple[int, str] | Streamed:
-    """Start a session under ``executor``'s container: its output stream, or Mesos's error."""
-    started = await _start(agent, executor, call, debug=True)
+    """Start a session under ``executor``'s container (or a nested one in it: ``parent``/``parent_task``
+    for `Session`): its output stream, or Mesos's error."""
+    started = await _start(agent, executor, call, debug=True, parent=parent, parent_task=parent_task)
     if isinstance(started, tuple):
         return started
     assert started.queue is not None
     return _Output(started, started.queue, accept, message, owner=True)
 
 
-async def launch_nested(agent: Agent, executor: Executor, call: Any) -> tuple[int, str]:
-    """``LAUNCH_CONTAINER``/``LAUNCH_NESTED_CONTAINER`` of a nested container under ``executor``'s."""
-    started = await _start(agent, executor, call, debug=False)
+async def launch_nested(
+    agent: Agent,
+    executor: Executor,
+    call: Any,
+    *,
+    parent: Session | None = None,
+    parent_task: AgentTask | None = None,
+) -> tuple[int, str]:
+    """``LAUNCH_CONTAINER``/``LAUNCH_NESTED_CONTAINER`` of a nested container under ``executor``'s
+    (or under a nested one in it: ``parent``/``parent_task`` for `Session`)."""
+    started = await _start(agent, executor, call, debug=False, parent=parent, parent_task=parent_task)
     return started if isinstance(started, tuple) else (200, "")
 
 
-async def _start(agent: Agent, executor: Executor, call: Any, *, debug: bool) -> tuple[int, str] | Session:
+async def _start(
+    agent: Agent,
+    executor: Executor,
+    call: Any,
+    *,
+    debug: bool,
+    parent: Session | None,
+    parent_task: AgentTask | None,
+) -> tuple[int, str] | Session:
     known = sessions(agent)
     name = container_name(call.container_id)
     if name in known and known[name].running:
@@ -319,7 +386,7 @@ async def _start(agent: Agent, executor: Executor, call: Any, *, debug: bool) ->
         call.container.HasField("tty_info") or call.container.type != mesos_pb2.ContainerInfo.MESOS
     ):
         return 400, "The provided ContainerInfo is not supported"
-    session = Session(call.container_id, executor, debug=debug)
+    session = Session(call.container_id, executor, debug=debug, parent=parent, parent_task=parent_task)
     if debug:
         session.queue = session.listen()
     try:

@@ -22,6 +22,7 @@ from typing import Any
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.local import operator_api
 from mesos_framework.local._launcher import ForkServer
+from mesos_framework.local._registry import Registry
 from mesos_framework.local._topology import domain_info, port_ranges, ranges_overlap, shift_ports
 from mesos_framework.local.agent import Agent
 from mesos_framework.local.config import DEFAULT_RESOURCES, AgentSpec, ClusterConfig
@@ -125,6 +126,8 @@ class LocalCluster:
         self._contenders: list[Any] = []
         self._fork_server: ForkServer | None = None
         self._started = False
+        self.registry = Registry()
+        """What the masters keep across a restart or fail-over (maintenance, quotas, weights)."""
 
     # ------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> LocalCluster:
@@ -152,7 +155,7 @@ class LocalCluster:
                 endpoint = Endpoint(files_root=self.work_dir)
                 port = await endpoint.start(self._port)
                 self._endpoints.append(endpoint)
-                master = Master(self.config, port, views=_VIEWS)
+                master = Master(self.config, port, views=_VIEWS, registry=self.registry)
                 endpoint.master = master
                 master.start()
                 self.masters.append(master)
@@ -174,7 +177,7 @@ class LocalCluster:
             endpoint = Endpoint(files_root=self.work_dir)
             port = await endpoint.start(self._port + i if self._port else 0)
             self._endpoints.append(endpoint)
-            master = Master(self.config, port, views=_VIEWS)
+            master = Master(self.config, port, views=_VIEWS, registry=self.registry)
             master.leader = False
             endpoint.master = master
             master.start()
@@ -352,7 +355,7 @@ class LocalCluster:
         old = self.masters[0]
         endpoint = self._master_endpoints.pop(id(old))
         old.stop()
-        master = Master(self.config, endpoint.port, views=_VIEWS)
+        master = Master(self.config, endpoint.port, views=_VIEWS, registry=self.registry)
         endpoint.master = master
         master.start()
         self.masters[0] = master

@@ -40,6 +40,7 @@ from mesos_framework.local._master_model import (
 from mesos_framework.local._master_validation import validate_framework_info, validate_role
 from mesos_framework.local._model import Filter, Offer
 from mesos_framework.local._operations import Operations
+from mesos_framework.local._registry import Registry
 from mesos_framework.local._stream import EventStream
 from mesos_framework.local._topology import domain_info
 from mesos_framework.local.config import VERSION, ClusterConfig
@@ -93,8 +94,11 @@ class Master:
         rng: random.Random | None = None,
         clock: Callable[[], float] | None = None,
         views: OperatorViews | None = None,
+        registry: Registry | None = None,
     ) -> None:
         self.config = config
+        self.registry = registry if registry is not None else Registry()
+        """Maintenance, quotas and weights (`_registry`): the cluster's, shared by its masters."""
         self.views = views
         """The operator API's views (for its event stream); None: no operator subscriptions."""
         self.allocator = Allocator(rng=rng, clock=clock)
@@ -562,6 +566,6 @@ class Master:
             o.allocation_info.role = offer.role
         for eid in fw.executors.get(offer.agent_id, {}):
             o.executor_ids.add().value = eid
-        if hasattr(self, "_maintenance"):  # a maintenance schedule was set (operator API)
+        if self.registry.maintenance is not None:  # a maintenance schedule was set (operator API)
             _maintenance.annotate_offer(self, entry, o)
         return o

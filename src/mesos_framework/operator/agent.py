@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from mesos_framework.errors import ConnectError, NoLeaderError, api_error
+from mesos_framework.errors import ConnectError, NoLeaderError, ProtocolError, api_error
 from mesos_framework.operator._base import SharedCalls
 from mesos_framework.protocol import ContentType, RecordIODecoder, decode, encode, recordio_encode
 from mesos_framework.protocol._schema import agent_pb2
@@ -156,11 +156,14 @@ class AgentOperator(
         await self._do("LAUNCH_CONTAINER", "launch_container", payload)
 
     async def wait_container(self, container_id: str | MessageOrDict) -> agent_pb2.Response.WaitContainer:
-        """``WAIT_CONTAINER``: returns when the container has ended."""
+        """``WAIT_CONTAINER``: returns when the container has ended.
+
+        The wait has a connection of its own and no time limit, so the
+        client's other calls go on meanwhile (cancel the task to give up).
+        """
         payload = {"container_id": _container(container_id)}
-        return await self._get(
-            "WAIT_CONTAINER", "wait_container", Response.WaitContainer, "wait_container", payload
-        )
+        call = self._make("WAIT_CONTAINER", "wait_container", payload)
+        return (await self._long_call(call)).wait_container
 
     async def kill_container(self, container_id: str | MessageOrDict, signal: int | None = None) -> None:
         """``KILL_CONTAINER`` (``signal`` defaults to ``SIGKILL`` on the agent)."""
@@ -192,13 +195,8 @@ class AgentOperator(
         self, container_id: MessageOrDict
     ) -> agent_pb2.Response.WaitNestedContainer:
         """``WAIT_NESTED_CONTAINER`` (deprecated upstream for ``WAIT_CONTAINER``)."""
-        return await self._get(
-            "WAIT_NESTED_CONTAINER",
-            "wait_nested_container",
-            Response.WaitNestedContainer,
-            "wait_nested_container",
-            {"container_id": container_id},
-        )
+        call = self._make("WAIT_NESTED_CONTAINER", "wait_nested_container", {"container_id": container_id})
+        return (await self._long_call(call)).wait_nested_container
 
     async def kill_nested_container(self, container_id: MessageOrDict, signal: int | None = None) -> None:
         """``KILL_NESTED_CONTAINER`` (deprecated upstream for ``KILL_CONTAINER``)."""
@@ -335,6 +333,20 @@ class AgentOperator(
             writer.close()
         if status not in (200, 202):
             raise api_error(status, text[:2000], kind, url=url)
+
+    async def _long_call(self, call: agent_pb2.Call) -> agent_pb2.Response:
+        """A call that may wait long (``WAIT_CONTAINER``): on a connection of its own, without a
+        time limit, so that it does not hold the connection the client's other calls share."""
+        headers = {"Content-Type": self.content_type.value, "Accept": self.content_type.value}
+        kind = agent_pb2.Call.Type.Name(call.type)
+        async with await self._stream_post(encode(call, self.content_type), headers, kind) as response:
+            try:
+                body = await response.read()
+            except (aiohttp.ClientError, OSError) as exc:
+                raise ConnectError(f"{kind} to {response.url}: the answer broke off: {exc}") from exc
+        if not body:
+            raise ProtocolError(f"{kind} to {response.url}: the answer has no body")
+        return decode(agent_pb2.Response, body, self.content_type)
 
     async def _output(self, call: agent_pb2.Call) -> AsyncIterator[agent_pb2.ProcessIO]:
         headers = {
