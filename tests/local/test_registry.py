@@ -80,8 +80,18 @@ async def test_the_registry_survives_a_fail_over(zookeeper_server: ZooKeeperServ
             window = {"machine_ids": [machine], "unavailability": {"start": {"nanoseconds": 1}}}
             await op.update_maintenance_schedule({"windows": [window]})
             await op.start_maintenance([machine])
+            (agent_id,) = [a.agent_info.id.value for a in (await op.get_agents()).agents]
+            await op.deactivate_agent(agent_id)
         await cluster.fail_over_master()
         async with MasterOperator(url) as op:
+            async with asyncio.timeout(60):
+                while True:
+                    if agents := (await op.get_agents()).agents:  # re-registered with the new leader
+                        break
+                    await asyncio.sleep(0.1)
+            assert [(a.agent_info.id.value, a.active, a.deactivated) for a in agents] == [
+                (agent_id, False, True)
+            ]
             assert {w.role: w.weight for w in (await op.get_weights()).weight_infos} == {"web": 2.5}
             assert [c.role for c in (await op.get_quota()).status.configs] == ["web"]
             (down,) = (await op.get_maintenance_status()).status.down_machines
