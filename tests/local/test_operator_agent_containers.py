@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -158,6 +159,55 @@ async def test_remove_a_pod_tasks_nested_container(cluster: LocalCluster, schedu
             await waiting  # answered when its executor ended
     assert sandboxes["web"].is_dir()
     assert not sandboxes["job"].exists()
+
+
+async def test_kill_a_pod_tasks_nested_container(cluster: LocalCluster, scheduler: Factory) -> None:
+    """KILL_CONTAINER of a running pod task's nested container signals its task's process, as
+    Mesos does: the default executor reports the task failed by the signal, and kills the rest
+    of its task group."""
+    s = await scheduler("operator-pod-kill")
+    offer = (await s.offers())[0]
+    executor = {
+        "type": "DEFAULT",
+        "executor_id": {"value": "pod-kill"},
+        "resources": [*small(offer), {"name": "disk", "type": "SCALAR", "scalar": {"value": 32.0}}],
+    }
+    tasks = [
+        {
+            "name": n,
+            "task_id": {"value": n},
+            "agent_id": offer["agent_id"],
+            "resources": small(offer),
+            "command": {"value": "sleep 600"},
+        }
+        for n in ("web", "db")
+    ]
+    launch = {"type": "LAUNCH_GROUP", "launch_group": {"executor": executor, "task_group": {"tasks": tasks}}}
+    await s.call("ACCEPT", accept={"offer_ids": [offer["id"]], "operations": [launch]})
+    states: dict[str, dict[str, Any]] = {}
+    while {st["state"] for st in states.values()} != {"TASK_RUNNING"} or len(states) < 2:
+        st = (await s.wait_for(lambda e: e["type"] == "UPDATE"))["update"]["status"]
+        states[st["task_id"]["value"]] = st
+        await s.ack(st)
+    (ex,) = [e for fw in cluster.agents[0].frameworks.values() for e in fw.executors.values()]
+    web_id = (ex.directory / "tasks" / "web").resolve().name
+    web = {"value": web_id, "parent": {"value": ex.container_id}}
+    async with AgentOperator.for_pid(cluster.agents[0].pid) as agent_op:
+        await agent_op.kill_container(web, signal=0)  # it runs: nothing is sent
+        waiting = asyncio.create_task(agent_op.wait_container(web))
+        await agent_op.kill_container(web)  # SIGKILL
+        while any(st["state"] not in TERMINAL for st in states.values()):
+            st = (await s.wait_for(lambda e: e["type"] == "UPDATE", within=60))["update"]["status"]
+            states[st["task_id"]["value"]] = st
+            await s.ack(st)
+        assert states["web"]["state"] == "TASK_FAILED"
+        killed = f"Command terminated with signal {signal.strsignal(signal.SIGKILL)}"
+        assert states["web"]["message"] == killed
+        assert states["db"]["state"] == "TASK_KILLED"  # the task group's policy
+        async with asyncio.timeout(60):
+            assert (await waiting).exit_status == signal.SIGKILL
+        with pytest.raises(NotFound, match="cannot be found \\(or is already killed\\)"):
+            await agent_op.kill_container(web)
 
 
 def test_a_pod_tasks_termination_from_its_status() -> None:

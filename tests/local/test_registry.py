@@ -1,13 +1,19 @@
 """The local cluster's registry survives a master restart, as Mesos's replicated registry does:
 the maintenance schedule and the machines' modes (a DOWN machine's agent is still refused),
-quotas and weights."""
+quotas and weights, deactivated agents and agents' drains (a draining agent that re-registers is
+told to drain again)."""
 
 from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+
 from mesos_framework.local import LocalCluster
 from mesos_framework.operator import MasterOperator
+from mesos_framework.protocol._schema import mesos_pb2
+from tests.conformance.rawclient import RawScheduler, framework_info
+from tests.local.conftest import until_running
 from tests.support.zookeeper import ZooKeeperServer
 
 
@@ -74,9 +80,60 @@ async def test_the_registry_survives_a_fail_over(zookeeper_server: ZooKeeperServ
             window = {"machine_ids": [machine], "unavailability": {"start": {"nanoseconds": 1}}}
             await op.update_maintenance_schedule({"windows": [window]})
             await op.start_maintenance([machine])
+            (agent_id,) = [a.agent_info.id.value for a in (await op.get_agents()).agents]
+            await op.deactivate_agent(agent_id)
         await cluster.fail_over_master()
         async with MasterOperator(url) as op:
+            async with asyncio.timeout(60):
+                while True:
+                    if agents := (await op.get_agents()).agents:  # re-registered with the new leader
+                        break
+                    await asyncio.sleep(0.1)
+            assert [(a.agent_info.id.value, a.active, a.deactivated) for a in agents] == [
+                (agent_id, False, True)
+            ]
             assert {w.role: w.weight for w in (await op.get_weights()).weight_infos} == {"web": 2.5}
             assert [c.role for c in (await op.get_quota()).status.configs] == ["web"]
             (down,) = (await op.get_maintenance_status()).status.down_machines
             assert down.hostname == "elsewhere"
+
+
+async def test_deactivated_and_draining_agents_survive_a_master_restart(
+    cluster: LocalCluster, http: aiohttp.ClientSession
+) -> None:
+    s = RawScheduler(cluster.url, http)
+    await s.subscribe(framework_info("registry-drain", checkpoint=True, failover_timeout=300.0))
+    offer = (await s.offers(within=60))[0]
+    drained_id = offer["agent_id"]["value"]
+    task_id = await s.launch(offer, {"value": "sleep 600"})
+    await until_running(s, task_id)
+    other = await cluster.add_agent()
+    assert other.id is not None
+    # The agent is down when the drain comes: the master's message to kill its tasks is lost.
+    drained = cluster.stop_agent(cluster.agents[0].index)
+    async with MasterOperator(cluster.url) as op:
+        await op.drain_agent(drained_id, max_grace_period=1.0)
+        await op.deactivate_agent(other.id)
+
+    await cluster.restart_master()
+    await s.close()
+    await cluster.recover_agent(drained.index)
+    async with MasterOperator(cluster.url) as op:
+        # The new master tells the re-registered agent to drain: its task is killed, it is DRAINED.
+        async with asyncio.timeout(60):
+            while True:
+                agents = {a.agent_info.id.value: a for a in (await op.get_agents()).agents}
+                if len(agents) == 2 and agents[drained_id].drain_info.state == mesos_pb2.DRAINED:
+                    break
+                await asyncio.sleep(0.2)
+        assert (agents[drained_id].active, agents[drained_id].deactivated) == (False, True)
+        assert (agents[other.id].active, agents[other.id].deactivated) == (False, True)
+        (task,) = (await op.get_tasks()).tasks  # terminal, its update not acknowledged yet
+        assert (task.task_id.value, task.state) == (task_id, mesos_pb2.TASK_KILLED)
+        assert task.statuses[-1].reason == mesos_pb2.TaskStatus.REASON_AGENT_DRAINING
+        # Reactivating works on the new master, which knows both agents are deactivated.
+        await op.reactivate_agent(other.id)
+        await op.reactivate_agent(drained_id)
+        agents = {a.agent_info.id.value: a for a in (await op.get_agents()).agents}
+        assert all(a.active and not a.deactivated for a in agents.values())
+        assert not agents[drained_id].HasField("drain_info")

@@ -9,6 +9,9 @@ carry ``REASON_AGENT_DRAINING`` and, when the drain marks the agent gone, become
 non-terminal tasks it is ``DRAINED`` (``Master::checkAndTransitionDrainingAgent``), and
 with ``mark_gone`` it is then marked gone. ``REACTIVATE_AGENT`` is refused while the
 agent is ``DRAINING`` and clears the drain once it is ``DRAINED``.
+
+The drain records live in the cluster's registry (`_registry`), as in Mesos's: a new
+master that an agent re-registers with tells it to drain again (`agent_reregistered`).
 """
 
 from __future__ import annotations
@@ -22,24 +25,27 @@ from mesos_framework.local import _codec, _maintenance
 from mesos_framework.protocol._schema import master_pb2, mesos_pb2
 
 if TYPE_CHECKING:
+    from mesos_framework.local._master_model import AgentEntry
     from mesos_framework.local.master import Master
 
-__all__ = ["drain_agent", "drain_status", "drained_check"]
+__all__ = ["agent_reregistered", "drain_agent", "drain_status", "drained_check"]
 
 log = logging.getLogger(__name__)
 
 
 class _State:
-    def __init__(self) -> None:
-        self.draining: dict[str, mesos_pb2.DrainInfo] = {}
+    def __init__(self, draining: dict[str, mesos_pb2.DrainInfo]) -> None:
+        self.draining = draining
+        """Each draining agent's ``DrainInfo``: the registry's (it survives a master fail-over)."""
         self.started: dict[str, float] = {}
+        """When the master began draining each agent (its memory only, as in Mesos)."""
 
 
 def state(master: Master) -> _State:
     """The drain records kept beside a master."""
     found: _State | None = getattr(master, "_drain", None)
     if found is None:
-        found = _State()
+        found = _State(master.registry.draining)
         setattr(master, "_drain", found)  # noqa: B010 - kept beside the master
     return found
 
@@ -86,13 +92,37 @@ def drain_agent(master: Master, call: master_pb2.Call.DrainAgent, deactivated: s
         master.rescind(oid)
     state(master).started[aid] = time.time()
     log.info("draining agent %s", aid)
+    _drain_tasks(master, entry, info.config)
+    return 200, ""
+
+
+def _drain_tasks(master: Master, entry: AgentEntry, config: mesos_pb2.DrainConfig) -> None:
+    """The agent kills its tasks (``Slave::drain``); then the master checks it is drained."""
     for fw in list(master.frameworks.values()):
         for task in list(fw.tasks.values()):
-            if task.agent_id == aid and task.state not in _codec.TERMINAL_STATES:
+            if task.agent_id == entry.id and task.state not in _codec.TERMINAL_STATES:
                 own = task.info.kill_policy if task.info.HasField("kill_policy") else None
-                entry.agent.kill_task(fw.id, task.id, _kill_policy(info.config, own))
-    drained_check(master, aid)
-    return 200, ""
+                entry.agent.kill_task(fw.id, task.id, _kill_policy(config, own))
+    drained_check(master, entry.id)
+
+
+def agent_reregistered(master: Master, entry: AgentEntry) -> None:
+    """An agent (re-)registered: as Mesos's ``Master::__reregisterSlave``, an agent the
+    registry holds deactivated stays so, and a draining (or drained) one is told to drain
+    again (its tasks are killed once it is registered)."""
+    if entry.id in master.registry.deactivated:
+        entry.active = False
+    info = master.registry.draining.get(entry.id)
+    if info is None:
+        return
+    config = mesos_pb2.DrainConfig()
+    config.CopyFrom(info.config)
+
+    def drain() -> None:
+        if master.agents.get(entry.id) is entry:
+            _drain_tasks(master, entry, config)
+
+    asyncio.get_running_loop().call_soon(drain)
 
 
 def drain_status(

@@ -10,7 +10,8 @@ waits: `agent_call` then returns an awaitable), launches answer as Mesos does fo
 its containerizer does not support (``400``), unknown containers get Mesos's ``404``.
 ``LAUNCH_NESTED_CONTAINER_SESSION`` runs a debug container under an executor's (`_sessions`):
 its output streams back, and ``ATTACH_CONTAINER_OUTPUT``/``INPUT``, ``KILL``/``WAIT``/
-``REMOVE_CONTAINER`` work on it. ``REMOVE_CONTAINER`` of a pod task's nested container that ended
+``REMOVE_CONTAINER`` work on it. ``KILL_CONTAINER`` of a running pod task's nested container
+signals its task's process (`_pod_task_process`); ``REMOVE_CONTAINER`` of one that ended
 removes its sandbox. Attaching to an executor's own container gets Mesos's answer for a container
 launched without a TTY and not as a debug container (``500 I/O switchboard server was disabled
 for this container``); resource-provider calls get ``501 Not Implemented``.
@@ -36,7 +37,7 @@ from mesos_framework import protocol
 from mesos_framework.errors import MessageError, ProtocolError
 from mesos_framework.local import _codec, _sessions
 from mesos_framework.local._files import Files, FilesError
-from mesos_framework.local._process import kill_tree
+from mesos_framework.local._process import descendants, kill_tree
 from mesos_framework.local.config import VERSION
 from mesos_framework.local.operator_api import missing_part, set_logging_level
 from mesos_framework.protocol._schema import agent_pb2, mesos_pb2
@@ -533,6 +534,35 @@ _CONTAINER_CALLS = {
 _container_name = _sessions.container_name
 
 
+def _pod_task_process(agent: Agent, cid: mesos_pb2.ContainerID) -> int | None:
+    """The process of a running pod task's nested container, or ``None``.
+
+    The default executor started it (the agent has no handle on it): it is the executor's
+    descendant that leads its own process group, started with its sandbox (``containers/<id>``
+    of the executor's) as ``MESOS_SANDBOX``, as /proc tells."""
+    if not cid.HasField("parent") or cid.parent.HasField("parent"):
+        return None
+    root = _running_executor(agent, cid.parent.value)
+    if root is None or root.process is None or root.process.returncode is not None:
+        return None
+    task = _pod_containers(root).get(cid.value)
+    if task is None or task.state in TERMINAL:
+        return None
+    sandbox = _nested_sandbox(root, cid).resolve()
+    for pid in descendants(root.process.pid):
+        try:
+            if os.getpgid(pid) != pid:
+                continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        for var in environ:
+            if var.startswith(b"MESOS_SANDBOX=") and Path(os.fsdecode(var[14:])).resolve() == sandbox:
+                return pid
+    return None
+
+
 def _root(cid: mesos_pb2.ContainerID) -> mesos_pb2.ContainerID:
     while cid.HasField("parent"):
         cid = cid.parent
@@ -626,9 +656,10 @@ def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[An
     Launches get Mesos's answer for a container the containerizer does not support (``400 The
     provided ContainerInfo is not supported``, or ``Parent container ... does not exist``); an
     executor's container can be killed (with a signal) and waited on (the answer comes when it
-    ends, with its wait status); a nested container's sandbox can be removed once it ended; an
-    unknown or ended container is ``404``, with Mesos's texts. ``REMOVE_CONTAINER`` of a
-    top-level container is ``501``: Mesos's agent aborts on it (``CHECK`` in the containerizer).
+    ends, with its wait status), and so can a running pod task's; a nested container's sandbox
+    can be removed once it ended; an unknown or ended container is ``404``, with Mesos's texts.
+    ``REMOVE_CONTAINER`` of a top-level container is ``501``: Mesos's agent aborts on it (``CHECK``
+    in the containerizer).
     """
     message = getattr(call, _CONTAINER_CALLS[call.type])
     if call.type in (Call.LAUNCH_CONTAINER, Call.LAUNCH_NESTED_CONTAINER):
@@ -645,10 +676,20 @@ def _container_call(agent: Agent, call: agent_pb2.Call) -> Answer | Awaitable[An
         return _session_call(agent, session, call, message)
     executor = None if nested else _running_executor(agent, cid.value)
     if call.type in (Call.KILL_CONTAINER, Call.KILL_NESTED_CONTAINER):
+        sig = message.signal if message.HasField("signal") else signal.SIGKILL
         process = executor.process if executor is not None else None
-        if process is None or process.returncode is not None:
+        if process is not None and process.returncode is None:
+            kill_tree(process.pid, sig)
+            return 200, ""
+        pid = _pod_task_process(agent, cid) if nested else None
+        try:
+            if pid is None:
+                raise ProcessLookupError
+            # As Mesos's containerizer, the signal goes to the container's process; once it
+            # ends the executor reaps the rest of its group and reports the task ended by it.
+            os.kill(pid, sig)
+        except ProcessLookupError:
             return 404, f"Container '{_container_name(cid)}' cannot be found (or is already killed)"
-        kill_tree(process.pid, message.signal if message.HasField("signal") else signal.SIGKILL)
         return 200, ""
     if call.type in (Call.WAIT_CONTAINER, Call.WAIT_NESTED_CONTAINER):
         kind = Call.Type.Name(call.type)

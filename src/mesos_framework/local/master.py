@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from mesos_framework.local import _codec, _maintenance, _master_state, _master_updates
+from mesos_framework.local import _codec, _drain, _maintenance, _master_state, _master_updates
 from mesos_framework.local._allocator import Allocator
 from mesos_framework.local._links import AgentLink
 from mesos_framework.local._master_model import (
@@ -98,7 +98,8 @@ class Master:
     ) -> None:
         self.config = config
         self.registry = registry if registry is not None else Registry()
-        """Maintenance, quotas and weights (`_registry`): the cluster's, shared by its masters."""
+        """Maintenance, quotas, weights, deactivated and draining agents (`_registry`): the
+        cluster's, shared by its masters."""
         self.views = views
         """The operator API's views (for its event stream); None: no operator subscriptions."""
         self.allocator = Allocator(rng=rng, clock=clock)
@@ -256,6 +257,7 @@ class Master:
                 fw.unreachable_tasks.pop(task.id, None)
                 if state not in TERMINAL:
                     self.use(entry, fid, res.unallocated())
+        _drain.agent_reregistered(self, entry)  # the registry's deactivation and drain
         if self.operator_streams and self.views is not None:
             self.publish(
                 {"type": "AGENT_ADDED", "agent_added": {"agent": self.views.agent_entry(self, entry)}}

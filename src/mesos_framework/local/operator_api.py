@@ -206,19 +206,19 @@ def master_files(master: Master) -> Files:
 class _OperatorState:
     """What the operator API changes on a master beyond its tasks and agents."""
 
-    def __init__(self, weights: dict[str, float]) -> None:
+    def __init__(self, weights: dict[str, float], deactivated: set[str]) -> None:
         self.weights = weights
         """The registry's weights (they survive a master fail-over)."""
         self.logging_level = 0
         self.logging_reset: asyncio.TimerHandle | None = None
-        self.deactivated: set[str] = set()
-        """Agents an operator deactivated (``DEACTIVATE_AGENT``)."""
+        self.deactivated = deactivated
+        """The registry's agents an operator deactivated (``DEACTIVATE_AGENT``)."""
 
 
 def operator_state(master: Master) -> _OperatorState:
     state: _OperatorState | None = getattr(master, "_operator_state", None)
     if state is None:
-        state = _OperatorState(master.registry.weights)
+        state = _OperatorState(master.registry.weights, master.registry.deactivated)
         setattr(master, "_operator_state", state)  # noqa: B010 - kept beside the master
     return state
 
