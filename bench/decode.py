@@ -205,8 +205,8 @@ def _through_decoder(framed: bytes, content_type: ContentType) -> Callable[[], i
 
 
 def _without_extension(framed: bytes) -> Callable[[], int]:
-    """The default path as installed without a C compiler: ``IsInitialized()`` checks the
-    required fields, a second upb parse (a schema copy that verifies UTF-8) the strings."""
+    """The default path as installed without a C compiler: upb's encoder checks the required
+    fields, a second upb parse (a schema copy that verifies UTF-8) the strings."""
     event = mesos.scheduler.Event
     saved = _required._STATUS.get(event)
     _required._STATUS[event] = _required._python_status(event)
@@ -288,8 +288,8 @@ def run(size_mb: float = 5.0, *, stream: Path | None = None, repeat: int = 3) ->
         )
     references = (
         (
-            "mesos-framework protobuf without the C extension: decoder() checking with IsInitialized()"
-            " and a UTF-8-verifying second parse",
+            "mesos-framework protobuf without the C extension: decoder() checking required fields"
+            " with upb's encoder and strings with a UTF-8-verifying second parse",
             "the default path as installed without a C compiler",
         ),
         (

@@ -1,6 +1,8 @@
 """What a fleet step asks its caller to do: the actions `Fleet` and `Claims` return, in order.
 
-Each is a plain frozen record; the scheduler carries them out (`Scheduler._apply`).
+Each is a plain record, built on every step and read once: the scheduler carries them out
+(`Scheduler._apply`). They are not frozen: a frozen dataclass's ``__init__`` costs several times
+a plain one's, and a fleet step makes two or three of them per status update.
 """
 
 from __future__ import annotations
@@ -26,21 +28,21 @@ __all__ = [
 Slot = tuple[str, int]
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Persist:
     """Write this record to the state store."""
 
     record: TaskRecord
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Forget:
     """Delete this task ID from the state store."""
 
     task_id: str
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class LaunchOnOffer:
     """ACCEPT one offer with a LAUNCH of these tasks and a LAUNCH_GROUP per pod.
 
@@ -69,7 +71,7 @@ class LaunchOnOffer:
         return ops
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Kill:
     """KILL a task (``reason`` is logged)."""
 
@@ -78,7 +80,7 @@ class Kill:
     reason: str = ""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Decline:
     """DECLINE offers with a filter of ``refuse_seconds``."""
 
@@ -86,7 +88,7 @@ class Decline:
     refuse_seconds: float
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Emit:
     """Deliver an event to the listeners."""
 
@@ -94,7 +96,7 @@ class Emit:
     record: TaskRecord
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Report:
     """Report an error (logged and emitted as ``error``)."""
 

@@ -217,7 +217,7 @@ class Fleet:
     @property
     def wants_offers(self) -> bool:
         """True while offers are needed: instances wait, or someone else takes offers."""
-        return self.offers_wanted_elsewhere or bool(self.pending) or bool(self.releasing)
+        return self.offers_wanted_elsewhere or bool(self.pending) or bool(self._claims.releasing)
 
     def next_due(self) -> float | None:
         """When the earliest delayed restart falls due (None: none waits)."""
@@ -319,7 +319,7 @@ class Fleet:
                 rec.killing = rec.restarting = True  # tracked until Mesos confirms its end
                 self.to_kill.append(rec)
             self.tasks.add(rec)
-        for slot in list(self.claims):
+        for slot in list(self._claims.held):
             if not self.in_spec(slot) and not self.occupied(slot):
                 self._claims.release(slot)
         return actions
@@ -370,7 +370,7 @@ class Fleet:
             return []
         if self.holding:
             return [Decline(tuple(o.id for o in offers), self.hold_refuse_seconds)]
-        if not self.pending and not self.releasing:
+        if not self.pending and not self._claims.releasing:
             if self.offers_wanted_elsewhere:
                 return []  # someone else's to accept or decline
             return self._decline(offers, self.idle_refuse_seconds)
@@ -386,9 +386,9 @@ class Fleet:
             offers = [o for o in offers if o.id not in bad]
             if not offers:
                 return actions
-        if self.releasing:
+        if self._claims.releasing:
             offers = self._claims.release_on(offers, actions)
-        if self.claims and self.pending:
+        if self._claims.held and self.pending:
             offers = self._claims.relaunch_on(offers, now, actions)
         if not self.pending or not offers:
             if offers:
@@ -397,7 +397,7 @@ class Fleet:
                 )
             return actions
         # Instances with a claim launch only on their own agent's reserved resources (above).
-        held = [slot for slot in self.claims if self.pending.remove(*slot)]
+        held = [slot for slot in self._claims.held if self.pending.remove(*slot)]
         try:
             result = match_offers(
                 offers,
@@ -773,9 +773,9 @@ class Fleet:
             self.pending.remove(*slot)
             self.delayed.pop(slot, None)
             self._uncomplete(slot, actions)
-            if slot in self.claims and not self.occupied(slot):
+            if slot in self._claims.held and not self.occupied(slot):
                 self._claims.release(slot)
-        if spec.reserve and self.releasing:
+        if spec.reserve and self._claims.releasing:
             self._claims.keep(type_name, instances)  # scaled up again before a claim was given back
         for serial in range(1, instances + 1):
             slot = (type_name, serial)
