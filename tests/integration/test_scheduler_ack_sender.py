@@ -112,3 +112,26 @@ async def test_acknowledgements_queued_meanwhile_go_out_together(
     assert batches == [1, 4]  # the first went alone; the four queued behind it in one pipelined batch
     assert acked == uuids
     assert [c.acknowledge.uuid for c in slow_master.of_type(Call.ACKNOWLEDGE)] == uuids
+
+
+async def test_a_resent_update_is_not_acknowledged_twice_at_once(slow_master: SlowAckMaster) -> None:
+    s = scheduler(slow_master)
+    handled: list[bytes] = []
+    s.on("update", lambda p: handled.append(p.status.uuid))
+    first, second = b"\x01" * 16, b"\x02" * 16
+    async with s:
+        await s.subscribe(timeout=10)
+        slow_master.push_update("t-0", mesos_pb2.TASK_RUNNING, uuid=first)
+        await until(lambda: len(slow_master.acks_arrived) == 1, timeout=10, what="the first ack")
+        # The agent resends while the acknowledgement is in flight: each resend is an
+        # update for the listeners, but no second ACKNOWLEDGE while the first is unanswered.
+        slow_master.push_update("t-0", mesos_pb2.TASK_RUNNING, uuid=first)
+        slow_master.push_update("t-1", mesos_pb2.TASK_RUNNING, uuid=second)
+        slow_master.push_update("t-1", mesos_pb2.TASK_RUNNING, uuid=second)
+        await until(lambda: len(handled) == 4, timeout=10, what="4 updates handled")
+        slow_master.release.set()
+        await until(lambda: len(slow_master.of_type(Call.ACKNOWLEDGE)) == 2, timeout=10, what="2 acks")
+        # Once answered, a resend of the same update is acknowledged again (the first may have been lost).
+        slow_master.push_update("t-0", mesos_pb2.TASK_RUNNING, uuid=first)
+        await until(lambda: len(slow_master.of_type(Call.ACKNOWLEDGE)) == 3, timeout=10, what="3 acks")
+    assert slow_master.acks_arrived == [first, second, first]

@@ -473,7 +473,12 @@ class Session(CallsMixin):
                 "update for %s not acknowledged (disconnected); Mesos will resend it", status.task_id.value
             )
             return
-        self._acks.put(status)
+        if not self._acks.put(status):
+            log.debug(
+                "update %s of %s is already being acknowledged; not again",
+                status.uuid.hex(),
+                status.task_id.value,
+            )
 
     async def _send_acknowledgements(self, acks: _AckQueue) -> None:
         """Send one subscription's acknowledgements in order, pipelined in batches."""
@@ -486,6 +491,8 @@ class Session(CallsMixin):
             except Exception as exc:  # a bug must not stop the later acknowledgements
                 log.exception("acknowledging %d update(s) failed", len(batch))
                 self._emit("error", exc)
+            finally:
+                acks.done(batch)
 
     async def _acknowledge_many(self, statuses: Sequence[mesos_pb2.TaskStatus]) -> None:
         client = self._client
@@ -524,20 +531,38 @@ class _AckQueue:
     """The updates one subscription has yet to acknowledge, in order.
 
     `put` costs an append (and one wake-up when the sender waits); `take` returns up to
-    ``limit`` of them at once, waiting while there are none.
+    ``limit`` of them at once, waiting while there are none. An update whose uuid is
+    already queued or being acknowledged is not queued again: an agent resends an
+    update until its acknowledgement arrives, and on a busy cluster the resends pile
+    up behind the first acknowledgement, each costing the master a call. `done`
+    forgets a batch once its calls were answered (or failed), so an update the agent
+    sends again after that is acknowledged again.
     """
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_uuids", "_waiter")
 
     def __init__(self) -> None:
         self._items: collections.deque[mesos_pb2.TaskStatus] = collections.deque()
+        self._uuids: set[bytes] = set()
         self._waiter: asyncio.Future[None] | None = None
 
-    def put(self, status: mesos_pb2.TaskStatus) -> None:
+    def put(self, status: mesos_pb2.TaskStatus) -> bool:
+        """Queue ``status``; False when its uuid is already queued or in flight."""
+        uuid = status.uuid
+        if uuid in self._uuids:
+            return False
+        self._uuids.add(uuid)
         self._items.append(status)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        return True
+
+    def done(self, batch: Sequence[mesos_pb2.TaskStatus]) -> None:
+        """The batch's calls were answered or failed: its uuids may be queued again."""
+        uuids = self._uuids
+        for status in batch:
+            uuids.discard(status.uuid)
 
     async def take(self, limit: int) -> list[mesos_pb2.TaskStatus]:
         items = self._items
