@@ -15,6 +15,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
+from mesos_framework.cli._events import framework_events
+from mesos_framework.cli._operator import CommandError
 from mesos_framework.local import LocalCluster
 from tests.conformance.rawclient import RawScheduler, framework_info
 from tests.support.ports import free_port
@@ -191,6 +193,10 @@ async def test_dead_and_wrong_masters_are_one_line() -> None:
     code, _out, err = await cli("agents", env={"MESOS_MASTER": f"127.0.0.1:{port}"})
     assert code == 1
     assert err.startswith(f"mesos-framework: error: cannot reach 127.0.0.1:{port} (from $MESOS_MASTER; ")
+    # events --framework (the scheduler API) says the same, after its retries (1 s here, not 30)
+    with pytest.raises(CommandError) as error:
+        await framework_events(f"127.0.0.1:{port}", "peek", raw=True, limit=1, give_up_after=1.0)
+    assert str(error.value).startswith(f"cannot reach 127.0.0.1:{port} (from --master; give another with")
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(status=404, text="<html><body>" + "<p>Not here</p>" * 500 + "</body></html>")

@@ -76,6 +76,11 @@ def credentials_error(master: str, exc: APIError) -> CommandError:
     )
 
 
+def unreachable_error(master: str, exc: ConnectError) -> CommandError:
+    """The one line for a master that does not answer: its address, where that came from, what to do."""
+    return CommandError(f"cannot reach {master} ({master_hint()}): {_one_line(str(exc), 200)}")
+
+
 def master_hint() -> str:
     """Where the master address came from, and how to give another one."""
     source = CONNECTION.get().master_from
@@ -83,9 +88,8 @@ def master_hint() -> str:
     return f"{where.get(source, 'from --master')}; give another with --master HOST:PORT or $MESOS_MASTER"
 
 
-def _no_leader(master: str, op: MasterOperator | None, exc: NoLeaderError) -> CommandError:
+def no_leader_error(master: str, detector: object, exc: NoLeaderError) -> CommandError:
     """The one line for a master spec that found no leading master (ZooKeeper said in words)."""
-    detector = op.http.detector if op is not None else None
     hosts, path = getattr(detector, "hosts", None), getattr(detector, "path", None)
     if isinstance(hosts, str) and isinstance(path, str):
         error = getattr(detector, "error", None)
@@ -118,9 +122,9 @@ async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
     except (ProtocolError, MessageError) as exc:
         raise CommandError(f"{master} does not look like a Mesos master: {_one_line(str(exc), 160)}") from exc
     except ConnectError as exc:
-        raise CommandError(f"cannot reach {master} ({master_hint()}): {_one_line(str(exc), 200)}") from exc
+        raise unreachable_error(master, exc) from exc
     except NoLeaderError as exc:
-        raise _no_leader(master, held, exc) from exc
+        raise no_leader_error(master, held.http.detector if held is not None else None, exc) from exc
     except MesosError as exc:
         if isinstance(exc, CommandError):
             raise
