@@ -15,6 +15,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
+from mesos_framework.cli._events import framework_events
+from mesos_framework.cli._operator import CommandError
 from mesos_framework.local import LocalCluster
 from tests.conformance.rawclient import RawScheduler, framework_info
 from tests.support.ports import free_port
@@ -44,14 +46,17 @@ async def cluster() -> AsyncIterator[LocalCluster]:
 
 
 @asynccontextmanager
-async def running_task(cluster: LocalCluster, command: str) -> AsyncIterator[tuple[RawScheduler, str, str]]:
-    """A framework with one task of ``command``, RUNNING: the scheduler, task ID and agent ID."""
+async def running_task(
+    cluster: LocalCluster, command: str, name: str | None = None
+) -> AsyncIterator[tuple[RawScheduler, str, str]]:
+    """A framework with one task of ``command`` (named ``name``, else as its ID), RUNNING: the
+    scheduler, task ID and agent ID."""
     async with aiohttp.ClientSession() as http:
         s = RawScheduler(cluster.url, http)
         try:
             await s.subscribe(framework_info("cli-operator"))
             offer = (await s.offers())[0]
-            task_id = await s.launch(offer, {"value": command})
+            task_id = await s.launch(offer, {"value": command}, extra={"name": name} if name else None)
             while (st := await s.update(task_id))["state"] != "TASK_RUNNING":
                 await s.ack(st)
             await s.ack(st)
@@ -62,9 +67,9 @@ async def running_task(cluster: LocalCluster, command: str) -> AsyncIterator[tup
 
 @pytest_asyncio.fixture
 async def task(cluster: LocalCluster) -> AsyncIterator[tuple[RawScheduler, str]]:
-    """A task that writes to stdout and stderr and ends after 10 s (for ``logs --follow``)."""
+    """A task named web-1 that writes to stdout and stderr and ends after 10 s (for ``logs --follow``)."""
     command = "echo out-line; echo err-line >&2; sleep 10; echo later"
-    async with running_task(cluster, command) as (s, task_id, _):
+    async with running_task(cluster, command, name="web-1") as (s, task_id, _):
         yield s, task_id
 
 
@@ -109,9 +114,41 @@ async def test_logs(cluster: LocalCluster, task: tuple[RawScheduler, str]) -> No
     code, out, err = await cli("logs", task_id, "--stderr", "--master", cluster.url)
     assert code == 0, err
     assert "err-line" in out
+    code, out, err = await cli("logs", "web-1", "--master", cluster.url)  # by its name (now ended)
+    assert code == 0, err
+    assert out.splitlines() == ["out-line", "later"]
     code, out, err = await cli("logs", "no-such-task", "--master", cluster.url)
     assert code == 1
-    assert err.strip().startswith("mesos-framework: error: no task 'no-such-task'")
+    assert err.strip().startswith("mesos-framework: error: no task with ID or name 'no-such-task'")
+
+
+async def test_closed_stdout_ends_quietly(cluster: LocalCluster) -> None:
+    """``... | head``: once the reader has gone the command stops, with SIGPIPE's status, silently."""
+    for args in (("events", "--json"), ("state",)):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before the first line
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "mesos_framework",
+                *args,
+                "--master",
+                cluster.url,
+                stdout=write_end,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        finally:
+            os.close(write_end)
+        _out, err = await asyncio.wait_for(proc.communicate(), 90)
+        assert (proc.returncode, err.decode()) == (141, ""), args
+
+
+async def test_counts_must_be_positive() -> None:
+    for args in (("events", "--limit", "-1"), ("events", "--limit", "0"), ("run", __file__, "--agents", "0")):
+        code, _out, err = await cli(*args, "--master", f"127.0.0.1:{free_port()}")
+        assert code == 2, args
+        assert f"Invalid value for '{args[-2]}'" in err
 
 
 async def test_events_one_line_each_and_json(cluster: LocalCluster) -> None:
@@ -147,10 +184,19 @@ async def test_maintenance(cluster: LocalCluster) -> None:
 
 
 async def test_dead_and_wrong_masters_are_one_line() -> None:
-    code, _out, err = await cli("tasks", "--master", f"127.0.0.1:{free_port()}")
+    port = free_port()
+    code, _out, err = await cli("tasks", "--master", f"127.0.0.1:{port}")
     assert code == 1
-    assert err.startswith("mesos-framework: error: cannot reach 127.0.0.1:")
+    assert err.startswith(f"mesos-framework: error: cannot reach 127.0.0.1:{port} (from --master; ")
+    assert "--master HOST:PORT or $MESOS_MASTER" in err
     assert len(err.strip().splitlines()) == 1
+    code, _out, err = await cli("agents", env={"MESOS_MASTER": f"127.0.0.1:{port}"})
+    assert code == 1
+    assert err.startswith(f"mesos-framework: error: cannot reach 127.0.0.1:{port} (from $MESOS_MASTER; ")
+    # events --framework (the scheduler API) says the same, after its retries (1 s here, not 30)
+    with pytest.raises(CommandError) as error:
+        await framework_events(f"127.0.0.1:{port}", "peek", raw=True, limit=1, give_up_after=1.0)
+    assert str(error.value).startswith(f"cannot reach 127.0.0.1:{port} (from --master; give another with")
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(status=404, text="<html><body>" + "<p>Not here</p>" * 500 + "</body></html>")
@@ -221,7 +267,11 @@ async def test_state_through_zookeeper(zookeeper_server: ZooKeeperServer) -> Non
 async def test_zk_spec_without_zookeeper_is_one_line() -> None:
     code, _out, err = await cli("state", "--master", "zk://127.0.0.1:1/mesos", within=120)
     assert code == 1
-    assert err.startswith("mesos-framework: error:")
+    assert err.startswith(
+        "mesos-framework: error: no Mesos master found through ZooKeeper 127.0.0.1:1 (path /mesos): "
+        "no answer from ZooKeeper at 127.0.0.1:1"
+    )
+    assert "Detector" not in err and "None" not in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 import orjson
 
-from mesos_framework.errors import APIError, MesosError
+from mesos_framework.errors import APIError, ConnectError, MesosError, NoLeaderError
 from mesos_framework.protocol import mesos, to_dict
 
 
@@ -32,13 +32,21 @@ def _echo(event: dict[str, Any], raw: bool) -> None:
     click.echo(orjson.dumps(event).decode() if raw else f"{stamp} {_summary(event)}")
 
 
-async def framework_events(master: str, name: str, *, raw: bool, limit: int | None) -> int:
+async def framework_events(
+    master: str, name: str, *, raw: bool, limit: int | None, give_up_after: float = 30.0
+) -> int:
     """Subscribe a framework that declines every offer; print its events.
 
-    The TLS and credential options of the command (``--ca-file``, ``--insecure``,
-    ``--principal``/``--secret``, ``--token``) apply to the scheduler API as to the operator API.
+    SUBSCRIBE is retried for ``give_up_after`` seconds. The TLS and credential options of the
+    command (``--ca-file``, ``--insecure``, ``--principal``/``--secret``, ``--token``) apply to the
+    scheduler API as to the operator API.
     """
-    from mesos_framework.cli._operator import CONNECTION, credentials_error  # noqa: PLC0415
+    from mesos_framework.cli._operator import (  # noqa: PLC0415
+        CONNECTION,
+        credentials_error,
+        no_leader_error,
+        unreachable_error,
+    )
     from mesos_framework.transport import HttpClient  # noqa: PLC0415
 
     connection = CONNECTION.get()
@@ -49,11 +57,15 @@ async def framework_events(master: str, name: str, *, raw: bool, limit: int | No
     seen = 0
     async with HttpClient(master, **connection.client_options()) as client:
         try:
-            stream = await client.subscribe(call, give_up_after=30.0)
+            stream = await client.subscribe(call, give_up_after=give_up_after)
         except APIError as exc:
             if exc.status in (401, 403):
                 raise credentials_error(master, exc) from exc
             raise
+        except ConnectError as exc:
+            raise unreachable_error(master, exc) from exc
+        except NoLeaderError as exc:
+            raise no_leader_error(master, client.detector, exc) from exc
         framework_id = None
         try:
             async for message in stream:

@@ -32,6 +32,20 @@ def _fail(ctx: click.Context, exc: BaseException) -> NoReturn:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+_EXIT_SIGPIPE = 128 + signal.SIGPIPE
+"""The exit status when stdout is closed under a command: a Unix tool killed by SIGPIPE's (141)."""
+
+
+def _pacify_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it on the way out fails no more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (a test's runner): nothing to flush into a pipe
+        pass
+
+
 _TLS_CLOSE_GRACE = 0.1
 """Seconds a command's event loop runs on after the command, for TLS connections to close."""
 
@@ -51,6 +65,11 @@ def _run_async(ctx: click.Context, coro: Coroutine[Any, Any, int]) -> int:
         return asyncio.run(main())
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Whoever read stdout stopped (``... | head``): end quietly, with the status of a Unix
+        # tool killed by SIGPIPE. (Sockets' errors reach here wrapped, as ConnectError and the like.)
+        _pacify_stdout()
+        return _EXIT_SIGPIPE
     except (MesosError, OSError, ValueError) as exc:
         _fail(ctx, exc)
 
@@ -76,7 +95,9 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     show_default=True,
     help="'local' (start a local cluster for the run), host:port, a URL, or zk://...",
 )
-@click.option("--agents", default=1, show_default=True, help="Agents of the local cluster.")
+@click.option(
+    "--agents", type=click.IntRange(min=1), default=1, show_default=True, help="Agents of the local cluster."
+)
 @click.option(
     "--admin-port",
     type=click.IntRange(0, 65535),
@@ -178,7 +199,13 @@ def _master_option(func: Any) -> Any:
     ) -> Any:
         from mesos_framework.cli._operator import CONNECTION  # noqa: PLC0415
 
-        CONNECTION.set(_connection(ca_file, insecure, principal, secret, token))
+        source = click.get_current_context().get_parameter_source("master")
+        master_from = "--master"
+        if source is click.core.ParameterSource.DEFAULT:
+            master_from = "default"
+        elif source is click.core.ParameterSource.ENVIRONMENT:
+            master_from = "$MESOS_MASTER"
+        CONNECTION.set(_connection(ca_file, insecure, principal, secret, token, master_from))
         return func(*args, **kwargs)
 
     options = [
@@ -208,8 +235,13 @@ def _master_option(func: Any) -> Any:
     return command
 
 
-def _connection(
-    ca_file: str | None, insecure: bool, principal: str | None, secret: str | None, token: str | None
+def _connection(  # noqa: PLR0917 - one parameter per option
+    ca_file: str | None,
+    insecure: bool,
+    principal: str | None,
+    secret: str | None,
+    token: str | None,
+    master_from: str = "--master",
 ) -> Any:
     from mesos_framework.cli._operator import Connection  # noqa: PLC0415
     from mesos_framework.transport import Credentials, TLSConfig  # noqa: PLC0415
@@ -223,7 +255,7 @@ def _connection(
         credentials = Credentials(principal, secret) if principal is not None and secret is not None else None
     except MesosError as exc:
         raise click.UsageError(f"--principal: {exc}") from exc
-    return Connection(tls=tls, credentials=credentials, token=token)
+    return Connection(tls=tls, credentials=credentials, token=token, master_from=master_from)
 
 
 @cli.command()
@@ -278,7 +310,7 @@ def tasks(ctx: click.Context, master: str, all_tasks: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print each event as one line of JSON.")
 @click.option("--raw", "as_json", is_flag=True, hidden=True)
-@click.option("--limit", type=int, default=None, help="Stop after this many events.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after this many events.")
 @click.pass_context
 def events(ctx: click.Context, master: str, framework: str | None, as_json: bool, limit: int | None) -> None:
     """Print a master's events as they arrive, one line each (Ctrl-C to stop)."""
@@ -298,7 +330,11 @@ def events(ctx: click.Context, master: str, framework: str | None, as_json: bool
 @click.option("--stderr", is_flag=True, help="Print the task's stderr instead of its stdout.")
 @click.pass_context
 def logs(ctx: click.Context, master: str, task: str, follow: bool, stderr: bool) -> None:
-    """Print the stdout (or stderr) of TASK from its sandbox."""
+    """Print the stdout (or stderr) of TASK from its sandbox.
+
+    TASK is a task ID, or a task name (such as web-1) when it names one task:
+    the running one, else the one that ended last.
+    """
     from mesos_framework.cli._operator import logs as show_logs  # noqa: PLC0415
 
     ctx.exit(_run_async(ctx, show_logs(master, task, stderr=stderr, follow=follow)))
@@ -315,7 +351,12 @@ def logs(ctx: click.Context, master: str, task: str, follow: bool, stderr: bool)
 @click.option(
     "--start-in", type=float, default=0.0, show_default=True, help="Seconds until the window starts."
 )
-@click.option("--duration", type=float, default=None, help="Length of the window in seconds (default: open).")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Length of the window in seconds (default: open).",
+)
 @click.option("--down", multiple=True, metavar="MACHINE", help="Take a draining machine down.")
 @click.option("--up", multiple=True, metavar="MACHINE", help="Bring a down machine back up.")
 @click.option("--clear", is_flag=True, help="Remove the whole schedule first.")

@@ -14,7 +14,15 @@ from typing import Any
 
 import click
 
-from mesos_framework.errors import APIError, ConnectError, MesosError, MessageError, NotFound, ProtocolError
+from mesos_framework.errors import (
+    APIError,
+    ConnectError,
+    MesosError,
+    MessageError,
+    NoLeaderError,
+    NotFound,
+    ProtocolError,
+)
 from mesos_framework.operator import AgentOperator, MasterOperator
 from mesos_framework.protocol import ContentType, mesos, to_dict
 from mesos_framework.transport import Credentials, TLSConfig
@@ -47,6 +55,8 @@ class Connection:
     tls: TLSConfig | None = None
     credentials: Credentials | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
+    master_from: str = "--master"
+    """Where ``--master`` came from: ``"--master"``, ``"$MESOS_MASTER"`` or ``"default"``."""
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments of `MasterOperator` and `AgentOperator`."""
@@ -66,12 +76,39 @@ def credentials_error(master: str, exc: APIError) -> CommandError:
     )
 
 
+def unreachable_error(master: str, exc: ConnectError) -> CommandError:
+    """The one line for a master that does not answer: its address, where that came from, what to do."""
+    return CommandError(f"cannot reach {master} ({master_hint()}): {_one_line(str(exc), 200)}")
+
+
+def master_hint() -> str:
+    """Where the master address came from, and how to give another one."""
+    source = CONNECTION.get().master_from
+    where = {"default": "the default master", "$MESOS_MASTER": "from $MESOS_MASTER"}
+    return f"{where.get(source, 'from --master')}; give another with --master HOST:PORT or $MESOS_MASTER"
+
+
+def no_leader_error(master: str, detector: object, exc: NoLeaderError) -> CommandError:
+    """The one line for a master spec that found no leading master (ZooKeeper said in words)."""
+    hosts, path = getattr(detector, "hosts", None), getattr(detector, "path", None)
+    if isinstance(hosts, str) and isinstance(path, str):
+        error = getattr(detector, "error", None)
+        reason = error if isinstance(error, str) and error else "ZooKeeper answered but no master leads there"
+        return CommandError(
+            f"no Mesos master found through ZooKeeper {hosts} (path {path}): {_one_line(reason, 200)} "
+            f"({master_hint()})"
+        )
+    return CommandError(f"no leading master at {master}: {_one_line(str(exc), 200)} ({master_hint()})")
+
+
 @asynccontextmanager
 async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
     """A client of ``master`` whose failures become one clear line."""
     options = CONNECTION.get().client_options()
+    held: MasterOperator | None = None
     try:
         async with MasterOperator(master, connect_timeout=5.0, request_timeout=30.0, **options) as op:
+            held = op
             yield op
     except APIError as exc:
         if exc.status in (401, 403):
@@ -85,7 +122,9 @@ async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
     except (ProtocolError, MessageError) as exc:
         raise CommandError(f"{master} does not look like a Mesos master: {_one_line(str(exc), 160)}") from exc
     except ConnectError as exc:
-        raise CommandError(f"cannot reach {master}: {_one_line(str(exc), 200)}") from exc
+        raise unreachable_error(master, exc) from exc
+    except NoLeaderError as exc:
+        raise no_leader_error(master, held.http.detector if held is not None else None, exc) from exc
     except MesosError as exc:
         if isinstance(exc, CommandError):
             raise
@@ -267,8 +306,32 @@ async def operator_events(master: str, *, as_json: bool, limit: int | None) -> i
     return 0
 
 
-async def logs(master: str, task_id: str, *, stderr: bool, follow: bool, interval: float = 0.5) -> int:
-    """Print a task's sandbox stdout (or stderr), and with ``follow`` what it writes next."""
+def find_task(tasks: Sequence[Any], spec: str, where: str) -> Any:
+    """The task that ``spec`` names: its task ID, else its name when that is unambiguous.
+
+    Of several tasks of that name the one not yet ended is taken, else (all ended) the one that
+    changed state last; several not ended are ambiguous. ``where`` is the master, for errors.
+    """
+    by_id = [t for t in tasks if t.task_id.value == spec]
+    if by_id:
+        return by_id[-1]
+    named = [t for t in tasks if t.name == spec]
+    if not named:
+        raise CommandError(f"no task with ID or name {spec!r} at {where} (see: mesos-framework tasks --all)")
+    live = [t for t in named if t.state not in TERMINAL]
+    if len(live) == 1:
+        return live[0]
+    if len(live) > 1:
+        listed = ", ".join(f"{t.task_id.value} ({mesos.TaskState.Name(t.state)})" for t in live)
+        raise CommandError(f"{len(live)} active tasks are named {spec!r}; give one's task ID: {listed}")
+    return max(named, key=lambda t: max((st.timestamp for st in t.statuses), default=0.0))
+
+
+async def logs(master: str, spec: str, *, stderr: bool, follow: bool, interval: float = 0.5) -> int:
+    """Print a task's sandbox stdout (or stderr), and with ``follow`` what it writes next.
+
+    ``spec`` is a task ID or a task name (see `find_task`).
+    """
     async with master_operator(master) as op:
         state = await op.get_state()
         tasks = [
@@ -276,10 +339,8 @@ async def logs(master: str, task_id: str, *, stderr: bool, follow: bool, interva
             *state.get_tasks.completed_tasks,
             *state.get_tasks.unreachable_tasks,
         ]
-        matches = [t for t in tasks if t.task_id.value == task_id]
-        if not matches:
-            raise CommandError(f"no task {task_id!r} at {op.leader}")
-        task = matches[-1]
+        task = find_task(tasks, spec, str(op.leader))
+        task_id = task.task_id.value
         agent = next((a for a in state.get_agents.agents if a.agent_info.id == task.agent_id), None)
         if agent is None:
             raise CommandError(f"the agent of task {task_id!r} ({task.agent_id.value}) is not registered")
