@@ -284,11 +284,17 @@ class RawScheduler:
 def small(offer: dict[str, Any], cpus: float = 0.1, mem: float = 32.0) -> list[dict[str, Any]]:
     """cpus+mem resources copied from an offer (keeps role and allocation_info)."""
     want = {"cpus": cpus, "mem": mem}
-    out: list[bytes] = []
-    for r in offer["resources"]:
-        if r["name"] in want and r.get("scalar", {}).get("value", 0) >= want[r["name"]]:
-            out.append({**r, "scalar": {"value": want[r["name"]]}})
-    assert len(out) == 2, f"offer too small: {offer['resources']}"
+    out: list[dict[str, Any]] = []
+    for name, amount in want.items():
+        fits = [
+            r
+            for r in offer["resources"]
+            if r["name"] == name and r.get("scalar", {}).get("value", 0) >= amount
+        ]
+        # Unreserved first: a reservation another test left on a shared cluster is not ours to use.
+        fits.sort(key=lambda r: "reservations" in r or "reservation" in r)
+        assert fits, f"offer too small: {offer['resources']}"
+        out.append({**fits[0], "scalar": {"value": amount}})
     return out
 
 
