@@ -253,7 +253,10 @@ async def test_writes_survive_a_sigkill_of_the_writer(durable_spec: str) -> None
         if proc.returncode is None:
             proc.kill()
         await proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    # The writer sleeps for an hour after 'written', so only the SIGKILL ends it. asyncio's
+    # child watcher reports 255 ("Unknown child process") when the status was reaped before
+    # it could read it; seen once in a full CI run.
+    assert proc.returncode in (-signal.SIGKILL, 255), proc.returncode
     store = open_store(durable_spec)
     await store.open()
     try:
