@@ -31,13 +31,21 @@ from mesos_framework.local.config import ClusterConfig
 from mesos_framework.local.resources import Resources
 from mesos_framework.protocol._schema import mesos_pb2
 
-__all__ = ["COMMAND_EXECUTOR", "ContainerHost", "Containers", "command_executor_info"]
+__all__ = ["COMMAND_EXECUTOR", "ContainerHost", "Containers", "command_argv", "command_executor_info"]
 
 log = logging.getLogger("mesos_framework.local.agent")
 
 COMMAND_EXECUTOR = str(Path(__file__).with_name("command_executor.py"))
 """The program run for command tasks and task groups (``mesos-executor`` and
 ``mesos-default-executor`` in Mesos); tests may point it at another executor."""
+
+
+def command_argv(command: mesos_pb2.CommandInfo) -> tuple[list[str], str]:
+    """The argv and program of a command as Mesos runs it: through ``/bin/sh -c`` when
+    ``shell`` (its default), else ``value`` with ``arguments``."""
+    if command.shell:
+        return ["/bin/sh", "-c", command.value], "/bin/sh"
+    return list(command.arguments) or [command.value], command.value
 
 
 class ContainerHost(Protocol):
@@ -210,12 +218,7 @@ class Containers:
         cmd = ex_info.command
         for var in cmd.environment.variables:
             env[var.name] = var.value
-        if cmd.shell:
-            argv = ["/bin/sh", "-c", cmd.value]
-            program = "/bin/sh"
-        else:
-            argv = list(cmd.arguments) or [cmd.value]
-            program = cmd.value
+        argv, program = command_argv(cmd)
         loop = asyncio.get_running_loop()
         user = cmd.user if cmd.HasField("user") else fw.info.user
         executor.waiter = loop.create_task(

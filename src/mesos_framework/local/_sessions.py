@@ -35,6 +35,7 @@ from aiohttp import web
 
 from mesos_framework.errors import MessageError, ProtocolError
 from mesos_framework.local import _codec
+from mesos_framework.local._agent_containers import command_argv
 from mesos_framework.protocol._schema import agent_pb2, mesos_pb2
 
 if TYPE_CHECKING:
@@ -129,10 +130,7 @@ class Session:
             self.sandbox.mkdir(parents=True, exist_ok=True)
             env = {"PATH": os.environ.get("PATH", _DEFAULT_PATH), "MESOS_SANDBOX": str(self.sandbox)}
         env.update({v.name: v.value for v in command.environment.variables if v.type != v.SECRET})
-        if not command.HasField("shell") or command.shell:
-            argv, program = ["/bin/sh", "-c", command.value], "/bin/sh"
-        else:
-            argv, program = list(command.arguments) or [command.value], command.value
+        argv, program = command_argv(command)
         with contextlib.ExitStack() as files:
             stdin: int | IO[bytes] = asyncio.subprocess.PIPE
             stdout: int | IO[bytes] = asyncio.subprocess.PIPE
