@@ -29,8 +29,7 @@ import socket
 import ssl
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import httptools
 
@@ -48,18 +47,57 @@ _READ_BUFFER = 64 * 1024
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 
-@dataclass(frozen=True, slots=True)
 class Response:
-    """A complete HTTP answer: status, headers (names lower case) and the decoded body."""
+    """A complete HTTP answer: status, headers (names lower case) and the decoded body.
 
-    status: int
-    headers: dict[str, str]
-    body: bytes
+    The headers may be given as read, ``(name, value)`` byte pairs: they are decoded
+    into the dict only when asked for (most answers are a ``202`` read for its status).
+    """
+
+    __slots__ = ("_headers", "_raw", "body", "status")
+
+    def __init__(self, status: int, headers: dict[str, str] | list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status = status
+        self.body = body
+        if isinstance(headers, dict):
+            self._headers: dict[str, str] | None = headers
+            self._raw: list[tuple[bytes, bytes]] = []
+        else:
+            self._headers = None
+            self._raw = headers
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Header names in lower case; a header given twice has its values joined by ``", "``."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _header_dict(self._raw)
+        return headers
 
     @property
     def content_type(self) -> str:
         """The media type of the body without parameters, lower case (``""`` if none)."""
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Response):
+            return NotImplemented
+        return (self.status, self.headers, self.body) == (other.status, other.headers, other.body)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status!r}, headers={self.headers!r}, body={self.body!r})"
+
+
+def _header_dict(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        previous = headers.get(key)
+        headers[key] = text if previous is None else f"{previous}, {text}"
+    return headers
 
 
 class _Closed(TransportError):
@@ -112,7 +150,7 @@ class _Connection(asyncio.BufferedProtocol):
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
         self._waiters: collections.deque[_Batch] = collections.deque()
-        self._headers: dict[str, str] = {}
+        self._headers: list[tuple[bytes, bytes]] = []  # as read; decoded only if asked for
         self._body: list[bytes] = []
         self._status = 0
         self._headers_done = False
@@ -125,8 +163,8 @@ class _Connection(asyncio.BufferedProtocol):
     # -- asyncio.Protocol --------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # Any transport of the running loop (asyncio's or uvloop's, which does not subclass it).
+        self._transport = cast(asyncio.Transport, transport)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._buffer
@@ -175,10 +213,7 @@ class _Connection(asyncio.BufferedProtocol):
         self._answered = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        previous = self._headers.get(key)
-        self._headers[key] = text if previous is None else f"{previous}, {text}"
+        self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._status = self._parser.get_status_code()
@@ -190,7 +225,7 @@ class _Connection(asyncio.BufferedProtocol):
 
     def on_message_complete(self) -> None:
         if 100 <= self._status < 200:  # an interim answer: the real one follows
-            self._headers = {}
+            self._headers = []
             self._headers_done = False
             return
         self._finish()
@@ -217,14 +252,13 @@ class _Connection(asyncio.BufferedProtocol):
             self._transport.abort()
 
     def _until_eof(self) -> bool:
-        return "content-length" not in self._headers and "chunked" not in self._headers.get(
-            "transfer-encoding", ""
-        )
+        headers = _header_dict(self._headers)
+        return "content-length" not in headers and "chunked" not in headers.get("transfer-encoding", "")
 
     def _finish(self) -> None:
         body = b"".join(self._body) if len(self._body) != 1 else self._body[0]
         response = Response(self._status, self._headers, body)
-        self._headers = {}
+        self._headers = []
         self._body = []
         self._status = 0
         self._headers_done = False

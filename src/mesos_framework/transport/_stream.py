@@ -21,6 +21,7 @@ import asyncio
 import collections
 import ssl
 from collections.abc import Mapping
+from typing import cast
 
 import httptools
 
@@ -118,8 +119,8 @@ class StreamResponse(asyncio.BufferedProtocol):
     # -- asyncio.BufferedProtocol -------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # Any transport of the running loop (asyncio's or uvloop's, which does not subclass it).
+        self._transport = cast(asyncio.Transport, transport)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._buffer

@@ -1,0 +1,86 @@
+"""A scheduler runs unchanged on uvloop, the event loop many asyncio services use.
+
+uvloop's transports do not subclass `asyncio.Transport`; the library's connections once
+asserted that they did, so a scheduler on uvloop failed at its first connection. The
+scheduler runs in a fresh interpreter under ``uvloop.run()`` against the local cluster
+served by this test's loop, launches three tasks and acknowledges every update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mesos_framework.local import LocalCluster
+
+pytestmark = pytest.mark.local_cluster(status_update_retry=0.5, allocation_interval=0.2)
+
+REPO = Path(__file__).resolve().parents[2]
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, json, sys
+
+    import uvloop
+
+    from mesos_framework import Scheduler
+
+    async def main():
+        done = asyncio.Event()
+        ended, updates, acked = set(), [], []
+        scheduler = Scheduler(
+            master=sys.argv[1],
+            framework_name="on-uvloop",
+            restart_states=[],
+            tasks={
+                "t": {"instances": 3, "command": {"value": "true"}, "resources": {"cpus": 0.1, "mem": 16}}
+            },
+        )
+
+        def update(update):
+            updates.append(update.status.uuid)
+            if update.status.state in (2, 3, 4, 5, 7):
+                ended.add(update.status.task_id.value)
+
+        def ack(call):
+            acked.append(call.acknowledge.uuid)
+            if len(ended) == 3 and len(acked) >= len([u for u in updates if u]):
+                done.set()
+
+        scheduler.on("update", update)
+        scheduler.on("sent_acknowledge", ack)
+        await scheduler.start()
+        await asyncio.wait_for(done.wait(), 60)
+        loop = type(asyncio.get_running_loop()).__module__
+        await scheduler.teardown()
+        await scheduler.stop()
+        print(json.dumps({"loop": loop, "ended": len(ended), "acked": len(set(acked))}))
+
+    uvloop.run(main())
+    """
+)
+
+
+async def test_a_scheduler_runs_on_uvloop(local_cluster: LocalCluster) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CHILD,
+        local_cluster.url.removeprefix("http://"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 180)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    assert result["loop"].startswith("uvloop")
+    assert result["ended"] == 3
+    assert result["acked"] >= 6  # at least STARTING/RUNNING or RUNNING/FINISHED of each task
