@@ -353,6 +353,7 @@ def match_offers(
             result.unused.append(offer)
             continue
         pool = OfferPool(offer, roles)
+        host = offer_ip(offer)
         values = offer_values(offer) if trackers else None
         launched: list[Launch] = []
         for group in pending.groups():
@@ -394,6 +395,7 @@ def match_offers(
                     framework_name=framework_name,
                     serial_numbered=serial_numbered,
                     template=cache,
+                    host=host,
                 )
                 launched.append(Launch(group.spec, serial, info, offer, ports))
         if launched:
@@ -552,13 +554,15 @@ def build_task_info(
     serial_numbered: bool = True,
     template: dict[str, bytes] | None = None,
     task_id: str | None = None,
+    host: str | None = None,
 ) -> mesos_pb2.TaskInfo:
     """The ``TaskInfo`` of one instance on one offer.
 
     Adds ``PORT0..n`` (host ports), ``HOST`` (agent IP) and, with serial
     numbering, ``TASK_<TYPE>_SERIAL_NUMBER`` to the command environment
     (command and container tasks alike), sets Docker or network port
-    mappings, and fills an HTTP/TCP health check's missing port.
+    mappings, and fills an HTTP/TCP health check's missing port. ``host`` is the
+    offer's `offer_ip` when the caller has it already.
     """
     cache = template if template is not None else {}
     raw = cache.get(spec.name)
@@ -586,7 +590,7 @@ def build_task_info(
     if ports:
         variables.add(name="PORT", value=str(ports[0]))
         variables.add(name="PORTS", value=",".join(map(str, ports)))
-    variables.add(name="HOST", value=offer_ip(offer))
+    variables.add(name="HOST", value=host if host is not None else offer_ip(offer))
     if serial_numbered:
         variables.add(name=serial_env_name(spec.name), value=str(serial))
 

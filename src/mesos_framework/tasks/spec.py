@@ -10,8 +10,9 @@ volumes are specs of their own, in `mesos_framework.tasks.pods`.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,9 +64,18 @@ _PROTOCOLS = ("tcp", "udp", "sctp")
 MAX_INSTANCES = 10_000
 
 
+@functools.lru_cache(maxsize=1024)  # asked for at every launch
 def serial_env_name(type_name: str) -> str:
     """The serial-number variable of a type: ``my-db`` gives ``TASK_MY_DB_SERIAL_NUMBER``."""
     return "TASK_" + re.sub(r"[^A-Za-z0-9_]", "_", type_name).upper() + "_SERIAL_NUMBER"
+
+
+def _uuid4_hex() -> str:
+    """``uuid.uuid4().hex`` without building the `UUID` object (a third of its cost, at every launch)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return raw.hex()
 
 
 def id_safe(name: str) -> str:
@@ -430,7 +440,7 @@ class TaskSpec:
 
     def new_task_id(self, framework_name: str, serial: int) -> str:
         """A fresh, unique task ID from which the type and serial can be recovered."""
-        return f"{framework_name}.{id_safe(self.name)}-{serial}.{uuid.uuid4().hex}"
+        return f"{framework_name}.{id_safe(self.name)}-{serial}.{_uuid4_hex()}"
 
     def template(self) -> mesos_pb2.TaskInfo:
         """The parts of every instance's ``TaskInfo`` that do not depend on the offer."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -99,6 +100,9 @@ def test_task_ids_are_unique_and_recoverable() -> None:
     assert parse_task_id(next(iter(ids)), "fw") == ("group_web-api", 3)
     assert parse_task_id("other.web-1.abc", "fw") is None
     assert parse_task_id("fw.web.0123456789abcdef0123456789abcdef", "fw") is None
+    for task_id in ids:  # each ends in a random (version 4, RFC 4122) UUID's hex
+        tail = uuid.UUID(task_id.rpartition(".")[2])
+        assert tail.version == 4 and tail.variant == uuid.RFC_4122
 
 
 def test_serial_env_name_for_odd_type_names() -> None:
