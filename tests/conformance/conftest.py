@@ -3,13 +3,18 @@ against real Mesos 1.11 (``real_mesos`` marker)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
 
 from mesos_framework.local import LocalCluster
+from tests.conformance.rawclient import RawScheduler, framework_info
+
+#: ``scheduler(name, *capabilities, suppressed_roles=None, **framework_info_fields)``.
+Factory = Callable[..., Awaitable[RawScheduler]]
 
 
 @pytest.fixture(
@@ -41,3 +46,21 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         auto_decompress=True, timeout=aiohttp.ClientTimeout(total=60)
     ) as session:
         yield session
+
+
+@pytest_asyncio.fixture
+async def scheduler(master_url: str, http: aiohttp.ClientSession) -> AsyncIterator[Factory]:
+    """Subscribes frameworks on the master under test; tears every one down afterwards."""
+    made: list[RawScheduler] = []
+
+    async def make(
+        name: str, *caps: str, suppressed_roles: list[str] | None = None, **extra: Any
+    ) -> RawScheduler:
+        s = RawScheduler(master_url, http)
+        made.append(s)
+        await s.subscribe(framework_info(name, *caps, **extra), suppressed_roles=suppressed_roles)
+        return s
+
+    yield make
+    for s in made:
+        await s.teardown()

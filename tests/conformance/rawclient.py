@@ -14,7 +14,7 @@ import contextlib
 import getpass
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -296,6 +296,40 @@ def small(offer: dict[str, Any], cpus: float = 0.1, mem: float = 32.0) -> list[d
         assert fits, f"offer too small: {offer['resources']}"
         out.append({**fits[0], "scalar": {"value": amount}})
     return out
+
+
+def pod_launch(
+    offer: dict[str, Any],
+    executor: dict[str, Any],
+    commands: Sequence[tuple[str, str]],
+    *,
+    executor_resources: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A ``LAUNCH_GROUP`` operation: one task per ``(name, shell command)`` on ``executor``.
+
+    Each task is named and identified by its name and takes `small()` of the offer;
+    ``executor_resources`` (default: cpus 0.1, mem 32, disk 32, unreserved) go to the executor.
+    """
+    resources = executor_resources
+    if resources is None:
+        resources = [
+            {"name": name, "type": "SCALAR", "scalar": {"value": amount}, "role": "*"}
+            for name, amount in (("cpus", 0.1), ("mem", 32.0), ("disk", 32.0))
+        ]
+    tasks = [
+        {
+            "name": name,
+            "task_id": {"value": name},
+            "agent_id": offer["agent_id"],
+            "resources": small(offer),
+            "command": {"value": command},
+        }
+        for name, command in commands
+    ]
+    return {
+        "type": "LAUNCH_GROUP",
+        "launch_group": {"executor": {**executor, "resources": resources}, "task_group": {"tasks": tasks}},
+    }
 
 
 def b64uuid() -> str:

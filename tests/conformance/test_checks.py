@@ -13,7 +13,7 @@ only, and each states the upstream behaviour it reproduces (see also
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,9 @@ import pytest
 import pytest_asyncio
 
 from mesos_framework.local import LocalCluster
+from tests.conformance.conftest import Factory
 from tests.conformance.rawclient import TERMINAL, RawScheduler, framework_info, small
 
-Factory = Callable[..., Awaitable[RawScheduler]]
 FAST = {"delay_seconds": 0.0, "interval_seconds": 0.2, "timeout_seconds": 10.0}
 
 
@@ -43,21 +43,6 @@ async def local_scheduler(http: aiohttp.ClientSession) -> AsyncIterator[Factory]
         yield make
         for s in made:
             await s.teardown()
-
-
-@pytest_asyncio.fixture
-async def scheduler(master_url: str, http: aiohttp.ClientSession) -> AsyncIterator[Factory]:
-    made: list[RawScheduler] = []
-
-    async def make(name: str, *caps: str) -> RawScheduler:
-        s = RawScheduler(master_url, http)
-        made.append(s)
-        await s.subscribe(framework_info(name, *caps))
-        return s
-
-    yield make
-    for s in made:
-        await s.teardown()
 
 
 async def next_status(s: RawScheduler, task_id: str) -> dict[str, Any]:

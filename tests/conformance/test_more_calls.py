@@ -6,30 +6,11 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import aiohttp
-import pytest_asyncio
 
-from tests.conformance.rawclient import RawScheduler, framework_info
-
-Factory = Callable[..., Awaitable[RawScheduler]]
-
-
-@pytest_asyncio.fixture
-async def scheduler(master_url: str, http: aiohttp.ClientSession) -> AsyncIterator[Factory]:
-    made: list[RawScheduler] = []
-
-    async def make(name: str, *caps: str, **extra: Any) -> RawScheduler:
-        s = RawScheduler(master_url, http)
-        made.append(s)
-        await s.subscribe(framework_info(name, *caps, **extra))
-        return s
-
-    yield make
-    for s in made:
-        await s.teardown()
+from tests.conformance.conftest import Factory
+from tests.conformance.rawclient import framework_info
 
 
 async def test_update_framework(scheduler: Factory) -> None:

@@ -10,35 +10,30 @@ import asyncio
 import copy
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import pytest_asyncio
+import pytest
 
 from mesos_framework.local import LocalCluster
 from mesos_framework.operator import MasterOperator
 from mesos_framework.protocol import mesos
+from tests.conformance.conftest import Factory
 from tests.conformance.rawclient import TERMINAL, RawScheduler, framework_info
 
-Factory = Callable[..., Awaitable[RawScheduler]]
 ROLE = "ops"
 PRINCIPAL = "conformance"
 
 
-@pytest_asyncio.fixture
-async def scheduler(master_url: str, http: aiohttp.ClientSession) -> AsyncIterator[Factory]:
-    made: list[RawScheduler] = []
+@pytest.fixture
+def scheduler(scheduler: Factory) -> Factory:
+    """Frameworks in the reservation role, able to refine reservations."""
 
-    async def make(name: str) -> RawScheduler:
-        s = RawScheduler(master_url, http)
-        made.append(s)
-        await s.subscribe(framework_info(name, "MULTI_ROLE", "RESERVATION_REFINEMENT", roles=[ROLE]))
-        return s
+    def make(name: str, *caps: str) -> Awaitable[RawScheduler]:
+        return scheduler(name, "MULTI_ROLE", "RESERVATION_REFINEMENT", *caps, roles=[ROLE])
 
-    yield make
-    for s in made:
-        await s.teardown()
+    return make
 
 
 def find(offer: dict[str, Any], name: str) -> dict[str, Any]:

@@ -7,34 +7,14 @@ import asyncio
 import re
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
+from tests.conformance.conftest import Factory
 from tests.conformance.rawclient import TERMINAL, RawScheduler, framework_info, small
-
-Factory = Callable[..., Awaitable[RawScheduler]]
-
-
-@pytest_asyncio.fixture
-async def scheduler(master_url: str, http: aiohttp.ClientSession) -> AsyncIterator[Factory]:
-    """Subscribes frameworks; tears every one down afterwards."""
-    made: list[RawScheduler] = []
-
-    async def make(
-        name: str, *caps: str, suppressed_roles: list[str] | None = None, **extra: Any
-    ) -> RawScheduler:
-        s = RawScheduler(master_url, http)
-        made.append(s)
-        await s.subscribe(framework_info(name, *caps, **extra), suppressed_roles=suppressed_roles)
-        return s
-
-    yield make
-    for s in made:
-        await s.teardown()
 
 
 def is_update(task_id: str) -> Callable[[dict[str, Any]], bool]:

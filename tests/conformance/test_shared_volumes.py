@@ -12,13 +12,13 @@ from __future__ import annotations
 import copy
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
-import aiohttp
-import pytest_asyncio
+import pytest
 
-from tests.conformance.rawclient import RawScheduler, framework_info, small
+from tests.conformance.conftest import Factory
+from tests.conformance.rawclient import RawScheduler, small
 from tests.conformance.test_operations import (
     PRINCIPAL,
     ROLE,
@@ -31,22 +31,15 @@ from tests.conformance.test_operations import (
     scalar,
 )
 
-Factory = Callable[..., Awaitable[RawScheduler]]
 
+@pytest.fixture
+def scheduler(scheduler: Factory) -> Factory:
+    """Frameworks in the reservation role, able to refine reservations."""
 
-@pytest_asyncio.fixture
-async def scheduler(master_url: str, http: aiohttp.ClientSession) -> AsyncIterator[Factory]:
-    made: list[RawScheduler] = []
+    def make(name: str, *caps: str) -> Awaitable[RawScheduler]:
+        return scheduler(name, "MULTI_ROLE", "RESERVATION_REFINEMENT", *caps, roles=[ROLE])
 
-    async def make(name: str, *caps: str) -> RawScheduler:
-        s = RawScheduler(master_url, http)
-        made.append(s)
-        await s.subscribe(framework_info(name, "MULTI_ROLE", "RESERVATION_REFINEMENT", *caps, roles=[ROLE]))
-        return s
-
-    yield make
-    for s in made:
-        await s.teardown()
+    return make
 
 
 def volume_of(disk: dict[str, Any], persistence_id: str, *, shared: bool = True) -> dict[str, Any]:

@@ -116,6 +116,15 @@ async def active_framework_ids(url: str) -> set[str]:
     return {fw["id"] for fw in data.get("frameworks", []) if fw.get("active", True)}
 
 
+async def completed_tasks(url: str, framework_id: str) -> list[str]:
+    """IDs of the framework's completed tasks, as the master lists them."""
+    data = await master_json(url, "/master/frameworks")
+    for fw in data.get("frameworks", []):
+        if fw["id"] == framework_id:
+            return [t["id"] for t in fw.get("completed_tasks", [])]
+    return []
+
+
 async def master_tasks(url: str, framework_id: str | None) -> dict[str, str]:
     """task id -> state of the framework's tasks the master knows (not completed)."""
     data = await master_json(url, "/master/tasks?limit=10000")

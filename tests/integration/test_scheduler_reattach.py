@@ -16,7 +16,13 @@ from mesos_framework.local import LocalCluster
 from mesos_framework.persistence import MemoryStore
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.scheduler import Scheduler
-from tests.integration.scheduler_helpers import Recorder, master_json, master_tasks, running, until
+from tests.integration.scheduler_helpers import (
+    Recorder,
+    completed_tasks,
+    master_tasks,
+    running,
+    until,
+)
 from tests.support.real_mesos import RealMesos
 
 
@@ -41,14 +47,6 @@ def sleeper(instances: int) -> dict[str, Any]:
         "command": {"value": "exec sleep 300", "shell": True},
         "resources": {"cpus": 0.1, "mem": 32},
     }
-
-
-async def completed_tasks(url: str, framework_id: str) -> list[str]:
-    data = await master_json(url, "/master/frameworks")
-    for fw in data.get("frameworks", []):
-        if fw["id"] == framework_id:
-            return [t["id"] for t in fw.get("completed_tasks", [])]
-    return []
 
 
 async def test_reattach_by_framework_id_without_a_store_keeps_running_tasks(master_url: str) -> None:

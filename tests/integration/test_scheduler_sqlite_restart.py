@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.scheduler_helpers import master_json, master_tasks, until
+from tests.integration.scheduler_helpers import completed_tasks, master_tasks, until
 from tests.support.json_procs import JsonLinesProcess as Proc
 from tests.support.json_procs import json_lines_process
 from tests.support.real_mesos import RealMesos
@@ -21,14 +21,6 @@ pytestmark = pytest.mark.real_mesos
 
 def scheduler_process(master: str, store: str, instances: int) -> AbstractAsyncContextManager[Proc]:
     return json_lines_process("tests.integration.scheduler_proc", master, store, str(instances))
-
-
-async def completed_tasks(url: str, framework_id: str) -> list[str]:
-    data = await master_json(url, "/master/frameworks")
-    for fw in data.get("frameworks", []):
-        if fw["id"] == framework_id:
-            return [t["id"] for t in fw.get("completed_tasks", [])]
-    return []
 
 
 async def test_sigkill_and_restart_with_sqlite_adopts_every_task(

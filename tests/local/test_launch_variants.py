@@ -8,44 +8,21 @@ from pathlib import Path
 import aiohttp
 
 from mesos_framework.local import LocalCluster
-from tests.conformance.rawclient import RawScheduler, framework_info, small
+from tests.conformance.rawclient import RawScheduler, framework_info, pod_launch, small
 from tests.local.conftest import Factory
 
 
 async def test_launch_group_default_executor(scheduler: Factory) -> None:
     s = await scheduler("group")
     offer = (await s.offers())[0]
-    executor = {
-        "type": "DEFAULT",
-        "executor_id": {"value": "pod-exec"},
-        "resources": [
-            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}, "role": "*"},
-            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32.0}, "role": "*"},
-            {"name": "disk", "type": "SCALAR", "scalar": {"value": 32.0}, "role": "*"},
-        ],
-    }
-    tasks = [
-        {
-            "name": n,
-            "task_id": {"value": n},
-            "agent_id": offer["agent_id"],
-            "resources": small(offer),
-            "command": {"value": cmd},
-        }
-        for n, cmd in (("web", "sleep 600"), ("job", "exit 0"))
-    ]
+    launch = pod_launch(
+        offer,
+        {"type": "DEFAULT", "executor_id": {"value": "pod-exec"}},
+        [("web", "sleep 600"), ("job", "exit 0")],
+    )
     await s.call(
         "ACCEPT",
-        accept={
-            "offer_ids": [offer["id"]],
-            "filters": {"refuse_seconds": 0},
-            "operations": [
-                {
-                    "type": "LAUNCH_GROUP",
-                    "launch_group": {"executor": executor, "task_group": {"tasks": tasks}},
-                }
-            ],
-        },
+        accept={"offer_ids": [offer["id"]], "filters": {"refuse_seconds": 0}, "operations": [launch]},
     )
     states: dict[str, list[str]] = {"web": [], "job": []}
     while "TASK_FINISHED" not in states["job"] or "TASK_RUNNING" not in states["web"]:

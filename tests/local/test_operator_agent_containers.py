@@ -20,7 +20,7 @@ from mesos_framework.local._agent_model import AgentTask
 from mesos_framework.local._operator_agent import _termination
 from mesos_framework.operator import AgentOperator
 from mesos_framework.protocol import mesos
-from tests.conformance.rawclient import TERMINAL, small
+from tests.conformance.rawclient import TERMINAL, pod_launch, small
 from tests.local.conftest import Factory, until_running
 
 SWITCHBOARD = "I/O switchboard server was disabled for this container"
@@ -103,26 +103,11 @@ async def test_remove_a_pod_tasks_nested_container(cluster: LocalCluster, schedu
     task ended its sandbox (``containers/<id>`` in the executor's) goes."""
     s = await scheduler("operator-pod")
     offer = (await s.offers())[0]
-    executor = {
-        "type": "DEFAULT",
-        "executor_id": {"value": "pod-exec"},
-        "resources": [
-            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}, "role": "*"},
-            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32.0}, "role": "*"},
-            {"name": "disk", "type": "SCALAR", "scalar": {"value": 32.0}, "role": "*"},
-        ],
-    }
-    tasks = [
-        {
-            "name": n,
-            "task_id": {"value": n},
-            "agent_id": offer["agent_id"],
-            "resources": small(offer),
-            "command": {"value": cmd},
-        }
-        for n, cmd in (("web", "sleep 600"), ("job", "exit 0"))
-    ]
-    launch = {"type": "LAUNCH_GROUP", "launch_group": {"executor": executor, "task_group": {"tasks": tasks}}}
+    launch = pod_launch(
+        offer,
+        {"type": "DEFAULT", "executor_id": {"value": "pod-exec"}},
+        [("web", "sleep 600"), ("job", "exit 0")],
+    )
     await s.call("ACCEPT", accept={"offer_ids": [offer["id"]], "operations": [launch]})
     states: dict[str, str] = {}
     while states.get("job") != "TASK_FINISHED" or states.get("web") != "TASK_RUNNING":
@@ -167,22 +152,12 @@ async def test_kill_a_pod_tasks_nested_container(cluster: LocalCluster, schedule
     of its task group."""
     s = await scheduler("operator-pod-kill")
     offer = (await s.offers())[0]
-    executor = {
-        "type": "DEFAULT",
-        "executor_id": {"value": "pod-kill"},
-        "resources": [*small(offer), {"name": "disk", "type": "SCALAR", "scalar": {"value": 32.0}}],
-    }
-    tasks = [
-        {
-            "name": n,
-            "task_id": {"value": n},
-            "agent_id": offer["agent_id"],
-            "resources": small(offer),
-            "command": {"value": "sleep 600"},
-        }
-        for n in ("web", "db")
-    ]
-    launch = {"type": "LAUNCH_GROUP", "launch_group": {"executor": executor, "task_group": {"tasks": tasks}}}
+    launch = pod_launch(
+        offer,
+        {"type": "DEFAULT", "executor_id": {"value": "pod-kill"}},
+        [("web", "sleep 600"), ("db", "sleep 600")],
+        executor_resources=[*small(offer), {"name": "disk", "type": "SCALAR", "scalar": {"value": 32.0}}],
+    )
     await s.call("ACCEPT", accept={"offer_ids": [offer["id"]], "operations": [launch]})
     states: dict[str, dict[str, Any]] = {}
     while {st["state"] for st in states.values()} != {"TASK_RUNNING"} or len(states) < 2:
