@@ -91,6 +91,7 @@ class Response:
 
 
 def _header_dict(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Headers as read (``(name, value)`` bytes) as a dict: names in lower case, repeats joined."""
     headers: dict[str, str] = {}
     for name, value in raw:
         key = name.decode("latin-1").lower()

@@ -26,7 +26,7 @@ from typing import cast
 import httptools
 
 from mesos_framework.errors import ProtocolError, TLSError
-from mesos_framework.transport._calls import Resolver, _decoded, open_connection
+from mesos_framework.transport._calls import Resolver, _decoded, _header_dict, open_connection
 from mesos_framework.transport.endpoint import Endpoint
 
 __all__ = ["HIGH_WATER", "READ_BUFFER", "StreamResponse", "open_stream"]
@@ -55,7 +55,7 @@ class StreamResponse(asyncio.BufferedProtocol):
         self._waiter: asyncio.Future[None] | None = None
         self._done = False  # the body is complete
         self._error: Exception | None = None
-        self._header_list: list[tuple[str, str]] = []
+        self._header_list: list[tuple[bytes, bytes]] = []  # as read
         self.status = 0
         self.headers: dict[str, str] = {}
         self.closed = False
@@ -161,19 +161,15 @@ class StreamResponse(asyncio.BufferedProtocol):
     # -- httptools callbacks -------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_list.append((name.decode("latin-1").lower(), value.decode("latin-1")))
+        self._header_list.append((name, value))
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
         if 100 <= status < 200:  # an interim answer: the real one follows
             self._header_list = []
             return
-        headers: dict[str, str] = {}
-        for key, text in self._header_list:
-            previous = headers.get(key)
-            headers[key] = text if previous is None else f"{previous}, {text}"
         self.status = status
-        self.headers = headers
+        self.headers = _header_dict(self._header_list)
         if not self._head.done():
             self._head.set_result(None)
 
