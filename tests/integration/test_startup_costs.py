@@ -10,20 +10,15 @@ construction. Behaviour, not timing: the benchmark (``bench/end_to_end.py``) mea
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from mesos_framework.local import LocalCluster
+from tests.support.json_procs import python_json
 
 pytestmark = pytest.mark.local_cluster(status_update_retry=0.5, allocation_interval=0.2)
 
-REPO = Path(__file__).resolve().parents[2]
 
 #: Modules that a plain-HTTP scheduler decoding protobuf has no use for.
 HEAVY = ("aiohttp", "yarl", "multidict", "kazoo", "sqlite3", "prometheus_client", "concurrent.futures.thread")
@@ -79,27 +74,10 @@ CHILD = textwrap.dedent(
 )
 
 
-async def _child(url: str) -> dict[str, list[str] | int]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        CHILD,
-        url.removeprefix("http://"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 180)
-    assert proc.returncode == 0, err.decode()[-2000:]
-    result: dict[str, list[str] | int] = json.loads(out.decode().strip().splitlines()[-1])
-    return result
-
-
 async def test_a_plain_http_scheduler_builds_no_ssl_context_and_imports_nothing_in_start(
     local_cluster: LocalCluster,
 ) -> None:
-    result = await _child(local_cluster.url)
+    result = await python_json(CHILD, local_cluster.url.removeprefix("http://"))
     assert result["contexts"] == [], "a plain-HTTP scheduler built an SSL context"
     imported = result["imported"]
     assert isinstance(imported, list)

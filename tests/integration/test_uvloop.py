@@ -8,20 +8,15 @@ served by this test's loop, launches three tasks and acknowledges every update.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from mesos_framework.local import LocalCluster
+from tests.support.json_procs import python_json
 
 pytestmark = pytest.mark.local_cluster(status_update_retry=0.5, allocation_interval=0.2)
 
-REPO = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent(
     """
@@ -68,19 +63,7 @@ CHILD = textwrap.dedent(
 
 
 async def test_a_scheduler_runs_on_uvloop(local_cluster: LocalCluster) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        CHILD,
-        local_cluster.url.removeprefix("http://"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 180)
-    assert proc.returncode == 0, err.decode()[-2000:]
-    result = json.loads(out.decode().strip().splitlines()[-1])
+    result = await python_json(CHILD, local_cluster.url.removeprefix("http://"))
     assert result["loop"].startswith("uvloop")
     assert result["ended"] == 3
     assert result["acked"] >= 6  # at least STARTING/RUNNING or RUNNING/FINISHED of each task

@@ -3,7 +3,8 @@
 Both sides live here: the child's (`say`, `say_stamped`, `report`, `web_tasks`), used by
 ``tests/integration/scheduler_proc.py``, ``ha_proc.py`` and the like, and the parent's
 (`JsonLinesProcess`, `json_lines_process`), which starts such a module with ``python -m``
-and gathers what it prints.
+and gathers what it prints, and `python_json`, which runs a script in a fresh interpreter and
+returns the JSON line it ends with.
 """
 
 from __future__ import annotations
@@ -146,3 +147,24 @@ async def json_lines_process(module: str, *args: str) -> AsyncIterator[JsonLines
         yield p
     finally:
         await p.sigkill()
+
+
+async def python_json(script: str, *args: str) -> Any:
+    """Run ``python -c script args...`` in a fresh interpreter; the JSON of its last stdout line.
+
+    The repository's ``src`` comes first on its ``PYTHONPATH`` (the package under test, not an
+    installed one). It must exit 0 within three minutes; its stderr is shown if not.
+    """
+    path = os.pathsep.join([os.path.join(ROOT, "src"), os.environ.get("PYTHONPATH", "")])
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 180)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return json.loads(out.decode().strip().splitlines()[-1])
