@@ -103,65 +103,85 @@ def tables(root: Descriptor, *, strings: bool = False) -> tuple[tuple[tuple[Fiel
     a sixth item, 1 for a string field (its bytes are checked as UTF-8).  Raises `Unsupported`
     for groups, extensions or limits the extension does not handle.
     """
-    reachable: list[Descriptor] = []
+    # Each reachable type's fields are read from the descriptors once, into plain tuples: every
+    # attribute of a descriptor is a lookup in upb (this runs on the first decode, at start-up).
+    reachable: list[tuple[Descriptor, str, list[tuple[FieldDescriptor, str | None, bool, bool]]]] = []
     seen: set[str] = set()
     stack = [root]
     while stack:
         desc = stack.pop()
-        if desc.full_name in seen:
+        name = desc.full_name
+        if name in seen:
             continue
-        seen.add(desc.full_name)
-        reachable.append(desc)
+        seen.add(name)
         if desc.extension_ranges:
-            raise Unsupported(f"{desc.full_name} has extensions")
+            raise Unsupported(f"{name} has extensions")
+        fields = []
         for fd in desc.fields:
-            if fd.type == _T.TYPE_GROUP:
+            kind = fd.type
+            if kind == _T.TYPE_GROUP:
                 raise Unsupported(f"{fd.full_name} is a group")
-            if fd.message_type is not None:
-                stack.append(fd.message_type)
+            held = fd.message_type
+            if held is not None:
+                stack.append(held)
+            required = is_required(fd)
+            fields.append(
+                (
+                    fd,
+                    held.full_name if held is not None else None,
+                    required,
+                    required or (strings and kind == _T.TYPE_STRING),
+                )
+            )
+        reachable.append((desc, name, fields))
 
-    def checked(fd: FieldDescriptor) -> bool:
-        return is_required(fd) or (strings and fd.type == _T.TYPE_STRING)
-
-    # Which types lead to a checked field (a fixpoint: the schema has cycles).
-    needs = {d.full_name for d in reachable if any(checked(fd) for fd in d.fields)}
-    changed = True
-    while changed:
-        changed = False
-        for desc in reachable:
-            if desc.full_name not in needs and any(
-                fd.message_type is not None and fd.message_type.full_name in needs for fd in desc.fields
-            ):
-                needs.add(desc.full_name)
-                changed = True
+    # Which types lead to a checked field: those with one, and every type that holds one of them
+    # (the schema has cycles, so backwards along the "holds" edges from the first).
+    holders: dict[str, list[str]] = {}
+    needs: set[str] = set()
+    for _desc, name, fields in reachable:
+        for _fd, sub_name, _required, checked in fields:
+            if checked:
+                needs.add(name)
+            if sub_name is not None:
+                holders.setdefault(sub_name, []).append(name)
+    todo = list(needs)
+    while todo:
+        for holder in holders.get(todo.pop(), ()):
+            if holder not in needs:
+                needs.add(holder)
+                todo.append(holder)
     if root.full_name not in needs:
         return None
 
-    order = [d for d in reachable if d.full_name in needs]
-    index = {d.full_name: i for i, d in enumerate(order)}
+    order = [entry for entry in reachable if entry[1] in needs]
+    index = {name: i for i, (_desc, name, _fields) in enumerate(order)}
     types: list[tuple[Field, ...]] = []
-    for desc in order:
-        fields: list[Field] = []
+    for _desc, name, fields in order:
+        built: list[Field] = []
         bit = 0
-        for fd in desc.fields:
-            sub = index.get(fd.message_type.full_name, -1) if fd.message_type is not None else -1
-            if not checked(fd) and sub < 0:
+        for fd, sub_name, required, checked in fields:
+            sub = index.get(sub_name, -1) if sub_name is not None else -1
+            if not checked and sub < 0:
                 continue
-            if fd.number > _MAX_NUMBER:
-                raise Unsupported(f"{fd.full_name} has field number {fd.number}")
+            number = fd.number
+            if number > _MAX_NUMBER:
+                raise Unsupported(f"{fd.full_name} has field number {number}")
+            kind = fd.type
             enums: tuple[int, ...] | None = None
-            enum = fd.enum_type
-            if is_required(fd) and enum is not None and enum.is_closed:
-                enums = tuple(sorted({v.number for v in enum.values}))
-            field: Field = (fd.number, _WIRE_TYPE[fd.type], bit if is_required(fd) else -1, sub, enums)
+            if required:
+                enum = fd.enum_type
+                if enum is not None and enum.is_closed:
+                    enums = tuple(sorted({v.number for v in enum.values}))
+            field: Field = (number, _WIRE_TYPE[kind], bit if required else -1, sub, enums)
             if strings:
-                field = (*field, int(fd.type == _T.TYPE_STRING))
-            fields.append(field)
-            if is_required(fd):
+                field = (*field, int(kind == _T.TYPE_STRING))
+            built.append(field)
+            if required:
                 bit += 1
         if bit > _MAX_REQUIRED:
-            raise Unsupported(f"{desc.full_name} has {bit} required fields")
-        types.append(tuple(fields))
+            raise Unsupported(f"{name} has {bit} required fields")
+        types.append(tuple(built))
     return tuple(types), index[root.full_name]
 
 
