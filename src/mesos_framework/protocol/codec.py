@@ -75,7 +75,7 @@ def encode(msg: Any, content_type: ContentType | str = ContentType.PROTOBUF) -> 
         msg = build()
         if not isinstance(msg, Message):
             raise TypeError(f"encode(): build() returned {type(msg).__name__}, not a message")
-    ct = _content_type(content_type)
+    ct = content_type if content_type is ContentType.PROTOBUF else _content_type(content_type)
     if ct is ContentType.PROTOBUF:
         # upb's encoder checks the required fields itself; only a failure needs the walk that
         # names the missing field.

@@ -186,9 +186,15 @@ def acknowledge(
     if not isinstance(uuid, bytes) or not uuid:
         raise MessageError("Call.acknowledge.uuid", "expected the status update's non-empty uuid bytes")
     call = Call(type=Call.ACKNOWLEDGE)
-    call.acknowledge.agent_id.CopyFrom(_id(mesos_pb2.AgentID, agent_id, "Call.acknowledge.agent_id"))
-    call.acknowledge.task_id.CopyFrom(_id(mesos_pb2.TaskID, task_id, "Call.acknowledge.task_id"))
-    call.acknowledge.uuid = uuid
+    ack = call.acknowledge
+    # The messages of the update itself, in the common case (one call per update: no detour).
+    if type(agent_id) is not mesos_pb2.AgentID:
+        agent_id = _id(mesos_pb2.AgentID, agent_id, "Call.acknowledge.agent_id")
+    if type(task_id) is not mesos_pb2.TaskID:
+        task_id = _id(mesos_pb2.TaskID, task_id, "Call.acknowledge.task_id")
+    ack.agent_id.CopyFrom(agent_id)
+    ack.task_id.CopyFrom(task_id)
+    ack.uuid = uuid
     return call
 
 

@@ -358,7 +358,6 @@ class CallPool:
             data = b"%s%d\r\n\r\n%s" % (head, len(bodies[0]), bodies[0])
         else:
             data = b"".join([b"%s%d\r\n\r\n%s" % (head, len(body), body) for body in bodies])
-        what = f"{method} {endpoint.url(path)}"
         slots = self._slots.get(endpoint)
         if slots is None:
             slots = self._slots[endpoint] = asyncio.Semaphore(self._limit)
@@ -379,30 +378,39 @@ class CallPool:
                 finally:
                     self._busy.discard(conn)
                 if (
-                    all(isinstance(a, _Closed) and not a.answered for a in answers)
-                    and reused
+                    reused
                     and attempt == 1
+                    and isinstance(first, _Closed)
+                    and all(isinstance(a, _Closed) and not a.answered for a in answers)
                 ):
                     conn.abort()
                     log.debug("kept-alive connection to %s was closed; sending again", endpoint)
                     continue
-                results = [self._result(answer, what, endpoint, path) for answer in answers]
-                if (
-                    conn.closed
-                    or self._closed
-                    or len(results) != len(bodies)
-                    or any(not isinstance(r, Response) for r in results)
-                ):
+                # A 202 without a body (every acknowledgement's answer) needs no further look.
+                results: list[Response | MesosError] = []
+                failed = False
+                for answer in answers:
+                    if type(answer) is Response and not answer.body:
+                        results.append(answer)
+                        continue
+                    result = self._result(answer, method, endpoint, path)
+                    failed = failed or not isinstance(result, Response)
+                    results.append(result)
+                if conn.closed or self._closed or failed or len(results) != len(bodies):
                     conn.abort()
                 else:
-                    self._idle.setdefault(endpoint, collections.deque()).append(conn)
+                    idle = self._idle.get(endpoint)
+                    if idle is None:
+                        idle = self._idle[endpoint] = collections.deque()
+                    idle.append(conn)
                 return results
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _result(
-        answer: Response | BaseException, what: str, endpoint: Endpoint, path: str
+        answer: Response | BaseException, method: str, endpoint: Endpoint, path: str
     ) -> Response | MesosError:
+        what = f"{method} {endpoint.url(path)}"
         if isinstance(answer, Response):
             try:
                 return _decoded(answer, endpoint, path)

@@ -427,12 +427,11 @@ class HttpClient(Generic[E]):
         far less per call than `send()` when a scheduler has many to make
         at once (a burst of acknowledgements). Failures are returned in the
         call's place, not raised, since the others may have succeeded. Before
-        the leader is known, and for a single call, the calls go one by one
-        through `send()`; a call answered by a redirect is sent again
-        alone, following it.
+        the leader is known the calls go one by one through `send()`; a call
+        answered by a redirect is sent again alone, following it.
         """
         self._check_open()
-        if self._leader is None or len(calls) < 2:
+        if self._leader is None:
             results: list[bytes | MesosError] = []
             for call in calls:
                 try:
