@@ -73,6 +73,9 @@ def _bad_offer(offer: mesos_pb2.Offer) -> str | None:
     return None
 
 
+#: The terminal states, as a set (asked on every update; the property is a call).
+_ENDED = frozenset(state for state in TaskState if state.is_terminal)
+
 #: Each task state by its number: the enum's own lookup costs ten times a dict's, on every update.
 _STATES: dict[int, TaskState] = {int(state): state for state in TaskState}
 
@@ -528,7 +531,7 @@ class Fleet:
             if part is None:
                 return self._unknown_task(status, state, now)
             return self._container_update(part[0], part[1], status, now)
-        return self._record_update(rec, status, now)
+        return self._record_update(rec, status, now, state)
 
     def _container_update(
         self, rec: TaskRecord, name: str, status: mesos_pb2.TaskStatus, now: float
@@ -558,23 +561,28 @@ class Fleet:
             actions.append(Emit("updated_task", rec))
         return actions
 
-    def _record_update(self, rec: TaskRecord, status: mesos_pb2.TaskStatus, now: float) -> list[Action]:
-        state = _task_state(status.state)
+    def _record_update(
+        self, rec: TaskRecord, status: mesos_pb2.TaskStatus, now: float, state: TaskState | None = None
+    ) -> list[Action]:
+        if state is None:
+            state = _task_state(status.state)
         actions: list[Action] = []
         changed = rec.state != state
         rec.state = state
         rec.updated_at = now
-        if status.HasField("agent_id") and status.agent_id.value:
-            rec.agent_id = status.agent_id.value
-        if status.HasField("executor_id"):
-            rec.executor_id = status.executor_id.value
+        agent_id = status.agent_id.value  # "" when not set
+        if agent_id:
+            rec.agent_id = agent_id
+        executor_id = status.executor_id.value
+        if executor_id or status.HasField("executor_id"):
+            rec.executor_id = executor_id
         if status.HasField("healthy"):
             was = rec.healthy
             rec.healthy = status.healthy
             changed = changed or was != rec.healthy
             if was is not False and rec.healthy is False:
                 actions.append(Emit("task_unhealthy", rec))
-        if not state.is_terminal:
+        if state not in _ENDED:
             if rec.killing and status.reason == mesos_pb2.TaskStatus.REASON_RECONCILIATION:
                 # Still alive although its end was asked for: the KILL was lost; ask again.
                 actions.extend(_kills(rec, "still running after a kill"))
@@ -602,7 +610,8 @@ class Fleet:
     ) -> None:
         self.tasks.remove(rec.task_id)
         slot = (rec.type_name, rec.serial)
-        log.info("task %s (%s) ended: %s %s", rec.name, rec.task_id, state.name, status.message)
+        if log.isEnabledFor(logging.INFO):
+            log.info("task %s (%s) ended: %s %s", rec.name, rec.task_id, state.name, status.message)
         completed = False
         if self.occupied(slot) or slot in self.pending or slot in self.delayed:
             pass  # another task holds the instance, or a replacement is coming

@@ -27,7 +27,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
@@ -390,7 +390,7 @@ class LeadershipMixin:
     async def _recover(self) -> None:
         raise NotImplementedError
 
-    async def _dispatch(self, event: Any) -> None:
+    def _dispatch(self, event: Any) -> Awaitable[None] | None:
         raise NotImplementedError
 
     async def _register_anew(self) -> None:
@@ -517,7 +517,9 @@ class LeadershipMixin:
         while True:
             try:
                 async for event in session:
-                    await self._dispatch(event)
+                    pending = self._dispatch(event)
+                    if pending is not None:
+                        await pending
                 return "closed"
             except FrameworkFailedOver as exc:
                 log.warning("%s: standing by", exc)  # another replica leads now

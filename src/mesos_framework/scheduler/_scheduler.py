@@ -102,7 +102,7 @@ EVENTS = frozenset(
     }
 )
 
-_Default = Callable[[Any], Awaitable[None]]
+_Default = Callable[[Any], Awaitable[None] | None]
 
 #: How long `stop()` waits for pending state store writes to land (seconds; none while failing).
 _FLUSH_WAIT = 5.0
@@ -529,7 +529,9 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
             while not self._stopping:
                 try:
                     async for event in session:
-                        await self._dispatch(event)
+                        pending = self._dispatch(event)
+                        if pending is not None:
+                            await pending
                     break
                 except FrameworkRemoved as exc:
                     if isinstance(exc, FrameworkFailedOver) or not self.options.reregister_when_removed:
@@ -542,19 +544,60 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
                 # either stops or calls register_new_framework().
                 self._closed.set()
 
-    async def _dispatch(self, event: scheduler_pb2.Event) -> None:
+    def _dispatch(self, event: scheduler_pb2.Event) -> Awaitable[None] | None:
+        """Handle one event; an awaitable when its handling has to wait (a call, an async handler).
+
+        Most events (updates, heartbeats) are handled at once, without a coroutine per event:
+        the awaitable path is taken only when a handler returns one.
+        """
         type_name, field, emit_name, default = self._table.get(event.type, self._unknown)
         payload: Any = getattr(event, field) if field is not None else None
         if type_name == "SUBSCRIBED":
-            await self._subscribed_first(payload)
+            return self._dispatch_waiting(self._subscribed_first(payload), type_name, emit_name, payload)
         custom = self.options.handlers.get(type_name)
         try:
             if custom is not None:
                 result = custom(self, payload)
-                if inspect.isawaitable(result):
-                    await result
+                if result is not None and not inspect.isawaitable(result):
+                    result = None
             elif default is not None:
-                await default(payload)
+                result = default(payload)
+            else:
+                result = None
+        except MesosError as exc:
+            self._report(exc)
+            result = None
+        except Exception as exc:
+            log.exception("handler for %s raised", type_name)
+            self._events.emit("error", exc)
+            result = None
+        if result is not None:
+            return self._dispatch_waiting(result, type_name, emit_name, payload, handler=True)
+        self._handled(type_name, emit_name, payload)
+        return None
+
+    async def _dispatch_waiting(
+        self,
+        first: Awaitable[Any],
+        type_name: str,
+        emit_name: str,
+        payload: Any,
+        *,
+        handler: bool = False,
+    ) -> None:
+        """`_dispatch` for an event whose handling waits: ``first`` is the handler's awaitable
+        (``handler``) or SUBSCRIBED's own step, which runs before the handler."""
+        if not handler:
+            await first  # SUBSCRIBED's own step: its errors end the subscription
+        try:
+            if handler:
+                await first
+            else:
+                custom = self.options.handlers.get(type_name)
+                if custom is not None:
+                    result = custom(self, payload)
+                    if inspect.isawaitable(result):
+                        await result
         except asyncio.CancelledError:
             raise
         except MesosError as exc:
@@ -562,6 +605,10 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
         except Exception as exc:
             log.exception("handler for %s raised", type_name)
             self._events.emit("error", exc)
+        self._handled(type_name, emit_name, payload)
+
+    def _handled(self, type_name: str, emit_name: str, payload: Any) -> None:
+        """After an event's handler: its event, and the acknowledgement of an update."""
         if type_name == "UPDATE":
             self._events.emit("update", payload)
             if self.options.auto_acknowledge:
@@ -638,6 +685,25 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
         self._main = asyncio.get_running_loop().create_task(self._main_loop(), name="mesos-scheduler")
 
     # ------------------------------------------------------------ the actions
+    def _apply_now(self, actions: Sequence[Action]) -> Awaitable[None] | None:
+        """`_apply` without a coroutine when no action has to wait (most updates' actions);
+        otherwise the actions from the first that waits on, as an awaitable."""
+        persister = self._persister
+        for i, action in enumerate(actions):
+            if isinstance(action, Persist):
+                if persister is not None:
+                    persister.save(action.record)
+            elif isinstance(action, Emit):
+                self._events.emit(action.name, action.record)
+            elif isinstance(action, Forget):
+                self._forget(action.task_id)
+            elif isinstance(action, Report):
+                self._report(action.error)
+            else:
+                return self._apply(actions[i:])
+        self._after_change()
+        return None
+
     async def _apply(self, actions: Sequence[Action], *, asked: bool = False) -> None:
         """Carry out the fleet's actions in order; `asked`: a user's request (errors raise)."""
         for action in actions:
@@ -759,14 +825,15 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
         else:
             await self._apply(self._fleet.offers(offers, time.time()))
 
-    async def _on_update(self, payload: scheduler_pb2.Event.Update) -> None:
+    def _on_update(self, payload: scheduler_pb2.Event.Update) -> Awaitable[None] | None:
         status = payload.status
         reconciler = self._reconciler
         if reconciler is not None:
-            reconciler.answered(status.task_id.value)
+            if reconciler.unanswered:  # most updates come when no round waits for answers
+                reconciler.answered(status.task_id.value)
             if status.state in _AGENT_LOSS and status.reason != _RECONCILIATION:
                 reconciler.agent_lost()
-        await self._apply(self._fleet.update(status, time.time()))
+        return self._apply_now(self._fleet.update(status, time.time()))
 
     async def _on_operation_status(self, payload: scheduler_pb2.Event.UpdateOperationStatus) -> None:
         status = payload.status

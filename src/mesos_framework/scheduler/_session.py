@@ -312,8 +312,45 @@ class Session(CallsMixin):
             acks = _AckQueue()
             self._acks = acks
             self.spawn(self._send_acknowledgements(acks))
+            # The reading loop is written out here, not in a generator of its own: one
+            # generator less for every event to pass through.
+            it = stream.__aiter__()
+            loop = asyncio.get_running_loop()
+            watchdog = _Watchdog(self._event_wait_limit)
+            task = asyncio.current_task()
             try:
-                async for event in self._read(stream, backoff):
+                while True:
+                    watchdog.since = loop.time()
+                    watchdog.waiting = True
+                    try:
+                        event = await it.__anext__()
+                    except asyncio.CancelledError:
+                        if watchdog.expired is None or task is None or task.uncancel() > 0:
+                            raise
+                        raise SubscriptionLost(
+                            f"no event from {stream.leader} for {watchdog.expired:g}s "
+                            f"(heartbeat interval {self.heartbeat_interval or 'unknown'}s)"
+                        ) from None
+                    except StopAsyncIteration:
+                        watchdog.spent()
+                        raise StreamClosed(f"event stream from {stream.leader} was closed") from None
+                    except BaseException:
+                        watchdog.spent()
+                        raise
+                    finally:
+                        watchdog.waiting = False
+                    kind = event.type
+                    if kind == Event.HEARTBEAT:
+                        self.last_heartbeat = time.time()
+                    elif kind == Event.SUBSCRIBED:
+                        backoff.reset()
+                        self._subscribed(event.subscribed)
+                        yield event
+                        watchdog.rearm()  # the heartbeat interval is known now
+                        continue
+                    elif kind == Event.ERROR:
+                        yield event
+                        self._error(event.error.message)
                     yield event
             except FrameworkRemoved as exc:
                 self._connected.clear()
@@ -329,6 +366,7 @@ class Session(CallsMixin):
                 elif not self._closing:
                     log.warning("subscription lost: %s", exc)
             finally:
+                watchdog.close()
                 self._connected.clear()
                 self._acks = None  # the agents resend what this stream left unacknowledged
                 await self.end_subscription_tasks()
@@ -349,50 +387,6 @@ class Session(CallsMixin):
         if self.heartbeat_interval and self._connected.is_set():
             return self.heartbeat_interval * self.heartbeat_misses + 1.0
         return self.connect_timeout
-
-    async def _read(
-        self, stream: EventStream[scheduler_pb2.Event], backoff: Backoff
-    ) -> AsyncIterator[scheduler_pb2.Event]:
-        it = stream.__aiter__()
-        loop = asyncio.get_running_loop()
-        watchdog = _Watchdog(self._event_wait_limit)
-        task = asyncio.current_task()
-        try:
-            while True:
-                watchdog.since = loop.time()
-                watchdog.waiting = True
-                try:
-                    event = await it.__anext__()
-                except asyncio.CancelledError:
-                    if watchdog.expired is None or task is None or task.uncancel() > 0:
-                        raise
-                    raise SubscriptionLost(
-                        f"no event from {stream.leader} for {watchdog.expired:g}s "
-                        f"(heartbeat interval {self.heartbeat_interval or 'unknown'}s)"
-                    ) from None
-                except StopAsyncIteration:
-                    watchdog.spent()
-                    raise StreamClosed(f"event stream from {stream.leader} was closed") from None
-                except BaseException:
-                    watchdog.spent()
-                    raise
-                finally:
-                    watchdog.waiting = False
-                kind = event.type
-                if kind == Event.HEARTBEAT:
-                    self.last_heartbeat = time.time()
-                elif kind == Event.SUBSCRIBED:
-                    backoff.reset()
-                    self._subscribed(event.subscribed)
-                    yield event
-                    watchdog.rearm()  # the heartbeat interval is known now
-                    continue
-                elif kind == Event.ERROR:
-                    yield event
-                    self._error(event.error.message)
-                yield event
-        finally:
-            watchdog.close()
 
     def _subscribed(self, sub: scheduler_pb2.Event.Subscribed) -> None:
         new_id = sub.framework_id.value
@@ -466,14 +460,15 @@ class Session(CallsMixin):
 
     def acknowledge_later(self, status: mesos_pb2.TaskStatus) -> None:
         """Acknowledge an update from this subscription's sender (in order, batched, off the event path)."""
-        if not status.uuid:
+        uuid = status.uuid
+        if not uuid:
             return
         if self._acks is None:
             log.info(
                 "update for %s not acknowledged (disconnected); Mesos will resend it", status.task_id.value
             )
             return
-        if not self._acks.put(status):
+        if not self._acks.put(status, uuid):
             log.debug(
                 "update %s of %s is already being acknowledged; not again",
                 status.uuid.hex(),
@@ -546,9 +541,8 @@ class _AckQueue:
         self._uuids: set[bytes] = set()
         self._waiter: asyncio.Future[None] | None = None
 
-    def put(self, status: mesos_pb2.TaskStatus) -> bool:
-        """Queue ``status``; False when its uuid is already queued or in flight."""
-        uuid = status.uuid
+    def put(self, status: mesos_pb2.TaskStatus, uuid: bytes) -> bool:
+        """Queue ``status`` (whose ``uuid`` is given); False when that uuid is already queued or in flight."""
         if uuid in self._uuids:
             return False
         self._uuids.add(uuid)

@@ -278,7 +278,11 @@ class PendingQueue:
         return sum(len(g.serials) for g in self._order)
 
     def __bool__(self) -> bool:
-        return any(g.serials for g in self._order)
+        # A loop, not any() over a generator: asked after every status update.
+        for group in self._order:  # noqa: SIM110
+            if group.serials:
+                return True
+        return False
 
     def groups(self) -> list[PendingGroup]:
         """Groups in launch order (priority, then type name)."""
