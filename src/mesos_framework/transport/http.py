@@ -193,7 +193,14 @@ class EventStream(Generic[E]):
                 raise StopAsyncIteration
             if self._error is not None:
                 raise self._error
-            chunk = await self._read_chunk()
+            try:
+                chunk = await self._response.read_chunk()
+            except (ProtocolError, OSError) as exc:
+                if self._closed:
+                    raise StopAsyncIteration from None
+                raise self._fail(
+                    StreamClosed(f"event stream from {self.leader} broke (connection reset): {exc!r}"), exc
+                ) from exc
             if chunk is None:
                 self._end_of_stream()
             else:
@@ -217,16 +224,6 @@ class EventStream(Generic[E]):
             ) from exc
         self.events += 1
         return event
-
-    async def _read_chunk(self) -> bytes | None:
-        try:
-            return await self._response.read_chunk()
-        except (ProtocolError, OSError) as exc:
-            if self._closed:
-                raise StopAsyncIteration from None
-            raise self._fail(
-                StreamClosed(f"event stream from {self.leader} broke (connection reset): {exc!r}"), exc
-            ) from exc
 
     def _end_of_stream(self) -> None:
         try:
