@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mesos_framework.protocol._schema import mesos_pb2
+from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
+from mesos_framework.scheduler import calls
 from mesos_framework.tasks.records import TaskRecord
+
+_LAUNCH = mesos_pb2.Offer.Operation.LAUNCH
+_LAUNCH_GROUP = mesos_pb2.Offer.Operation.LAUNCH_GROUP
 
 __all__ = [
     "Action",
@@ -56,19 +60,23 @@ class LaunchOnOffer:
     #: Operations before the launches: RESERVE and CREATE for new claims, DESTROY and UNRESERVE.
     before: tuple[mesos_pb2.Offer.Operation, ...] = ()
 
+    def accept_call(self, refuse_seconds: float | None) -> scheduler_pb2.Call:
+        """The ACCEPT call of the offer, its operations built in place (each `TaskInfo` is
+        copied once, into the call)."""
+        call = calls.accept([self.offer_id], (), refuse_seconds)
+        ops = call.accept.operations
+        ops.extend(self.before)
+        if self.task_infos:
+            ops.add(type=_LAUNCH).launch.task_infos.extend(self.task_infos)
+        for executor, tasks in self.groups:
+            group = ops.add(type=_LAUNCH_GROUP).launch_group
+            group.executor.CopyFrom(executor)
+            group.task_group.tasks.extend(tasks)
+        return call
+
     def operations(self) -> list[mesos_pb2.Offer.Operation]:
         """The ACCEPT's operations: `before`, one LAUNCH of the tasks, one LAUNCH_GROUP per pod."""
-        ops: list[mesos_pb2.Offer.Operation] = list(self.before)
-        if self.task_infos:
-            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH)
-            op.launch.task_infos.extend(self.task_infos)
-            ops.append(op)
-        for executor, tasks in self.groups:
-            op = mesos_pb2.Offer.Operation(type=mesos_pb2.Offer.Operation.LAUNCH_GROUP)
-            op.launch_group.executor.CopyFrom(executor)
-            op.launch_group.task_group.tasks.extend(tasks)
-            ops.append(op)
-        return ops
+        return list(self.accept_call(None).accept.operations)
 
 
 @dataclass(slots=True)

@@ -747,7 +747,7 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
     async def _launch(self, action: LaunchOnOffer) -> None:
         try:
             await self._send(
-                calls.accept([action.offer_id], action.operations(), self.options.refuse_seconds),
+                action.accept_call(self.options.refuse_seconds),
                 wait=False,
             )
         except (CallWhileDisconnected, APIError, ConnectError) as exc:
