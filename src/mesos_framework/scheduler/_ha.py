@@ -28,7 +28,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
 
@@ -49,7 +49,15 @@ if TYPE_CHECKING:
     from mesos_framework.scheduler._session import Session
     from mesos_framework.scheduler.options import SchedulerOptions
 
-__all__ = ["ENV_HA", "HA_EVENTS", "Elector", "HighAvailability", "LeadershipMixin", "parse_ha"]
+__all__ = [
+    "ENV_HA",
+    "HA_EVENTS",
+    "Elector",
+    "HighAvailability",
+    "LeadershipMixin",
+    "parse_ha",
+    "without_password",
+]
 
 log = logging.getLogger("mesos_framework.scheduler")
 
@@ -88,7 +96,7 @@ class HighAvailability:
     path: str
     session_timeout: float = 10.0
     identifier: str | None = None
-    auth: str | None = None
+    auth: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.hosts, str) or not self.hosts.strip():
@@ -112,9 +120,13 @@ class HighAvailability:
     def from_url(cls, url: str) -> HighAvailability:
         """`zk://[user:password@]host:port[,host:port...]/path[?session_timeout=seconds]`."""
         if not isinstance(url, str) or not url.strip().startswith("zk://"):
-            raise ConfigurationError(f"expected zk://host:port[,host:port...]/path, got {url!r}", option="ha")
+            shown = without_password(url) if isinstance(url, str) else url
+            raise ConfigurationError(
+                f"expected zk://host:port[,host:port...]/path, got {shown!r}", option="ha"
+            )
         rest, _, query = url.strip()[len("zk://") :].partition("?")
         authority, slash, path = rest.partition("/")
+        url = without_password(url)  # for the messages below
         path = "/" + path.rstrip("/")
         if not slash or path == "/":
             raise ConfigurationError(
@@ -142,6 +154,17 @@ class HighAvailability:
                     f"session_timeout must be a number of seconds, got {values[-1]!r}", option="ha"
                 ) from None
         return cls(",".join(hosts), path, auth=auth, **kwargs)
+
+
+def without_password(url: str) -> str:
+    """`url` with the password of its `user:password@` part (if any) replaced by `***`."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    if not sep or "@" not in authority:
+        return url
+    credentials, _, hosts = authority.rpartition("@")
+    user = credentials.partition(":")[0]
+    return f"{scheme}{sep}{user}:***@{hosts}{slash}{tail}"
 
 
 def parse_ha(value: object) -> HighAvailability:
