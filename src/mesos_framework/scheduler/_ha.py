@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
 
+from mesos_framework._redact import without_password
 from mesos_framework.errors import (
     ConfigurationError,
     FrameworkFailedOver,
@@ -56,7 +57,6 @@ __all__ = [
     "HighAvailability",
     "LeadershipMixin",
     "parse_ha",
-    "without_password",
 ]
 
 log = logging.getLogger("mesos_framework.scheduler")
@@ -154,17 +154,6 @@ class HighAvailability:
                     f"session_timeout must be a number of seconds, got {values[-1]!r}", option="ha"
                 ) from None
         return cls(",".join(hosts), path, auth=auth, **kwargs)
-
-
-def without_password(url: str) -> str:
-    """`url` with the password of its `user:password@` part (if any) replaced by `***`."""
-    scheme, sep, rest = url.partition("://")
-    authority, slash, tail = rest.partition("/")
-    if not sep or "@" not in authority:
-        return url
-    credentials, _, hosts = authority.rpartition("@")
-    user = credentials.partition(":")[0]
-    return f"{scheme}{sep}{user}:***@{hosts}{slash}{tail}"
 
 
 def parse_ha(value: object) -> HighAvailability:

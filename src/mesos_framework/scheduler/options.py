@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, TypedDict
 
+from mesos_framework._redact import without_password
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.persistence.base import StateStore
 from mesos_framework.protocol import ContentType
@@ -27,7 +28,6 @@ from mesos_framework.scheduler._ha import (
     HighAvailability,
     check_ha_options,
     parse_ha,
-    without_password,
 )
 from mesos_framework.tasks.spec import MAX_SECONDS, TaskSpec
 from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy, TaskState
