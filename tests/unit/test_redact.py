@@ -16,6 +16,7 @@ from mesos_framework._redact import without_password
         ("zk://h1:2181/mesos", "zk://h1:2181/mesos"),
         ("zk://h1:2181/a@b", "zk://h1:2181/a@b"),
         ("master@10.0.0.1:5050", "master@10.0.0.1:5050"),
+        ("u:secret@m1:5050", "u:***@m1:5050"),
         ("memory", "memory"),
     ],
 )

@@ -90,7 +90,8 @@ def parse_endpoint(
     if match:
         spec = match.group("rest")
     if "/" in spec or "@" in spec:
-        raise ConfigurationError(f"expected host:port, got {text.strip()!r}", option="master")
+        shown = without_password(text.strip())  # user:password@host:port: not the password
+        raise ConfigurationError(f"expected host:port, got {shown!r}", option="master")
     host, port = _split_host_port(spec, text.strip(), default_port)
     return Endpoint(default_scheme, host, port)
 

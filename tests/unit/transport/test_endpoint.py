@@ -131,6 +131,7 @@ def test_bad_specs(spec: str) -> None:
         ("ftp://mu:secret@m1:5050", "unsupported scheme"),
         ("https://mu:secret@m1:5050/?x=1", "no query or fragment"),
         ("m1:5050,https://mu:secret@m2:5050#f", "no query or fragment"),
+        ("mu:secret@m1:5050", "expected host:port"),
     ],
 )
 def test_a_bad_master_spec_does_not_show_its_password(spec: str, match: str) -> None:
