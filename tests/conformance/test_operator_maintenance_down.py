@@ -17,8 +17,8 @@ import pytest_asyncio
 from mesos_framework.local import LocalCluster
 from mesos_framework.operator import MasterOperator
 from tests.conformance.rawclient import TERMINAL, RawScheduler, framework_info
-from tests.conftest import _unavailable
 from tests.support import real_mesos
+from tests.support.prereq import unavailable
 
 
 @pytest_asyncio.fixture(
@@ -32,7 +32,7 @@ async def down(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, Local
         return
     why = real_mesos.available()
     if why:
-        _unavailable(why)
+        unavailable(why)
     real = real_mesos.RealMesos(agents=1)
     await asyncio.to_thread(real.start)
     try:

@@ -62,6 +62,17 @@ async def post(
         return resp.status, await resp.json()
 
 
+def guarded_routes(admin: AdminServer) -> list[tuple[str, str]]:
+    """(method, path template) of every route the running server has but /health and /ready."""
+    assert admin._runner is not None
+    found = [
+        (route.method, route.resource.canonical)
+        for route in admin._runner.app.router.routes()
+        if route.resource is not None
+    ]
+    return [(m, p) for m, p in found if p not in ("/health", "/ready")]
+
+
 def web_ids(s: Scheduler) -> dict[str, str]:
     return {r.name: r.task_id for r in s.task_records("web") if not r.state.is_terminal}
 
@@ -236,15 +247,24 @@ async def test_token_required_and_a_wrong_one_changes_nothing(
         # The probes stay open.
         assert (await get(http, f"{url}/health"))[0] == 200
         assert (await get(http, f"{url}/ready"))[0] == 200
+        # Every other route, read from the server's router (a new one cannot be forgotten here).
+        routes = guarded_routes(admin)
+        assert {
+            ("GET", "/metrics"),
+            ("GET", "/tasks"),
+            ("GET", "/tasks/types"),
+            ("POST", "/tasks/types/{type}/scale"),
+            ("PUT", "/tasks/types/{type}/scale/{instances}"),
+            ("POST", "/tasks/types/{type}/rolling-restart"),
+            ("POST", "/tasks/{task}/restart"),
+        } <= set(routes)
         for wrong in (None, "wrong", token + "x", ""):
-            for path in ("/metrics", "/tasks"):
-                assert (await get(http, url + path, wrong))[0] == 401
-            assert (await post(http, f"{url}/tasks/types/web/scale", {"instances": 5}, wrong))[0] == 401
-            assert (await post(http, f"{url}/tasks/web-1/restart", None, wrong))[0] == 401
             auth = {"Authorization": f"Bearer {wrong}"} if wrong else {}
-            async with http.put(f"{url}/tasks/types/web/scale/5", headers=auth) as resp:
-                assert resp.status == 401
-            assert (await post(http, f"{url}/tasks/types/web/rolling-restart", None, wrong))[0] == 401
+            for method, path in routes:
+                target = url + path.format(type="web", task="web-1", instances=5)
+                async with http.request(method, target, json={"instances": 5}, headers=auth) as resp:
+                    assert resp.status == 401, (method, path, wrong)
+                    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
         async with http.post(f"{url}/tasks/web-1/restart", headers={"Authorization": f"Basic {token}"}) as r:
             assert r.status == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
         # Nothing changed: no scaling, no kill, no launch, no rolling restart.

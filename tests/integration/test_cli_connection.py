@@ -154,3 +154,19 @@ def test_framework_events_take_the_connection_options(master: tuple[str, str]) -
     assert code == 1
     (line,) = out.strip().splitlines()
     assert "needs credentials (HTTP 401)" in line
+
+
+@pytest.mark.parametrize(
+    ("master", "match"),
+    [
+        ("zk://mu:secret@zk1:2181/", "path other than '/'"),
+        ("ftp://mu:secret@127.0.0.1:1", "unsupported scheme"),
+        ("http://mu:secret@127.0.0.1:1", "cannot reach"),
+    ],
+)
+def test_a_bad_master_with_credentials_is_echoed_without_the_password(master: str, match: str) -> None:
+    code, output = run("tasks", "--master", master)
+    assert code == 1
+    assert match in output
+    assert "secret" not in output
+    assert "mu:***@" in output

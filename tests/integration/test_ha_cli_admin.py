@@ -175,6 +175,7 @@ async def test_run_ha_replicas_with_the_admin_port(
         (["--ha", "zk://127.0.0.1:2181/x"], "share a master"),
         (["--master", "127.0.0.1:1", "--ha", "http://zk:2181/x"], "zk://"),
         (["--master", "127.0.0.1:1", "--ha", "zk://zk:2181"], "path other than"),
+        (["--master", "127.0.0.1:1", "--ha", "zk://hu:secret@zk:2181"], "'zk://hu:***@zk:2181'"),
     ],
 )
 def test_run_refuses_a_bad_ha(tmp_path: Path, args: list[str], message: str) -> None:
@@ -183,3 +184,4 @@ def test_run_refuses_a_bad_ha(tmp_path: Path, args: list[str], message: str) -> 
     result = CliRunner().invoke(cli, ["run", str(app), *args])
     assert result.exit_code == 2, result.output
     assert message in result.output and "--ha" in result.output
+    assert "secret" not in result.output

@@ -373,6 +373,26 @@ def test_open_store_refuses_bad_specs(spec: object, match: str) -> None:
     assert info.value.option == "state_store"
 
 
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("zk://su:secret@h:2181", "path other than '/'"),
+        ("zk://su:secret@/fw", "no ZooKeeper hosts"),
+        ("zk://su:secret@h:99999/fw", "bad ZooKeeper host"),
+        ("zk://su:secret@h:2181/a//b", "empty path segment"),
+        ("redis://su:secret@h:6379/0", "unknown state store"),
+        ("sqlite://su:secret@h/x.db", "three slashes"),
+    ],
+)
+def test_a_bad_store_spec_does_not_show_its_password(spec: str, match: str) -> None:
+    from mesos_framework.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=match) as info:
+        open_store(spec)
+    assert "secret" not in str(info.value)
+    assert "su:***@" in str(info.value)
+
+
 @pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "5", True])
 def test_open_store_refuses_bad_timeouts(timeout: object, tmp_path: Path) -> None:
     from mesos_framework.errors import ConfigurationError

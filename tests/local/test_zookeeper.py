@@ -23,6 +23,11 @@ def test_zk_url_and_leader_rules() -> None:
     assert parse_zk_url("zk://u:p@h1:2181,h2:2181/mesos") == ("h1:2181,h2:2181", "/mesos", ("u", "p"))
     with pytest.raises(ValueError, match="path"):
         parse_zk_url("zk://h1:2181/")
+    for url in ("zk://u:secret@h1:2181/", "zk://u:secret@/mesos", "http://u:secret@h1:2181/mesos"):
+        with pytest.raises(ValueError, match="zk://") as info:
+            parse_zk_url(url)
+        assert "secret" not in str(info.value)
+        assert "u:***@" in str(info.value)
     assert leader_of(["json.info_0000000012", "json.info_0000000003", "log_replicas", "info_0000000001"]) == (
         "json.info_0000000003"
     )

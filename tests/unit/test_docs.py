@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REQUIRE_ALL
+from tests.support.prereq import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,9 +46,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         import mkdocs  # noqa: F401
     except ImportError:
-        if REQUIRE_ALL:
-            pytest.fail("mkdocs is not installed (the [docs] extra)")
-        pytest.skip("mkdocs is not installed (the [docs] extra)")
+        unavailable("mkdocs is not installed (the [docs] extra)")
     out = tmp_path_factory.mktemp("site")
     built = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],

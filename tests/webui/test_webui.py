@@ -17,16 +17,11 @@ import pytest_asyncio
 
 from mesos_framework.local import LocalCluster
 from tests.conformance.rawclient import RawScheduler, framework_info, small
+from tests.support.prereq import unavailable
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SCREENSHOT = Path(os.environ.get("MESOS_FRAMEWORK_WEBUI_SCREENSHOT", tempfile.gettempdir())) / "webui.png"
-
-
-def _unavailable(why: str) -> None:
-    if os.environ.get("MESOS_FRAMEWORK_REQUIRE_ALL") == "1":
-        pytest.fail(f"required prerequisite missing: {why}")
-    pytest.skip(why)
 
 
 @pytest.fixture
@@ -36,9 +31,9 @@ def browser() -> Iterator[Any]:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        _unavailable("selenium is not installed (pip install -e '.[dev]')")
+        unavailable("selenium is not installed (pip install -e '.[dev]')")
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        _unavailable("chromium and chromium-driver are not installed (scripts/bootstrap --browser)")
+        unavailable("chromium and chromium-driver are not installed (scripts/bootstrap --browser)")
     profile = tempfile.mkdtemp(prefix="mf-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from mesos_framework._redact import without_password
 from mesos_framework.errors import (
     APIError,
     ConnectError,
@@ -71,14 +72,15 @@ def credentials_error(master: str, exc: APIError) -> CommandError:
     """The one line for a ``401``/``403`` of ``master``: what to give."""
     what = "needs credentials" if exc.status == 401 else "refused the credentials"
     return CommandError(
-        f"{master} {what} (HTTP {exc.status}): give --principal/--secret or --token "
+        f"{without_password(master)} {what} (HTTP {exc.status}): give --principal/--secret or --token "
         "($MESOS_PRINCIPAL/$MESOS_SECRET, $MESOS_TOKEN)"
     )
 
 
 def unreachable_error(master: str, exc: ConnectError) -> CommandError:
     """The one line for a master that does not answer: its address, where that came from, what to do."""
-    return CommandError(f"cannot reach {master} ({master_hint()}): {_one_line(str(exc), 200)}")
+    shown = without_password(master)
+    return CommandError(f"cannot reach {shown} ({master_hint()}): {_one_line(str(exc), 200)}")
 
 
 def master_hint() -> str:
@@ -98,13 +100,15 @@ def no_leader_error(master: str, detector: object, exc: NoLeaderError) -> Comman
             f"no Mesos master found through ZooKeeper {hosts} (path {path}): {_one_line(reason, 200)} "
             f"({master_hint()})"
         )
-    return CommandError(f"no leading master at {master}: {_one_line(str(exc), 200)} ({master_hint()})")
+    shown = without_password(master)
+    return CommandError(f"no leading master at {shown}: {_one_line(str(exc), 200)} ({master_hint()})")
 
 
 @asynccontextmanager
 async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
     """A client of ``master`` whose failures become one clear line."""
     options = CONNECTION.get().client_options()
+    shown = without_password(master)  # for the messages: never a password in clear
     held: MasterOperator | None = None
     try:
         async with MasterOperator(master, connect_timeout=5.0, request_timeout=30.0, **options) as op:
@@ -115,12 +119,12 @@ async def master_operator(master: str) -> AsyncIterator[MasterOperator]:
             raise credentials_error(master, exc) from exc
         if exc.status in (404, 405, 415, 501) or "(HTML page)" in str(exc):
             raise CommandError(
-                f"{master} does not look like a Mesos master (HTTP {exc.status} on /api/v1): "
+                f"{shown} does not look like a Mesos master (HTTP {exc.status} on /api/v1): "
                 f"{_one_line(str(exc), 160)}"
             ) from exc
         raise CommandError(_one_line(str(exc))) from exc
     except (ProtocolError, MessageError) as exc:
-        raise CommandError(f"{master} does not look like a Mesos master: {_one_line(str(exc), 160)}") from exc
+        raise CommandError(f"{shown} does not look like a Mesos master: {_one_line(str(exc), 160)}") from exc
     except ConnectError as exc:
         raise unreachable_error(master, exc) from exc
     except NoLeaderError as exc:
@@ -317,7 +321,8 @@ def find_task(tasks: Sequence[Any], spec: str, where: str) -> Any:
         return by_id[-1]
     named = [t for t in tasks if t.name == spec]
     if not named:
-        raise CommandError(f"no task with ID or name {spec!r} at {where} (see: mesos-framework tasks --all)")
+        shown = without_password(where)
+        raise CommandError(f"no task with ID or name {spec!r} at {shown} (see: mesos-framework tasks --all)")
     live = [t for t in named if t.state not in TERMINAL]
     if len(live) == 1:
         return live[0]

@@ -23,6 +23,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NoNodeError
 from kazoo.protocol.states import KazooState
 
+from mesos_framework._redact import without_password
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.local import _codec
 from mesos_framework.local.master import Master
@@ -38,7 +39,7 @@ _MEMBER = re.compile(r"^(?:.*_)?(\d+)$")
 def parse_zk_url(url: str) -> tuple[str, str, tuple[str, str] | None]:
     """``zk://[user:pass@]h1:2181,h2/path`` -> (hosts, path, credentials)."""
     if not url.startswith("zk://"):
-        raise ConfigurationError(f"expected a zk:// URL, got {url!r}", option="zk")
+        raise ConfigurationError(f"expected a zk:// URL, got {without_password(url)!r}", option="zk")
     rest = url[len("zk://") :]
     auth: tuple[str, str] | None = None
     if "@" in rest.split("/", 1)[0]:
@@ -48,7 +49,8 @@ def parse_zk_url(url: str) -> tuple[str, str, tuple[str, str] | None]:
     hosts, slash, path = rest.partition("/")
     path = "/" + path.rstrip("/")
     if not hosts or not slash or path == "/":
-        raise ConfigurationError(f"a zk:// URL needs hosts and a path other than '/': {url!r}", option="zk")
+        shown = without_password(url)
+        raise ConfigurationError(f"a zk:// URL needs hosts and a path other than '/': {shown!r}", option="zk")
     return hosts, path, auth
 
 

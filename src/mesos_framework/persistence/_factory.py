@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mesos_framework._redact import without_password
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.persistence.base import StateStore, check_timeout
 from mesos_framework.persistence.memory import MemoryStore
@@ -49,13 +50,14 @@ def open_store(
             f"expected a store spec string, a path or a StateStore, got {type(spec).__name__}", option=_OPTION
         )
     text = spec.strip()
+    shown = without_password(spec)  # for the messages: never a password in clear
     if text == "memory":
         return MemoryStore()
     if text.startswith("sqlite:"):
         rest = text[len("sqlite:") :]
         if not rest.startswith("///") or rest.startswith("////") or len(rest) == 3:
             raise ConfigurationError(
-                f"expected sqlite:///absolute/path.db (three slashes, then the absolute path), got {spec!r}",
+                f"expected sqlite:///absolute/path.db (three slashes, then the absolute path), got {shown!r}",
                 option=_OPTION,
             )
         return _sqlite(Path(rest[2:]), timeout)
@@ -64,7 +66,7 @@ def open_store(
     if "://" not in text and text.lower().endswith(SQLITE_SUFFIXES):
         return _sqlite(Path(text), timeout)
     raise ConfigurationError(
-        f"unknown state store {spec!r}: expected 'memory', 'sqlite:///abs/path.db', a path ending "
+        f"unknown state store {shown!r}: expected 'memory', 'sqlite:///abs/path.db', a path ending "
         f"{', '.join(SQLITE_SUFFIXES)}, or 'zk://host:port[,host:port...]/path'",
         option=_OPTION,
     )
@@ -78,10 +80,11 @@ def _sqlite(path: Path, timeout: float | None) -> SQLiteStore:
 
 def _zookeeper(spec: str, timeout: float | None) -> ZooKeeperStore:
     authority, slash, path = spec[len("zk://") :].partition("/")
+    shown = without_password(spec)  # for the messages: never the password in clear
     path = "/" + path.rstrip("/")
     if not slash or path == "/":
         raise ConfigurationError(
-            f"a ZooKeeper store needs a path other than '/': {spec!r} (e.g. zk://host:2181/my-framework)",
+            f"a ZooKeeper store needs a path other than '/': {shown!r} (e.g. zk://host:2181/my-framework)",
             option=_OPTION,
         )
     auth: str | None = None
@@ -91,13 +94,13 @@ def _zookeeper(spec: str, timeout: float | None) -> ZooKeeperStore:
             raise ConfigurationError("ZooKeeper credentials must be 'user:password'", option=_OPTION)
     hosts = [h.strip() for h in authority.split(",") if h.strip()]
     if not hosts:
-        raise ConfigurationError(f"no ZooKeeper hosts in {spec!r}", option=_OPTION)
+        raise ConfigurationError(f"no ZooKeeper hosts in {shown!r}", option=_OPTION)
     for host in hosts:
         name, colon, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
         if colon and (not name or not port.isdigit() or not 0 < int(port) < 65536):
-            raise ConfigurationError(f"bad ZooKeeper host {host!r} in {spec!r}", option=_OPTION)
+            raise ConfigurationError(f"bad ZooKeeper host {host!r} in {shown!r}", option=_OPTION)
     if "//" in path:
-        raise ConfigurationError(f"empty path segment in {spec!r}", option=_OPTION)
+        raise ConfigurationError(f"empty path segment in {shown!r}", option=_OPTION)
     if timeout is None:
         return ZooKeeperStore(",".join(hosts), path, auth=auth)
     return ZooKeeperStore(",".join(hosts), path, auth=auth, operation_timeout=timeout)

@@ -28,10 +28,11 @@ import os
 import socket
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
 
+from mesos_framework._redact import without_password
 from mesos_framework.errors import (
     ConfigurationError,
     FrameworkFailedOver,
@@ -49,7 +50,14 @@ if TYPE_CHECKING:
     from mesos_framework.scheduler._session import Session
     from mesos_framework.scheduler.options import SchedulerOptions
 
-__all__ = ["ENV_HA", "HA_EVENTS", "Elector", "HighAvailability", "LeadershipMixin", "parse_ha"]
+__all__ = [
+    "ENV_HA",
+    "HA_EVENTS",
+    "Elector",
+    "HighAvailability",
+    "LeadershipMixin",
+    "parse_ha",
+]
 
 log = logging.getLogger("mesos_framework.scheduler")
 
@@ -88,7 +96,7 @@ class HighAvailability:
     path: str
     session_timeout: float = 10.0
     identifier: str | None = None
-    auth: str | None = None
+    auth: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.hosts, str) or not self.hosts.strip():
@@ -112,9 +120,13 @@ class HighAvailability:
     def from_url(cls, url: str) -> HighAvailability:
         """`zk://[user:password@]host:port[,host:port...]/path[?session_timeout=seconds]`."""
         if not isinstance(url, str) or not url.strip().startswith("zk://"):
-            raise ConfigurationError(f"expected zk://host:port[,host:port...]/path, got {url!r}", option="ha")
+            shown = without_password(url) if isinstance(url, str) else url
+            raise ConfigurationError(
+                f"expected zk://host:port[,host:port...]/path, got {shown!r}", option="ha"
+            )
         rest, _, query = url.strip()[len("zk://") :].partition("?")
         authority, slash, path = rest.partition("/")
+        url = without_password(url)  # for the messages below
         path = "/" + path.rstrip("/")
         if not slash or path == "/":
             raise ConfigurationError(

@@ -15,14 +15,20 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, TypedDict
 
+from mesos_framework._redact import without_password
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.persistence.base import StateStore
 from mesos_framework.protocol import ContentType
 from mesos_framework.protocol._schema import mesos_pb2, scheduler_pb2
-from mesos_framework.scheduler._ha import ENV_HA, HighAvailability, check_ha_options, parse_ha
+from mesos_framework.scheduler._ha import (
+    ENV_HA,
+    HighAvailability,
+    check_ha_options,
+    parse_ha,
+)
 from mesos_framework.tasks.spec import MAX_SECONDS, TaskSpec
 from mesos_framework.tasks.state import DEFAULT_RESTART_STATES, RestartPolicy, TaskState
 from mesos_framework.transport import TLSConfig
@@ -187,6 +193,17 @@ class SchedulerOptions:
     admin_port: int | None = None
     admin_host: str = "127.0.0.1"
     admin_token: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        # The dataclass's repr, but a password in the master's or the store's URL shows as ***.
+        shown = []
+        for f in fields(self):
+            if f.repr:
+                value = getattr(self, f.name)
+                if isinstance(value, str) and f.name in ("master", "state_store"):
+                    value = without_password(value)
+                shown.append(f"{f.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @property
     def zk_path(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from mesos_framework._redact import without_password
 from mesos_framework.errors import ConfigurationError
 from mesos_framework.transport.endpoint import Endpoint, parse_endpoint
 
@@ -82,11 +83,12 @@ class StaticDetector:
 
 def _parse_zk(spec: str) -> tuple[str, str, str | None]:
     rest = spec[len("zk://") :]
+    shown = without_password(spec)  # for the messages: never the password in clear
     authority, slash, path = rest.partition("/")
     path = "/" + path.rstrip("/") if slash else ""
     if not path or path == "/":
         raise ConfigurationError(
-            f"a ZooKeeper master spec needs a path other than '/': {spec!r}", option="master"
+            f"a ZooKeeper master spec needs a path other than '/': {shown!r}", option="master"
         )
     auth: str | None = None
     if "@" in authority:
@@ -95,7 +97,7 @@ def _parse_zk(spec: str) -> tuple[str, str, str | None]:
             raise ConfigurationError("ZooKeeper credentials must be 'user:password'", option="master")
     hosts = [h.strip() for h in authority.split(",") if h.strip()]
     if not hosts:
-        raise ConfigurationError(f"no ZooKeeper hosts in {spec!r}", option="master")
+        raise ConfigurationError(f"no ZooKeeper hosts in {shown!r}", option="master")
     for host in hosts:
         parse_endpoint(host, default_port=2181)  # validates host[:port]
     return ",".join(hosts), path, auth

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import yarl
 
+from mesos_framework._redact import without_password
 from mesos_framework.errors import ConfigurationError, ProtocolError
 
 __all__ = ["DEFAULT_MASTER_PORT", "Endpoint", "parse_endpoint", "resolve_location"]
@@ -64,31 +65,33 @@ def parse_endpoint(
     if not spec:
         raise ConfigurationError("empty master address", option="master")
     if "://" in spec:
+        shown = without_password(spec)  # for the messages: never a password in clear
         try:
             url = yarl.URL(spec)
         except ValueError as exc:
-            raise ConfigurationError(f"not a URL: {spec!r} ({exc})", option="master") from exc
+            raise ConfigurationError(f"not a URL: {shown!r} ({exc})", option="master") from exc
         if url.scheme not in ("http", "https"):
             raise ConfigurationError(
-                f"unsupported scheme {url.scheme!r} in {spec!r} (expected http or https)", option="master"
+                f"unsupported scheme {url.scheme!r} in {shown!r} (expected http or https)", option="master"
             )
         if not url.host:
-            raise ConfigurationError(f"no host in {spec!r}", option="master")
+            raise ConfigurationError(f"no host in {shown!r}", option="master")
         if url.query_string or url.fragment:
-            raise ConfigurationError(f"a master URL takes no query or fragment: {spec!r}", option="master")
+            raise ConfigurationError(f"a master URL takes no query or fragment: {shown!r}", option="master")
         try:
             port = url.port  # the scheme's default port when none is given, as for any URL
         except ValueError as exc:
-            raise ConfigurationError(f"bad port in {spec!r}", option="master") from exc
+            raise ConfigurationError(f"bad port in {shown!r}", option="master") from exc
         if port is None:
-            raise ConfigurationError(f"no port in {spec!r}", option="master")
+            raise ConfigurationError(f"no port in {shown!r}", option="master")
         prefix = url.path.rstrip("/")
         return Endpoint(url.scheme, url.host, int(port), prefix)
     match = _PID.match(spec)
     if match:
         spec = match.group("rest")
     if "/" in spec or "@" in spec:
-        raise ConfigurationError(f"expected host:port, got {text.strip()!r}", option="master")
+        shown = without_password(text.strip())  # user:password@host:port: not the password
+        raise ConfigurationError(f"expected host:port, got {shown!r}", option="master")
     host, port = _split_host_port(spec, text.strip(), default_port)
     return Endpoint(default_scheme, host, port)
 

@@ -44,3 +44,10 @@ def test_several_running_of_one_name_are_ambiguous() -> None:
 def test_no_such_task() -> None:
     with pytest.raises(CommandError, match=r"no task with ID or name 'api' at 127\.0\.0\.1:5050"):
         find_task([OLD, OTHER], "api", "127.0.0.1:5050")
+
+
+def test_a_master_with_credentials_is_named_without_the_password() -> None:
+    with pytest.raises(CommandError) as info:
+        find_task([OLD, OTHER], "api", "zk://mu:secret@zk1:2181/mesos")
+    assert "secret" not in str(info.value)
+    assert "zk://mu:***@zk1:2181/mesos" in str(info.value)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mesos_framework import protocol
 from mesos_framework.protocol import get_mesos, mesos
+from tests.support.prereq import unavailable
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTRACT = {
@@ -67,9 +68,7 @@ def test_every_message_class_has_helpers() -> None:
 def test_generated_schema_is_up_to_date() -> None:
     inventory = ROOT.parent / "shared" / "docs" / "mesos-v1-messages.txt"
     if not inventory.exists():  # pragma: no cover - the inventory lives outside the repository
-        import pytest
-
-        pytest.skip(f"protocol inventory not found at {inventory}")
+        unavailable(f"protocol inventory not found at {inventory}")
     result = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "gen_schema.py"), "--check"],
         capture_output=True,

@@ -8,7 +8,6 @@ messages, and check that it does answer ``True`` for complete messages (else it 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -21,12 +20,15 @@ from mesos_framework.errors import MessageError
 from mesos_framework.protocol import ContentType, decode, decoder, mesos
 from mesos_framework.protocol import _required as required
 from mesos_framework.protocol._compat import is_repeated, is_required
+from tests.support.prereq import unavailable
 from tests.unit.protocol.strategies import ALL_MESSAGE_CLASSES, messages
 
-pytestmark = pytest.mark.skipif(
-    not required.ACCELERATED and not os.environ.get("CI"),
-    reason="the C extension _wirecheck was not built (no C compiler at install time)",
-)
+
+@pytest.fixture(autouse=True)
+def _wirecheck_built() -> None:
+    if not required.ACCELERATED:
+        unavailable("the C extension _wirecheck was not built (no C compiler at install time)")
+
 
 Event = mesos.scheduler.Event
 

@@ -48,6 +48,22 @@ def test_a_bad_ha_option_names_the_option(value: Any, message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "zk://zkuser:pw-value@zk1:99999/x",
+        "zk://zkuser:pw-value@/x",
+        "zk://zkuser:pw-value@zk1:2181",
+        "http://zkuser:pw-value@zk1:2181/x",
+    ],
+)
+def test_a_bad_ha_url_does_not_show_its_password(url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        HighAvailability.from_url(url)
+    assert "pw-value" not in str(info.value)
+    assert "zkuser:***@" in str(info.value)
+
+
+@pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"master": "local", **STORE}, "share a master"),

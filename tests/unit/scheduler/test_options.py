@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -8,8 +9,10 @@ from mesos_framework.errors import ConfigurationError
 from mesos_framework.persistence import MemoryStore
 from mesos_framework.protocol import ContentType
 from mesos_framework.protocol._schema import mesos_pb2
-from mesos_framework.scheduler import SEED_NAMES, Scheduler, parse_options
+from mesos_framework.scheduler import SEED_NAMES, HighAvailability, Scheduler, parse_options
+from mesos_framework.scheduler.options import SchedulerOptions
 from mesos_framework.tasks import TaskState
+from mesos_framework.transport import Credentials, TLSConfig
 
 TASK = {"command": {"value": "x"}, "resources": {"cpus": 1, "mem": 1}}
 
@@ -181,6 +184,38 @@ def test_js_names_through_the_one_adapter() -> None:
 def test_secrets_are_hidden_in_reprs() -> None:
     o = parse_options({"principal": "p", "secret": "s3cr3t-value"})
     assert "s3cr3t-value" not in repr(o) and "s3cr3t-value" not in str(o)
-    t = parse_options({"token": "t0k3n-value"})
-    assert "t0k3n-value" not in repr(t)
-    assert o.secret == "s3cr3t-value"
+    t = parse_options(
+        {
+            "framework_name": "f",
+            "token": "t0k3n-value",
+            "admin_port": 0,
+            "admin_token": "adm1n-value",
+            "ha": "zk://zkuser:zkp4ss-value@zk1:2181/f/leader",
+            "use_zk": True,
+        }
+    )
+    for text in (repr(t), str(t), repr(t.ha)):
+        assert "t0k3n-value" not in text and "adm1n-value" not in text and "zkp4ss-value" not in text
+    assert o.secret == "s3cr3t-value" and t.token == "t0k3n-value" and t.admin_token == "adm1n-value"
+    assert t.ha is not None and t.ha.auth == "zkuser:zkp4ss-value"
+    # Passwords in the master's and the store's ZooKeeper URLs are masked, the rest shown.
+    u = parse_options(
+        {
+            "framework_name": "f",
+            "master": "zk://mu:m4ster-value@zk1:2181/mesos",
+            "state_store": "zk://su:st0re-value@zk1:2181/f",
+        }
+    )
+    assert "m4ster-value" not in repr(u) and "st0re-value" not in repr(u)
+    assert "master='zk://mu:***@zk1:2181/mesos'" in repr(u)
+    assert "state_store='zk://su:***@zk1:2181/f'" in repr(u)
+    assert u.master == "zk://mu:m4ster-value@zk1:2181/mesos"
+
+
+@pytest.mark.parametrize("cls", [SchedulerOptions, HighAvailability, TLSConfig, Credentials])
+def test_every_secret_field_is_left_out_of_the_repr(cls: type) -> None:
+    """A field named like a secret (a future one too) is declared with ``repr=False``."""
+    secretive = ("secret", "token", "password", "auth", "credential")
+    fields = [f for f in dataclasses.fields(cls) if any(word in f.name for word in secretive)]
+    assert fields or cls is TLSConfig
+    assert [f.name for f in fields if f.repr] == []

@@ -121,6 +121,32 @@ def test_bad_specs(spec: str) -> None:
         detector_for(spec)
 
 
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("zk://mu:secret@h1:2181/", "path other than '/'"),
+        ("zk://mu:secret@h1:2181", "path other than '/'"),
+        ("zk://mu:secret@/mesos", "no ZooKeeper hosts"),
+        ("http://mu:secret@m1:notaport", "not a URL"),
+        ("ftp://mu:secret@m1:5050", "unsupported scheme"),
+        ("https://mu:secret@m1:5050/?x=1", "no query or fragment"),
+        ("m1:5050,https://mu:secret@m2:5050#f", "no query or fragment"),
+        ("mu:secret@m1:5050", "expected host:port"),
+    ],
+)
+def test_a_bad_master_spec_does_not_show_its_password(spec: str, match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match) as info:
+        detector_for(spec)
+    assert "secret" not in str(info.value)
+    assert "mu:***@" in str(info.value)
+
+
+def test_a_bad_zookeeper_host_is_shown_without_the_credentials() -> None:
+    with pytest.raises(ConfigurationError, match="bad port") as info:
+        detector_for("zk://mu:secret@h1:99999/mesos")
+    assert "secret" not in str(info.value)
+
+
 MASTER_INFO = (
     b'{"address":{"hostname":"m1.example.com","ip":"10.0.0.11","port":5050},'
     b'"capabilities":[{"type":"AGENT_UPDATE"}],"hostname":"m1.example.com",'
