@@ -110,6 +110,8 @@ _FLUSH_WAIT = 5.0
 #: States of a task lost with its agent (which may come back with it).
 _AGENT_LOSS = frozenset({mesos_pb2.TASK_LOST, mesos_pb2.TASK_UNREACHABLE})
 _RECONCILIATION = mesos_pb2.TaskStatus.REASON_RECONCILIATION
+#: The fleet's actions that wait for a call to the master (the others are carried out at once).
+_WAITING = (LaunchOnOffer, Kill, Decline)
 
 
 #: Stores still closing after `stop()` stopped waiting for them (kept referenced until done).
@@ -688,32 +690,28 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
     def _apply_now(self, actions: Sequence[Action]) -> Awaitable[None] | None:
         """`_apply` without a coroutine when no action has to wait (most updates' actions);
         otherwise the actions from the first that waits on, as an awaitable."""
-        persister = self._persister
         for i, action in enumerate(actions):
-            if isinstance(action, Persist):
-                if persister is not None:
-                    persister.save(action.record)
-            elif isinstance(action, Emit):
-                self._events.emit(action.name, action.record)
-            elif isinstance(action, Forget):
-                self._forget(action.task_id)
-            elif isinstance(action, Report):
-                self._report(action.error)
-            else:
+            if isinstance(action, _WAITING):
                 return self._apply(actions[i:])
+            self._carry_out(action)
         self._after_change()
         return None
+
+    def _carry_out(self, action: Persist | Emit | Forget | Report) -> None:
+        """An action that needs no call: store, emit, forget, report."""
+        if isinstance(action, Persist):
+            self._persist(action.record)
+        elif isinstance(action, Emit):
+            self._events.emit(action.name, action.record)
+        elif isinstance(action, Forget):
+            self._forget(action.task_id)
+        else:
+            self._report(action.error)
 
     async def _apply(self, actions: Sequence[Action], *, asked: bool = False) -> None:
         """Carry out the fleet's actions in order; `asked`: a user's request (errors raise)."""
         for action in actions:
-            if isinstance(action, Persist):
-                self._persist(action.record)
-            elif isinstance(action, Emit):
-                self._events.emit(action.name, action.record)
-            elif isinstance(action, Forget):
-                self._forget(action.task_id)
-            elif isinstance(action, LaunchOnOffer):
+            if isinstance(action, LaunchOnOffer):
                 await self._launch(action)
             elif isinstance(action, Kill):
                 if action.reason:
@@ -725,8 +723,8 @@ class Scheduler(SchedulerEvents, FleetControl, CallsMixin, LeadershipMixin):
                     await self._send_quietly(call)
             elif isinstance(action, Decline):
                 await self._send_quietly(calls.decline(action.offer_ids, action.refuse_seconds))
-            elif isinstance(action, Report):
-                self._report(action.error)
+            else:
+                self._carry_out(action)
         self._after_change()
         if asked:
             await self._offers_settled()
