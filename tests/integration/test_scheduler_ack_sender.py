@@ -87,9 +87,11 @@ async def test_acknowledgements_queued_meanwhile_go_out_together(
     batches: list[int] = []
     send_many = HttpClient.send_many
 
-    async def spy(self: HttpClient[Any], calls: Any, stream_id: str | None = None) -> Any:
+    async def spy(
+        self: HttpClient[Any], calls: Any, stream_id: str | None = None, *, lazy: bool = False
+    ) -> Any:
         batches.append(len(calls))
-        return await send_many(self, calls, stream_id)
+        return await send_many(self, calls, stream_id, lazy=lazy)
 
     monkeypatch.setattr(HttpClient, "send_many", spy)
     s = scheduler(slow_master)

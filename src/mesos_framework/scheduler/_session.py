@@ -474,6 +474,10 @@ class Session(CallsMixin):
                 status.uuid.hex(),
                 status.task_id.value,
             )
+        if self._client is not None:
+            # Awake for this update anyway: read the answers to the earlier acknowledgements
+            # now, so that the sender can go on (they are read lazily, see _acknowledge_many).
+            self._client.read_answers()
 
     async def _send_acknowledgements(self, acks: _AckQueue) -> None:
         """Send one subscription's acknowledgements in order, pipelined in batches."""
@@ -504,7 +508,10 @@ class Session(CallsMixin):
         if self.framework_id:
             for call in batch:
                 call.framework_id.value = self.framework_id
-        results = await client.send_many(batch, stream_id=self.stream_id)
+        # Read lazily: Mesos answers each acknowledgement with a packet of its own, and reading
+        # them as they come would wake the scheduler once more per update. They are read when
+        # the next update arrives (acknowledge_later) or within half a second.
+        results = await client.send_many(batch, stream_id=self.stream_id, lazy=True)
         failed: list[MesosError] = []
         for call, result in zip(batch, results, strict=True):
             if isinstance(result, MesosError):

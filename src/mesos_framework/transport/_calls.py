@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 #: The size of a connection's read buffer (the most one read of the socket takes).
 _READ_BUFFER = 64 * 1024
 
+#: The longest the answers of a lazily read batch wait in the socket (seconds): they are read
+#: at the pool's next `CallPool.read_answers()` (the caller is awake anyway) or after this.
+LAZY_READ_WAIT = 0.5
+
 #: An injectable name lookup: ``(host, port) -> IP addresses``.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
@@ -145,9 +149,15 @@ class _Connection(asyncio.BufferedProtocol):
 
     The socket is read into a buffer of the connection's (asyncio's plain ``recv`` allocates
     256 KiB per read, which costs more than parsing a short answer).
+
+    A batch sent ``lazy`` pauses reading while its answers are due: Mesos answers each
+    pipelined call with a packet of its own, and reading each as it arrives wakes the process
+    once per call. The answers wait in the socket until the pool's `CallPool.read_answers()`
+    (called when the process is awake for another reason) or `LAZY_READ_WAIT`, whichever
+    comes first; ``paused`` is the pool's set of such connections.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, paused: set[_Connection] | None = None) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
         self._waiters: collections.deque[_Batch] = collections.deque()
@@ -160,6 +170,10 @@ class _Connection(asyncio.BufferedProtocol):
         self.closed = False
         self.used = 0  # requests sent on this connection
         self._buffer = memoryview(bytearray(_READ_BUFFER))
+        self._paused_set = paused if paused is not None else set()
+        self._lazy = False  # the newest batch is read lazily
+        self._reading_paused = False
+        self._timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol --------------------------------------------------
 
@@ -184,12 +198,16 @@ class _Connection(asyncio.BufferedProtocol):
         except httptools.HttpParserError as exc:
             self._fail_all(ProtocolError(f"malformed HTTP answer: {exc}"))
             self.close()
+            return
+        if self._lazy and self._waiters and not self.closed:
+            self._pause()  # what arrived was read; the rest waits for the next read_answers()
 
     def eof_received(self) -> bool | None:
         return None  # close the transport; connection_lost follows
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.resume()
         if not self._waiters:
             return
         if self._headers_done and self._until_eof():
@@ -233,22 +251,56 @@ class _Connection(asyncio.BufferedProtocol):
 
     # -- requests ------------------------------------------------------------
 
-    def send(self, data: bytes, count: int = 1) -> asyncio.Future[list[Answer]]:
-        """Write ``count`` requests (already joined in ``data``); a future of their answers, in order."""
+    def send(self, data: bytes, count: int = 1, *, lazy: bool = False) -> asyncio.Future[list[Answer]]:
+        """Write ``count`` requests (already joined in ``data``); a future of their answers, in order.
+
+        With ``lazy`` the answers are read only at the pool's next `CallPool.read_answers()` or
+        after `LAZY_READ_WAIT` (see the class).
+        """
         assert self._transport is not None
         batch = _Batch(asyncio.get_running_loop().create_future(), count)
         self._waiters.append(batch)
         self.used += count
         self._transport.write(data)
+        self._lazy = lazy
+        if lazy:
+            self._pause()
+        else:
+            self.resume()
         return batch.future
+
+    def _pause(self) -> None:
+        if not self._reading_paused and self._transport is not None:
+            self._reading_paused = True
+            self._paused_set.add(self)
+            self._transport.pause_reading()
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(LAZY_READ_WAIT, self.resume)
+
+    def resume(self, *, eager: bool = False) -> None:
+        """Read the answers waiting in the socket (a lazily read batch's); with ``eager`` read
+        the rest of them too as they arrive (someone waits for this connection)."""
+        if eager:
+            self._lazy = False
+        timer = self._timer
+        if timer is not None:
+            self._timer = None
+            timer.cancel()
+        if self._reading_paused:
+            self._reading_paused = False
+            self._paused_set.discard(self)
+            if self._transport is not None and not self.closed:
+                self._transport.resume_reading()
 
     def close(self) -> None:
         self.closed = True
+        self.resume()
         if self._transport is not None:
             self._transport.close()
 
     def abort(self) -> None:
         self.closed = True
+        self.resume()
         if self._transport is not None:
             self._transport.abort()
 
@@ -299,6 +351,7 @@ class CallPool:
         self._slots: dict[Endpoint, asyncio.Semaphore] = {}
         self._busy: set[_Connection] = set()
         self._heads: dict[tuple[Endpoint, str, str, str | None], bytes] = {}
+        self._paused: set[_Connection] = set()  # reading paused until read_answers() (lazy batches)
         self._closed = False
 
     async def request(
@@ -341,6 +394,7 @@ class CallPool:
         *,
         stream_id: str | None = None,
         cacheable: bool = True,
+        lazy: bool = False,
     ) -> list[Response | MesosError]:
         """Send several requests pipelined on one connection (one write); the answers in order.
 
@@ -349,7 +403,9 @@ class CallPool:
         errors (their requests may or may not have been processed).  Errors
         that concern the whole batch (no connection, closed pool) are raised.
         Servers must answer pipelined requests in order, as HTTP/1.1 requires
-        and both Mesos (libprocess) and aiohttp do.
+        and both Mesos (libprocess) and aiohttp do. With ``lazy`` the answers
+        are read at the next `read_answers()` or after `LAZY_READ_WAIT` (for
+        calls whose answers nothing waits for at once, such as acknowledgements).
         """
         if self._closed:
             raise ConnectError("the client is closed")
@@ -361,13 +417,17 @@ class CallPool:
         slots = self._slots.get(endpoint)
         if slots is None:
             slots = self._slots[endpoint] = asyncio.Semaphore(self._limit)
+        if slots.locked():
+            # Waiting for a connection: a lazily read batch must not hold it up.
+            for busy in self._busy:
+                busy.resume(eager=True)
         async with slots:
             for attempt in (1, 2):
                 conn = await self._connection(endpoint)
                 reused = conn.used > 0
                 self._busy.add(conn)
                 try:
-                    answers = await conn.send(data, len(bodies))
+                    answers = await conn.send(data, len(bodies), lazy=lazy)
                     first = answers[0]
                     single = len(answers) == 1
                     if single and isinstance(first, BaseException) and not isinstance(first, _Closed):
@@ -428,6 +488,12 @@ class CallPool:
             return answer
         raise answer  # not an HTTP failure: a bug or a cancellation, never swallowed
 
+    def read_answers(self) -> None:
+        """Read the answers of lazily sent batches now (the caller's process is awake anyway)."""
+        if self._paused:
+            for conn in list(self._paused):
+                conn.resume()
+
     async def close(self) -> None:
         """Close every connection (idempotent)."""
         self._closed = True
@@ -483,9 +549,10 @@ class CallPool:
     async def _connect(self, endpoint: Endpoint) -> _Connection:
         if endpoint.scheme == "https" and self._ssl is None:
             self._ssl = ssl.create_default_context()
+        paused = self._paused
         return await open_connection(
             endpoint,
-            _Connection,
+            lambda: _Connection(paused),
             ssl_context=self._ssl,
             connect_timeout=self._connect_timeout,
             resolver=self._resolver,

@@ -59,7 +59,7 @@ from mesos_framework.protocol import (
     encode,
 )
 from mesos_framework.protocol._schema import scheduler_pb2
-from mesos_framework.transport._calls import CallPool, Resolver, Response
+from mesos_framework.transport._calls import LAZY_READ_WAIT, CallPool, Resolver, Response
 from mesos_framework.transport._stream import StreamResponse, open_stream
 from mesos_framework.transport.backoff import Backoff
 from mesos_framework.transport.config import Credentials, TLSConfig
@@ -416,7 +416,7 @@ class HttpClient(Generic[E]):
         )
 
     async def send_many(
-        self, calls: Sequence[Message], stream_id: str | None = None
+        self, calls: Sequence[Message], stream_id: str | None = None, *, lazy: bool = False
     ) -> list[bytes | MesosError]:
         """Send several calls pipelined on one calls connection; each call's answer body or error.
 
@@ -425,7 +425,10 @@ class HttpClient(Generic[E]):
         at once (a burst of acknowledgements). Failures are returned in the
         call's place, not raised, since the others may have succeeded. Before
         the leader is known the calls go one by one through `send()`; a call
-        answered by a redirect is sent again alone, following it.
+        answered by a redirect is sent again alone, following it. With
+        ``lazy`` the answers are read at the next `read_answers()` (or within
+        half a second), not as each arrives: for calls nothing waits on, such
+        as acknowledgements, so that their answers do not wake the process.
         """
         self._check_open()
         if self._leader is None:
@@ -449,6 +452,7 @@ class HttpClient(Generic[E]):
                     bodies,
                     stream_id=stream_id,
                     cacheable=headers is self._call_headers,
+                    lazy=lazy and self.request_timeout > 4 * LAZY_READ_WAIT,
                 )
         except TimeoutError:
             timeout = CallTimeout(
@@ -617,6 +621,12 @@ class HttpClient(Generic[E]):
         if self._auth is not None:
             headers["Authorization"] = self._auth
         return headers
+
+    def read_answers(self) -> None:
+        """Read the answers of calls sent with ``send_many(lazy=True)`` now (see there)."""
+        pool = self._call_pool
+        if pool is not None:
+            pool.read_answers()
 
     def _calls(self) -> CallPool:
         pool = self._call_pool

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from mesos_framework.errors import BadRequest, ConnectError, ProtocolError, TransportError
+from mesos_framework.errors import BadRequest, ConnectError, MesosError, ProtocolError, TransportError
 from mesos_framework.protocol import encode
 from mesos_framework.protocol._schema import scheduler_pb2
-from mesos_framework.transport import CallTimeout, HttpClient
+from mesos_framework.transport import CallTimeout, HttpClient, _calls
 
 ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
 
@@ -357,3 +357,104 @@ async def test_send_many_on_a_closed_client_raises(raw_server: StartServer) -> N
         await client.close()
         with pytest.raises(ConnectError, match="closed"):
             await client.send_many([call(n) for n in range(3)], stream_id="s")
+
+
+# -- lazily read answers (acknowledgements) ---------------------------------------------------
+
+
+def counted(answer: Answer, count: int) -> tuple[Answer, asyncio.Event]:
+    """``answer``, and an event set once it answered ``count`` requests."""
+    done = asyncio.Event()
+    seen = 0
+
+    async def wrapped(request: Request, writer: asyncio.StreamWriter) -> None:
+        nonlocal seen
+        await answer(request, writer)
+        seen += 1
+        if seen >= count:
+            done.set()
+
+    return wrapped, done
+
+
+async def landed(done: asyncio.Event) -> None:
+    """Until ``done``, and a little longer for the answers' bytes to reach the client's socket."""
+    async with asyncio.timeout(30):
+        await done.wait()
+    await asyncio.sleep(0.2)
+
+
+def acks(count: int, client: HttpClient, *, lazy: bool = True) -> asyncio.Future[list[bytes | MesosError]]:
+    return asyncio.ensure_future(client.send_many([call(n) for n in range(count)], stream_id="s", lazy=lazy))
+
+
+async def test_lazy_answers_wait_in_the_socket_until_read_answers(
+    raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 60.0)
+    answer, done = counted(reply(ACCEPTED), 4)
+    server = await raw_server(answer)
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")  # learns the leader
+        sending = acks(3, client)
+        await landed(done)
+        assert not sending.done()  # answered, but not read: nothing woke for the answers
+        client.read_answers()
+        async with asyncio.timeout(30):
+            assert await sending == [b"", b"", b""]
+    assert {r.connection for r in server.requests} == {1}
+
+
+async def test_answers_not_lazy_are_read_as_they_arrive(raw_server: StartServer) -> None:
+    answer, done = counted(reply(ACCEPTED), 4)
+    server = await raw_server(answer)
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        sending = acks(3, client, lazy=False)
+        await landed(done)
+        assert sending.done()
+
+
+async def test_lazy_answers_are_read_after_the_wait_without_read_answers(raw_server: StartServer) -> None:
+    server = await raw_server(reply(ACCEPTED))
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        async with asyncio.timeout(30):
+            assert await acks(3, client) == [b""] * 3
+
+
+async def test_a_call_waiting_for_the_connection_reads_lazy_answers_at_once(
+    raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 60.0)
+    answer, done = counted(reply(ACCEPTED), 3)
+    server = await raw_server(answer)
+    async with HttpClient(server.url, call_connections=1) as client:
+        await client.send(decline(), stream_id="s")
+        sending = acks(2, client)
+        await landed(done)
+        async with asyncio.timeout(30):  # not held up by the acknowledgements' 60 s
+            assert await client.send(decline(), stream_id="s") == b""
+            assert await sending == [b"", b""]
+    assert {r.connection for r in server.requests} == {1}
+
+
+async def test_a_connection_closed_while_its_answers_wait_fails_them_within_the_wait(
+    raw_server: StartServer,
+) -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.body == encode(call(1)):
+            writer.close()  # answers call 0, then drops the connection
+            return
+        writer.write(ACCEPTED)
+        await writer.drain()
+
+    server = await raw_server(answer)
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        async with asyncio.timeout(30):
+            results = await acks(3, client)
+        assert results[0] == b""
+        assert all(isinstance(r, ConnectError) and "failed before an answer" in str(r) for r in results[1:])
+        assert await client.send(decline(), stream_id="s") == b""
+    assert server.connections == 2
