@@ -304,9 +304,11 @@ async def test_send_many_pipelines_calls_on_one_connection_in_order(raw_server: 
     assert all(r.headers["mesos-stream-id"] == "s" for r in server.requests)
 
 
+@pytest.mark.parametrize("lazy", [False, True], ids=["read-at-once", "read-lazily"])
 async def test_send_many_reports_the_calls_a_broken_connection_left_unanswered(
-    raw_server: StartServer,
+    raw_server: StartServer, lazy: bool
 ) -> None:
+    # Lazily read (acknowledgements), the broken connection is seen within LAZY_READ_WAIT.
     async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
         if request.body == encode(call(1)):
             writer.close()  # answers call 0, then drops the connection
@@ -317,7 +319,8 @@ async def test_send_many_reports_the_calls_a_broken_connection_left_unanswered(
     server = await raw_server(answer)
     async with HttpClient(server.url) as client:
         await client.send(decline(), stream_id="s")
-        results = await client.send_many([call(n) for n in range(3)], stream_id="s")
+        async with asyncio.timeout(30):
+            results = await client.send_many([call(n) for n in range(3)], stream_id="s", lazy=lazy)
         assert results[0] == b""
         assert all(isinstance(r, ConnectError) and "failed before an answer" in str(r) for r in results[1:])
         assert await client.send(decline(), stream_id="s") == b""  # a new connection for the next call
@@ -437,24 +440,3 @@ async def test_a_call_waiting_for_the_connection_reads_lazy_answers_at_once(
             assert await client.send(decline(), stream_id="s") == b""
             assert await sending == [b"", b""]
     assert {r.connection for r in server.requests} == {1}
-
-
-async def test_a_connection_closed_while_its_answers_wait_fails_them_within_the_wait(
-    raw_server: StartServer,
-) -> None:
-    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
-        if request.body == encode(call(1)):
-            writer.close()  # answers call 0, then drops the connection
-            return
-        writer.write(ACCEPTED)
-        await writer.drain()
-
-    server = await raw_server(answer)
-    async with HttpClient(server.url) as client:
-        await client.send(decline(), stream_id="s")
-        async with asyncio.timeout(30):
-            results = await acks(3, client)
-        assert results[0] == b""
-        assert all(isinstance(r, ConnectError) and "failed before an answer" in str(r) for r in results[1:])
-        assert await client.send(decline(), stream_id="s") == b""
-    assert server.connections == 2
