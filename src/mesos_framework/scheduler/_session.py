@@ -44,6 +44,8 @@ log = logging.getLogger("mesos_framework.scheduler")
 
 #: At most this many acknowledgements go out pipelined together.
 _ACK_BATCH = 64
+#: How long the end of a subscription waits for the answers to the acknowledgements in flight.
+_ACK_SETTLE = 2.0
 
 Call = scheduler_pb2.Call
 Event = scheduler_pb2.Event
@@ -369,6 +371,7 @@ class Session(CallsMixin):
                 watchdog.close()
                 self._connected.clear()
                 self._acks = None  # the agents resend what this stream left unacknowledged
+                await self._settle_acknowledgements(client, acks)
                 await self.end_subscription_tasks()
                 with contextlib.suppress(Exception):
                     await stream.close()
@@ -483,6 +486,7 @@ class Session(CallsMixin):
         """Send one subscription's acknowledgements in order, pipelined in batches."""
         while True:
             batch = await acks.take(_ACK_BATCH)
+            acks.idle.clear()
             try:
                 await self._acknowledge_many(batch)
             except asyncio.CancelledError:
@@ -492,6 +496,20 @@ class Session(CallsMixin):
                 self._emit("error", exc)
             finally:
                 acks.done(batch)
+                acks.idle.set()
+
+    async def _settle_acknowledgements(
+        self, client: HttpClient[scheduler_pb2.Event], acks: _AckQueue
+    ) -> None:
+        """At the end of a subscription, let the batch in flight learn its answers (read lazily,
+        they may wait in the socket), so that an acknowledgement the master took is reported
+        (`sent_acknowledge`), not cut off by the end of the sender. Bounded by `_ACK_SETTLE`."""
+        if acks.idle.is_set():
+            return
+        client.read_answers(eager=True)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_ACK_SETTLE):
+                await acks.idle.wait()
 
     async def _acknowledge_many(self, statuses: Sequence[mesos_pb2.TaskStatus]) -> None:
         client = self._client
@@ -541,9 +559,12 @@ class _AckQueue:
     sends again after that is acknowledged again.
     """
 
-    __slots__ = ("_items", "_uuids", "_waiter")
+    __slots__ = ("_items", "_uuids", "_waiter", "idle")
 
     def __init__(self) -> None:
+        #: Set while no batch is being sent (cleared by the sender from `take` until `done`).
+        self.idle = asyncio.Event()
+        self.idle.set()
         self._items: collections.deque[mesos_pb2.TaskStatus] = collections.deque()
         self._uuids: set[bytes] = set()
         self._waiter: asyncio.Future[None] | None = None

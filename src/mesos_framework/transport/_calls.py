@@ -418,9 +418,7 @@ class CallPool:
         if slots is None:
             slots = self._slots[endpoint] = asyncio.Semaphore(self._limit)
         if slots.locked():
-            # Waiting for a connection: a lazily read batch must not hold it up.
-            for busy in self._busy:
-                busy.resume(eager=True)
+            self.read_answers(eager=True)  # waiting for a connection: a lazy batch must not hold it up
         async with slots:
             for attempt in (1, 2):
                 conn = await self._connection(endpoint)
@@ -488,8 +486,12 @@ class CallPool:
             return answer
         raise answer  # not an HTTP failure: a bug or a cancellation, never swallowed
 
-    def read_answers(self) -> None:
-        """Read the answers of lazily sent batches now (the caller's process is awake anyway)."""
+    def read_answers(self, *, eager: bool = False) -> None:
+        """Read the answers of lazily sent batches now (the caller's process is awake anyway);
+        with ``eager`` also the rest of them as they arrive (someone waits for them)."""
+        if eager:
+            for conn in list(self._busy):
+                conn.resume(eager=True)
         if self._paused:
             for conn in list(self._paused):
                 conn.resume()

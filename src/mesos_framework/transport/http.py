@@ -622,11 +622,12 @@ class HttpClient(Generic[E]):
             headers["Authorization"] = self._auth
         return headers
 
-    def read_answers(self) -> None:
-        """Read the answers of calls sent with ``send_many(lazy=True)`` now (see there)."""
+    def read_answers(self, *, eager: bool = False) -> None:
+        """Read the answers of calls sent with ``send_many(lazy=True)`` now (see there); with
+        ``eager`` also the rest of them as they arrive, until those calls are answered."""
         pool = self._call_pool
         if pool is not None:
-            pool.read_answers()
+            pool.read_answers(eager=eager)
 
     def _calls(self) -> CallPool:
         pool = self._call_pool
