@@ -157,7 +157,7 @@ class _Connection(asyncio.BufferedProtocol):
     comes first; ``paused`` is the pool's set of such connections.
     """
 
-    def __init__(self, paused: set[_Connection] | None = None) -> None:
+    def __init__(self, paused: set[_Connection]) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
         self._waiters: collections.deque[_Batch] = collections.deque()
@@ -170,9 +170,8 @@ class _Connection(asyncio.BufferedProtocol):
         self.closed = False
         self.used = 0  # requests sent on this connection
         self._buffer = memoryview(bytearray(_READ_BUFFER))
-        self._paused_set = paused if paused is not None else set()
+        self._paused = paused  # the pool's: this connection is in it while its reading is paused
         self._lazy = False  # the newest batch is read lazily
-        self._reading_paused = False
         self._timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol --------------------------------------------------
@@ -270,9 +269,8 @@ class _Connection(asyncio.BufferedProtocol):
         return batch.future
 
     def _pause(self) -> None:
-        if not self._reading_paused and self._transport is not None:
-            self._reading_paused = True
-            self._paused_set.add(self)
+        if self not in self._paused and self._transport is not None:
+            self._paused.add(self)
             self._transport.pause_reading()
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(LAZY_READ_WAIT, self.resume)
@@ -286,9 +284,8 @@ class _Connection(asyncio.BufferedProtocol):
         if timer is not None:
             self._timer = None
             timer.cancel()
-        if self._reading_paused:
-            self._reading_paused = False
-            self._paused_set.discard(self)
+        if self in self._paused:
+            self._paused.discard(self)
             if self._transport is not None and not self.closed:
                 self._transport.resume_reading()
 
