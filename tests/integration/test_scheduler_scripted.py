@@ -391,3 +391,42 @@ async def test_a_restart_due_while_a_suppress_is_in_flight_revives() -> None:
             await until(lambda: bool(master.of_type(Call.REVIVE)), what="REVIVE after the SUPPRESS")
             kinds = [c.type for c in master.calls if c.type in (Call.SUPPRESS, Call.REVIVE)]
             assert kinds[-1] == Call.REVIVE
+
+
+async def test_an_event_whose_handler_waits_holds_back_the_later_ones(master: ScriptedMaster) -> None:
+    # Most events are handled as they arrive, from the stream's callback; one whose handler
+    # returns an awaitable must still hold back every later event until it is done.
+    release = asyncio.Event()
+    order: list[str] = []
+    emitted: list[str] = []
+
+    async def waiting(sched: Scheduler, payload: Any) -> None:
+        order.append(f"start {payload.data.decode()}")
+        await release.wait()
+        order.append(f"end {payload.data.decode()}")
+
+    def heartbeat(sched: Scheduler, payload: Any) -> None:
+        order.append("heartbeat")
+
+    s = scheduler(master, handlers={"MESSAGE": waiting, "HEARTBEAT": heartbeat})
+    s.on("update", lambda update: emitted.append(update.status.task_id.value))
+    async with s:
+        await s.subscribe(timeout=10)
+        master.events.put_nowait(Event(type=Event.HEARTBEAT))
+        await until(lambda: order == ["heartbeat"])
+        msg = Event(type=Event.MESSAGE)
+        msg.message.agent_id.value = "ag1"
+        msg.message.executor_id.value = "ex"
+        msg.message.data = b"m1"
+        master.events.put_nowait(msg)
+        await until(lambda: order == ["heartbeat", "start m1"])
+        master.push_update("t1", mesos_pb2.TASK_RUNNING, uuid=b"\x03" * 16)
+        master.events.put_nowait(Event(type=Event.HEARTBEAT))
+        master.push_update("t2", mesos_pb2.TASK_RUNNING, uuid=b"\x04" * 16)
+        await asyncio.sleep(0.3)  # they arrive, and wait behind the message's handler
+        assert order == ["heartbeat", "start m1"]
+        assert emitted == [] and not master.of_type(Call.ACKNOWLEDGE)
+        release.set()
+        await until(lambda: emitted == ["t1", "t2"])
+        assert order == ["heartbeat", "start m1", "end m1", "heartbeat"]
+        await until(lambda: len(master.of_type(Call.ACKNOWLEDGE)) == 2)

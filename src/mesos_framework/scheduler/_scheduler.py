@@ -354,6 +354,8 @@ class Scheduler(SchedulerEvents, EventDispatch, FleetControl, CallsMixin, Leader
             backoff_maximum=opts.exponential_backoff_maximum,
             backoff_factor=opts.exponential_backoff_factor,
         )
+        # Events are handled as they arrive where they can be (no wake-up of the reading task).
+        session.direct = self._dispatch
         self._session = session
         self._reconciler = Reconciler(
             send=session.send,

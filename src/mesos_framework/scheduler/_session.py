@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import inspect
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from mesos_framework._events import Events
@@ -59,6 +60,8 @@ MIN_HEARTBEAT_INTERVAL = 0.01
 MAX_HEARTBEAT_INTERVAL = 300.0
 
 SESSION_EVENTS = frozenset({"error", "disconnected", "framework_removed"})
+#: The events `Session.direct` never takes: the reading task handles them itself.
+_TO_THE_READER = frozenset({Event.SUBSCRIBED, Event.ERROR})
 
 
 class _Watchdog:
@@ -92,6 +95,10 @@ class _Watchdog:
         self.expired = limit
         if self._task is not None:
             self._task.cancel()
+
+    def now(self) -> float:
+        """The loop's clock."""
+        return self._loop.time()
 
     def spent(self) -> None:
         """The read ended otherwise although the watchdog fired: withdraw its cancellation."""
@@ -198,6 +205,14 @@ class Session(CallsMixin):
         self._subscription_tasks: set[asyncio.Task[Any]] = set()
         self._acks: _AckQueue | None = None
         self._backoff = self._new_backoff()
+        #: Handles events as they arrive, while the iteration waits, without waking the task
+        #: that iterates (one event-loop pass less per burst of events): a function that
+        #: handles one event and returns None, or an awaitable that the iteration awaits before
+        #: it goes on. The events it takes are not yielded; SUBSCRIBED and ERROR always are.
+        #: The `Scheduler` sets it to the same handling it gives what the iteration yields.
+        self.direct: Callable[[scheduler_pb2.Event], Awaitable[Any] | None] | None = None
+        self._deferred: Awaitable[Any] | None = None
+        self._watchdog: _Watchdog | None = None
 
     # ------------------------------------------------------------------ state
     @property
@@ -316,16 +331,22 @@ class Session(CallsMixin):
             self.spawn(self._send_acknowledgements(acks))
             # The reading loop is written out here, not in a generator of its own: one
             # generator less for every event to pass through.
-            it = stream.__aiter__()
             loop = asyncio.get_running_loop()
             watchdog = _Watchdog(self._event_wait_limit)
             task = asyncio.current_task()
+            if self.direct is not None:
+                self._watchdog = watchdog
+                stream.set_sink(self._take_now)
             try:
                 while True:
+                    deferred = self._deferred
+                    if deferred is not None:  # an event the sink took waits for this
+                        self._deferred = None
+                        await deferred
                     watchdog.since = loop.time()
                     watchdog.waiting = True
                     try:
-                        event = await it.__anext__()
+                        event = await stream.next_event()
                     except asyncio.CancelledError:
                         if watchdog.expired is None or task is None or task.uncancel() > 0:
                             raise
@@ -341,6 +362,8 @@ class Session(CallsMixin):
                         raise
                     finally:
                         watchdog.waiting = False
+                    if event is None:
+                        continue  # the sink took the events and left something to await
                     kind = event.type
                     if kind == Event.HEARTBEAT:
                         self.last_heartbeat = time.time()
@@ -368,6 +391,11 @@ class Session(CallsMixin):
                 elif not self._closing:
                     log.warning("subscription lost: %s", exc)
             finally:
+                stream.set_sink(None)
+                self._watchdog = None
+                deferred, self._deferred = self._deferred, None
+                if inspect.iscoroutine(deferred):
+                    deferred.close()  # the subscription ended before its turn came
                 watchdog.close()
                 self._connected.clear()
                 self._acks = None  # the agents resend what this stream left unacknowledged
@@ -384,6 +412,25 @@ class Session(CallsMixin):
             delay = backoff.next()
             log.info("resubscribing in %.2fs", delay)
             await asyncio.sleep(delay)
+
+    def _take_now(self, event: scheduler_pb2.Event) -> bool:
+        """`direct`'s sink: an event handled as it arrives (from the stream's callback, while the
+        reading task waits); False leaves it to the reading task (SUBSCRIBED, ERROR)."""
+        kind = event.type
+        if kind in _TO_THE_READER:
+            return False
+        watchdog, direct, stream = self._watchdog, self.direct, self._stream
+        if watchdog is None or direct is None or stream is None:
+            return False
+        watchdog.since = watchdog.now()
+        if kind == Event.HEARTBEAT:
+            self.last_heartbeat = time.time()
+        pending = direct(event)
+        if pending is not None:
+            # The next event waits until this one's handling is done: the reading task awaits it.
+            self._deferred = pending
+            stream.wake_reader()
+        return True
 
     def _event_wait_limit(self) -> float:
         """Seconds without an event after which the subscription counts as lost."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import cast
 
 import httptools
@@ -60,6 +60,12 @@ class StreamResponse(asyncio.BufferedProtocol):
         self.headers: dict[str, str] = {}
         self.closed = False
         self._buffer = memoryview(bytearray(READ_BUFFER))
+        #: Called (after the bytes at hand were parsed) when body data arrived while a reader
+        #: waits in `wait()`: the reader's owner may take the data at once (`take_chunk()`)
+        #: instead of waking the reader, which costs an iteration of the event loop.
+        self.on_data: Callable[[], None] | None = None
+        self._arrived = False  # body data came while a reader waited (and on_data is set)
+        self._interrupted = False  # wake() was called: wait() returns without data
 
     # -- the answer ------------------------------------------------------------
 
@@ -70,22 +76,56 @@ class StreamResponse(asyncio.BufferedProtocol):
 
     async def read_chunk(self) -> bytes | None:
         """The next piece of the body; ``None`` once it ended."""
-        while not self._chunks:
+        while True:
+            chunk = self.take_chunk()
+            if chunk is not None:
+                return chunk
             if self._error is not None:
                 raise self._error
             if self._done or self.closed:
                 return None
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await waiter
-            finally:
-                self._waiter = None
+            await self.wait()
+
+    def take_chunk(self) -> bytes | None:
+        """The next piece of the body that has arrived, without waiting; ``None`` if none has."""
+        if not self._chunks:
+            return None
         chunk = self._chunks.popleft()
         self._buffered -= len(chunk)
         if self._paused and self._buffered <= HIGH_WATER // 2 and self._transport is not None:
             self._paused = False
             self._transport.resume_reading()
         return chunk
+
+    @property
+    def ended(self) -> bool:
+        """True once the body is complete, the connection closed or the answer broke (chunks
+        may still wait; `raise_error()` tells whether it broke)."""
+        return self._done or self.closed or self._error is not None
+
+    def raise_error(self) -> None:
+        """Raise what broke the answer (`ProtocolError`, `ConnectionResetError`), if anything did."""
+        if self._error is not None:
+            raise self._error
+
+    async def wait(self) -> None:
+        """Wait until more of the body, its end, an error or `wake()` (return at once if any is there)."""
+        if self._chunks or self.ended:
+            return
+        if self._interrupted:
+            self._interrupted = False
+            return
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            self._interrupted = False
+
+    def wake(self) -> None:
+        """Make the reader's `wait()` return (now, or at once next time if none waits)."""
+        self._interrupted = True
+        self._wake()
 
     async def read_limited(self, limit: int) -> bytes:
         """Up to ``limit`` bytes of the body (an error page); what arrived if the connection breaks.
@@ -136,6 +176,15 @@ class StreamResponse(asyncio.BufferedProtocol):
             self._fail(ProtocolError("the server switched protocols"))
         except httptools.HttpParserError as exc:
             self._fail(ProtocolError(f"malformed HTTP answer: {exc}"))
+        if self._arrived:
+            # Outside the parser's callbacks: what on_data runs never runs inside httptools.
+            self._arrived = False
+            on_data = self.on_data
+            waiter = self._waiter
+            if on_data is not None and waiter is not None and not waiter.done():
+                on_data()
+            else:
+                self._wake()
 
     def eof_received(self) -> bool | None:
         return None  # close the transport; connection_lost follows
@@ -181,7 +230,10 @@ class StreamResponse(asyncio.BufferedProtocol):
         if not self._paused and self._buffered > HIGH_WATER and self._transport is not None:
             self._paused = True
             self._transport.pause_reading()
-        self._wake()
+        if self.on_data is not None:
+            self._arrived = True  # data_received hands it over once the parser is done
+        else:
+            self._wake()
 
     def on_message_complete(self) -> None:
         if self.status == 0:

@@ -173,6 +173,10 @@ class EventStream(Generic[E]):
         self.leader: str = leader.base_url
         #: How many events were yielded so far.
         self.events = 0
+        self._sink: Callable[[E], bool] | None = None
+        self._returned: E | None = None  # an event the sink left to the reader
+        self._failed: Exception | None = None  # what the stream or sink raised while handing over
+        self._woken = False  # wake_reader() was called
 
     @property
     def endpoint(self) -> Endpoint:
@@ -188,30 +192,58 @@ class EventStream(Generic[E]):
         return self
 
     async def __anext__(self) -> E:
-        while not self._pending:
+        while True:
+            event = await self.next_event()
+            if event is not None:
+                return event
+
+    async def next_event(self) -> E | None:
+        """The next event, waiting for it; ``None`` when the sink asked the reader to wake
+        (`wake_reader()`).  Raises as iteration does: `StopAsyncIteration` after `close()`,
+        `StreamClosed` (`StreamDecodeError`) when the stream ends or breaks."""
+        response = self._response
+        while True:
+            returned = self._returned
+            if returned is not None:
+                self._returned = None
+                return returned
+            failed = self._failed
+            if failed is not None:
+                self._failed = None
+                raise failed
+            if self._woken:
+                self._woken = False
+                return None
             if self._closed:
                 raise StopAsyncIteration
             if self._error is not None:
                 raise self._error
-            try:
-                chunk = await self._response.read_chunk()
-            except (ProtocolError, OSError) as exc:
-                if self._closed:
-                    raise StopAsyncIteration from None
-                raise self._fail(
-                    StreamClosed(f"event stream from {self.leader} broke (connection reset): {exc!r}"), exc
-                ) from exc
-            if chunk is None:
-                self._end_of_stream()
-            else:
+            event = self._next_now()
+            if event is not None:
+                return event
+            if response.ended:
                 try:
-                    self._pending.extend(self._decoder.feed(chunk))
-                except ProtocolError as exc:
-                    raise self._fail(
-                        StreamDecodeError(f"event stream from {self.leader} is not valid RecordIO: {exc}"),
-                        exc,
-                    ) from exc
-        record = self._pending.popleft()
+                    response.raise_error()
+                except (ProtocolError, OSError) as exc:
+                    raise self._broken(exc) from exc
+                self._end_of_stream()
+            await response.wait()
+
+    def _next_now(self) -> E | None:
+        """The next event from what has arrived, without waiting; ``None`` until a whole one has."""
+        pending = self._pending
+        while not pending:
+            chunk = self._response.take_chunk()
+            if chunk is None:
+                return None
+            try:
+                pending.extend(self._decoder.feed(chunk))
+            except ProtocolError as exc:
+                raise self._fail(
+                    StreamDecodeError(f"event stream from {self.leader} is not valid RecordIO: {exc}"),
+                    exc,
+                ) from exc
+        record = pending.popleft()
         try:
             event = self._decode(record)
         except MesosError as exc:
@@ -224,6 +256,47 @@ class EventStream(Generic[E]):
             ) from exc
         self.events += 1
         return event
+
+    def _broken(self, exc: BaseException) -> BaseException:
+        if self._closed:
+            return StopAsyncIteration()
+        message = f"event stream from {self.leader} broke (connection reset): {exc!r}"
+        return self._fail(StreamClosed(message), exc)
+
+    # -- handing events over as they arrive ------------------------------------------------------
+
+    def set_sink(self, sink: Callable[[E], bool] | None) -> None:
+        """Hand the events that arrive while a reader waits to ``sink``, at once, in order.
+
+        ``sink`` runs from the connection's callback, not from the reader's task, which saves
+        the event loop an iteration and the reader a wake-up per burst of events. It returns
+        True when it took the event, False to leave it (and every later one) to the reader; it
+        may call `wake_reader()` to have the reader's `next_event()` return ``None`` (say, to
+        await something before the next event). Whatever the stream or the sink raises is
+        raised by the reader's next `next_event()`. ``None`` ends the handing over.
+        """
+        self._sink = sink
+        self._response.on_data = self._arrived if sink is not None else None
+
+    def wake_reader(self) -> None:
+        """Make the waiting reader's `next_event()` return ``None`` (no later event goes to the sink
+        until the reader waits again)."""
+        self._woken = True
+        self._response.wake()
+
+    def _arrived(self) -> None:
+        sink = self._sink
+        try:
+            while sink is not None and not self._woken:
+                event = self._next_now()
+                if event is None:
+                    return  # the reader waits on
+                if not sink(event):
+                    self._returned = event
+                    break
+        except Exception as exc:  # the reader raises it, where it would have met it
+            self._failed = exc
+        self._response.wake()
 
     def _end_of_stream(self) -> None:
         try:
