@@ -46,8 +46,12 @@ class Master:
         return response
 
 
+#: The scripted master and the stream it answers, SUBSCRIBED already read.
+Opened = tuple[Master, EventStream[scheduler_pb2.Event]]
+
+
 @pytest.fixture
-async def stream(serve: Serve) -> AsyncIterator[tuple[Master, EventStream[scheduler_pb2.Event]]]:
+async def stream(serve: Serve) -> AsyncIterator[Opened]:
     master = Master()
     async with HttpClient(await serve(master.handle)) as client:
         master.writes.put_nowait(records(subscribed()))
@@ -58,7 +62,7 @@ async def stream(serve: Serve) -> AsyncIterator[tuple[Master, EventStream[schedu
 
 
 async def test_events_go_to_the_sink_while_the_reader_waits_and_back_to_it_when_refused(
-    stream: tuple[Master, EventStream[scheduler_pb2.Event]],
+    stream: Opened,
 ) -> None:
     master, events = stream
     taken: list[int] = []
@@ -95,7 +99,7 @@ async def test_events_go_to_the_sink_while_the_reader_waits_and_back_to_it_when_
 
 
 async def test_wake_reader_returns_none_and_keeps_the_rest_for_the_reader(
-    stream: tuple[Master, EventStream[scheduler_pb2.Event]],
+    stream: Opened,
 ) -> None:
     master, events = stream
     taken: list[str] = []
@@ -122,7 +126,7 @@ async def test_wake_reader_returns_none_and_keeps_the_rest_for_the_reader(
 
 
 async def test_what_the_sink_raises_is_raised_by_the_reader(
-    stream: tuple[Master, EventStream[scheduler_pb2.Event]],
+    stream: Opened,
 ) -> None:
     master, events = stream
 
@@ -138,7 +142,7 @@ async def test_what_the_sink_raises_is_raised_by_the_reader(
 
 
 async def test_an_undecodable_record_handed_over_is_raised_by_the_reader(
-    stream: tuple[Master, EventStream[scheduler_pb2.Event]],
+    stream: Opened,
 ) -> None:
     master, events = stream
     taken: list[int] = []
@@ -152,7 +156,7 @@ async def test_an_undecodable_record_handed_over_is_raised_by_the_reader(
 
 
 async def test_the_end_of_the_stream_reaches_the_waiting_reader(
-    stream: tuple[Master, EventStream[scheduler_pb2.Event]],
+    stream: Opened,
 ) -> None:
     master, events = stream
     taken: list[int] = []
