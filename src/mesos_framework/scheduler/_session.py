@@ -96,9 +96,9 @@ class _Watchdog:
         if self._task is not None:
             self._task.cancel()
 
-    def now(self) -> float:
-        """The loop's clock."""
-        return self._loop.time()
+    def touch(self) -> None:
+        """An event arrived (or a wait begins): the limit counts from now."""
+        self.since = self._loop.time()
 
     def spent(self) -> None:
         """The read ended otherwise although the watchdog fired: withdraw its cancellation."""
@@ -331,7 +331,6 @@ class Session(CallsMixin):
             self.spawn(self._send_acknowledgements(acks))
             # The reading loop is written out here, not in a generator of its own: one
             # generator less for every event to pass through.
-            loop = asyncio.get_running_loop()
             watchdog = _Watchdog(self._event_wait_limit)
             task = asyncio.current_task()
             if self.direct is not None:
@@ -343,7 +342,7 @@ class Session(CallsMixin):
                     if deferred is not None:  # an event the sink took waits for this
                         self._deferred = None
                         await deferred
-                    watchdog.since = loop.time()
+                    watchdog.touch()
                     watchdog.waiting = True
                     try:
                         event = await stream.next_event()
@@ -422,7 +421,7 @@ class Session(CallsMixin):
         watchdog, direct, stream = self._watchdog, self.direct, self._stream
         if watchdog is None or direct is None or stream is None:
             return False
-        watchdog.since = watchdog.now()
+        watchdog.touch()
         if kind == Event.HEARTBEAT:
             self.last_heartbeat = time.time()
         pending = direct(event)

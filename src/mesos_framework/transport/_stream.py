@@ -64,7 +64,7 @@ class StreamResponse(asyncio.BufferedProtocol):
         #: waits in `wait()`: the reader's owner may take the data at once (`take_chunk()`)
         #: instead of waking the reader, which costs an iteration of the event loop.
         self.on_data: Callable[[], None] | None = None
-        self._arrived = False  # body data came while a reader waited (and on_data is set)
+        self._arrived = False  # body data came in the bytes being parsed
         self._interrupted = False  # wake() was called: wait() returns without data
 
     # -- the answer ------------------------------------------------------------
@@ -80,9 +80,8 @@ class StreamResponse(asyncio.BufferedProtocol):
             chunk = self.take_chunk()
             if chunk is not None:
                 return chunk
-            if self._error is not None:
-                raise self._error
-            if self._done or self.closed:
+            if self.ended:
+                self.raise_error()
                 return None
             await self.wait()
 
@@ -177,7 +176,7 @@ class StreamResponse(asyncio.BufferedProtocol):
         except httptools.HttpParserError as exc:
             self._fail(ProtocolError(f"malformed HTTP answer: {exc}"))
         if self._arrived:
-            # Outside the parser's callbacks: what on_data runs never runs inside httptools.
+            # Once the bytes at hand are parsed: what on_data runs never runs inside httptools.
             self._arrived = False
             on_data = self.on_data
             waiter = self._waiter
@@ -230,10 +229,7 @@ class StreamResponse(asyncio.BufferedProtocol):
         if not self._paused and self._buffered > HIGH_WATER and self._transport is not None:
             self._paused = True
             self._transport.pause_reading()
-        if self.on_data is not None:
-            self._arrived = True  # data_received hands it over once the parser is done
-        else:
-            self._wake()
+        self._arrived = True  # data_received wakes the reader (or calls on_data) once parsed
 
     def on_message_complete(self) -> None:
         if self.status == 0:
