@@ -120,13 +120,18 @@ class RawScheduler:
             await queue.put(None)
 
     async def next_event(self, within: float = 30.0, *, skip_heartbeats: bool = True) -> dict[str, Any]:
-        """The next event (AssertionError on timeout or end of stream)."""
+        """The next event (AssertionError on timeout or end of stream).
+
+        ``within`` bounds the whole wait: skipped heartbeats do not restart it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
         while True:
             if self.backlog:
                 event: dict[str, Any] | None = self.backlog.pop(0)
             else:
                 try:
-                    event = await asyncio.wait_for(self.events.get(), within)
+                    event = await asyncio.wait_for(self.events.get(), max(deadline - loop.time(), 0))
                 except TimeoutError:
                     raise AssertionError(f"no event within {within}s") from None
             if event is None:
@@ -147,13 +152,21 @@ class RawScheduler:
             while True:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    raise AssertionError("expected event did not arrive")
-                event = await self.next_event(remaining)
+                    raise AssertionError(self._missed(within, skipped))
+                try:
+                    event = await self.next_event(remaining)
+                except AssertionError as exc:
+                    raise AssertionError(f"{exc}; {self._missed(within, skipped)}") from None
                 if predicate(event):
                     return event
                 skipped.append(event)
         finally:
             self.backlog[:0] = skipped
+
+    @staticmethod
+    def _missed(within: float, skipped: list[dict[str, Any]]) -> str:
+        kinds = [e["type"] for e in skipped]
+        return f"expected event did not arrive within {within}s (other events meanwhile: {kinds})"
 
     async def quiet(
         self, seconds: float, predicate: Callable[[dict[str, Any]], bool]

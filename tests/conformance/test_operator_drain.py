@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from mesos_framework.errors import BadRequest
-from mesos_framework.operator import MasterOperator
+from mesos_framework.operator import AgentOperator, MasterOperator
 from mesos_framework.protocol import ContentType, mesos
 from mesos_framework.protocol._schema import master_pb2
 from tests.conformance.rawclient import TERMINAL, RawScheduler, framework_info
@@ -33,6 +33,17 @@ async def op(master_url: str, encoding: ContentType) -> AsyncIterator[MasterOper
 async def agent(op: MasterOperator, agent_id: str) -> master_pb2.Response.GetAgents.Agent:
     (found,) = [a for a in (await op.get_agents()).agents if a.agent_info.id.value == agent_id]
     return found
+
+
+async def agent_drain_finished(found: master_pb2.Response.GetAgents.Agent, encoding: ContentType) -> None:
+    """Wait (at most 60 s) until the agent itself no longer drains."""
+    async with AgentOperator.for_pid(found.pid, content_type=encoding) as agent_op:
+        for _ in range(120):
+            answer = await agent_op.get_agent()
+            if not answer.HasField("drain_config"):
+                return
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"the agent still drains after 60 s: {answer.drain_config}")
 
 
 @pytest.mark.timeout(400)  # generous on a loaded machine: each step has its own limit
@@ -70,6 +81,11 @@ async def test_drain_kills_tasks_then_reactivate(
             last = await agent(op, agent_id)
             assert last.drain_info.state == mesos.DRAINED, f"not drained: {last}"
         finally:
+            # The master calls the agent DRAINED once the tasks it knows of ended, but the agent
+            # also kills what removed frameworks left on it (earlier tests' tasks, which the
+            # master forgot), and it drops every launch (TASK_LOST) until it has killed them
+            # too: wait for the agent's own word (GET_AGENT without drain_config).
+            await agent_drain_finished(await agent(op, agent_id), op.content_type)
             for _ in range(60):  # the shared real cluster's agent must come back
                 try:
                     await op.reactivate_agent(agent_id)
