@@ -15,7 +15,7 @@ import pytest_asyncio
 from mesos_framework.errors import BadRequest
 from mesos_framework.operator import AgentOperator, MasterOperator
 from mesos_framework.protocol import ContentType, mesos
-from mesos_framework.protocol._schema import master_pb2
+from mesos_framework.protocol._schema import agent_pb2, master_pb2
 from tests.conformance.rawclient import TERMINAL, RawScheduler, framework_info
 
 
@@ -46,6 +46,20 @@ async def agent_drain_finished(found: master_pb2.Response.GetAgents.Agent, encod
     raise AssertionError(f"the agent still drains after 60 s: {answer.drain_config}")
 
 
+async def agent_drain(
+    found: master_pb2.Response.GetAgents.Agent, encoding: ContentType
+) -> agent_pb2.Response.GetAgent:
+    """The agent's GET_AGENT once it shows the drain (the master tells the agent after it
+    answered DRAIN_AGENT); at most 30 s."""
+    async with AgentOperator.for_pid(found.pid, content_type=encoding) as agent_op:
+        for _ in range(60):
+            answer = await agent_op.get_agent()
+            if answer.HasField("drain_config"):
+                return answer
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"the agent does not show its drain: {answer}")
+
+
 @pytest.mark.timeout(400)  # generous on a loaded machine: each step has its own limit
 async def test_drain_kills_tasks_then_reactivate(
     op: MasterOperator, master_url: str, http: aiohttp.ClientSession
@@ -69,6 +83,11 @@ async def test_drain_kills_tasks_then_reactivate(
             assert drained.deactivated and not drained.active
             assert drained.drain_info.config.max_grace_period.nanoseconds == 2_000_000_000
             assert not drained.drain_info.config.mark_gone
+            # The agent itself drains too (its task is not acknowledged yet): GET_AGENT says so.
+            drain = await agent_drain(drained, op.content_type)
+            assert drain.drain_config.max_grace_period.nanoseconds == 2_000_000_000
+            assert not drain.drain_config.mark_gone
+            assert drain.estimated_drain_start_time.nanoseconds > 0
             while (status := await s.update(task_id, within=60))["state"] not in TERMINAL:
                 await s.ack(status)
             assert status["state"] == "TASK_KILLED"

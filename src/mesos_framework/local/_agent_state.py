@@ -43,6 +43,12 @@ class AgentView(Protocol):
     def start_time(self) -> float: ...
 
     @property
+    def drain_config(self) -> mesos_pb2.DrainConfig | None: ...
+
+    @property
+    def drain_started(self) -> float | None: ...
+
+    @property
     def total(self) -> Resources: ...
 
     @property
@@ -129,6 +135,16 @@ def _framework_json(agent: AgentView, fid: str, fw: AgentFramework) -> dict[str,
     }
 
 
+def _drain_json(agent: AgentView) -> dict[str, Any]:
+    """While the agent drains: its ``drain_config`` and when it began (whole seconds)."""
+    if agent.drain_config is None:
+        return {}
+    out: dict[str, Any] = {"drain_config": _codec.to_dict(agent.drain_config)}
+    if agent.drain_started is not None:
+        out["estimated_drain_start_time_seconds"] = int(agent.drain_started)
+    return out
+
+
 def state_json(agent: AgentView) -> dict[str, Any]:
     """``/slave(N)/state``."""
     return {
@@ -140,6 +156,7 @@ def state_json(agent: AgentView) -> dict[str, Any]:
         "hostname": agent.hostname,
         **({"domain": domain_json(agent.domain)} if agent.domain is not None else {}),
         "capabilities": list(agent.CAPABILITIES),
+        **_drain_json(agent),
         "resources": agent.total.summary(),
         "attributes": agent.attributes_json(),
         "master_hostname": agent.config.hostname,

@@ -97,7 +97,12 @@ def drain_agent(master: Master, call: master_pb2.Call.DrainAgent, deactivated: s
 
 
 def _drain_tasks(master: Master, entry: AgentEntry, config: mesos_pb2.DrainConfig) -> None:
-    """The agent kills its tasks (``Slave::drain``); then the master checks it is drained."""
+    """The agent drains (``Slave::drain``: it drops launches until nothing is left on it) and
+    its tasks are killed; then the master checks whether it is drained.
+
+    The master's ``DRAINED`` counts only the tasks it knows of: an agent may still drain
+    (what removed frameworks left on it) after the master calls it drained, as in Mesos."""
+    entry.agent.drain(config)
     for fw in list(master.frameworks.values()):
         for task in list(fw.tasks.values()):
             if task.agent_id == entry.id and task.state not in _codec.TERMINAL_STATES:

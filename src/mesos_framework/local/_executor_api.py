@@ -9,6 +9,7 @@ manager with ACKNOWLEDGED back.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Protocol
 
@@ -21,6 +22,8 @@ from mesos_framework.local._updates import StatusUpdateManager
 from mesos_framework.protocol._schema import executor_pb2, mesos_pb2
 
 __all__ = ["RECOVERING_MESSAGE", "ExecutorHost", "executor_call", "executor_update", "valid_uuid"]
+
+log = logging.getLogger(__name__)
 
 ExCall = executor_pb2.Call
 ExEvent = executor_pb2.Event
@@ -178,6 +181,11 @@ def executor_update(
     if status.HasField("agent_id") and status.agent_id.value != agent.id:
         return False
     fid = ex.framework_id
+    if ex.framework_removed:
+        # Slave::statusUpdate: a terminating framework cannot acknowledge; nor is the
+        # executor told the update was taken.
+        log.warning("ignoring an update of %s for terminating framework %s", status.task_id.value, fid)
+        return False
     st = mesos_pb2.TaskStatus()
     st.CopyFrom(status)
     if agent.id:

@@ -239,6 +239,16 @@ def get_tasks(agent: Agent) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v}
 
 
+def get_agent(agent: Agent) -> dict[str, Any]:
+    """``GET_AGENT``: the agent's info, and its drain while it drains."""
+    out: dict[str, Any] = {"agent_info": _codec.to_dict(agent.agent_info())}
+    if agent.drain_config is not None:
+        out["drain_config"] = _codec.to_dict(agent.drain_config)
+        if agent.drain_started is not None:
+            out["estimated_drain_start_time"] = {"nanoseconds": int(agent.drain_started * 1e9)}
+    return out
+
+
 def get_executors(agent: Agent) -> dict[str, Any]:
     live = [
         {"executor_info": _codec.to_dict(ex.info)}
@@ -422,7 +432,7 @@ def agent_call(
     if t == Call.GET_TASKS:
         return 200, {"type": kind, key: get_tasks(agent)}
     if t == Call.GET_AGENT:
-        return 200, {"type": kind, key: {"agent_info": _codec.to_dict(agent.agent_info())}}
+        return 200, {"type": kind, key: get_agent(agent)}
     if t == Call.GET_RESOURCE_PROVIDERS:
         return 200, {"type": kind, key: {}}
     if t in _CONTAINER_CALLS:

@@ -112,6 +112,10 @@ class Agent:
         self.orphans: list[Executor] = []
         """Executors of frameworks forgotten in a crash: destroyed on recovery."""
         self.exits_while_down: list[tuple[Executor, int, str | None]] = []
+        self.drain_config: mesos_pb2.DrainConfig | None = None
+        """Set while the agent drains (``Slave::drain``): every launch is dropped until no
+        executor runs and no update waits for its acknowledgement (`GET_AGENT` shows it)."""
+        self.drain_started: float | None = None
         self.attributes: list[mesos_pb2.Attribute] = []
         for key, value in self._attributes.items():
             attr = mesos_pb2.Attribute(name=key)
@@ -226,14 +230,16 @@ class Agent:
         """Launch a task (command or custom executor)."""
         if self.phase != "RUNNING":
             return
-        fw = self._framework(fw_info)
         if task.HasField("command"):
             executor = command_executor_info(fw_info, task)
             kind = "command"
         else:
             executor = task.executor
             kind = "custom"
-        self._run(fw, executor, kind, [task])
+        if self.drain_config is not None:
+            self._drop_while_draining(fw_info, executor, [task])
+            return
+        self._run(self._framework(fw_info), executor, kind, [task])
 
     def run_task_group(
         self,
@@ -243,6 +249,9 @@ class Agent:
     ) -> None:
         """Launch a task group on a DEFAULT (or custom) executor."""
         if self.phase != "RUNNING":
+            return
+        if self.drain_config is not None:
+            self._drop_while_draining(fw_info, executor, tasks)
             return
         fw = self._framework(fw_info)
         kind = "default" if executor.type == mesos_pb2.ExecutorInfo.DEFAULT else "custom"
@@ -295,6 +304,56 @@ class Agent:
                 )
         else:
             executor.queued.append(list(tasks))
+
+    # ------------------------------------------------------------- draining
+    def drain(self, config: mesos_pb2.DrainConfig) -> None:
+        """``Slave::drain``: drain until nothing runs and no update waits for its
+        acknowledgement; an agent with nothing on it has nothing to drain."""
+        if self._drained():
+            log.info("%s has no frameworks or tasks: draining is already complete", self.name)
+            return
+        self.drain_config = mesos_pb2.DrainConfig()
+        self.drain_config.CopyFrom(config)
+        self.drain_started = time.time()
+        log.info("%s is draining", self.name)
+
+    def _drained(self) -> bool:
+        if any(ex.state != "TERMINATED" for ex in self.all_executors()):
+            return False
+        return not any(stream.pending for stream in self.updates.streams.values())
+
+    def _drain_progress(self) -> None:
+        """``Slave::updateDrainStatus``: the drain ends once nothing is left."""
+        if self.drain_config is not None and self._drained():
+            log.info("%s finished draining", self.name)
+            self.drain_config = None
+            self.drain_started = None
+
+    def _drop_while_draining(
+        self,
+        fw_info: mesos_pb2.FrameworkInfo,
+        executor: mesos_pb2.ExecutorInfo,
+        tasks: list[mesos_pb2.TaskInfo],
+    ) -> None:
+        """A launch that reached a draining agent: each task ends ``TASK_DROPPED`` (``TASK_LOST``
+        for a framework that is not partition-aware), as in Mesos's ``Slave::_run``."""
+        fid = fw_info.id.value
+        partition_aware = mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE
+        aware = any(c.type == partition_aware for c in fw_info.capabilities)
+        log.warning("%s drops %d task(s) of framework %s: it is draining", self.name, len(tasks), fid)
+        for t in tasks:
+            self.agent_update(
+                fid,
+                t.task_id.value,
+                mesos_pb2.TASK_DROPPED if aware else mesos_pb2.TASK_LOST,
+                "Task was received while agent was already draining",
+                mesos_pb2.TaskStatus.REASON_AGENT_DRAINING,
+                executor.executor_id.value,
+            )
+        if fid not in self.frameworks:
+            # Mesos forgets a framework with nothing on the agent (its streams with it): the
+            # update is sent once and not resent.
+            self.updates.cleanup(fid)
 
     def deliver(self, executor: Executor, tasks: list[mesos_pb2.TaskInfo], group: bool) -> None:
         """Send tasks to a subscribed executor: one LAUNCH_GROUP, or a LAUNCH each."""
@@ -405,6 +464,7 @@ class Agent:
             if not fw.executors and executor.framework_removed:
                 self.frameworks.pop(fid, None)
                 self.completed_frameworks.append(fw)
+        self._drain_progress()
 
     # --------------------------------------------------------- updates
     def agent_update(  # noqa: PLR0917 - mirrors Mesos's createStatusUpdate
@@ -456,7 +516,10 @@ class Agent:
         if self.phase != "RUNNING":
             return
         acked = self.updates.acknowledge(fid, task_id, uuid_bytes)
-        if acked is None or acked.state not in TERMINAL:
+        if acked is None:
+            return
+        self._drain_progress()
+        if acked.state not in TERMINAL:
             return
         fw = self.frameworks.get(fid)
         if fw is None:
@@ -568,6 +631,7 @@ class Agent:
         if not fw.executors:
             self.frameworks.pop(fid, None)
             self.completed_frameworks.append(fw)
+        self._drain_progress()
 
     def framework_message(self, fid: str, executor_id: str, data: bytes) -> None:
         """Relay a scheduler MESSAGE to an executor."""
