@@ -104,13 +104,15 @@ async def test_drain_kills_tasks_then_reactivate(
             # also kills what removed frameworks left on it (earlier tests' tasks, which the
             # master forgot), and it drops every launch (TASK_LOST) until it has killed them
             # too: wait for the agent's own word (GET_AGENT without drain_config).
-            await agent_drain_finished(await agent(op, agent_id), op.content_type)
-            for _ in range(60):  # the shared real cluster's agent must come back
-                try:
-                    await op.reactivate_agent(agent_id)
-                    break
-                except BadRequest:
-                    await asyncio.sleep(0.5)
+            try:
+                await agent_drain_finished(await agent(op, agent_id), op.content_type)
+            finally:
+                for _ in range(60):  # the shared real cluster's agent must come back
+                    try:
+                        await op.reactivate_agent(agent_id)
+                        break
+                    except BadRequest:
+                        await asyncio.sleep(0.5)
         back = await agent(op, agent_id)
         assert back.active and not back.deactivated and not back.HasField("drain_info")
         offers = await s.offers(within=60)

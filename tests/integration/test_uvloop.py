@@ -45,7 +45,9 @@ CHILD = textwrap.dedent(
 
         def ack(call):
             acked.append(call.acknowledge.uuid)
-            if len(ended) == 3 and len(acked) >= len([u for u in updates if u]):
+            # Every update acknowledged: by uuid, since an update the agent sends again (after
+            # status_update_retry) while its acknowledgement is on the way is not acknowledged twice.
+            if len(ended) == 3 and {u for u in updates if u} <= set(acked):
                 done.set()
 
         scheduler.on("update", update)
