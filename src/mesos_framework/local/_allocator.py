@@ -175,9 +175,9 @@ class Allocator:
 
 
 def _region_aware(info: mesos_pb2.FrameworkInfo) -> bool:
-    return any(c.type == Cap.REGION_AWARE for c in info.capabilities)
+    return _codec.has_cap(info, Cap.REGION_AWARE)
 
 
 def _shares(info: mesos_pb2.FrameworkInfo) -> bool:
     """The framework may be offered shared resources (``SHARED_RESOURCES``)."""
-    return any(c.type == Cap.SHARED_RESOURCES for c in info.capabilities)
+    return _codec.has_cap(info, Cap.SHARED_RESOURCES)

@@ -30,6 +30,12 @@ TERMINAL_STATES = frozenset(
     }
 )
 
+
+def has_cap(info: mesos_pb2.FrameworkInfo, cap: int) -> bool:
+    """Whether the framework declared a capability (master and agents alike)."""
+    return any(c.type == cap for c in info.capabilities)
+
+
 JSON = "application/json"
 PROTOBUF = "application/x-protobuf"
 

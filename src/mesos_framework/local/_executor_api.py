@@ -139,9 +139,7 @@ def _subscribe(
     unacked = {t.task_id.value for t in sub.unacknowledged_tasks}
     for task in ex.tasks.values():
         if task.state == mesos_pb2.TASK_STAGING and task.info.task_id.value not in unacked:
-            pa = any(
-                c.type == mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE for c in fw.info.capabilities
-            )
+            pa = _codec.has_cap(fw.info, mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE)
             agent.agent_update(
                 ex.framework_id,
                 task.info.task_id.value,

@@ -30,16 +30,12 @@ __all__ = [
 
 Cap = mesos_pb2.FrameworkInfo.Capability
 TERMINAL = _codec.TERMINAL_STATES
+has_cap = _codec.has_cap
 
 
 def state_name(state: int) -> str:
     """``TASK_RUNNING`` for 1."""
     return mesos_pb2.TaskState.Name(state)
-
-
-def has_cap(info: mesos_pb2.FrameworkInfo, cap: int) -> bool:
-    """Whether the framework declared a capability."""
-    return any(c.type == cap for c in info.capabilities)
 
 
 def framework_roles(info: mesos_pb2.FrameworkInfo) -> list[str]:

@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mesos_framework.local import _codec
 from mesos_framework.local._limits import resources_problem
 from mesos_framework.local._master_updates import operation_error
 from mesos_framework.local.resources import Key, Resources, describe
@@ -182,7 +183,7 @@ def validate_create(
             return f"Persistence ID '{key.disk[0]}' is not unique"
         if key.disk:
             ids.add(key.disk[0])
-    shares = fw is None or any(c.type == Cap.SHARED_RESOURCES for c in fw.info.capabilities)
+    shares = fw is None or _codec.has_cap(fw.info, Cap.SHARED_RESOURCES)
     for r in protos:
         if r.HasField("shared") and not shares:
             assert fw is not None

@@ -15,6 +15,7 @@ import time
 from typing import Protocol
 
 from mesos_framework import protocol
+from mesos_framework.local import _codec
 from mesos_framework.local._agent_model import AgentFramework, AgentTask, Executor
 from mesos_framework.local._links import MasterLink
 from mesos_framework.local._process import kill_tree
@@ -148,9 +149,7 @@ def finish_recovery(
         return
     timeout_text = protocol.format_duration(agent.reregistration_timeout if timeout is None else timeout)
     for fw in agent.frameworks.values():
-        partition_aware = any(
-            c.type == mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE for c in fw.info.capabilities
-        )
+        partition_aware = _codec.has_cap(fw.info, mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE)
         for ex in list(fw.executors.values()):
             if ex.state != "REGISTERING":
                 continue

@@ -338,8 +338,7 @@ class Agent:
         """A launch that reached a draining agent: each task ends ``TASK_DROPPED`` (``TASK_LOST``
         for a framework that is not partition-aware), as in Mesos's ``Slave::_run``."""
         fid = fw_info.id.value
-        partition_aware = mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE
-        aware = any(c.type == partition_aware for c in fw_info.capabilities)
+        aware = _codec.has_cap(fw_info, mesos_pb2.FrameworkInfo.Capability.PARTITION_AWARE)
         log.warning("%s drops %d task(s) of framework %s: it is draining", self.name, len(tasks), fid)
         for t in tasks:
             self.agent_update(
