@@ -35,29 +35,20 @@ async def agent(op: MasterOperator, agent_id: str) -> master_pb2.Response.GetAge
     return found
 
 
-async def agent_drain_finished(found: master_pb2.Response.GetAgents.Agent, encoding: ContentType) -> None:
-    """Wait (at most 60 s) until the agent itself no longer drains."""
-    async with AgentOperator.for_pid(found.pid, content_type=encoding) as agent_op:
-        for _ in range(120):
-            answer = await agent_op.get_agent()
-            if not answer.HasField("drain_config"):
-                return
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"the agent still drains after 60 s: {answer.drain_config}")
-
-
 async def agent_drain(
-    found: master_pb2.Response.GetAgents.Agent, encoding: ContentType
+    found: master_pb2.Response.GetAgents.Agent, encoding: ContentType, *, draining: bool, within: float
 ) -> agent_pb2.Response.GetAgent:
-    """The agent's GET_AGENT once it shows the drain (the master tells the agent after it
-    answered DRAIN_AGENT); at most 30 s."""
+    """The agent's own GET_AGENT once it shows a drain (``draining``) or once it no longer
+    does, at most ``within`` seconds. The master tells the agent of a drain after it answered
+    DRAIN_AGENT; the agent drains until nothing at all is left on it."""
     async with AgentOperator.for_pid(found.pid, content_type=encoding) as agent_op:
-        for _ in range(60):
+        for _ in range(round(within / 0.5)):
             answer = await agent_op.get_agent()
-            if answer.HasField("drain_config"):
+            if answer.HasField("drain_config") == draining:
                 return answer
             await asyncio.sleep(0.5)
-    raise AssertionError(f"the agent does not show its drain: {answer}")
+    what = "does not show its drain" if draining else "still drains"
+    raise AssertionError(f"the agent {what} after {within:g} s: {answer}")
 
 
 @pytest.mark.timeout(400)  # generous on a loaded machine: each step has its own limit
@@ -84,7 +75,7 @@ async def test_drain_kills_tasks_then_reactivate(
             assert drained.drain_info.config.max_grace_period.nanoseconds == 2_000_000_000
             assert not drained.drain_info.config.mark_gone
             # The agent itself drains too (its task is not acknowledged yet): GET_AGENT says so.
-            drain = await agent_drain(drained, op.content_type)
+            drain = await agent_drain(drained, op.content_type, draining=True, within=30)
             assert drain.drain_config.max_grace_period.nanoseconds == 2_000_000_000
             assert not drain.drain_config.mark_gone
             assert drain.estimated_drain_start_time.nanoseconds > 0
@@ -105,7 +96,7 @@ async def test_drain_kills_tasks_then_reactivate(
             # master forgot), and it drops every launch (TASK_LOST) until it has killed them
             # too: wait for the agent's own word (GET_AGENT without drain_config).
             try:
-                await agent_drain_finished(await agent(op, agent_id), op.content_type)
+                await agent_drain(await agent(op, agent_id), op.content_type, draining=False, within=60)
             finally:
                 for _ in range(60):  # the shared real cluster's agent must come back
                     try:
