@@ -8,8 +8,8 @@ clock for both processes):
 * the cluster: each time an agent's status update manager forwards an update (first send and
   resends), when the master queues it on the framework's stream, when the master handles its
   ACKNOWLEDGE; the event loop's lag (a 100 ms sleep's lateness);
-* the scheduler: when an update reaches its acknowledgement queue, when the batch holding its
-  acknowledgement starts and is answered.
+* the scheduler: when an update reaches its acknowledgement queue, when its acknowledgement is
+  written (alone or in a batch) and when its answer is read.
 
 It prints the distribution of each leg. Diagnostic only: the wrappers reach into private
 functions, so it follows the code as it is.
@@ -128,20 +128,33 @@ def scheduler_main(out: str, argv: Sequence[str]) -> int:
         later(self, status)
 
     many = _session.Session._acknowledge_many
+    nowait = _session.Session._acknowledge_nowait
+    acknowledged = _session.Session._acknowledged
 
     async def acknowledge_many(self: Any, statuses: Any) -> None:
         t = now()
         for s in statuses:
             started.setdefault(s.uuid.hex(), t)
-        try:
-            await many(self, statuses)
-        finally:
-            t = now()
+        await many(self, statuses)
+
+    def acknowledge_nowait(self: Any, acks: Any, statuses: Any) -> bool:
+        t = now()
+        written = nowait(self, acks, statuses)
+        if written:
             for s in statuses:
-                answered.setdefault(s.uuid.hex(), t)
+                started.setdefault(s.uuid.hex(), t)
+        return written
+
+    def on_acknowledged(self: Any, batch: Any, results: Any) -> None:
+        t = now()
+        for call in batch:
+            answered.setdefault(call.acknowledge.uuid.hex(), t)
+        acknowledged(self, batch, results)
 
     _session.Session.acknowledge_later = acknowledge_later  # type: ignore[method-assign]
     _session.Session._acknowledge_many = acknowledge_many  # type: ignore[method-assign]
+    _session.Session._acknowledge_nowait = acknowledge_nowait  # type: ignore[method-assign]
+    _session.Session._acknowledged = on_acknowledged  # type: ignore[method-assign]
     atexit.register(
         lambda: Path(out).write_text(
             json.dumps({"received": received, "started": started, "answered": answered})

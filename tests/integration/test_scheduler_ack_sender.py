@@ -79,39 +79,52 @@ async def test_updates_are_handled_while_an_acknowledgement_is_in_flight(slow_ma
     assert order == [("update", u) for u in uuids] + [("ack", u) for u in uuids]
 
 
-async def test_acknowledgements_queued_meanwhile_go_out_together(
+async def test_acknowledgements_queued_meanwhile_go_out_together_then_each_at_once(
     slow_master: SlowAckMaster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mesos_framework.transport import HttpClient
 
-    batches: list[int] = []
-    send_many = HttpClient.send_many
+    batches: list[tuple[str, int]] = []
+    send_many, send_nowait = HttpClient.send_many, HttpClient.send_nowait
 
-    async def spy(
+    async def spy_many(
         self: HttpClient[Any], calls: Any, stream_id: str | None = None, *, lazy: bool = False
     ) -> Any:
-        batches.append(len(calls))
+        batches.append(("awaited", len(calls)))
         return await send_many(self, calls, stream_id, lazy=lazy)
 
-    monkeypatch.setattr(HttpClient, "send_many", spy)
+    def spy_nowait(self: HttpClient[Any], calls: Any, done: Any, stream_id: str | None = None) -> bool:
+        written = send_nowait(self, calls, done, stream_id)
+        if written:
+            batches.append(("written", len(calls)))
+        return written
+
+    monkeypatch.setattr(HttpClient, "send_many", spy_many)
+    monkeypatch.setattr(HttpClient, "send_nowait", spy_nowait)
     s = scheduler(slow_master)
     acked: list[bytes] = []
     handled: list[bytes] = []
     s.on("sent_acknowledge", lambda c: acked.append(c.acknowledge.uuid))
     s.on("update", lambda p: handled.append(p.status.uuid))
-    uuids = [bytes([i]) * 16 for i in range(1, 6)]
+    uuids = [bytes([i]) * 16 for i in range(1, 7)]
     async with s:
         await s.subscribe(timeout=10)
         slow_master.push_update("t-0", mesos_pb2.TASK_RUNNING, uuid=uuids[0])
         await until(lambda: len(slow_master.acks_arrived) == 1, timeout=10, what="the first ack")
-        for n, uuid in enumerate(uuids[1:], 1):
+        for n, uuid in enumerate(uuids[1:5], 1):
             slow_master.push_update(f"t-{n}", mesos_pb2.TASK_RUNNING, uuid=uuid)
         # The other four updates are handled (their acks queue up behind the first).
         await until(lambda: len(handled) == 5, timeout=10, what="5 updates handled")
         await asyncio.sleep(0)
         slow_master.release.set()
         await until(lambda: len(acked) == 5, timeout=10, what="5 acks")
-    assert batches == [1, 4]  # the first went alone; the four queued behind it in one pipelined batch
+        # The calls connection is open now: the next update's acknowledgement is written at
+        # once, in the pass that handled the update.
+        slow_master.push_update("t-5", mesos_pb2.TASK_RUNNING, uuid=uuids[5])
+        await until(lambda: len(acked) == 6, timeout=10, what="6 acks")
+    # The first opened the calls connection (awaited, alone); the four queued behind it went
+    # out in one pipelined write; the last alone, as it came.
+    assert batches == [("awaited", 1), ("written", 4), ("written", 1)]
     assert acked == uuids
     assert [c.acknowledge.uuid for c in slow_master.of_type(Call.ACKNOWLEDGE)] == uuids
 

@@ -2,7 +2,7 @@
 
 The session subscribes (following the leading master), keeps the subscription
 alive (a heartbeat watchdog, resubscription with capped jittered backoff,
-a new leader), acknowledges updates in batches off the event path, and sends
+a new leader), acknowledges updates without waiting for the answers, and sends
 calls beside the stream. It makes no decision about tasks: that is the
 `Scheduler`'s (or yours, when you use the session directly).
 """
@@ -213,6 +213,7 @@ class Session(CallsMixin):
         self.direct: Callable[[scheduler_pb2.Event], Awaitable[Any] | None] | None = None
         self._deferred: Awaitable[Any] | None = None
         self._watchdog: _Watchdog | None = None
+        self._in_pass = False  # the sink is handing events over: acknowledgements wait for its end
 
     # ------------------------------------------------------------------ state
     @property
@@ -335,7 +336,7 @@ class Session(CallsMixin):
             task = asyncio.current_task()
             if self.direct is not None:
                 self._watchdog = watchdog
-                stream.set_sink(self._take_now)
+                stream.set_sink(self._take_now, self._pass_ended)
             try:
                 while True:
                     deferred = self._deferred
@@ -418,6 +419,7 @@ class Session(CallsMixin):
         kind = event.type
         if kind in _TO_THE_READER:
             return False
+        self._in_pass = True
         watchdog, direct, stream = self._watchdog, self.direct, self._stream
         if watchdog is None or direct is None or stream is None:
             return False
@@ -430,6 +432,12 @@ class Session(CallsMixin):
             self._deferred = pending
             stream.wake_reader()
         return True
+
+    def _pass_ended(self) -> None:
+        """The stream's pass over what arrived is over: write the acknowledgements it queued."""
+        if self._in_pass:
+            self._in_pass = False
+            self._flush_acknowledgements()
 
     def _event_wait_limit(self) -> float:
         """Seconds without an event after which the subscription counts as lost."""
@@ -508,31 +516,55 @@ class Session(CallsMixin):
         await self._send(call, wait=wait)
 
     def acknowledge_later(self, status: mesos_pb2.TaskStatus) -> None:
-        """Acknowledge an update from this subscription's sender (in order, batched, off the event path)."""
+        """Acknowledge an update soon: written without waiting, in order, together with the others
+        of the same burst of events (or, before the calls connection is open, by this
+        subscription's sender task)."""
         uuid = status.uuid
         if not uuid:
             return
-        if self._acks is None:
+        acks = self._acks
+        if acks is None:
             log.info(
                 "update for %s not acknowledged (disconnected); Mesos will resend it", status.task_id.value
             )
             return
-        if not self._acks.put(status, uuid):
+        if not acks.put(status, uuid):
             log.debug(
                 "update %s of %s is already being acknowledged; not again",
                 status.uuid.hex(),
                 status.task_id.value,
             )
-        if self._client is not None:
-            # Awake for this update anyway: read the answers to the earlier acknowledgements
-            # now, so that the sender can go on (they are read lazily, see _acknowledge_many).
-            self._client.read_answers()
+            return
+        if not self._in_pass:
+            self._flush_acknowledgements()
+
+    def _flush_acknowledgements(self) -> None:
+        """Write the queued acknowledgements now, pipelined on the open calls connection; when
+        there is none (yet), the sender task opens one and sends them."""
+        acks = self._acks
+        if acks is None or acks.sending:
+            return  # the sender's batch is on its way: the queued ones follow it, in order
+        while acks.items:
+            batch = acks.take_now(_ACK_BATCH)
+            if not self._may_acknowledge(batch):
+                acks.forget(batch)
+            elif not self._acknowledge_nowait(acks, batch):
+                acks.restore(batch)
+                acks.wake()
+                return
 
     async def _send_acknowledgements(self, acks: _AckQueue) -> None:
-        """Send one subscription's acknowledgements in order, pipelined in batches."""
+        """Send what `_flush_acknowledgements` could not write at once (no calls connection yet):
+        in order, pipelined in batches, each awaited before the next."""
         while True:
             batch = await acks.take(_ACK_BATCH)
-            acks.idle.clear()
+            if not self._may_acknowledge(batch):
+                acks.forget(batch)
+                continue
+            if self._acknowledge_nowait(acks, batch):
+                continue
+            acks.sending = True
+            acks.begin()
             try:
                 await self._acknowledge_many(batch)
             except asyncio.CancelledError:
@@ -541,15 +573,17 @@ class Session(CallsMixin):
                 log.exception("acknowledging %d update(s) failed", len(batch))
                 self._emit("error", exc)
             finally:
-                acks.done(batch)
-                acks.idle.set()
+                acks.sending = False
+                acks.forget(batch)
+                acks.finish()
 
     async def _settle_acknowledgements(
         self, client: HttpClient[scheduler_pb2.Event], acks: _AckQueue
     ) -> None:
-        """At the end of a subscription, let the batch in flight learn its answers (read lazily,
-        they may wait in the socket), so that an acknowledgement the master took is reported
-        (`sent_acknowledge`), not cut off by the end of the sender. Bounded by `_ACK_SETTLE`."""
+        """At the end of a subscription, let the acknowledgements in flight learn their answers
+        (read lazily, they may wait in the socket), so that an acknowledgement the master took
+        is reported (`sent_acknowledge`), not cut off by the end of the sender. Bounded by
+        `_ACK_SETTLE`."""
         if acks.idle.is_set():
             return
         client.read_answers(eager=True)
@@ -557,25 +591,58 @@ class Session(CallsMixin):
             async with asyncio.timeout(_ACK_SETTLE):
                 await acks.idle.wait()
 
-    async def _acknowledge_many(self, statuses: Sequence[mesos_pb2.TaskStatus]) -> None:
-        client = self._client
-        if client is None or not self._connected.is_set():
+    def _may_acknowledge(self, statuses: Sequence[mesos_pb2.TaskStatus]) -> bool:
+        """Whether acknowledgements may go out now (subscribed, not fenced); logs why not."""
+        if self._client is None or not self._connected.is_set():
             log.info("%d updates not acknowledged (disconnected); Mesos will resend them", len(statuses))
-            return
+            return False
         if self.guard is not None:
             try:
                 self.guard("ACKNOWLEDGE")
             except MesosError as exc:
                 log.info("%d updates not acknowledged (%s)", len(statuses), exc)
-                return
+                return False
+        return True
+
+    def _acknowledge_calls(self, statuses: Sequence[mesos_pb2.TaskStatus]) -> list[scheduler_pb2.Call]:
         batch = [calls.acknowledge(s.agent_id, s.task_id, s.uuid) for s in statuses]
         if self.framework_id:
             for call in batch:
                 call.framework_id.value = self.framework_id
-        # Read lazily: Mesos answers each acknowledgement with a packet of its own, and reading
-        # them as they come would wake the scheduler once more per update. They are read when
-        # the next update arrives (acknowledge_later) or within half a second.
-        results = await client.send_many(batch, stream_id=self.stream_id, lazy=True)
+        return batch
+
+    def _acknowledge_nowait(self, acks: _AckQueue, statuses: list[mesos_pb2.TaskStatus]) -> bool:
+        """Write the ACKNOWLEDGE calls now on the open calls connection; False if there is none.
+
+        Their answers are read lazily (Mesos answers each call with a packet of its own, and
+        reading them as they come would wake the scheduler once more per update): within half
+        a second, or sooner when the process is awake for a call that waits for its answer.
+        """
+        client = self._client
+        if client is None:
+            return False
+        batch = self._acknowledge_calls(statuses)
+
+        def answered(results: list[bytes | MesosError]) -> None:
+            acks.forget(statuses)
+            acks.finish()
+            self._acknowledged(batch, results)
+
+        if not client.send_nowait(batch, answered, stream_id=self.stream_id):
+            return False
+        acks.begin()
+        return True
+
+    async def _acknowledge_many(self, statuses: Sequence[mesos_pb2.TaskStatus]) -> None:
+        client = self._client
+        if client is None or not self._may_acknowledge(statuses):
+            return
+        batch = self._acknowledge_calls(statuses)
+        self._acknowledged(batch, await client.send_many(batch, stream_id=self.stream_id))
+
+    def _acknowledged(
+        self, batch: Sequence[scheduler_pb2.Call], results: Sequence[bytes | MesosError]
+    ) -> None:
         failed: list[MesosError] = []
         for call, result in zip(batch, results, strict=True):
             if isinstance(result, MesosError):
@@ -594,24 +661,27 @@ class Session(CallsMixin):
 
 
 class _AckQueue:
-    """The updates one subscription has yet to acknowledge, in order.
+    """The updates one subscription has yet to acknowledge, in order, and those in flight.
 
-    `put` costs an append (and one wake-up when the sender waits); `take` returns up to
-    ``limit`` of them at once, waiting while there are none. An update whose uuid is
-    already queued or being acknowledged is not queued again: an agent resends an
-    update until its acknowledgement arrives, and on a busy cluster the resends pile
-    up behind the first acknowledgement, each costing the master a call. `done`
-    forgets a batch once its calls were answered (or failed), so an update the agent
-    sends again after that is acknowledged again.
+    `put` costs an append; `take_now` returns up to ``limit`` of them at once and `take`
+    waits for some (the sender task, woken by `wake`). An update whose uuid is already
+    queued or being acknowledged is not queued again: an agent resends an update until its
+    acknowledgement arrives, and on a busy cluster the resends pile up behind the first
+    acknowledgement, each costing the master a call. `forget` drops a batch's uuids once its
+    calls were answered (or failed), so an update the agent sends again after that is
+    acknowledged again. `begin` and `finish` count the batches in flight (`idle` is set when
+    there are none); ``sending`` is True while the sender task awaits a batch of its own.
     """
 
-    __slots__ = ("_items", "_uuids", "_waiter", "idle")
+    __slots__ = ("_uuids", "_waiter", "flying", "idle", "items", "sending")
 
     def __init__(self) -> None:
-        #: Set while no batch is being sent (cleared by the sender from `take` until `done`).
+        #: Set while no batch is in flight.
         self.idle = asyncio.Event()
         self.idle.set()
-        self._items: collections.deque[mesos_pb2.TaskStatus] = collections.deque()
+        self.items: collections.deque[mesos_pb2.TaskStatus] = collections.deque()
+        self.flying = 0
+        self.sending = False
         self._uuids: set[bytes] = set()
         self._waiter: asyncio.Future[None] | None = None
 
@@ -620,31 +690,50 @@ class _AckQueue:
         if uuid in self._uuids:
             return False
         self._uuids.add(uuid)
-        self._items.append(status)
+        self.items.append(status)
+        return True
+
+    def wake(self) -> None:
+        """Wake the sender task if it waits in `take`."""
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        return True
 
-    def done(self, batch: Sequence[mesos_pb2.TaskStatus]) -> None:
-        """The batch's calls were answered or failed: its uuids may be queued again."""
+    def forget(self, batch: Sequence[mesos_pb2.TaskStatus]) -> None:
+        """The batch's calls were answered, failed or dropped: its uuids may be queued again."""
         uuids = self._uuids
         for status in batch:
             uuids.discard(status.uuid)
 
-    async def take(self, limit: int) -> list[mesos_pb2.TaskStatus]:
-        items = self._items
-        while not items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+    def begin(self) -> None:
+        self.flying += 1
+        self.idle.clear()
+
+    def finish(self) -> None:
+        self.flying -= 1
+        if not self.flying:
+            self.idle.set()
+
+    def take_now(self, limit: int) -> list[mesos_pb2.TaskStatus]:
+        items = self.items
         if len(items) <= limit:
             batch = list(items)
             items.clear()
             return batch
         return [items.popleft() for _ in range(limit)]
+
+    def restore(self, batch: Sequence[mesos_pb2.TaskStatus]) -> None:
+        """Put a batch taken with `take_now` back at the front, in its order."""
+        self.items.extendleft(reversed(batch))
+
+    async def take(self, limit: int) -> list[mesos_pb2.TaskStatus]:
+        while not self.items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self.take_now(limit)
 
 
 def _heartbeat_interval(interval: float | None) -> float | None:

@@ -33,7 +33,14 @@ from typing import TypeVar, cast
 
 import httptools
 
-from mesos_framework.errors import ConnectError, MesosError, ProtocolError, TLSError, TransportError
+from mesos_framework.errors import (
+    CallTimeout,
+    ConnectError,
+    MesosError,
+    ProtocolError,
+    TLSError,
+    TransportError,
+)
 from mesos_framework.transport.endpoint import Endpoint
 
 __all__ = ["CallPool", "Response", "TLSError", "open_connection"]
@@ -125,13 +132,25 @@ Answer = Response | BaseException
 
 class _Batch:
     """Requests written together: their answers, in order, and one future for all of them
-    (one wake-up per batch, not a future and a callback per request)."""
+    (one wake-up per batch, not a future and a callback per request), or instead a function
+    called with them (a batch written without waiting, see `CallPool.request_nowait`)."""
 
-    __slots__ = ("answers", "count", "future")
+    __slots__ = ("answers", "count", "deadline", "done", "future", "lazy")
 
-    def __init__(self, future: asyncio.Future[list[Answer]], count: int) -> None:
+    def __init__(
+        self,
+        future: asyncio.Future[list[Answer]] | None,
+        count: int,
+        *,
+        lazy: bool = False,
+        done: Callable[[list[Answer]], None] | None = None,
+        deadline: float | None = None,
+    ) -> None:
         self.future = future
         self.count = count
+        self.lazy = lazy
+        self.done = done
+        self.deadline = deadline
         self.answers: list[Answer] = []
 
     def add(self, answer: Answer) -> bool:
@@ -140,7 +159,14 @@ class _Batch:
         return len(self.answers) >= self.count
 
     def resolve(self) -> None:
-        if not self.future.done():
+        done = self.done
+        if done is not None:
+            self.done = None
+            try:
+                done(self.answers)
+            except Exception:  # the caller's bug must not break the connection's reading
+                log.exception("handling the answers of %d pipelined call(s) failed", self.count)
+        elif self.future is not None and not self.future.done():
             self.future.set_result(self.answers)
 
 
@@ -150,14 +176,17 @@ class _Connection(asyncio.BufferedProtocol):
     The socket is read into a buffer of the connection's (asyncio's plain ``recv`` allocates
     256 KiB per read, which costs more than parsing a short answer).
 
-    A batch sent ``lazy`` pauses reading while its answers are due: Mesos answers each
-    pipelined call with a packet of its own, and reading each as it arrives wakes the process
-    once per call. The answers wait in the socket until the pool's `CallPool.read_answers()`
-    (called when the process is awake for another reason) or `LAZY_READ_WAIT`, whichever
-    comes first; ``paused`` is the pool's set of such connections.
+    Batches sent ``lazy`` are read lazily: while only such batches wait for answers, reading
+    is paused. Mesos answers each pipelined call with a packet of its own, and reading each as
+    it arrives wakes the process once per call. The answers wait in the socket until the pool's
+    `CallPool.read_answers()` (called when the process is awake for another reason) or the
+    next tick, every `LAZY_READ_WAIT` while lazy answers are due, whichever comes first; the
+    tick also fails the calls when the oldest lazy batch is past its ``timeout``. A batch
+    that is not lazy has its answers read as they arrive, and so the lazy ones before it.
+    ``paused`` is the pool's set of connections whose reading is paused.
     """
 
-    def __init__(self, paused: set[_Connection]) -> None:
+    def __init__(self, paused: set[_Connection], endpoint: Endpoint | None = None) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
         self._waiters: collections.deque[_Batch] = collections.deque()
@@ -171,8 +200,11 @@ class _Connection(asyncio.BufferedProtocol):
         self.used = 0  # requests sent on this connection
         self._buffer = memoryview(bytearray(_READ_BUFFER))
         self._paused = paused  # the pool's: this connection is in it while its reading is paused
-        self._lazy = False  # the newest batch is read lazily
-        self._timer: asyncio.TimerHandle | None = None
+        self._endpoint = endpoint
+        self._eager = 0  # batches waiting whose answers are read as they arrive (not lazy)
+        self._keep_reading = False  # read_answers(eager=True): read on until nothing is due
+        self._draining = False  # resumed by the tick; not paused again before it has read
+        self._timer: asyncio.TimerHandle | None = None  # the tick, while lazy answers are due
 
     # -- asyncio.Protocol --------------------------------------------------
 
@@ -198,7 +230,11 @@ class _Connection(asyncio.BufferedProtocol):
             self._fail_all(ProtocolError(f"malformed HTTP answer: {exc}"))
             self.close()
             return
-        if self._lazy and self._waiters and not self.closed:
+        self._draining = False
+        if not self._waiters:
+            self._keep_reading = False
+            self._stop_tick()
+        elif not self._eager and not self._keep_reading and not self.closed:
             self._pause()  # what arrived was read; the rest waits for the next read_answers()
 
     def eof_received(self) -> bool | None:
@@ -206,7 +242,9 @@ class _Connection(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self.resume()
+        self._stop_tick()
+        self._unpause()
+        self._eager = 0
         if not self._waiters:
             return
         if self._headers_done and self._until_eof():
@@ -254,50 +292,89 @@ class _Connection(asyncio.BufferedProtocol):
         """Write ``count`` requests (already joined in ``data``); a future of their answers, in order.
 
         With ``lazy`` the answers are read only at the pool's next `CallPool.read_answers()` or
-        after `LAZY_READ_WAIT` (see the class).
+        the next tick (see the class).
         """
+        future: asyncio.Future[list[Answer]] = asyncio.get_running_loop().create_future()
+        self._write(data, _Batch(future, count, lazy=lazy))
+        return future
+
+    def send_then(
+        self, data: bytes, count: int, done: Callable[[list[Answer]], None], timeout: float
+    ) -> None:
+        """Write ``count`` requests, read lazily; ``done`` is called with their answers, in order
+        (with errors in place of those still due when the oldest waited over ``timeout`` s)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        self._write(data, _Batch(None, count, lazy=True, done=done, deadline=deadline))
+
+    def _write(self, data: bytes, batch: _Batch) -> None:
         assert self._transport is not None
-        batch = _Batch(asyncio.get_running_loop().create_future(), count)
         self._waiters.append(batch)
-        self.used += count
+        self.used += batch.count
         self._transport.write(data)
-        self._lazy = lazy
-        if lazy:
+        if not batch.lazy:
+            self._eager += 1
+            self._unpause()
+        elif not self._eager and not self._keep_reading and not self._draining:
             self._pause()
-        else:
-            self.resume()
-        return batch.future
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(LAZY_READ_WAIT, self._tick)
 
     def _pause(self) -> None:
         if self not in self._paused and self._transport is not None:
             self._paused.add(self)
             self._transport.pause_reading()
         if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(LAZY_READ_WAIT, self.resume)
+            self._timer = asyncio.get_running_loop().call_later(LAZY_READ_WAIT, self._tick)
 
-    def resume(self, *, eager: bool = False) -> None:
-        """Read the answers waiting in the socket (a lazily read batch's); with ``eager`` read
-        the rest of them too as they arrive (someone waits for this connection)."""
-        if eager:
-            self._lazy = False
-        timer = self._timer
-        if timer is not None:
-            self._timer = None
-            timer.cancel()
+    def _unpause(self) -> None:
         if self in self._paused:
             self._paused.discard(self)
             if self._transport is not None and not self.closed:
                 self._transport.resume_reading()
 
+    def _stop_tick(self) -> None:
+        timer = self._timer
+        if timer is not None:
+            self._timer = None
+            timer.cancel()
+
+    def _tick(self) -> None:
+        """Every `LAZY_READ_WAIT` while answers are due: read what waits; fail the calls when the
+        oldest lazy batch is past its deadline."""
+        self._timer = None
+        if self.closed or not self._waiters:
+            self._unpause()
+            return
+        loop = asyncio.get_running_loop()
+        oldest = self._waiters[0]
+        if oldest.lazy and oldest.deadline is not None and loop.time() > oldest.deadline:
+            due = sum(batch.count - len(batch.answers) for batch in self._waiters)
+            where = f" to {self._endpoint}" if self._endpoint is not None else ""
+            self._fail_all(CallTimeout(f"{due} pipelined call(s){where}: no answer in time"))
+            self.abort()
+            return
+        self._draining = self in self._paused
+        self._unpause()
+        self._timer = loop.call_later(LAZY_READ_WAIT, self._tick)
+
+    def resume(self, *, eager: bool = False) -> None:
+        """Read the answers waiting in the socket (a lazily read batch's); with ``eager`` read
+        the rest of them too as they arrive (someone waits for this connection)."""
+        if eager and self._waiters:
+            self._keep_reading = True
+        self._unpause()
+
     def close(self) -> None:
         self.closed = True
-        self.resume()
+        self._stop_tick()
+        self._unpause()
         if self._transport is not None:
             self._transport.close()
 
     def abort(self) -> None:
         self.closed = True
-        self.resume()
+        self._stop_tick()
+        self._unpause()
         if self._transport is not None:
             self._transport.abort()
 
@@ -317,11 +394,14 @@ class _Connection(asyncio.BufferedProtocol):
             batch = self._waiters[0]
             if batch.add(response):
                 self._waiters.popleft()
+                if not batch.lazy:
+                    self._eager -= 1
                 batch.resolve()
         if not self.keep_alive:
             self.close()
 
     def _fail_all(self, error: Exception) -> None:
+        self._eager = 0
         while self._waiters:
             batch = self._waiters.popleft()
             while not batch.add(error):
@@ -349,6 +429,7 @@ class CallPool:
         self._busy: set[_Connection] = set()
         self._heads: dict[tuple[Endpoint, str, str, str | None], bytes] = {}
         self._paused: set[_Connection] = set()  # reading paused until read_answers() (lazy batches)
+        self._lanes: dict[Endpoint, _Connection] = {}  # where request_nowait() pipelines its calls
         self._closed = False
 
     async def request(
@@ -461,6 +542,69 @@ class CallPool:
                 return results
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def request_nowait(
+        self,
+        endpoint: Endpoint,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        bodies: Sequence[bytes],
+        *,
+        done: Callable[[list[Response | MesosError]], None],
+        timeout: float,
+        stream_id: str | None = None,
+        cacheable: bool = True,
+    ) -> bool:
+        """Write requests now, pipelined on a connection already open to ``endpoint``; False
+        (nothing written) when there is none, or the pool is closed.
+
+        Nothing waits: the requests go out in the caller's own pass of the event loop, behind
+        whatever the connection is already doing, and their answers are read lazily (see
+        `request_many`). ``done`` is called with the answers, in order, each a `Response` or
+        the error in its place (a `CallTimeout` for all that are due when the oldest got no
+        answer within ``timeout`` seconds: the connection is then dropped). For calls that
+        nobody awaits and that come one at a time, such as acknowledgements: writing each at
+        once costs no task switch and no wait for the answers of the one before.
+        """
+        if self._closed:
+            return False
+        conn = self._lanes.get(endpoint)
+        if conn is None or conn.closed:
+            conn = None
+            idle = self._idle.get(endpoint)
+            while idle:
+                if not idle[-1].closed:
+                    conn = idle[-1]  # stays idle: other calls may pipeline behind these
+                    break
+                idle.pop()
+            if conn is None:
+                self._lanes.pop(endpoint, None)
+                return False
+            self._lanes[endpoint] = conn
+        head = self._head(endpoint, method, path, headers, stream_id=stream_id, cacheable=cacheable)
+        if len(bodies) == 1:
+            data = b"%s%d\r\n\r\n%s" % (head, len(bodies[0]), bodies[0])
+        else:
+            data = b"".join([b"%s%d\r\n\r\n%s" % (head, len(body), body) for body in bodies])
+        lane = conn
+
+        def answered(answers: list[Answer]) -> None:
+            results: list[Response | MesosError] = []
+            failed = False
+            for answer in answers:
+                if type(answer) is Response and not answer.body:
+                    results.append(answer)
+                    continue
+                result = self._result(answer, method, endpoint, path)
+                failed = failed or not isinstance(result, Response)
+                results.append(result)
+            if failed and not lane.closed:
+                lane.abort()
+            done(results)
+
+        conn.send_then(data, len(bodies), answered, timeout)
+        return True
+
     @staticmethod
     def _result(
         answer: Response | BaseException, method: str, endpoint: Endpoint, path: str
@@ -487,7 +631,7 @@ class CallPool:
         """Read the answers of lazily sent batches now (the caller's process is awake anyway);
         with ``eager`` also the rest of them as they arrive (someone waits for them)."""
         if eager:
-            for conn in list(self._busy):
+            for conn in [*self._busy, *self._lanes.values()]:
                 conn.resume(eager=True)
         if self._paused:
             for conn in list(self._paused):
@@ -500,9 +644,10 @@ class CallPool:
             for conn in idle:
                 conn.close()
         self._idle.clear()
-        for conn in list(self._busy):
+        for conn in [*self._busy, *self._lanes.values()]:
             conn.abort()
         self._busy.clear()
+        self._lanes.clear()
 
     # -- internals ----------------------------------------------------------
 
@@ -551,7 +696,7 @@ class CallPool:
         paused = self._paused
         return await open_connection(
             endpoint,
-            lambda: _Connection(paused),
+            lambda: _Connection(paused, endpoint),
             ssl_context=self._ssl,
             connect_timeout=self._connect_timeout,
             resolver=self._resolver,

@@ -174,6 +174,7 @@ class EventStream(Generic[E]):
         #: How many events were yielded so far.
         self.events = 0
         self._sink: Callable[[E], bool] | None = None
+        self._settle: Callable[[], None] | None = None
         self._returned: E | None = None  # an event the sink left to the reader
         self._failed: Exception | None = None  # what the stream or sink raised while handing over
         self._woken = False  # wake_reader() was called
@@ -265,7 +266,7 @@ class EventStream(Generic[E]):
 
     # -- handing events over as they arrive ------------------------------------------------------
 
-    def set_sink(self, sink: Callable[[E], bool] | None) -> None:
+    def set_sink(self, sink: Callable[[E], bool] | None, settle: Callable[[], None] | None = None) -> None:
         """Hand the events that arrive while a reader waits to ``sink``, at once, in order.
 
         ``sink`` runs from the connection's callback, not from the reader's task, which saves
@@ -273,9 +274,12 @@ class EventStream(Generic[E]):
         True when it took the event, False to leave it (and every later one) to the reader; it
         may call `wake_reader()` to have the reader's `next_event()` return ``None`` (say, to
         await something before the next event). Whatever the stream or the sink raises is
-        raised by the reader's next `next_event()`. ``None`` ends the handing over.
+        raised by the reader's next `next_event()`. ``None`` ends the handing over. ``settle``
+        is called after each pass that handed events to the sink (say, to write the calls the
+        sink gathered in one go).
         """
         self._sink = sink
+        self._settle = settle if sink is not None else None
         self._response.on_data = self._arrived if sink is not None else None
 
     def wake_reader(self) -> None:
@@ -296,6 +300,13 @@ class EventStream(Generic[E]):
                     break
         except Exception as exc:  # the reader raises it, where it would have met it
             self._failed = exc
+        finally:
+            settle = self._settle
+            if settle is not None:
+                try:
+                    settle()
+                except Exception as exc:
+                    self._failed = self._failed or exc
         self._response.wake()
 
     def _end_of_stream(self) -> None:
@@ -414,6 +425,7 @@ class HttpClient(Generic[E]):
         self._call_pool: CallPool | None = None
         self._call_headers = self._headers(stream=False)
         self._streams: set[EventStream[E]] = set()
+        self._redirected: set[asyncio.Task[None]] = set()  # send_nowait()'s calls sent again
         self._closed = False
 
     # -- public API ------------------------------------------------------------
@@ -549,6 +561,85 @@ class HttpClient(Generic[E]):
                 results.append(_failure(answer, _call_type(call), endpoint.url(path)))
         return results
 
+    def send_nowait(
+        self,
+        calls: Sequence[Message],
+        done: Callable[[list[bytes | MesosError]], None],
+        stream_id: str | None = None,
+    ) -> bool:
+        """Write calls now, pipelined on the open calls connection to the leader, without waiting;
+        False (nothing sent) when the leader is not known yet or no calls connection is open.
+
+        ``done`` is called with each call's answer body or error, in order, as `send_many()`
+        returns them. The answers are read lazily (at the next `read_answers()` or within half
+        a second), and a call answered by a redirect is sent again alone, following it. For
+        calls that nobody awaits and that a busy scheduler makes one at a time, as it
+        acknowledges updates: they go out in the caller's own pass of the event loop, with no
+        task switch and no wait for the answers to the calls before them. Calls to a master
+        that answers none of them within ``request_timeout`` get `CallTimeout`.
+        """
+        pool = self._call_pool
+        if (
+            self._closed
+            or self._leader is None
+            or pool is None
+            or self.request_timeout <= 4 * LAZY_READ_WAIT  # too short for answers read lazily
+        ):
+            return False
+        endpoint, path = self._leader
+        content_type = self.content_type
+        bodies = [encode(call, content_type) for call in calls]
+        headers = self._headers_for(endpoint, self._call_headers)
+
+        def answered(answers: list[Response | MesosError]) -> None:
+            results: list[bytes | MesosError] = []
+            redirected = []
+            for n, answer in enumerate(answers):
+                if isinstance(answer, MesosError):
+                    results.append(answer)
+                elif answer.status in (200, 202):
+                    results.append(answer.body)
+                elif answer.status in _REDIRECTS:
+                    results.append(answer.body)  # replaced by the answer where it leads
+                    redirected.append(n)
+                else:
+                    results.append(_failure(answer, _call_type(calls[n]), endpoint.url(path)))
+            if not redirected:
+                done(results)
+                return
+            task = asyncio.get_running_loop().create_task(
+                self._follow([(n, calls[n], bodies[n]) for n in redirected], results, done, stream_id)
+            )
+            self._redirected.add(task)
+            task.add_done_callback(self._redirected.discard)
+
+        return pool.request_nowait(
+            endpoint,
+            "POST",
+            path,
+            headers,
+            bodies,
+            done=answered,
+            timeout=self.request_timeout,
+            stream_id=stream_id,
+            cacheable=headers is self._call_headers,
+        )
+
+    async def _follow(
+        self,
+        redirected: Sequence[tuple[int, Message, bytes]],
+        results: list[bytes | MesosError],
+        done: Callable[[list[bytes | MesosError]], None],
+        stream_id: str | None,
+    ) -> None:
+        """`send_nowait()`'s calls that were answered by a redirect: each sent again alone."""
+        for n, call, body in redirected:
+            try:
+                results[n] = await self.request(body, call_type=_call_type(call), stream_id=stream_id)
+            except MesosError as exc:
+                results[n] = exc
+        done(results)
+
     async def request(
         self,
         body: bytes,
@@ -619,6 +710,8 @@ class HttpClient(Generic[E]):
         if self._closed:
             return
         self._closed = True
+        for task in list(self._redirected):
+            task.cancel()
         for stream in list(self._streams):
             await stream.close()
         if self._stream_session is not None:

@@ -440,3 +440,177 @@ async def test_a_call_waiting_for_the_connection_reads_lazy_answers_at_once(
             assert await client.send(decline(), stream_id="s") == b""
             assert await sending == [b"", b""]
     assert {r.connection for r in server.requests} == {1}
+
+
+# -- calls written without waiting (send_nowait: acknowledgements) --------------------------------
+
+
+def nowait(
+    client: HttpClient, calls: list[scheduler_pb2.Call]
+) -> tuple[bool, asyncio.Future[list[bytes | MesosError]]]:
+    """``client.send_nowait(calls)``: whether it wrote them, and a future of what ``done`` got."""
+    answered: asyncio.Future[list[bytes | MesosError]] = asyncio.get_running_loop().create_future()
+    written = client.send_nowait(calls, answered.set_result, stream_id="s")
+    return written, answered
+
+
+async def test_send_nowait_needs_an_open_calls_connection(raw_server: StartServer) -> None:
+    server = await raw_server(reply(ACCEPTED))
+    async with HttpClient(server.url) as client:
+        written, _ = nowait(client, [call(0)])
+        assert not written  # no leader known, no connection: the caller sends otherwise
+        await client.send(decline(), stream_id="s")
+        written, answered = nowait(client, [call(1), call(2)])
+        assert written
+        async with asyncio.timeout(30):
+            assert await answered == [b"", b""]
+        await client.close()
+        assert not nowait(client, [call(3)])[0]
+    assert [r.body for r in server.requests[1:]] == [encode(call(1)), encode(call(2))]
+    assert {r.connection for r in server.requests} == {1}
+
+
+async def test_send_nowait_writes_in_the_callers_pass_and_reads_the_answers_lazily(
+    raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 60.0)
+    answer, done = counted(reply(ACCEPTED), 4)
+    server = await raw_server(answer)
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        # Three writes, one after the other, none waiting for the answers of the one before.
+        futures = [nowait(client, [call(n)])[1] for n in range(3)]
+        await landed(done)
+        assert [r.body for r in server.requests[1:]] == [encode(call(n)) for n in range(3)]
+        assert not any(f.done() for f in futures)  # answered, but not read: nothing woke for them
+        client.read_answers()
+        async with asyncio.timeout(30):
+            assert await asyncio.gather(*futures) == [[b""], [b""], [b""]]
+
+
+async def test_send_nowait_answers_are_read_within_the_lazy_wait(
+    raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 0.2)
+    server = await raw_server(reply(ACCEPTED))
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        async with asyncio.timeout(30):
+            for n in range(3):  # the tick goes on while answers are due, and stops after
+                assert await nowait(client, [call(n)])[1] == [b""]
+
+
+async def test_a_call_behind_calls_written_without_waiting_is_answered_at_once(
+    raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 60.0)
+    server = await raw_server(reply(ACCEPTED))
+    async with HttpClient(server.url, call_connections=1) as client:
+        await client.send(decline(), stream_id="s")
+        _, acked = nowait(client, [call(0), call(1)])
+        async with asyncio.timeout(30):  # pipelined behind them, not held up by their 60 s
+            assert await client.send(decline(), stream_id="s") == b""
+            assert await acked == [b"", b""]
+        # A write behind an awaited call does not pause the reading that call waits for.
+        sending = asyncio.ensure_future(client.send(decline(), stream_id="s"))
+        await asyncio.sleep(0)
+        _, later = nowait(client, [call(2)])
+        async with asyncio.timeout(30):
+            assert await sending == b""
+            client.read_answers()
+            assert await later == [b""]
+    assert {r.connection for r in server.requests} == {1}
+
+
+async def test_send_nowait_reports_errors_in_place_and_keeps_the_connection(raw_server: StartServer) -> None:
+    bad = encode(call(1))
+    server = await raw_server(
+        answer_by_body({bad: b"HTTP/1.1 400 Bad Request\r\nContent-Length: 13\r\n\r\nUnknown agent"})
+    )
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        async with asyncio.timeout(30):
+            results = await nowait(client, [call(0), call(1), call(2)])[1]
+            assert results[0] == b"" and results[2] == b""
+            assert isinstance(results[1], BadRequest) and "Unknown agent" in str(results[1])
+            assert await nowait(client, [call(3)])[1] == [b""]
+    assert {r.connection for r in server.requests} == {1}
+
+
+async def test_send_nowait_reports_the_calls_a_broken_connection_left_unanswered(
+    raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 0.2)
+
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.body == encode(call(1)):
+            writer.close()  # answers call 0, then drops the connection
+            return
+        writer.write(ACCEPTED)
+        await writer.drain()
+
+    server = await raw_server(answer)
+    async with HttpClient(server.url) as client:
+        await client.send(decline(), stream_id="s")
+        async with asyncio.timeout(30):
+            results = await nowait(client, [call(0), call(1), call(2)])[1]
+        assert results[0] == b""
+        assert all(isinstance(r, ConnectError) and "failed before an answer" in str(r) for r in results[1:])
+        assert not nowait(client, [call(3)])[0]  # that connection is gone; none other is open
+        assert await client.send(decline(), stream_id="s") == b""
+        assert nowait(client, [call(4)])[0]  # the new one takes them
+    assert server.connections == 2
+
+
+async def test_send_nowait_gives_calls_no_answer_came_for_a_timeout(
+    raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 0.1)
+    never = asyncio.Event()
+
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.body == encode(decline()):
+            writer.write(ACCEPTED)
+            await writer.drain()
+        else:
+            await never.wait()
+
+    server = await raw_server(answer)
+    async with HttpClient(server.url, request_timeout=2.5) as client:
+        await client.send(decline(), stream_id="s")
+        written, answered = nowait(client, [call(0), call(1)])
+        assert written
+        async with asyncio.timeout(30):
+            results = await answered
+        assert all(isinstance(r, CallTimeout) and "no answer in time" in str(r) for r in results)
+        assert await client.send(decline(), stream_id="s") == b""  # on a new connection
+    assert server.connections == 2
+
+
+async def test_send_nowait_follows_a_redirect_for_the_call_that_got_it(raw_server: StartServer) -> None:
+    leader = await raw_server(reply(ACCEPTED))
+    moved = encode(call(1))
+    location = leader.url.removeprefix("http:") + "/api/v1/scheduler"
+    old = await raw_server(
+        answer_by_body(
+            {
+                moved: b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
+                % location.encode()
+            }
+        )
+    )
+    async with HttpClient(old.url) as client:
+        await client.send(decline(), stream_id="s")
+        async with asyncio.timeout(30):
+            assert await nowait(client, [call(n) for n in range(3)])[1] == [b"", b"", b""]
+        assert client.leader == leader.url
+    assert [r.body for r in leader.requests] == [moved]
+    assert leader.requests[0].headers["mesos-stream-id"] == "s"
+
+
+def test_send_nowait_is_off_when_the_request_timeout_is_too_short_for_lazy_reads() -> None:
+    async def main() -> bool:
+        async with HttpClient("127.0.0.1:1", request_timeout=4 * _calls.LAZY_READ_WAIT) as client:
+            return client.send_nowait([call(0)], lambda _: None)
+
+    assert asyncio.run(main()) is False
