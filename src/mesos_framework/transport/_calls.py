@@ -54,6 +54,10 @@ _READ_BUFFER = 64 * 1024
 #: at the pool's next `CallPool.read_answers()` (the caller is awake anyway) or after this.
 LAZY_READ_WAIT = 0.5
 
+#: The start of a plain ``202 Accepted`` answer, which `_Connection` takes without the parser.
+_ACCEPTED = b"HTTP/1.1 202 Accepted\r\n"
+_ACCEPTED_LEN = len(_ACCEPTED)
+
 #: An injectable name lookup: ``(host, port) -> IP addresses``.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
@@ -224,8 +228,16 @@ class _Connection(asyncio.BufferedProtocol):
             # Bytes nobody asked for: the connection is out of step; drop it.
             self.close()
             return
+        if not self._answered and data[:_ACCEPTED_LEN] == _ACCEPTED:
+            raw = bytes(data)
+            taken = self._take_accepted(raw)
+            data = raw[taken:] if taken else raw
+            if data and not self._waiters:
+                self.close()
+                return
         try:
-            self._parser.feed_data(data)
+            if data:
+                self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._fail_all(ProtocolError(f"malformed HTTP answer: {exc}"))
             self.close()
@@ -378,6 +390,32 @@ class _Connection(asyncio.BufferedProtocol):
         if self._transport is not None:
             self._transport.abort()
 
+    def _take_accepted(self, data: bytes) -> int:
+        """Take the plain ``202 Accepted`` answers at the start of ``data`` (Mesos answers every
+        call it accepted with one: the status line, ``Date`` and ``Content-Length: 0``) without
+        the parser's callbacks; the number of bytes taken. Anything else, or an answer not
+        complete yet, is left to the parser."""
+        pos = 0
+        while self._waiters and data.startswith(_ACCEPTED, pos):
+            end = data.find(b"\r\n\r\n", pos)
+            if end < 0:
+                break
+            headers: list[tuple[bytes, bytes]] = []
+            empty = False
+            for line in data[pos + _ACCEPTED_LEN : end].split(b"\r\n"):
+                if line == b"Content-Length: 0":
+                    headers.append((b"Content-Length", b"0"))
+                    empty = True
+                elif line.startswith(b"Date: "):
+                    headers.append((b"Date", line[6:]))
+                else:
+                    return pos
+            if not empty:  # no length: the body would last until the end of the connection
+                return pos
+            pos = end + 4
+            self._deliver(Response(202, headers, b""))
+        return pos
+
     def _until_eof(self) -> bool:
         headers = _header_dict(self._headers)
         return "content-length" not in headers and "chunked" not in headers.get("transfer-encoding", "")
@@ -390,6 +428,12 @@ class _Connection(asyncio.BufferedProtocol):
         self._status = 0
         self._headers_done = False
         self._answered = False
+        self._deliver(response)
+        if not self.keep_alive:
+            self.close()
+
+    def _deliver(self, response: Response) -> None:
+        """The oldest waiting request's answer."""
         if self._waiters:
             batch = self._waiters[0]
             if batch.add(response):
@@ -397,8 +441,6 @@ class _Connection(asyncio.BufferedProtocol):
                 if not batch.lazy:
                     self._eager -= 1
                 batch.resolve()
-        if not self.keep_alive:
-            self.close()
 
     def _fail_all(self, error: Exception) -> None:
         self._eager = 0

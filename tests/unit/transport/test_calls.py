@@ -19,6 +19,7 @@ from mesos_framework.errors import BadRequest, ConnectError, MesosError, Protoco
 from mesos_framework.protocol import encode
 from mesos_framework.protocol._schema import scheduler_pb2
 from mesos_framework.transport import CallTimeout, HttpClient, _calls
+from mesos_framework.transport.endpoint import parse_endpoint
 
 ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
 
@@ -614,3 +615,94 @@ def test_send_nowait_is_off_when_the_request_timeout_is_too_short_for_lazy_reads
             return client.send_nowait([call(0)], lambda _: None)
 
     assert asyncio.run(main()) is False
+
+
+# -- Mesos's plain 202 answers, taken without the parser -------------------------------------------
+
+MESOS_ACCEPTED = b"HTTP/1.1 202 Accepted\r\nDate: Fri, 04 Dec 2026 18:37:25 GMT\r\nContent-Length: 0\r\n\r\n"
+
+
+async def pool_answers(server: RawServer, count: int) -> list[_calls.Response | MesosError]:
+    pool = _calls.CallPool(ssl_context=None, connect_timeout=5, limit=1)
+    try:
+        endpoint = parse_endpoint(server.url)
+        async with asyncio.timeout(30):
+            return await pool.request_many(endpoint, "POST", "/api", {}, [b"x"] * count)
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("split", [None, 1, 30, 71, 75], ids=lambda s: f"split-{s}")
+async def test_mesos_202_answers_keep_their_headers_however_they_arrive(
+    raw_server: StartServer, split: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[bytes] = []
+    on_header = _calls._Connection.on_header
+
+    def counting(self: _calls._Connection, name: bytes, value: bytes) -> None:
+        parsed.append(name)
+        on_header(self, name, value)
+
+    monkeypatch.setattr(_calls._Connection, "on_header", counting)
+
+    # Three pipelined answers in one go, or cut anywhere (inside the status line, a header,
+    # the blank line): each is a 202 with its headers, and the connection stays in step.
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request is server.requests[-1] and len(server.requests) == 3:
+            data = MESOS_ACCEPTED * 3
+            if split is None:
+                writer.write(data)
+            else:
+                writer.write(data[:split])
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                writer.write(data[split:])
+            await writer.drain()
+
+    server = await raw_server(answer)
+    answers = await pool_answers(server, 3)
+    assert [a.status for a in answers if isinstance(a, _calls.Response)] == [202, 202, 202]
+    assert all(
+        isinstance(a, _calls.Response)
+        and a.body == b""
+        and a.headers == {"date": "Fri, 04 Dec 2026 18:37:25 GMT", "content-length": "0"}
+        for a in answers
+    )
+    if split is None:
+        assert parsed == []  # all three taken without the parser
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        b"HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\nhello",  # a body
+        b"HTTP/1.1 202 Accepted\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n",  # another header
+        b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ],
+    ids=["body", "other-header", "chunked"],
+)
+async def test_other_202_answers_go_through_the_parser(raw_server: StartServer, other: bytes) -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if len(server.requests) == 3:
+            writer.write(MESOS_ACCEPTED + other + MESOS_ACCEPTED)
+            await writer.drain()
+
+    server = await raw_server(answer)
+    answers = await pool_answers(server, 3)
+    assert all(isinstance(a, _calls.Response) and a.status == 202 for a in answers)
+    assert [a.body for a in answers if isinstance(a, _calls.Response)] == [
+        b"",
+        b"hello" if b"hello" in other else b"",
+        b"",
+    ]
+
+
+async def test_a_202_without_a_length_lasts_until_the_connection_ends(raw_server: StartServer) -> None:
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 202 Accepted\r\nDate: x\r\n\r\nall of it")
+        await writer.drain()
+        writer.close()
+
+    server = await raw_server(answer)
+    answers = await pool_answers(server, 1)
+    assert isinstance(answers[0], _calls.Response) and answers[0].body == b"all of it"
