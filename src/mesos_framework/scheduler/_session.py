@@ -628,9 +628,10 @@ class Session(CallsMixin):
             acks.finish()
             self._acknowledged(batch, results)
 
+        acks.begin()  # before: the answers may come at once (a connection failing as it is written)
         if not client.send_nowait(batch, answered, stream_id=self.stream_id):
+            acks.finish()
             return False
-        acks.begin()
         return True
 
     async def _acknowledge_many(self, statuses: Sequence[mesos_pb2.TaskStatus]) -> None:

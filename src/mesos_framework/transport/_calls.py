@@ -185,7 +185,9 @@ class _Connection(asyncio.BufferedProtocol):
     it arrives wakes the process once per call. The answers wait in the socket until the pool's
     `CallPool.read_answers()` (called when the process is awake for another reason) or the
     next tick, every `LAZY_READ_WAIT` while lazy answers are due, whichever comes first; the
-    tick also fails the calls when the oldest lazy batch is past its ``timeout``. A batch
+    tick also fails the calls when the oldest lazy batch is past its ``timeout``. A lazy
+    batch written when the tick is near does the tick's work at once and moves the tick on, so
+    a process kept busy by other events never wakes for the tick alone. A batch
     that is not lazy has its answers read as they arrive, and so the lazy ones before it.
     ``paused`` is the pool's set of connections whose reading is paused.
     """
@@ -327,6 +329,15 @@ class _Connection(asyncio.BufferedProtocol):
             self._eager += 1
             self._unpause()
         elif not self._eager and not self._keep_reading and not self._draining:
+            timer = self._timer
+            if timer is not None and self in self._paused:
+                loop = asyncio.get_running_loop()
+                if timer.when() - loop.time() < LAZY_READ_WAIT / 2:
+                    # Awake anyway and the tick is near: its work now, and the tick moves on (a
+                    # busy process then never wakes for the tick alone).
+                    timer.cancel()
+                    self._tick()
+                    return
             self._pause()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(LAZY_READ_WAIT, self._tick)
@@ -358,6 +369,7 @@ class _Connection(asyncio.BufferedProtocol):
             self._unpause()
             return
         loop = asyncio.get_running_loop()
+        # The oldest batch past its deadline fails them all: later answers would be out of step.
         oldest = self._waiters[0]
         if oldest.lazy and oldest.deadline is not None and loop.time() > oldest.deadline:
             due = sum(batch.count - len(batch.answers) for batch in self._waiters)

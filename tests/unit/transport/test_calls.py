@@ -706,3 +706,34 @@ async def test_a_202_without_a_length_lasts_until_the_connection_ends(raw_server
     server = await raw_server(answer)
     answers = await pool_answers(server, 1)
     assert isinstance(answers[0], _calls.Response) and answers[0].body == b"all of it"
+
+
+async def test_calls_written_all_the_time_still_time_out_when_never_answered(
+    raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A write near the tick does the tick's work and moves the tick on: writes that keep
+    # coming must not keep the oldest call's deadline from being checked.
+    monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 0.1)
+    never = asyncio.Event()
+
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.body == encode(decline()):
+            writer.write(ACCEPTED)
+            await writer.drain()
+        else:
+            await never.wait()
+
+    server = await raw_server(answer)
+    async with HttpClient(server.url, request_timeout=2.5) as client:
+        await client.send(decline(), stream_id="s")
+        written, first = nowait(client, [call(0)])
+        assert written
+        async with asyncio.timeout(30):
+            n = 1
+            while not first.done():
+                await asyncio.sleep(0.03)
+                if not nowait(client, [call(n % 200)])[0]:
+                    break  # the connection was dropped: the answer is on its way
+                n += 1
+            results = await first
+    assert isinstance(results[0], CallTimeout)
