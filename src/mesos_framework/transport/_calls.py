@@ -541,11 +541,9 @@ class CallPool:
         """
         if self._closed:
             raise ConnectError("the client is closed")
-        head = self._head(endpoint, method, path, headers, stream_id=stream_id, cacheable=cacheable)
-        if len(bodies) == 1:
-            data = b"%s%d\r\n\r\n%s" % (head, len(bodies[0]), bodies[0])
-        else:
-            data = b"".join([b"%s%d\r\n\r\n%s" % (head, len(body), body) for body in bodies])
+        data = self._requests(
+            endpoint, method, path, headers, bodies, stream_id=stream_id, cacheable=cacheable
+        )
         slots = self._slots.get(endpoint)
         if slots is None:
             slots = self._slots[endpoint] = asyncio.Semaphore(self._limit)
@@ -576,16 +574,7 @@ class CallPool:
                     conn.abort()
                     log.debug("kept-alive connection to %s was closed; sending again", endpoint)
                     continue
-                # A 202 without a body (every acknowledgement's answer) needs no further look.
-                results: list[Response | MesosError] = []
-                failed = False
-                for answer in answers:
-                    if type(answer) is Response and not answer.body:
-                        results.append(answer)
-                        continue
-                    result = self._result(answer, method, endpoint, path)
-                    failed = failed or not isinstance(result, Response)
-                    results.append(result)
+                results, failed = self._results(answers, method, endpoint, path)
                 if conn.closed or self._closed or failed or len(results) != len(bodies):
                     conn.abort()
                 else:
@@ -635,29 +624,52 @@ class CallPool:
                 self._lanes.pop(endpoint, None)
                 return False
             self._lanes[endpoint] = conn
-        head = self._head(endpoint, method, path, headers, stream_id=stream_id, cacheable=cacheable)
-        if len(bodies) == 1:
-            data = b"%s%d\r\n\r\n%s" % (head, len(bodies[0]), bodies[0])
-        else:
-            data = b"".join([b"%s%d\r\n\r\n%s" % (head, len(body), body) for body in bodies])
+        data = self._requests(
+            endpoint, method, path, headers, bodies, stream_id=stream_id, cacheable=cacheable
+        )
         lane = conn
 
         def answered(answers: list[Answer]) -> None:
-            results: list[Response | MesosError] = []
-            failed = False
-            for answer in answers:
-                if type(answer) is Response and not answer.body:
-                    results.append(answer)
-                    continue
-                result = self._result(answer, method, endpoint, path)
-                failed = failed or not isinstance(result, Response)
-                results.append(result)
+            results, failed = self._results(answers, method, endpoint, path)
             if failed and not lane.closed:
                 lane.abort()
             done(results)
 
         conn.send_then(data, len(bodies), answered, timeout)
         return True
+
+    @classmethod
+    def _results(
+        cls, answers: Sequence[Answer], method: str, endpoint: Endpoint, path: str
+    ) -> tuple[list[Response | MesosError], bool]:
+        """Each answer as a `Response` or the error in its place; True when some request failed."""
+        results: list[Response | MesosError] = []
+        failed = False
+        for answer in answers:
+            if type(answer) is Response and not answer.body:
+                results.append(answer)  # a 202 without a body (every acknowledgement's answer)
+                continue
+            result = cls._result(answer, method, endpoint, path)
+            failed = failed or not isinstance(result, Response)
+            results.append(result)
+        return results, failed
+
+    def _requests(
+        self,
+        endpoint: Endpoint,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        bodies: Sequence[bytes],
+        *,
+        stream_id: str | None,
+        cacheable: bool,
+    ) -> bytes:
+        """The requests' bytes, one after the other, as written."""
+        head = self._head(endpoint, method, path, headers, stream_id=stream_id, cacheable=cacheable)
+        if len(bodies) == 1:
+            return b"%s%d\r\n\r\n%s" % (head, len(bodies[0]), bodies[0])
+        return b"".join([b"%s%d\r\n\r\n%s" % (head, len(body), body) for body in bodies])
 
     @staticmethod
     def _result(

@@ -289,6 +289,31 @@ def call(n: int) -> scheduler_pb2.Call:
     return c
 
 
+async def redirecting(raw_server: StartServer) -> tuple[RawServer, RawServer, bytes]:
+    """A leader, and an old master that redirects ``call(1)`` to it (and answers the rest)."""
+    leader = await raw_server(reply(ACCEPTED))
+    moved = encode(call(1))
+    location = leader.url.removeprefix("http:") + "/api/v1/scheduler"
+    old = await raw_server(
+        answer_by_body(
+            {
+                moved: b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
+                % location.encode()
+            }
+        )
+    )
+    return leader, old, moved
+
+
+async def dropping_at_call_1(request: Request, writer: asyncio.StreamWriter) -> None:
+    """Answers ``call(0)`` (and others), then drops the connection when ``call(1)`` comes."""
+    if request.body == encode(call(1)):
+        writer.close()
+        return
+    writer.write(ACCEPTED)
+    await writer.drain()
+
+
 async def test_send_many_pipelines_calls_on_one_connection_in_order(raw_server: StartServer) -> None:
     bad = encode(call(2))
     server = await raw_server(
@@ -310,14 +335,7 @@ async def test_send_many_reports_the_calls_a_broken_connection_left_unanswered(
     raw_server: StartServer, lazy: bool
 ) -> None:
     # Lazily read (acknowledgements), the broken connection is seen within LAZY_READ_WAIT.
-    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
-        if request.body == encode(call(1)):
-            writer.close()  # answers call 0, then drops the connection
-            return
-        writer.write(ACCEPTED)
-        await writer.drain()
-
-    server = await raw_server(answer)
+    server = await raw_server(dropping_at_call_1)
     async with HttpClient(server.url) as client:
         await client.send(decline(), stream_id="s")
         async with asyncio.timeout(30):
@@ -329,17 +347,7 @@ async def test_send_many_reports_the_calls_a_broken_connection_left_unanswered(
 
 
 async def test_send_many_follows_a_redirect_for_the_call_that_got_it(raw_server: StartServer) -> None:
-    leader = await raw_server(reply(ACCEPTED))
-    moved = encode(call(1))
-    location = leader.url.removeprefix("http:") + "/api/v1/scheduler"
-    old = await raw_server(
-        answer_by_body(
-            {
-                moved: b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
-                % location.encode()
-            }
-        )
-    )
+    leader, old, moved = await redirecting(raw_server)
     async with HttpClient(old.url) as client:
         await client.send(decline(), stream_id="s")
         assert await client.send_many([call(n) for n in range(3)], stream_id="s") == [b"", b"", b""]
@@ -542,15 +550,7 @@ async def test_send_nowait_reports_the_calls_a_broken_connection_left_unanswered
     raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 0.2)
-
-    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
-        if request.body == encode(call(1)):
-            writer.close()  # answers call 0, then drops the connection
-            return
-        writer.write(ACCEPTED)
-        await writer.drain()
-
-    server = await raw_server(answer)
+    server = await raw_server(dropping_at_call_1)
     async with HttpClient(server.url) as client:
         await client.send(decline(), stream_id="s")
         async with asyncio.timeout(30):
@@ -563,20 +563,20 @@ async def test_send_nowait_reports_the_calls_a_broken_connection_left_unanswered
     assert server.connections == 2
 
 
+async def answering_declines_only(request: Request, writer: asyncio.StreamWriter) -> None:
+    """Answers ``decline()``; never anything else."""
+    if request.body == encode(decline()):
+        writer.write(ACCEPTED)
+        await writer.drain()
+    else:
+        await asyncio.Event().wait()
+
+
 async def test_send_nowait_gives_calls_no_answer_came_for_a_timeout(
     raw_server: StartServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 0.1)
-    never = asyncio.Event()
-
-    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
-        if request.body == encode(decline()):
-            writer.write(ACCEPTED)
-            await writer.drain()
-        else:
-            await never.wait()
-
-    server = await raw_server(answer)
+    server = await raw_server(answering_declines_only)
     async with HttpClient(server.url, request_timeout=2.5) as client:
         await client.send(decline(), stream_id="s")
         written, answered = nowait(client, [call(0), call(1)])
@@ -589,17 +589,7 @@ async def test_send_nowait_gives_calls_no_answer_came_for_a_timeout(
 
 
 async def test_send_nowait_follows_a_redirect_for_the_call_that_got_it(raw_server: StartServer) -> None:
-    leader = await raw_server(reply(ACCEPTED))
-    moved = encode(call(1))
-    location = leader.url.removeprefix("http:") + "/api/v1/scheduler"
-    old = await raw_server(
-        answer_by_body(
-            {
-                moved: b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
-                % location.encode()
-            }
-        )
-    )
+    leader, old, moved = await redirecting(raw_server)
     async with HttpClient(old.url) as client:
         await client.send(decline(), stream_id="s")
         async with asyncio.timeout(30):
@@ -714,16 +704,7 @@ async def test_calls_written_all_the_time_still_time_out_when_never_answered(
     # A write near the tick does the tick's work and moves the tick on: writes that keep
     # coming must not keep the oldest call's deadline from being checked.
     monkeypatch.setattr(_calls, "LAZY_READ_WAIT", 0.1)
-    never = asyncio.Event()
-
-    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
-        if request.body == encode(decline()):
-            writer.write(ACCEPTED)
-            await writer.drain()
-        else:
-            await never.wait()
-
-    server = await raw_server(answer)
+    server = await raw_server(answering_declines_only)
     async with HttpClient(server.url, request_timeout=2.5) as client:
         await client.send(decline(), stream_id="s")
         written, first = nowait(client, [call(0)])
