@@ -194,32 +194,26 @@ class EventDispatch:
     def _apply_now(self, actions: Sequence[Action]) -> Awaitable[None] | None:
         """`_apply` without a coroutine when no action has to wait (most updates' actions);
         otherwise the actions from the first that waits on, as an awaitable."""
-        emit = self._events.emit
         for i, action in enumerate(actions):
-            # By exact type, most common first: a status update's actions, one after the other.
-            if type(action) is Emit:
-                emit(action.name, action.record)
-            elif type(action) is Persist:
-                self._persist(action.record)
-            elif type(action) is Forget:
-                self._forget(action.task_id)
-            elif type(action) is Report:
-                self._report(action.error)
-            else:
+            if not self._carry_out(action):
                 return self._apply(actions[i:])
         self._after_change()
         return None
 
-    def _carry_out(self, action: Persist | Emit | Forget | Report) -> None:
-        """An action that needs no call: store, emit, forget, report."""
-        if isinstance(action, Persist):
-            self._persist(action.record)
-        elif isinstance(action, Emit):
+    def _carry_out(self, action: Action) -> bool:
+        """An action that needs no call (emit, store, forget, report), carried out; False for one
+        that waits for a call to the master. By exact type, the most common first."""
+        if type(action) is Emit:
             self._events.emit(action.name, action.record)
-        elif isinstance(action, Forget):
+        elif type(action) is Persist:
+            self._persist(action.record)
+        elif type(action) is Forget:
             self._forget(action.task_id)
-        else:
+        elif type(action) is Report:
             self._report(action.error)
+        else:
+            return False
+        return True
 
     async def _apply(self, actions: Sequence[Action], *, asked: bool = False) -> None:
         """Carry out the fleet's actions in order; `asked`: a user's request (errors raise)."""
