@@ -133,6 +133,26 @@ def _is_auth(name: str) -> bool:
     return name.lower() == "authorization"
 
 
+def _call_results(
+    calls: Sequence[Message], answers: Sequence[Response | MesosError], url: str
+) -> tuple[list[bytes | MesosError], list[int]]:
+    """Pipelined calls' answers: each call's body or error, and which were answered by a
+    redirect (their places hold the redirect's body until they are sent again)."""
+    results: list[bytes | MesosError] = []
+    redirected: list[int] = []
+    for n, answer in enumerate(answers):
+        if isinstance(answer, MesosError):
+            results.append(answer)
+        elif answer.status in (200, 202):
+            results.append(answer.body)
+        elif answer.status in _REDIRECTS:
+            redirected.append(n)
+            results.append(answer.body)
+        else:
+            results.append(_failure(answer, _call_type(calls[n]), url))
+    return results, redirected
+
+
 def _failure(response: Response, call_type: str | None, url: str) -> MesosError:
     """The typed error for a call's answer that is neither a success nor a redirect."""
     return api_error(response.status, _error_text(response.body, response.content_type), call_type, url=url)
@@ -546,19 +566,9 @@ class HttpClient(Generic[E]):
             return [timeout] * len(calls)
         except MesosError as exc:
             return [exc] * len(calls)
-        results = []
-        for call, body, answer in zip(calls, bodies, answers, strict=True):
-            if isinstance(answer, MesosError):
-                results.append(answer)
-            elif answer.status in (200, 202):
-                results.append(answer.body)
-            elif answer.status in _REDIRECTS:
-                try:
-                    results.append(await self.request(body, call_type=_call_type(call), stream_id=stream_id))
-                except MesosError as exc:
-                    results.append(exc)
-            else:
-                results.append(_failure(answer, _call_type(call), endpoint.url(path)))
+        results, redirected = _call_results(calls, answers, endpoint.url(path))
+        if redirected:
+            await self._follow([(n, calls[n], bodies[n]) for n in redirected], results, stream_id)
         return results
 
     def send_nowait(
@@ -592,24 +602,16 @@ class HttpClient(Generic[E]):
         headers = self._headers_for(endpoint, self._call_headers)
 
         def answered(answers: list[Response | MesosError]) -> None:
-            results: list[bytes | MesosError] = []
-            redirected = []
-            for n, answer in enumerate(answers):
-                if isinstance(answer, MesosError):
-                    results.append(answer)
-                elif answer.status in (200, 202):
-                    results.append(answer.body)
-                elif answer.status in _REDIRECTS:
-                    results.append(answer.body)  # replaced by the answer where it leads
-                    redirected.append(n)
-                else:
-                    results.append(_failure(answer, _call_type(calls[n]), endpoint.url(path)))
+            results, redirected = _call_results(calls, answers, endpoint.url(path))
             if not redirected:
                 done(results)
                 return
-            task = asyncio.get_running_loop().create_task(
-                self._follow([(n, calls[n], bodies[n]) for n in redirected], results, done, stream_id)
-            )
+
+            async def follow() -> None:
+                await self._follow([(n, calls[n], bodies[n]) for n in redirected], results, stream_id)
+                done(results)
+
+            task = asyncio.get_running_loop().create_task(follow())
             self._redirected.add(task)
             task.add_done_callback(self._redirected.discard)
 
@@ -629,16 +631,15 @@ class HttpClient(Generic[E]):
         self,
         redirected: Sequence[tuple[int, Message, bytes]],
         results: list[bytes | MesosError],
-        done: Callable[[list[bytes | MesosError]], None],
         stream_id: str | None,
     ) -> None:
-        """`send_nowait()`'s calls that were answered by a redirect: each sent again alone."""
+        """Calls that were answered by a redirect (`_call_results`): each sent again alone,
+        following it; its answer takes its place in ``results``."""
         for n, call, body in redirected:
             try:
                 results[n] = await self.request(body, call_type=_call_type(call), stream_id=stream_id)
             except MesosError as exc:
                 results[n] = exc
-        done(results)
 
     async def request(
         self,
