@@ -192,7 +192,7 @@ class _Connection(asyncio.BufferedProtocol):
     ``paused`` is the pool's set of connections whose reading is paused.
     """
 
-    def __init__(self, paused: set[_Connection], endpoint: Endpoint | None = None) -> None:
+    def __init__(self, paused: set[_Connection], endpoint: Endpoint) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
         self._waiters: collections.deque[_Batch] = collections.deque()
@@ -373,8 +373,7 @@ class _Connection(asyncio.BufferedProtocol):
         oldest = self._waiters[0]
         if oldest.lazy and oldest.deadline is not None and loop.time() > oldest.deadline:
             due = sum(batch.count - len(batch.answers) for batch in self._waiters)
-            where = f" to {self._endpoint}" if self._endpoint is not None else ""
-            self._fail_all(CallTimeout(f"{due} pipelined call(s){where}: no answer in time"))
+            self._fail_all(CallTimeout(f"{due} pipelined call(s) to {self._endpoint}: no answer in time"))
             self.abort()
             return
         self._draining = self in self._paused
