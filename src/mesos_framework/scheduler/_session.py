@@ -622,14 +622,8 @@ class Session(CallsMixin):
         if client is None:
             return False
         batch = self._acknowledge_calls(statuses)
-
-        def answered(results: list[bytes | MesosError]) -> None:
-            acks.forget(statuses)
-            acks.finish()
-            self._acknowledged(batch, results)
-
         acks.begin()  # before: the answers may come at once (a connection failing as it is written)
-        if not client.send_nowait(batch, answered, stream_id=self.stream_id):
+        if not client.send_nowait(batch, _Acknowledged(self, acks, batch), stream_id=self.stream_id):
             acks.finish()
             return False
         return True
@@ -659,6 +653,29 @@ class Session(CallsMixin):
                     len(batch),
                 )
             self.report(failed[0])
+
+
+class _Acknowledged:
+    """The answers of acknowledgements written by `Session._acknowledge_nowait`: their uuids may
+    be queued again, and each is reported (``sent_acknowledge``) or its failure is.
+
+    An object, not a closure: the answers are read lazily, so what waits for them lives long
+    enough to count for the garbage collector, and one object with slots weighs less than a
+    closure's cells (it keeps the calls, not the updates they acknowledge).
+    """
+
+    __slots__ = ("acks", "calls", "session")
+
+    def __init__(self, session: Session, acks: _AckQueue, calls: list[scheduler_pb2.Call]) -> None:
+        self.session = session
+        self.acks = acks
+        self.calls = calls
+
+    def __call__(self, results: list[bytes | MesosError]) -> None:
+        acks = self.acks
+        acks.forget_calls(self.calls)
+        acks.finish()
+        self.session._acknowledged(self.calls, results)
 
 
 class _AckQueue:
@@ -705,6 +722,12 @@ class _AckQueue:
         uuids = self._uuids
         for status in batch:
             uuids.discard(status.uuid)
+
+    def forget_calls(self, calls: Sequence[scheduler_pb2.Call]) -> None:
+        """`forget` for the updates these ACKNOWLEDGE calls acknowledged."""
+        uuids = self._uuids
+        for call in calls:
+            uuids.discard(call.acknowledge.uuid)
 
     def begin(self) -> None:
         self.flying += 1

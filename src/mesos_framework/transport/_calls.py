@@ -211,6 +211,8 @@ class _Connection(asyncio.BufferedProtocol):
         self._keep_reading = False  # read_answers(eager=True): read on until nothing is due
         self._draining = False  # resumed by the tick; not paused again before it has read
         self._timer: asyncio.TimerHandle | None = None  # the tick, while lazy answers are due
+        self._accepted_head = b""  # the headers of the last plain 202 taken, and its answer
+        self._accepted = Response(202, {}, b"")
 
     # -- asyncio.Protocol --------------------------------------------------
 
@@ -411,20 +413,24 @@ class _Connection(asyncio.BufferedProtocol):
             end = data.find(b"\r\n\r\n", pos)
             if end < 0:
                 break
-            headers: list[tuple[bytes, bytes]] = []
-            empty = False
-            for line in data[pos + _ACCEPTED_LEN : end].split(b"\r\n"):
-                if line == b"Content-Length: 0":
-                    headers.append((b"Content-Length", b"0"))
-                    empty = True
-                elif line.startswith(b"Date: "):
-                    headers.append((b"Date", line[6:]))
-                else:
+            head = data[pos + _ACCEPTED_LEN : end]
+            if head != self._accepted_head:  # answers of the same second are alike: one object
+                headers: list[tuple[bytes, bytes]] = []
+                empty = False
+                for line in head.split(b"\r\n"):
+                    if line == b"Content-Length: 0":
+                        headers.append((b"Content-Length", b"0"))
+                        empty = True
+                    elif line.startswith(b"Date: "):
+                        headers.append((b"Date", line[6:]))
+                    else:
+                        return pos
+                if not empty:  # no length: the body would last until the end of the connection
                     return pos
-            if not empty:  # no length: the body would last until the end of the connection
-                return pos
+                self._accepted_head = head
+                self._accepted = Response(202, headers, b"")
             pos = end + 4
-            self._deliver(Response(202, headers, b""))
+            self._deliver(self._accepted)
         return pos
 
     def _until_eof(self) -> bool:
@@ -460,6 +466,38 @@ class _Connection(asyncio.BufferedProtocol):
             while not batch.add(error):
                 pass
             batch.resolve()
+
+
+class _Pipelined:
+    """The answers of requests written by `CallPool.request_nowait`, handed to its ``done`` as
+    responses or errors (the connection dropped when one failed).
+
+    An object, not a closure: a batch's answers are read lazily, so what waits for them lives
+    long enough to count for the garbage collector, and one object with slots weighs less
+    than a closure's cells.
+    """
+
+    __slots__ = ("done", "endpoint", "lane", "method", "path")
+
+    def __init__(
+        self,
+        lane: _Connection,
+        method: str,
+        endpoint: Endpoint,
+        path: str,
+        done: Callable[[list[Response | MesosError]], None],
+    ) -> None:
+        self.lane = lane
+        self.method = method
+        self.endpoint = endpoint
+        self.path = path
+        self.done = done
+
+    def __call__(self, answers: list[Answer]) -> None:
+        results, failed = CallPool._results(answers, self.method, self.endpoint, self.path)
+        if failed and not self.lane.closed:
+            self.lane.abort()
+        self.done(results)
 
 
 class CallPool:
@@ -626,15 +664,7 @@ class CallPool:
         data = self._requests(
             endpoint, method, path, headers, bodies, stream_id=stream_id, cacheable=cacheable
         )
-        lane = conn
-
-        def answered(answers: list[Answer]) -> None:
-            results, failed = self._results(answers, method, endpoint, path)
-            if failed and not lane.closed:
-                lane.abort()
-            done(results)
-
-        conn.send_then(data, len(bodies), answered, timeout)
+        conn.send_then(data, len(bodies), _Pipelined(conn, method, endpoint, path, done), timeout)
         return True
 
     @classmethod

@@ -29,7 +29,7 @@ import re
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Self
+from typing import TYPE_CHECKING, Any, Generic, Self
 
 from google.protobuf.message import Message
 
@@ -380,32 +380,34 @@ class HttpClient(Generic[E]):
         content_type = self.content_type
         bodies = [encode(call, content_type) for call in calls]
         headers = self._headers_for(endpoint, self._call_headers)
-
-        def answered(answers: list[Response | MesosError]) -> None:
-            results, redirected = _call_results(calls, answers, endpoint.url(path))
-            if not redirected:
-                done(results)
-                return
-
-            async def follow() -> None:
-                await self._follow([(n, calls[n], bodies[n]) for n in redirected], results, stream_id)
-                done(results)
-
-            task = asyncio.get_running_loop().create_task(follow())
-            self._redirected.add(task)
-            task.add_done_callback(self._redirected.discard)
-
         return pool.request_nowait(
             endpoint,
             "POST",
             path,
             headers,
             bodies,
-            done=answered,
+            done=_Answered(self, calls, endpoint.url(path), stream_id, done),
             timeout=self.request_timeout,
             stream_id=stream_id,
             cacheable=headers is self._call_headers,
         )
+
+    def _follow_then(
+        self,
+        redirected: Sequence[tuple[int, Message, bytes]],
+        results: list[bytes | MesosError],
+        stream_id: str | None,
+        done: Callable[[list[bytes | MesosError]], None],
+    ) -> None:
+        """`_follow` in a task of its own, then ``done`` with the results (for `send_nowait`)."""
+
+        async def follow() -> None:
+            await self._follow(redirected, results, stream_id)
+            done(results)
+
+        task = asyncio.get_running_loop().create_task(follow())
+        self._redirected.add(task)
+        task.add_done_callback(self._redirected.discard)
 
     async def _follow(
         self,
@@ -764,3 +766,40 @@ def _why(detector: object) -> str:
     """``": <reason>"`` when the detector knows why it found no master (ZooKeeper does)."""
     error = getattr(detector, "error", None)
     return f": {error}" if isinstance(error, str) and error else ""
+
+
+class _Answered:
+    """The answers of calls written by `HttpClient.send_nowait`, as bodies or errors, handed to
+    its ``done`` (after sending again, in a task, those answered by a redirect).
+
+    An object, not a closure: the answers are read lazily, so what waits for them lives long
+    enough to count for the garbage collector, and one object with slots weighs less than a
+    closure's cells (it keeps the calls, not their encodings: a redirect is rare).
+    """
+
+    __slots__ = ("calls", "client", "done", "stream_id", "url")
+
+    def __init__(
+        self,
+        client: HttpClient[Any],
+        calls: Sequence[Message],
+        url: str,
+        stream_id: str | None,
+        done: Callable[[list[bytes | MesosError]], None],
+    ) -> None:
+        self.client = client
+        self.calls = calls
+        self.url = url
+        self.stream_id = stream_id
+        self.done = done
+
+    def __call__(self, answers: list[Response | MesosError]) -> None:
+        calls = self.calls
+        results, redirected = _call_results(calls, answers, self.url)
+        if not redirected:
+            self.done(results)
+            return
+        client = self.client
+        content_type = client.content_type
+        again = [(n, calls[n], encode(calls[n], content_type)) for n in redirected]  # rare: encoded anew
+        client._follow_then(again, results, self.stream_id, self.done)

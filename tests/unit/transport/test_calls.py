@@ -662,6 +662,24 @@ async def test_mesos_202_answers_keep_their_headers_however_they_arrive(
         assert parsed == []  # all three taken without the parser
 
 
+async def test_mesos_202_answers_of_another_second_carry_their_own_date(raw_server: StartServer) -> None:
+    later = MESOS_ACCEPTED.replace(b"18:37:25", b"18:37:26")
+
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> None:
+        if len(server.requests) == 4:
+            writer.write(MESOS_ACCEPTED + MESOS_ACCEPTED + later + MESOS_ACCEPTED)
+            await writer.drain()
+
+    server = await raw_server(answer)
+    answers = await pool_answers(server, 4)
+    assert [a.headers["date"][-12:] for a in answers if isinstance(a, _calls.Response)] == [
+        "18:37:25 GMT",
+        "18:37:25 GMT",
+        "18:37:26 GMT",
+        "18:37:25 GMT",
+    ]
+
+
 @pytest.mark.parametrize(
     "other",
     [
