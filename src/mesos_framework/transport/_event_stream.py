@@ -123,11 +123,11 @@ class EventStream(Generic[E]):
         """The next event from what has arrived, without waiting; ``None`` until a whole one has."""
         pending = self._pending
         while not pending:
-            chunk = self._response.take_chunk()
-            if chunk is None:
+            data = self._response.take_all()
+            if data is None:
                 return None
             try:
-                pending.extend(self._decoder.feed(chunk))
+                pending.extend(self._decoder.feed(data))
             except ProtocolError as exc:
                 raise self._fail(
                     StreamDecodeError(f"event stream from {self.leader} is not valid RecordIO: {exc}"),

@@ -96,6 +96,23 @@ class StreamResponse(asyncio.BufferedProtocol):
             self._transport.resume_reading()
         return chunk
 
+    def take_all(self) -> bytes | None:
+        """All of the body that has arrived, as one piece, without waiting; ``None`` if none has.
+
+        For a reader that parses what arrives as one stream (RecordIO): one call per read of
+        the socket, not one per chunk (Mesos sends each event as a chunk of its own).
+        """
+        chunks = self._chunks
+        if not chunks:
+            return None
+        data = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._buffered = 0
+        if self._paused and self._transport is not None:
+            self._paused = False
+            self._transport.resume_reading()
+        return data
+
     @property
     def ended(self) -> bool:
         """True once the body is complete, the connection closed or the answer broke (chunks

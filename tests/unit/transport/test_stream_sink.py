@@ -173,3 +173,24 @@ async def test_the_end_of_the_stream_reaches_the_waiting_reader(
                     read.append(event.type)  # arrived with the end: the reader's
                 reader = asyncio.ensure_future(events.next_event())
     assert taken + read == [Event.HEARTBEAT]
+
+
+async def test_a_backlog_over_the_high_water_mark_pauses_reading_and_comes_whole_and_in_order(
+    stream: Opened, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mesos_framework.transport import _stream
+
+    monkeypatch.setattr(_stream, "HIGH_WATER", 256)
+    master, events = stream
+    response = events._response
+    for n in range(300):
+        master.writes.put_nowait(records(error(f"event {n}")))
+    await until(lambda: response._paused)  # nobody read: the socket is left to fill
+    messages = []
+    async with asyncio.timeout(30):
+        while len(messages) < 300:
+            event = await events.next_event()
+            assert event is not None
+            messages.append(event.error.message)
+    assert messages == [f"event {n}" for n in range(300)]
+    assert not response._paused
