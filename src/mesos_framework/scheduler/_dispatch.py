@@ -5,14 +5,16 @@ Each event goes one way: `_dispatch` hands it to its handler (the user's, from
 what to do (a pure decision step) and `_apply` carries out the actions it
 returned (persist, launch, kill, decline, emit), then keeps the restart timer
 and the master's offer suppression in line with what the fleet wants.
-Most status updates are handled at once: a coroutine is made only when an
-action has to wait for a call to the master.
+Most status updates and offers are handled at once: the ACCEPTs and DECLINEs
+are written without waiting for their answers (handled when read), and a
+coroutine is made only when an action has to wait for a call to the master.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import time
@@ -63,6 +65,8 @@ class EventDispatch:
     _session: Session | None
     _reconciler: Reconciler | None
     _launch_lock: asyncio.Lock
+    _accepting: int
+    _accepts_answered: asyncio.Event
     _stopping: bool
     _timer: asyncio.TimerHandle | None
     _timer_due: float | None
@@ -211,6 +215,10 @@ class EventDispatch:
             self._forget(action.task_id)
         elif type(action) is Report:
             self._report(action.error)
+        elif type(action) is LaunchOnOffer:
+            return self._launch_nowait(action)
+        elif type(action) is Decline:
+            return self._decline_nowait(action)
         else:
             return False
         return True
@@ -255,22 +263,84 @@ class EventDispatch:
                 action.accept_call(self.options.refuse_seconds),
                 wait=False,
             )
-        except (CallWhileDisconnected, APIError, ConnectError) as exc:
-            # The master never acted on it: the instances wait again (with the restart backoff,
-            # so a call that keeps failing cannot spin).
-            self._report(exc)
-            dropped = self._fleet.operations_dropped(action.before)
-            await self._apply([*dropped, *self._fleet.launch_failed(action.records, time.time())])
-            return
         except MesosError as exc:
-            # The tasks may or may not have reached the master: reconciliation decides.
-            self._report(exc)
-            assert self._reconciler is not None
-            infos = [*action.task_infos, *(info for _, group in action.groups for info in group)]
-            self._reconciler.launch_uncertain((i.task_id.value, i.agent_id.value) for i in infos)
+            await self._apply(self._launch_failed(action, exc))
             return
+        self._launched(action)
+
+    def _launch_nowait(self, action: LaunchOnOffer) -> bool:
+        """`_launch` without waiting: the ACCEPT is written now, pipelined on the calls
+        connection, and its answer is handled when read (`_launch_answered`). False when it
+        cannot be written so (the caller awaits `_launch`), or while the launch lock is held (a
+        reconciliation is being sent: the ACCEPT waits its turn)."""
+        session = self._session
+        if session is None or self._launch_lock.locked():
+            return False
+        self._accepting += 1  # before: the answer may come at once (a connection failing)
+        self._accepts_answered.clear()
+        call = action.accept_call(self.options.refuse_seconds)
+        if session.send_nowait(call, functools.partial(self._launch_answered, action)):
+            return True
+        self._accepts_done()
+        return False
+
+    def _launch_answered(self, action: LaunchOnOffer, error: MesosError | None) -> None:
+        self._accepts_done()
+        if error is None:
+            self._launched(action)
+            return
+        pending = self._apply_now(self._launch_failed(action, error))
+        if pending is not None:
+            self._run_later(pending)
+
+    def _accepts_done(self) -> None:
+        self._accepting -= 1
+        if not self._accepting:
+            self._accepts_answered.set()
+
+    async def _launches_answered(self) -> None:
+        """Wait until every ACCEPT written without waiting was answered (the reconciler's
+        RECONCILE must not overtake one)."""
+        while self._accepting:
+            if self._session is not None:
+                self._session.read_answers()
+            await self._accepts_answered.wait()
+
+    def _launched(self, action: LaunchOnOffer) -> None:
         for rec in action.records:
             log.info("launching %s as %s on %s", rec.name, rec.task_id, rec.hostname)
+
+    def _launch_failed(self, action: LaunchOnOffer, exc: MesosError) -> list[Action]:
+        """What to do when an ACCEPT failed: reported, and its instances wait again when the
+        master never acted on it; otherwise reconciliation decides."""
+        self._report(exc)
+        if isinstance(exc, (CallWhileDisconnected, APIError, ConnectError)):
+            # The master never acted on it: the instances wait again (with the restart backoff,
+            # so a call that keeps failing cannot spin).
+            dropped = self._fleet.operations_dropped(action.before)
+            return [*dropped, *self._fleet.launch_failed(action.records, time.time())]
+        # The tasks may or may not have reached the master: reconciliation decides.
+        assert self._reconciler is not None
+        infos = [*action.task_infos, *(info for _, group in action.groups for info in group)]
+        self._reconciler.launch_uncertain((i.task_id.value, i.agent_id.value) for i in infos)
+        return []
+
+    def _decline_nowait(self, action: Decline) -> bool:
+        """A DECLINE written without waiting (False: it cannot be; the caller awaits it)."""
+        session = self._session
+        if session is None:
+            return False
+        return session.send_nowait(calls.decline(action.offer_ids, action.refuse_seconds), self._declined)
+
+    def _declined(self, error: MesosError | None) -> None:
+        if error is not None:
+            self._report(error)
+
+    def _run_later(self, pending: Awaitable[None]) -> None:
+        """Carry out, in a task of the subscription's, actions that have to wait (from a callback)."""
+        session = self._session
+        if session is not None and inspect.iscoroutine(pending):
+            session.spawn(pending)
 
     def _after_change(self) -> None:
         """Keep the restart timer and the master's suppression in line with the fleet."""
@@ -320,14 +390,25 @@ class EventDispatch:
             self._offers_on = want  # what was sent, not what is wanted now: the loop checks again
 
     # ------------------------------------------------------- default handlers
-    async def _on_offers(self, payload: scheduler_pb2.Event.Offers) -> None:
+    def _on_offers(self, payload: scheduler_pb2.Event.Offers) -> Awaitable[None] | None:
         offers = list(payload.offers)
         if not offers:
-            return
-        if self._fleet.pending and not self._fleet.holding:
-            async with self._launch_lock:
-                await self._apply(self._fleet.offers(offers, time.time()))
-        else:
+            return None
+        launching = bool(self._fleet.pending) and not self._fleet.holding
+        if launching and self._launch_lock.locked():
+            return self._offers_in_turn(offers)  # a reconciliation is being sent: after it
+        # Launches and declines are written at once, their answers handled when read.
+        pending = self._apply_now(self._fleet.offers(offers, time.time()))
+        if pending is not None and launching:
+            return self._in_turn(pending)  # a launch that could not be written at once
+        return pending
+
+    async def _in_turn(self, pending: Awaitable[None]) -> None:
+        async with self._launch_lock:
+            await pending
+
+    async def _offers_in_turn(self, offers: list[mesos_pb2.Offer]) -> None:
+        async with self._launch_lock:
             await self._apply(self._fleet.offers(offers, time.time()))
 
     def _on_update(self, payload: scheduler_pb2.Event.Update) -> Awaitable[None] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from mesos_framework.errors import MesosError
@@ -33,6 +33,8 @@ class Reconciler:
         spawn: runs a coroutine for the current subscription.
         report: reports an error.
         lock: held while sending, so a reconciliation never overtakes an ACCEPT in flight.
+        launches_answered: awaited under the lock before sending: the ACCEPTs written without
+            waiting for their answers have been answered.
         retry_minimum / retry_maximum: the backoff between explicit rounds.
         interval: the period of the implicit reconciliation (0: never).
         on_settled: called once the first round after a subscription is answered.
@@ -49,6 +51,7 @@ class Reconciler:
         retry_maximum: float,
         interval: float,
         on_settled: Callable[[], None],
+        launches_answered: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._send = send
         self._spawn = spawn
@@ -58,6 +61,7 @@ class Reconciler:
         self.retry_maximum = retry_maximum
         self.interval = interval
         self._on_settled = on_settled
+        self._launches_answered = launches_answered
         #: Tasks asked about and not answered yet: task ID -> agent ID.
         self.unanswered: dict[str, str | None] = {}
         self.running = False
@@ -95,12 +99,17 @@ class Reconciler:
     async def sync(self, pairs: dict[str, str | None]) -> None:
         """Reconcile these tasks explicitly (retried until answered) and all others implicitly."""
         async with self._lock:
+            await self._no_launch_in_flight()
             if pairs:
                 await self._send(calls.reconcile(list(pairs.items())))
             await self._send(calls.reconcile())
         self.unanswered.update(pairs)
         if not self.running and pairs:
             self._spawn(self._rounds(implicit=False, retried=True))
+
+    async def _no_launch_in_flight(self) -> None:
+        if self._launches_answered is not None:
+            await self._launches_answered()
 
     async def _rounds(self, *, implicit: bool, retried: bool) -> None:
         self.running = True
@@ -119,6 +128,7 @@ class Reconciler:
             sent = False
             try:
                 async with self._lock:  # never overtake an ACCEPT in flight
+                    await self._no_launch_in_flight()
                     if self.unanswered:
                         pairs = list(self.unanswered.items())
                         for start in range(0, len(pairs), 1000):

@@ -163,6 +163,9 @@ class Scheduler(SchedulerEvents, EventDispatch, FleetControl, CallsMixin, Leader
         self._stop_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._launch_lock = asyncio.Lock()
+        self._accepting = 0  # ACCEPTs written without waiting, not answered yet
+        self._accepts_answered = asyncio.Event()
+        self._accepts_answered.set()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due: float | None = None
         self._offers_on = False  # what the master was last told: offers wanted (revived) or not
@@ -362,6 +365,7 @@ class Scheduler(SchedulerEvents, EventDispatch, FleetControl, CallsMixin, Leader
             spawn=session.spawn,
             report=self._report,
             lock=self._launch_lock,
+            launches_answered=self._launches_answered,
             retry_minimum=opts.reconcile_retry_minimum,
             retry_maximum=opts.reconcile_retry_maximum,
             interval=opts.reconcile_interval,

@@ -515,6 +515,31 @@ class Session(CallsMixin):
         """Send any scheduler call (the framework ID is filled in)."""
         await self._send(call, wait=wait)
 
+    def send_nowait(self, call: scheduler_pb2.Call, done: Callable[[MesosError | None], None]) -> bool:
+        """Write a call now, pipelined on the open calls connection, without waiting for its
+        answer (read lazily, as the acknowledgements' are); ``done`` is called with ``None`` once
+        it was answered (``sent_<type>`` emitted first) or with its error. False (nothing
+        written, ``done`` never called) when that cannot be done now: not subscribed, no calls
+        connection open, or the guard refuses the call (`send()` then says why)."""
+        client = self._client
+        if client is None or self._closing or not self._connected.is_set():
+            return False
+        name = Call.Type.Name(call.type)
+        if self.guard is not None:
+            try:
+                self.guard(name)
+            except MesosError:
+                return False
+        if self.framework_id:
+            call.framework_id.value = self.framework_id
+        return client.send_nowait([call], _Sent(self, call, name, done), stream_id=self.stream_id)
+
+    def read_answers(self) -> None:
+        """Read the answers of the calls written without waiting now, and the rest as they come
+        (someone waits for them)."""
+        if self._client is not None:
+            self._client.read_answers(eager=True)
+
     def acknowledge_later(self, status: mesos_pb2.TaskStatus) -> None:
         """Acknowledge an update soon: written without waiting, in order, together with the others
         of the same burst of events (or, before the calls connection is open, by this
@@ -653,6 +678,33 @@ class Session(CallsMixin):
                     len(batch),
                 )
             self.report(failed[0])
+
+
+class _Sent:
+    """The answer of a call written by `Session.send_nowait`: ``sent_<type>`` and ``done(None)``,
+    or ``done(error)``."""
+
+    __slots__ = ("call", "done", "name", "session")
+
+    def __init__(
+        self,
+        session: Session,
+        call: scheduler_pb2.Call,
+        name: str,
+        done: Callable[[MesosError | None], None],
+    ) -> None:
+        self.session = session
+        self.call = call
+        self.name = name
+        self.done = done
+
+    def __call__(self, results: list[bytes | MesosError]) -> None:
+        result = results[0]
+        if isinstance(result, MesosError):
+            self.done(result)
+            return
+        self.session._emit(f"sent_{self.name.lower()}", self.call)
+        self.done(None)
 
 
 class _Acknowledged:
