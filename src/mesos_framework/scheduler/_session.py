@@ -16,7 +16,7 @@ import inspect
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from mesos_framework._events import Events
@@ -572,7 +572,7 @@ class Session(CallsMixin):
         while acks.items:
             batch = acks.take_now(_ACK_BATCH)
             if not self._may_acknowledge(batch):
-                acks.forget(batch)
+                acks.forget(status.uuid for status in batch)
             elif not self._acknowledge_nowait(acks, batch):
                 acks.restore(batch)
                 acks.wake()
@@ -584,7 +584,7 @@ class Session(CallsMixin):
         while True:
             batch = await acks.take(_ACK_BATCH)
             if not self._may_acknowledge(batch):
-                acks.forget(batch)
+                acks.forget(status.uuid for status in batch)
                 continue
             if self._acknowledge_nowait(acks, batch):
                 continue
@@ -599,7 +599,7 @@ class Session(CallsMixin):
                 self._emit("error", exc)
             finally:
                 acks.sending = False
-                acks.forget(batch)
+                acks.forget(status.uuid for status in batch)
                 acks.finish()
 
     async def _settle_acknowledgements(
@@ -725,7 +725,7 @@ class _Acknowledged:
 
     def __call__(self, results: list[bytes | MesosError]) -> None:
         acks = self.acks
-        acks.forget_calls(self.calls)
+        acks.forget(call.acknowledge.uuid for call in self.calls)
         acks.finish()
         self.session._acknowledged(self.calls, results)
 
@@ -769,17 +769,10 @@ class _AckQueue:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def forget(self, batch: Sequence[mesos_pb2.TaskStatus]) -> None:
-        """The batch's calls were answered, failed or dropped: its uuids may be queued again."""
-        uuids = self._uuids
-        for status in batch:
-            uuids.discard(status.uuid)
-
-    def forget_calls(self, calls: Sequence[scheduler_pb2.Call]) -> None:
-        """`forget` for the updates these ACKNOWLEDGE calls acknowledged."""
-        uuids = self._uuids
-        for call in calls:
-            uuids.discard(call.acknowledge.uuid)
+    def forget(self, uuids: Iterable[bytes]) -> None:
+        """A batch's calls were answered, failed or dropped: the uuids of its updates may be
+        queued again."""
+        self._uuids.difference_update(uuids)
 
     def begin(self) -> None:
         self.flying += 1

@@ -90,10 +90,7 @@ class StreamResponse(asyncio.BufferedProtocol):
         if not self._chunks:
             return None
         chunk = self._chunks.popleft()
-        self._buffered -= len(chunk)
-        if self._paused and self._buffered <= HIGH_WATER // 2 and self._transport is not None:
-            self._paused = False
-            self._transport.resume_reading()
+        self._taken(len(chunk))
         return chunk
 
     def take_all(self) -> bytes | None:
@@ -107,11 +104,15 @@ class StreamResponse(asyncio.BufferedProtocol):
             return None
         data = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
         chunks.clear()
-        self._buffered = 0
-        if self._paused and self._transport is not None:
+        self._taken(len(data))
+        return data
+
+    def _taken(self, size: int) -> None:
+        """``size`` bytes of the body were taken: reading resumes once half the backlog is gone."""
+        self._buffered -= size
+        if self._paused and self._buffered <= HIGH_WATER // 2 and self._transport is not None:
             self._paused = False
             self._transport.resume_reading()
-        return data
 
     @property
     def ended(self) -> bool:
