@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import aiohttp
+import pytest
+from aiohttp import web
 
 from mesos_framework.local import LocalCluster
 from tests.conformance.rawclient import RawScheduler, framework_info
+from tests.integration.scheduler_helpers import until
 from tests.local.conftest import Factory, until_running
 
 
@@ -191,3 +195,32 @@ async def test_heartbeats_keep_coming(http: aiohttp.ClientSession) -> None:
         beats = await s.quiet(1.5, lambda e: e["type"] == "HEARTBEAT")
         assert len(beats) >= 3
         await s.teardown()
+
+
+async def test_a_stream_that_cannot_be_written_ends_quietly(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scheduler whose connection is reset while the master writes to its stream: the stream
+    ends, as Mesos's does, without a handler error (which aiohttp would log with a traceback)."""
+    write = web.StreamResponse.write
+    writes = 0
+
+    async def failing(self: web.StreamResponse, data: bytes) -> None:
+        nonlocal writes
+        writes += 1
+        if writes > 2:  # SUBSCRIBED and one HEARTBEAT, then the connection is gone
+            raise ConnectionResetError("Cannot write to closing transport")
+        await write(self, data)
+
+    async with LocalCluster(heartbeat_interval=0.05, agents=0) as cluster:
+        monkeypatch.setattr(web.StreamResponse, "write", failing)
+        s = RawScheduler(cluster.url, http)
+        with caplog.at_level(logging.INFO):
+            await s.subscribe(framework_info("gone"))
+            await until(lambda: "disconnected" in caplog.text, what="the framework disconnected")
+        monkeypatch.undo()
+        again = RawScheduler(cluster.url, http)  # the master carries on
+        assert "subscribed" in await again.subscribe(framework_info("after"))
+        await again.teardown()
+    assert "the subscriber went away" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

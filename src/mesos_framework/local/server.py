@@ -345,7 +345,14 @@ class Endpoint:
                 if item is None:
                     break
                 await resp.write(item)
-        except (ConnectionError, asyncio.CancelledError):
+        except ConnectionError as exc:
+            # The subscriber went away (as a real master does, the stream just ends): not an
+            # error of the handler's, which aiohttp would log with a traceback.
+            log.info("event stream %s: the subscriber went away (%s)", stream.id, exc)
+            stream.lost()
+            self._streams.discard(stream)
+            return resp
+        except asyncio.CancelledError:
             stream.lost()
             self._streams.discard(stream)
             raise

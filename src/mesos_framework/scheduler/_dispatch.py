@@ -37,7 +37,7 @@ from mesos_framework.scheduler._fleet import (
     Report,
 )
 from mesos_framework.scheduler._reconcile import Reconciler
-from mesos_framework.scheduler._session import Session
+from mesos_framework.scheduler._session import Session, made_good
 
 if TYPE_CHECKING:
     from mesos_framework.scheduler.options import SchedulerOptions
@@ -54,6 +54,8 @@ _Default = Callable[[Any], Awaitable[None] | None]
 #: States of a task lost with its agent (which may come back with it).
 _AGENT_LOSS = frozenset({mesos_pb2.TASK_LOST, mesos_pb2.TASK_UNREACHABLE})
 _RECONCILIATION = mesos_pb2.TaskStatus.REASON_RECONCILIATION
+#: What becomes of offers whose DECLINE failed.
+_DECLINE_LOST = "Mesos takes the offers back when the subscription ends"
 
 
 class EventDispatch:
@@ -237,7 +239,8 @@ class EventDispatch:
                 else:
                     await self._send_quietly(call)
             elif isinstance(action, Decline):
-                await self._send_quietly(calls.decline(action.offer_ids, action.refuse_seconds))
+                call = calls.decline(action.offer_ids, action.refuse_seconds)
+                await self._send_quietly(call, _DECLINE_LOST)
             else:
                 self._carry_out(action)
         self._after_change()
@@ -251,10 +254,23 @@ class EventDispatch:
             with contextlib.suppress(Exception):
                 await asyncio.shield(task)
 
-    async def _send_quietly(self, call: scheduler_pb2.Call) -> None:
+    async def _send_quietly(self, call: scheduler_pb2.Call, routine: str | None = None) -> None:
+        """Send a call the scheduler makes on its own; a failure is reported, or with
+        ``routine`` (what makes it good) as `_report_routine` does."""
         try:
             await self._send(call, wait=False)
         except MesosError as exc:
+            if routine is None:
+                self._report(exc)
+            else:
+                self._report_routine(exc, routine)
+
+    def _report_routine(self, exc: BaseException, then: str = "the scheduler repeats it") -> None:
+        """A call the scheduler repeats, or Mesos makes good, failed: logged with what follows
+        when that needs no one (`made_good`), reported otherwise."""
+        if made_good(exc):
+            log.warning("%s; %s", exc, then)
+        else:
             self._report(exc)
 
     async def _launch(self, action: LaunchOnOffer) -> None:
@@ -330,11 +346,20 @@ class EventDispatch:
         session = self._session
         if session is None:
             return False
-        return session.send_nowait(calls.decline(action.offer_ids, action.refuse_seconds), self._declined)
+        call = calls.decline(action.offer_ids, action.refuse_seconds)
+        return session.send_nowait(call, functools.partial(self._declined, call))
 
-    def _declined(self, error: MesosError | None) -> None:
-        if error is not None:
-            self._report(error)
+    def _declined(self, call: scheduler_pb2.Call, error: MesosError | None) -> None:
+        if error is None:
+            return
+        session = self._session
+        if made_good(error) and session is not None and session.connected and not self._stopping:
+            # The connection broke but the subscription holds (so far): sent once more, or the
+            # offers would stay with this framework until it ends.
+            log.info("DECLINE failed (%s); sending it again", error)
+            session.spawn(self._send_quietly(call, _DECLINE_LOST))
+        else:
+            self._report_routine(error, _DECLINE_LOST)
 
     def _run_later(self, pending: Awaitable[None]) -> None:
         """Carry out, in a task of the subscription's, actions that have to wait (from a callback)."""
@@ -376,6 +401,7 @@ class EventDispatch:
 
     async def _sync_suppression(self) -> None:
         """REVIVE or SUPPRESS until the master's state is what the fleet wants (one at a time)."""
+        delay = self.options.exponential_backoff_minimum
         while True:
             want = self._fleet.wants_offers
             if want == self._offers_on:
@@ -385,8 +411,15 @@ class EventDispatch:
             except CallWhileDisconnected:
                 return  # the next SUBSCRIBE sets suppression from the fleet's state
             except MesosError as exc:
-                self._report(exc)
-                return
+                session = self._session
+                if not made_good(exc) or session is None or not session.connected or self._stopping:
+                    self._report_routine(exc, "the next SUBSCRIBE sets it from the tasks' needs")
+                    return
+                # The connection broke but the subscription holds (so far): again, after a pause.
+                log.warning("%s; retrying in %.2fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.options.exponential_backoff_maximum)
+                continue
             self._offers_on = want  # what was sent, not what is wanted now: the loop checks again
 
     # ------------------------------------------------------- default handlers
@@ -438,7 +471,8 @@ class EventDispatch:
                 status.resource_provider_id if status.HasField("resource_provider_id") else None,
                 status.operation_id,
                 status.uuid.value,
-            )
+            ),
+            "Mesos will resend the status",
         )
 
     async def _on_failure(self, payload: scheduler_pb2.Event.Failure) -> None:

@@ -363,7 +363,7 @@ class Scheduler(SchedulerEvents, EventDispatch, FleetControl, CallsMixin, Leader
         self._reconciler = Reconciler(
             send=session.send,
             spawn=session.spawn,
-            report=self._report,
+            report=self._report_routine,
             lock=self._launch_lock,
             launches_answered=self._launches_answered,
             retry_minimum=opts.reconcile_retry_minimum,

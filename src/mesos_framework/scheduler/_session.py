@@ -64,6 +64,15 @@ SESSION_EVENTS = frozenset({"error", "disconnected", "framework_removed"})
 _TO_THE_READER = frozenset({Event.SUBSCRIBED, Event.ERROR})
 
 
+def made_good(exc: BaseException) -> bool:
+    """Whether a failed call that the scheduler repeats, or that Mesos makes good itself
+    (ACKNOWLEDGE, DECLINE, RECONCILE, REVIVE, SUPPRESS), failed for a reason that needs no one:
+    the connection broke or the master did not answer in time (`TransportError`), or the
+    subscription it was made under is gone (`NotSubscribed`, `CallWhileDisconnected`). Such a
+    failure is logged, not emitted as ``error``: it comes with every reconnection."""
+    return isinstance(exc, (TransportError, NotSubscribed, CallWhileDisconnected))
+
+
 class _Watchdog:
     """Ends a stream read that waits too long, at the cost of a timestamp per event.
 
@@ -671,6 +680,14 @@ class Session(CallsMixin):
                 self._emit("sent_acknowledge", call)
         if failed:
             # One report for the batch: when the connection breaks every call in it fails alike.
+            if made_good(failed[0]):
+                log.warning(
+                    "%d of %d acknowledgements failed (%s); Mesos will resend those updates",
+                    len(failed),
+                    len(batch),
+                    failed[0],
+                )
+                return
             if len(failed) > 1:
                 log.info(
                     "%d of %d acknowledgements failed; Mesos will resend those updates",
