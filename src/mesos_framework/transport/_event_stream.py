@@ -15,7 +15,7 @@ from typing_extensions import TypeVar
 from mesos_framework.errors import MesosError, ProtocolError, StreamClosed, StreamDecodeError
 from mesos_framework.protocol import ContentType, RecordIODecoder, decoder
 from mesos_framework.protocol._schema import scheduler_pb2
-from mesos_framework.transport._stream import StreamResponse
+from mesos_framework.transport._stream import BURST_REST, StreamResponse
 from mesos_framework.transport.endpoint import Endpoint
 
 __all__ = ["E", "EventStream"]
@@ -47,6 +47,7 @@ class EventStream(Generic[E]):
         on_close: Callable[[EventStream[E]], None] | None = None,
     ) -> None:
         self._response = response
+        response.rest = BURST_REST  # events come in bursts: one wake-up for each
         self._event_type = event_type
         self._content_type = content_type
         self._decode = decoder(event_type, content_type)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
 import ssl
 from collections.abc import Callable, Mapping
 from typing import cast
@@ -29,12 +30,17 @@ from mesos_framework.errors import ProtocolError, TLSError
 from mesos_framework.transport._calls import Resolver, _decoded, _header_dict, open_connection
 from mesos_framework.transport.endpoint import Endpoint
 
-__all__ = ["HIGH_WATER", "READ_BUFFER", "StreamResponse", "open_stream"]
+__all__ = ["BURST_REST", "HIGH_WATER", "READ_BUFFER", "StreamResponse", "open_stream"]
 
 #: Unread bytes above which the socket stops being read.
 HIGH_WATER = 4 * 1024 * 1024
 #: The size of a connection's read buffer (the most one read of the socket takes).
 READ_BUFFER = 256 * 1024
+#: How long an event stream rests after a read that came in a burst (less than twice this long
+#: after the previous read): its socket is not read meanwhile, so that the next read takes all
+#: that arrived in between. A busy master sends a few events at a time, each a wake-up of the
+#: process; resting makes it one wake-up per burst, for events handled at most this much later.
+BURST_REST = 0.005
 
 
 class StreamResponse(asyncio.BufferedProtocol):
@@ -48,7 +54,8 @@ class StreamResponse(asyncio.BufferedProtocol):
     def __init__(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
-        self._head: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._head: asyncio.Future[None] = self._loop.create_future()
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
         self._paused = False
@@ -66,6 +73,10 @@ class StreamResponse(asyncio.BufferedProtocol):
         self.on_data: Callable[[], None] | None = None
         self._arrived = False  # body data came in the bytes being parsed
         self._interrupted = False  # wake() was called: wait() returns without data
+        #: Rest this long after a read that came in a burst (`BURST_REST`); 0: never rest.
+        self.rest = 0.0
+        self._resting = False
+        self._last_read = -math.inf
 
     # -- the answer ------------------------------------------------------------
 
@@ -187,6 +198,8 @@ class StreamResponse(asyncio.BufferedProtocol):
         self.data_received(self._buffer[:nbytes])
 
     def data_received(self, data: bytes | memoryview) -> None:
+        if self.rest and not self._resting:
+            self._rest_if_busy()
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # pragma: no cover - never asked for
@@ -202,6 +215,21 @@ class StreamResponse(asyncio.BufferedProtocol):
                 on_data()
             else:
                 self._wake()
+
+    def _rest_if_busy(self) -> None:
+        """Stop reading the socket for `rest` seconds when this read came soon after the previous one."""
+        now = self._loop.time()
+        transport = self._transport
+        if now - self._last_read < 2 * self.rest and transport is not None:
+            self._resting = True
+            transport.pause_reading()
+            self._loop.call_later(self.rest, self._rested)
+        self._last_read = now
+
+    def _rested(self) -> None:
+        self._resting = False
+        if not self._paused and not self.closed and self._transport is not None:
+            self._transport.resume_reading()
 
     def eof_received(self) -> bool | None:
         return None  # close the transport; connection_lost follows

@@ -7,6 +7,7 @@ A real aiohttp master on 127.0.0.1 writes the events when the test says so; the 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 
 import pytest
@@ -194,3 +195,45 @@ async def test_a_backlog_over_the_high_water_mark_pauses_reading_and_comes_whole
             messages.append(event.error.message)
     assert messages == [f"event {n}" for n in range(300)]
     assert not response._paused
+
+
+async def test_a_read_soon_after_another_rests_and_the_next_takes_all_that_came_meanwhile(
+    stream: Opened,
+) -> None:
+    master, events = stream
+    response = events._response
+    assert response.rest > 0  # an event stream rests after reads in a burst
+    response.rest = 0.3  # long enough to write into, whatever the machine's load
+    reads = 0
+    received = response.data_received
+
+    def counted(data: bytes | memoryview) -> None:
+        nonlocal reads
+        reads += 1
+        received(data)
+
+    response.data_received = counted  # type: ignore[method-assign]
+
+    # A read after a quiet spell does not rest.
+    response._last_read = -math.inf
+    master.writes.put_nowait(records(error("alone")))
+    assert (event := await events.next_event()) is not None and event.error.message == "alone"
+    assert not response._resting
+
+    # One soon after it rests: what comes meanwhile waits in the socket, then comes in one read.
+    master.writes.put_nowait(records(error("first")))
+    assert (event := await events.next_event()) is not None and event.error.message == "first"
+    assert response._resting
+    before = reads
+    for n in range(5):
+        master.writes.put_nowait(records(error(f"then {n}")))
+    await asyncio.sleep(0.1)
+    assert reads == before  # not read while resting
+    messages = []
+    async with asyncio.timeout(10):
+        while len(messages) < 5:
+            event = await events.next_event()
+            assert event is not None
+            messages.append(event.error.message)
+    assert messages == [f"then {n}" for n in range(5)]
+    assert reads == before + 1
