@@ -217,12 +217,14 @@ async def test_a_read_soon_after_another_rests_and_the_next_takes_all_that_came_
     # A read after a quiet spell does not rest.
     response._last_read = -math.inf
     master.writes.put_nowait(records(error("alone")))
-    assert (event := await events.next_event()) is not None and event.error.message == "alone"
+    event = await events.next_event()
+    assert event is not None and event.error.message == "alone"
     assert not response._resting
 
     # One soon after it rests: what comes meanwhile waits in the socket, then comes in one read.
     master.writes.put_nowait(records(error("first")))
-    assert (event := await events.next_event()) is not None and event.error.message == "first"
+    event = await events.next_event()
+    assert event is not None and event.error.message == "first"
     assert response._resting
     before = reads
     for n in range(5):
