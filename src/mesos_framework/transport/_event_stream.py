@@ -47,7 +47,7 @@ class EventStream(Generic[E]):
         on_close: Callable[[EventStream[E]], None] | None = None,
     ) -> None:
         self._response = response
-        response.rest = BURST_REST  # events come in bursts: one wake-up for each
+        response.rest = BURST_REST  # events come in bursts: one wake-up per burst
         self._event_type = event_type
         self._content_type = content_type
         self._decode = decoder(event_type, content_type)
