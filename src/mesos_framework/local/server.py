@@ -11,7 +11,6 @@ Paths: ``/api/v1/scheduler`` and ``/master/api/v1/scheduler``; ``/api/v1``
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import re
@@ -350,17 +349,12 @@ class Endpoint:
             # error of the handler's, which aiohttp would log with a traceback.
             log.info("event stream %s: the subscriber went away (%s)", stream.id, exc)
             stream.lost()
-            self._streams.discard(stream)
             return resp
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled (the connection closed), or a failure of ours
             stream.lost()
-            self._streams.discard(stream)
             raise
-        except Exception:
-            stream.lost()
+        finally:
             self._streams.discard(stream)
-            raise
-        self._streams.discard(stream)
         with _suppress_connection():
             await resp.write_eof()
         return resp

@@ -273,6 +273,12 @@ class EventDispatch:
         else:
             self._report(exc)
 
+    def _worth_again(self, exc: BaseException) -> bool:
+        """Whether a call the scheduler made on its own is worth sending again: it failed as
+        `made_good` says, but the subscription holds (so far), so nothing else will repeat it."""
+        session = self._session
+        return made_good(exc) and session is not None and session.connected and not self._stopping
+
     async def _launch(self, action: LaunchOnOffer) -> None:
         try:
             await self._send(
@@ -353,9 +359,8 @@ class EventDispatch:
         if error is None:
             return
         session = self._session
-        if made_good(error) and session is not None and session.connected and not self._stopping:
-            # The connection broke but the subscription holds (so far): sent once more, or the
-            # offers would stay with this framework until it ends.
+        if session is not None and self._worth_again(error):
+            # Sent once more, or the offers would stay with this framework until it ends.
             log.info("DECLINE failed (%s); sending it again", error)
             session.spawn(self._send_quietly(call, _DECLINE_LOST))
         else:
@@ -411,11 +416,9 @@ class EventDispatch:
             except CallWhileDisconnected:
                 return  # the next SUBSCRIBE sets suppression from the fleet's state
             except MesosError as exc:
-                session = self._session
-                if not made_good(exc) or session is None or not session.connected or self._stopping:
+                if not self._worth_again(exc):
                     self._report_routine(exc, "the next SUBSCRIBE sets it from the tasks' needs")
                     return
-                # The connection broke but the subscription holds (so far): again, after a pause.
                 log.warning("%s; retrying in %.2fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.options.exponential_backoff_maximum)
